@@ -1,0 +1,32 @@
+# mepipe: `make demo` runs the main job on synthetic data, `make test` runs the tests.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip
+STAMP  := $(VENV)/.installed
+DEMO   ?= demo
+
+.PHONY: help install demo test bench clean
+
+help:  ## list the targets
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(STAMP): setup.cfg pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip -c constraints.txt setuptools wheel
+	$(PIP) install -q -c constraints.txt -e '.[train,cluster,dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)  ## create .venv and install mepipe with all extras
+
+demo: $(STAMP)  ## synthesise small datasets, build, preview and train on them
+	$(PY) -m mepipe.demo --out $(DEMO)
+
+test: $(STAMP)  ## run the test suite
+	$(VENV)/bin/pytest -q
+
+bench: $(STAMP)  ## run the benchmarks (ratios against baselines measured in the same run)
+	$(PY) -m bench
+
+clean:  ## remove the venv and generated data
+	rm -rf $(VENV) $(DEMO) bench/out *.egg-info

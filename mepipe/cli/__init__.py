@@ -1,0 +1,80 @@
+"""The ``mepipe`` command: a thin click layer over the Python API.
+
+Each sub-module holds one family of commands; this module assembles the group and owns
+the one rule every command shares: errors reach the user as one line, never a traceback
+(set ``MEPIPE_DEBUG=1`` to see it).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from .. import __version__
+from ..errors import MepipeError
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+class MepipeGroup(click.Group):
+    """A click group whose failures print ``mepipe: error: ...`` on one line."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        try:
+            rv = super().main(
+                args=args, prog_name=prog_name or "mepipe", complete_var=complete_var,
+                standalone_mode=False, **extra,
+            )
+        except click.ClickException as exc:
+            click.echo(f"mepipe: error: {_one_line(exc.format_message())}", err=True)
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            click.echo("mepipe: aborted", err=True)
+            sys.exit(130)
+        except MepipeError as exc:
+            click.echo(f"mepipe: error: {exc}", err=True)
+            sys.exit(exc.exit_code)
+        except Exception as exc:  # a bug: still one line unless asked for the traceback
+            if os.environ.get("MEPIPE_DEBUG"):
+                raise
+            click.echo(
+                f"mepipe: internal error: {type(exc).__name__}: {_one_line(exc)} "
+                "(set MEPIPE_DEBUG=1 for the traceback)", err=True,
+            )
+            sys.exit(3)
+        sys.exit(rv if isinstance(rv, int) else 0)
+
+
+@click.group(cls=MepipeGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="mepipe")
+def cli() -> None:
+    """Micro-expression clips to TRDI/MIDI dynamic images in chunked zarr stores.
+
+    \b
+    Typical session:
+      mepipe synth --dataset samm --out data/samm      # or use a real release
+      mepipe check --dataset samm --root data/samm
+      mepipe build --dataset samm --root data/samm --out samm.zarr
+      mepipe preview samm.zarr --out previews/
+      mepipe train --store samm.zarr --out runs/samm
+    """
+
+
+def _register() -> None:
+    from . import build, data, synth, train
+
+    for module in (data, synth, build, train):
+        for command in module.COMMANDS:
+            cli.add_command(command)
+
+
+_register()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point."""
+    cli.main(args=argv)

@@ -1,0 +1,30 @@
+"""Errors that reach the user as one line."""
+
+
+class MepipeError(Exception):
+    """A problem with the user's input or environment, reported as one line.
+
+    ``exit_code`` follows the CLI's convention: 1 for a failed run, 2 for a usage error
+    (bad argument, missing path).
+    """
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, exit_code: int | None = None) -> None:
+        super().__init__(" ".join(str(message).split()))
+        if exit_code is not None:
+            self.exit_code = exit_code
+
+
+class UsageError(MepipeError):
+    """A bad argument or a path that does not exist."""
+
+    exit_code = 2
+
+
+class SheetError(MepipeError):
+    """An annotation sheet that cannot be read; names the file and, where known, the row."""
+
+
+class SampleError(MepipeError):
+    """A sample that cannot be processed; its message becomes the sample's ``error``."""

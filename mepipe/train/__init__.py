@@ -1,0 +1,1 @@
+"""The training stage (needs the ``train`` extra: torch)."""
