@@ -11,7 +11,7 @@ from mepipe.cli import cli
 def test_help_lists_commands():
     result = CliRunner().invoke(cli, ["--help"])
     assert result.exit_code == 0
-    assert "Usage: mepipe" in result.output
+    assert "Micro-expression clips" in result.output
 
 
 def test_unknown_command_is_one_line_usage_error():
