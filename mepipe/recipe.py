@@ -74,6 +74,8 @@ class Recipe(ABC):
     fps: int
     #: class-set name -> ordered class names (``raw`` excluded; it is data dependent)
     class_sets: dict[str, tuple[str, ...]]
+    #: where a release keeps its sheet, relative to its root (``synth`` writes it there)
+    sheet_file: str
 
     @abstractmethod
     def find_sheet(self, root: Path) -> Path:
@@ -98,6 +100,29 @@ class Recipe(ABC):
     @abstractmethod
     def write_sheet(self, samples: Sequence[Sample], path: Path) -> None:
         """Write ``samples`` as an annotation sheet in the release's own format."""
+
+    def frame_dirs(self, sample: Sample) -> tuple[PurePosixPath, ...]:
+        """Folders that may hold the sample's frames, most likely first.
+
+        Releases ship in variants (CASME-II raw vs ``Cropped``); the first folder that
+        exists is used and :meth:`frame_dir` is the one named when none does.
+        """
+        return (self.frame_dir(sample),)
+
+    def check_classes(self, classes: str) -> None:
+        """UsageError unless ``classes`` is ``raw`` or one of :attr:`class_sets`."""
+        if classes != "raw" and classes not in self.class_sets:
+            valid = ", ".join(["raw", *self.class_sets])
+            raise UsageError(f"unknown class set {classes!r} for {self.title}; valid: {valid}")
+
+    def label_of(self, sample: Sample, classes: str) -> str | None:
+        """Class of ``sample`` under the class set ``classes``; ``None`` when it is left out.
+
+        Lets a trainer relabel stored samples from (subject, clip, emotion) alone.
+        Recipes with class sets beyond ``raw`` override this.
+        """
+        self.check_classes(classes)
+        return sample.emotion
 
 
 def recipe_names() -> list[str]:

@@ -1,3 +1,136 @@
-"""Commands: (being written)."""
+"""Commands: build, inspect, preview, verify."""
 
-COMMANDS = []
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+from ..cluster import CLUSTERS
+from ..config import SPANS
+from ..errors import MepipeError, UsageError
+from ..recipe import recipe_names
+
+
+def _default_root(dataset: str) -> Path:
+    base = os.environ.get("MEPIPE_DATA")
+    if not base:
+        raise UsageError(
+            f"no --root given and $MEPIPE_DATA is not set; point --root at a {dataset} release, "
+            f"or make a synthetic one: mepipe synth --dataset {dataset} --out data/{dataset}"
+        )
+    return Path(base) / dataset
+
+
+@click.command()
+@click.option("--dataset", required=True, type=click.Choice(recipe_names()), help="Dataset recipe.")
+@click.option("--root", type=click.Path(path_type=Path), help="Release folder [default: $MEPIPE_DATA/<dataset>].")
+@click.option("--out", help="Store path or fsspec URL [default: <dataset>.zarr].")
+@click.option("--sheet", type=click.Path(path_type=Path), help="Annotation sheet, if not in the release.")
+@click.option("--span", type=click.Choice(SPANS), default="onset-apex", show_default=True,
+              help="Frames pooled.")
+@click.option("--size", type=int, default=224, show_default=True, help="Side of the aligned images.")
+@click.option("--classes", default="raw", show_default=True, help="Class set: raw, 5, 3, megc2019, ...")
+@click.option("--workers", type=click.IntRange(min=1), help="Local workers [default: one per core].")
+@click.option("--scheduler", default="threads", show_default=True,
+              help="threads, processes, sync, or tcp://HOST:PORT of a Dask cluster.")
+@click.option("--cluster", type=click.Choice(CLUSTERS),
+              help="Start a Dask cluster for this build: local processes, or SLURM/PBS jobs.")
+@click.option("--cluster-config", type=click.Path(path_type=Path),
+              help="Dask config YAML for --cluster (e.g. its jobqueue: section).")
+@click.option("--queue", help="Batch queue/partition (--cluster slurm|pbs).")
+@click.option("--cores", type=click.IntRange(min=1), help="Cores per batch job.")
+@click.option("--memory", help="Memory per batch job, e.g. 16GB.")
+@click.option("--walltime", help="Walltime per batch job, e.g. 02:00:00.")
+@click.option("--jobs", type=click.IntRange(min=1), help="Batch jobs to request.")
+@click.option("--dry-run", is_flag=True, help="With --cluster slurm|pbs: print the job script and stop.")
+@click.option("--gray", is_flag=True, help="One channel instead of three.")
+@click.option("--keep-raw", is_flag=True, help="Also store the float32 dynamic images.")
+@click.option("--motion", "motion_reference", type=click.Choice(["onset", "previous"]), default="onset",
+              show_default=True, help="Motion intensity against the onset or the previous frame.")
+@click.option("--descending", "motion_descending", is_flag=True,
+              help="MIDI orders frames by descending motion.")
+@click.option("--overwrite", is_flag=True, help="Replace a store built with another configuration.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def build(dataset, root, out, sheet, span, size, classes, workers, scheduler, cluster, cluster_config,
+          queue, cores, memory, walltime, jobs, dry_run, gray, keep_raw, motion_reference,
+          motion_descending, overwrite, quiet):
+    """Build (or resume) a store of TRDI/MIDI dynamic images from a dataset release."""
+    from ..build import build as run_build
+
+    options = dict(
+        sheet=sheet, workers=workers, overwrite=overwrite, progress=not quiet,
+        classes=classes, span=span, size=size, gray=gray, keep_raw=keep_raw,
+        motion_reference=motion_reference, motion_descending=motion_descending,
+    )
+    root = root or _default_root(dataset)
+    out = out or f"{dataset}.zarr"
+    if cluster is None:
+        if dry_run:
+            raise UsageError("--dry-run needs --cluster slurm or --cluster pbs")
+        summary = run_build(dataset, root, out, scheduler=scheduler, **options)
+    else:
+        from distributed import Client
+
+        from ..cluster import make_cluster, scale
+
+        batch = dict(queue=queue, cores=cores, memory=memory, walltime=walltime)
+        if cluster == "local" and any(batch.values()):
+            raise UsageError("--queue/--cores/--memory/--walltime apply to --cluster slurm|pbs only")
+        with make_cluster(cluster, workers=workers, config_file=cluster_config,
+                          **(batch if cluster != "local" else {})) as running:
+            if dry_run:
+                if not hasattr(running, "job_script"):
+                    raise UsageError("--dry-run needs --cluster slurm or --cluster pbs")
+                click.echo(running.job_script())
+                return 0
+            scale(running, jobs)
+            with Client(running) as client:
+                summary = run_build(dataset, root, out, scheduler=client, **options)
+    click.echo(summary.format())
+    return 0 if summary.ok else 1
+
+
+@click.command()
+@click.argument("store")
+def inspect(store):
+    """Counts per status, class and subject; the build's configuration and provenance."""
+    from ..report import describe
+    from ..store import open_store
+
+    click.echo(describe(open_store(store)))
+
+
+@click.command()
+@click.argument("store")
+@click.option("--out", required=True, type=click.Path(path_type=Path), help="Folder for the PNGs.")
+@click.option("--per-class", type=click.IntRange(min=1), default=8, show_default=True)
+def preview(store, out, per_class):
+    """PNG contact sheets: aligned onset, apex, TRDI and MIDI per sample, by class."""
+    from ..preview import write_previews
+    from ..store import open_store
+
+    paths = write_previews(open_store(store), out, per_class=per_class)
+    if not paths:
+        raise MepipeError(f"{store}: no ok samples to preview")
+    for path in paths:
+        click.echo(str(path))
+
+
+@click.command()
+@click.argument("store")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def verify(store, quiet):
+    """Re-read every ok sample and compare it with its checksum (exit 1 on damage)."""
+    from ..verify import verify_store
+
+    report = verify_store(store, progress=not quiet)
+    for index, sample_id, reason in report.damaged:
+        click.echo(f"damaged  {sample_id} (#{index}): {reason}")
+    click.echo(f"{report.checked} ok samples checked, {len(report.damaged)} damaged"
+               + ("" if report.ok else "; `mepipe build` with the same options rebuilds them"))
+    return 0 if report.ok else 1
+
+
+COMMANDS = [build, inspect, preview, verify]

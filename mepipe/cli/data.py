@@ -1,3 +1,85 @@
-"""Commands: (being written)."""
+"""Commands that look at a release: ``samples`` (list the sheet) and ``check`` (validate on disk)."""
 
-COMMANDS = []
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import click
+
+from ..check import check_release, format_report, resolve_sheet, sample_errors
+from ..recipe import Sample, get_recipe, recipe_names
+
+#: the columns of ``mepipe samples --format csv``, in order
+SAMPLE_COLUMNS = ("sample_id", "subject", "clip", "onset", "apex", "offset", "emotion", "label", "repair")
+
+_dataset = click.option("--dataset", required=True, type=click.Choice(recipe_names()), help="Dataset recipe.")
+_classes = click.option("--classes", default="raw", show_default=True,
+                        help="Class set: raw, or one of the dataset's (5, 3, megc2019, 6).")
+
+
+def _record(sample: Sample) -> dict:
+    record = {column: getattr(sample, column) for column in SAMPLE_COLUMNS}
+    record["apex"] = "" if sample.apex is None else sample.apex
+    return record
+
+
+def _csv(records: list[dict]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=SAMPLE_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(records)
+    return buffer.getvalue().rstrip("\n")
+
+
+def _table(records: list[dict]) -> str:
+    rows = [list(SAMPLE_COLUMNS)] + [[str(r[c]) for c in SAMPLE_COLUMNS] for r in records]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(SAMPLE_COLUMNS))]
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows)
+
+
+@click.command()
+@_dataset
+@click.option("--root", type=click.Path(path_type=Path), help="Release folder (the sheet is found in it).")
+@click.option("--sheet", type=click.Path(path_type=Path), help="Annotation sheet (.xlsx or .csv export).")
+@_classes
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
+              show_default=True, help="Output format.")
+def samples(dataset: str, root: Path | None, sheet: Path | None, classes: str, fmt: str) -> None:
+    """List the samples of a dataset's annotation sheet, with labels and repairs.
+
+    Rows that cannot be used are still listed; their errors go to stderr, one per line.
+    """
+    recipe = get_recipe(dataset)
+    recipe.check_classes(classes)
+    found = recipe.read(resolve_sheet(recipe, root, sheet), classes)
+    records = [_record(s) for s in found]
+    if fmt == "json":
+        click.echo(json.dumps(records, indent=1))
+    else:
+        click.echo(_csv(records) if fmt == "csv" else _table(records))
+    for line in sample_errors(found):
+        click.echo(f"mepipe: {line}", err=True)
+
+
+@click.command()
+@_dataset
+@click.option("--root", type=click.Path(path_type=Path), required=True, help="Release folder.")
+@click.option("--sheet", type=click.Path(path_type=Path), help="Annotation sheet, if not the release's own.")
+@_classes
+@click.option("--quick", is_flag=True, help="Only check that the frame files exist; do not decode them.")
+def check(dataset: str, root: Path, sheet: Path | None, classes: str, quick: bool) -> int:
+    """Validate a release on disk against its sheet.
+
+    Exit status 0 when every sample is usable (ok or repaired), 1 when any is broken.
+    """
+    recipe = get_recipe(dataset)
+    recipe.check_classes(classes)
+    report = check_release(recipe, root, sheet, classes, decode=not quick, progress=True)
+    click.echo(format_report(report, recipe))
+    return 0 if report.usable else 1
+
+
+COMMANDS = [samples, check]

@@ -1,1 +1,20 @@
-"""The training stage (needs the ``train`` extra: torch)."""
+"""The training stage (needs the ``train`` extra: torch).
+
+Leave-one-subject-out training of the two-stream Adaptive Fusion Network on a store
+written by ``mepipe build`` (method.md sections 4 and 5). Modules, one job each:
+``data`` (store -> memory, LOSO split), ``model`` (streams and fusion variants),
+``augment`` (normalisation, paired augmentation), ``loop`` (one fold), ``metrics``
+(pure NumPy scores), ``report`` (predictions.csv, metrics, table), ``plots`` (figures)
+and ``run`` (the :func:`train` entry point).
+
+Importing this package does not import PyTorch (the CLI reads ``defaults`` without
+it); ``mepipe.train.train`` imports it on first access.
+"""
+
+
+def __getattr__(name: str):
+    if name == "train":
+        from .run import train
+
+        return train
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

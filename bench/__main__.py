@@ -1,0 +1,16 @@
+"""Run every benchmark in turn: ``python -m bench [names...]``."""
+
+import importlib
+import sys
+
+BENCHMARKS = ("kernel", "build", "scale")
+
+
+def main(argv: list[str]) -> None:
+    for name in argv or BENCHMARKS:
+        print(f"\n######## bench.{name}", flush=True)
+        importlib.import_module(f"bench.{name}").main([])
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

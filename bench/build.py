@@ -1,0 +1,91 @@
+"""Build time over the decode floor, on full-size synthetic releases.
+
+The floor is the time to merely decode the same frames with OpenCV, on the same number
+of workers, in the same run. Alignment, pooling and writing are what the build adds on
+top; the target is a ratio of at most 1.3.
+
+Datasets are synthesised once (``mepipe synth --like-sheet`` with the real sheets in
+``tests/data``) and cached under ``bench/out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from mepipe import frames, rankpool
+from mepipe.build import build
+from mepipe.recipe import get_recipe
+from mepipe.stages import frames_needed
+from mepipe.synth import synthesize
+
+OUT = Path(__file__).parent / "out"
+DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
+CASES = {
+    # dataset: (real sheet to reproduce, scale)
+    "casme2": (DATA / "casme2" / "CASME2-coding-20140508.xlsx", 1.0),
+    "samm": (DATA / "samm" / "SAMM_Micro_FACS_Codes_v2.xlsx", 0.5),
+}
+
+
+def release(dataset: str) -> Path:
+    """The cached synthetic release of ``dataset``, made on first use."""
+    sheet, scale = CASES[dataset]
+    root = OUT / f"{dataset}-like-sheet-{scale}"
+    if not (root / ".complete").exists():
+        shutil.rmtree(root, ignore_errors=True)
+        start = time.perf_counter()
+        synthesize(dataset, root, like_sheet=sheet, scale=scale, seed=0)
+        (root / ".complete").write_text(f"{time.perf_counter() - start:.1f} s\n")
+    return root
+
+
+def frame_paths(dataset: str, root: Path) -> list[list[Path]]:
+    """Per sample, the frames a build decodes (same selection as ``stages.load_clip``)."""
+    recipe = get_recipe(dataset)
+    clips = []
+    for sample in recipe.read(recipe.find_sheet(root)):
+        try:
+            found = frames.clip_frames(sample, recipe, root)
+        except Exception:  # noqa: BLE001 - samples the build fails are not decoded by it either
+            continue
+        by_number = dict(zip(found.numbers, found.paths))
+        wanted = frames_needed(found.apex, found.numbers[0], found.numbers[-1], "onset-apex")
+        clips.append([by_number[n] for n in wanted])
+    return clips
+
+
+def decode_floor(dataset: str, clips: list[list[Path]], workers: int) -> float:
+    color = get_recipe(dataset).color
+    start = time.perf_counter()
+    with ThreadPoolExecutor(workers) as pool:
+        list(pool.map(lambda paths: frames.read_clip(paths, color), clips))
+    return time.perf_counter() - start
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.build", description=__doc__)
+    parser.add_argument("--datasets", nargs="*", default=list(CASES))
+    parser.add_argument("--workers", type=int, default=os.cpu_count())
+    args = parser.parse_args(argv)
+    rankpool.warmup()
+    print(f"{'dataset':8} {'clips':>5} {'frames':>7} {'floor s':>8} {'build s':>8} {'ratio':>6} {'frames/s':>9}")
+    for dataset in args.datasets:
+        root = release(dataset)
+        clips = frame_paths(dataset, root)
+        n_frames = sum(len(c) for c in clips)
+        floor = decode_floor(dataset, clips, args.workers)
+        store = OUT / f"{dataset}.zarr"
+        start = time.perf_counter()
+        summary = build(dataset, root, str(store), overwrite=True, workers=args.workers, progress=False)
+        seconds = time.perf_counter() - start
+        print(f"{dataset:8} {len(clips):5d} {n_frames:7d} {floor:8.2f} {seconds:8.2f} "
+              f"{seconds / floor:6.2f} {n_frames / seconds:9.0f}   (ok {summary.ok}, failed {summary.failed})")
+
+
+if __name__ == "__main__":
+    main()

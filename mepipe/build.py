@@ -1,0 +1,254 @@
+"""``build``: a dataset release in, a zarr store of TRDI/MIDI dynamic images out.
+
+The notebook-facing API behind ``mepipe build``::
+
+    from mepipe.build import build
+    summary = build("samm", root="data/samm", out="samm.zarr", span="onset-apex")
+    print(summary.format())
+
+A rerun of the same build resumes: samples already ``ok`` (and intact) are skipped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import platform
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import zarr
+
+from . import __version__
+from .config import BuildConfig
+from .errors import MepipeError, UsageError
+from .execute import run_graph
+from .graph import Outcome, build_graph
+from .lock import StoreLock
+from .progress import Progress
+from .recipe import Recipe, Sample, get_recipe
+from .store import FAILED, OK, create_store, read_table
+from .verify import damaged_samples
+
+PROVENANCE_PACKAGES = ("numpy", "opencv-python-headless", "dlib-bin", "numba", "zarr", "dask")
+
+
+@dataclass
+class BuildSummary:
+    """What a build did, for the closing table."""
+
+    store: str
+    total: int
+    ok: int
+    skipped: int
+    built: int
+    repaired: int
+    failures: list[tuple[str, str]] = field(default_factory=list)
+    repaired_damage: int = 0
+    seconds: float = 0.0
+    frames: int = 0
+
+    @property
+    def failed(self) -> int:
+        return len(self.failures)
+
+    def format(self, max_failures: int = 20) -> str:
+        """The summary table users see at the end of ``mepipe build``."""
+        rate = self.frames / self.seconds if self.seconds > 0 else 0.0
+        lines = [
+            f"store     {self.store}",
+            f"samples   {self.total}  (built now {self.built}, already ok {self.skipped})",
+            f"ok        {self.ok}",
+            f"repaired  {self.repaired}  (annotation/frame repairs recorded per sample)",
+            f"failed    {self.failed}",
+            f"time      {self.seconds:.1f} s, {self.frames} frames decoded, {rate:.0f} frames/s",
+        ]
+        if self.repaired_damage:
+            lines.insert(3, f"rebuilt   {self.repaired_damage}  (damaged data found and rebuilt)")
+        if self.failures:
+            reasons = Counter(_reason_kind(error) for _, error in self.failures)
+            lines.append("failures by reason:")
+            lines += [f"  {count:4d}  {kind}" for kind, count in reasons.most_common()]
+            lines.append("failed samples:")
+            lines += [f"  {sid}: {error}" for sid, error in self.failures[:max_failures]]
+            if self.failed > max_failures:
+                lines.append(f"  ... and {self.failed - max_failures} more (mepipe inspect {self.store})")
+        return "\n".join(lines)
+
+
+def _reason_kind(error: str) -> str:
+    """Group failures by what went wrong, not by which file: digits and paths dropped."""
+    words = [w for w in error.split() if not any(c.isdigit() for c in w) and "/" not in w]
+    return " ".join(words[:8]) or error
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of the libraries that shape a store's bytes, recorded with it."""
+    versions = {"mepipe": __version__, "python": platform.python_version()}
+    for name in PROVENANCE_PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "absent"
+    return versions
+
+
+def class_names(recipe: Recipe, classes: str, samples: Sequence[Sample]) -> list[str]:
+    """Ordered class names: the recipe's for a named set, sorted emotions for ``raw``."""
+    if classes in recipe.class_sets:
+        return list(recipe.class_sets[classes])
+    return sorted({s.label for s in samples})
+
+
+def _provenance(config: BuildConfig, recipe: Recipe, sheet: Path, samples: Sequence[Sample]) -> dict[str, Any]:
+    return {
+        "version": __version__,
+        "dataset": config.dataset,
+        "span": config.span,
+        "size": config.size,
+        "classes": config.classes,
+        "class_names": class_names(recipe, config.classes, samples),
+        "config": config.to_dict(),
+        "sheet": sheet.name,
+        "sheet_sha256": file_sha256(sheet),
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "versions": library_versions(),
+    }
+
+
+def _existing(out: str) -> zarr.Group | None:
+    try:
+        return zarr.open_group(out, mode="r+")
+    except (FileNotFoundError, zarr.errors.GroupNotFoundError):
+        return None
+
+
+def _check_same_build(group: zarr.Group, out: str, attrs: dict, samples: Sequence[Sample]) -> None:
+    old = group.attrs.get("mepipe")
+    if old is None:
+        raise MepipeError(f"{out} exists and is not a mepipe store; choose another --out or use --overwrite")
+    ours = BuildConfig.from_dict(attrs["config"])
+    diffs = ours.differences(BuildConfig.from_dict(old.get("config", {"dataset": "?"})))
+    if old.get("sheet_sha256") != attrs["sheet_sha256"]:
+        diffs.append("annotation sheet: a different file (sha256 differs)")
+    if not diffs and list(group["sample_id"][:]) != [s.sample_id for s in samples]:
+        diffs.append("sample list differs")
+    if diffs:
+        raise MepipeError(
+            f"{out} was built with another configuration ({'; '.join(diffs)}); "
+            "rerun with --overwrite to replace it, or choose another --out"
+        )
+
+
+def open_or_create(out: str, samples: Sequence[Sample], config: BuildConfig, attrs: dict,
+                   overwrite: bool) -> zarr.Group:
+    """The store to build into: created fresh, or an existing one of the same build."""
+    group = None if overwrite else _existing(out)
+    if group is None:
+        try:
+            return create_store(out, samples, size=config.size, channels=config.channels,
+                                keep_raw=config.keep_raw, attrs=attrs, overwrite=True)
+        except PermissionError as exc:
+            raise MepipeError(f"cannot write the store {out}: permission denied ({exc.filename})") from None
+    _check_same_build(group, out, attrs, samples)
+    return group
+
+
+def build(
+    dataset: str,
+    root: str | Path,
+    out: str,
+    *,
+    sheet: str | Path | None = None,
+    scheduler: Any = "threads",
+    workers: int | None = None,
+    overwrite: bool = False,
+    progress: bool = True,
+    **options: Any,
+) -> BuildSummary:
+    """Build (or resume) the store ``out`` from the release at ``root``.
+
+    Parameters
+    ----------
+    dataset : str
+        Recipe name: ``casme2``, ``samm``, ``mmew``, ``casme3``.
+    root : path
+        The release folder (annotation sheet and frames).
+    out : str
+        Store path or fsspec URL.
+    sheet : path, optional
+        Annotation sheet, when not at its place in the release.
+    scheduler : str or distributed.Client
+        ``threads`` (default), ``processes``, ``sync``, ``tcp://HOST:PORT`` or a Client.
+    workers : int, optional
+        Local worker count (default: one per core).
+    overwrite : bool
+        Replace a store built with another configuration.
+    progress : bool
+        Show a progress bar on stderr.
+    **options
+        Fields of :class:`~mepipe.config.BuildConfig` (``span``, ``size``, ``classes``,
+        ``gray``, ``keep_raw``, ``motion_reference``, ...).
+
+    Returns
+    -------
+    BuildSummary
+    """
+    config = BuildConfig(dataset=dataset, **options)
+    recipe = get_recipe(dataset)
+    root = Path(root)
+    if not root.is_dir():
+        raise UsageError(
+            f"no {recipe.title} release at {root}; point --root (or $MEPIPE_DATA) at one, "
+            f"or make a synthetic one: mepipe synth --dataset {dataset} --out {root}"
+        )
+    sheet = Path(sheet) if sheet is not None else recipe.find_sheet(root)
+    if not sheet.is_file():
+        raise UsageError(f"annotation sheet {sheet} does not exist")
+    samples = recipe.read(sheet, classes=config.classes)
+    if not samples:
+        raise MepipeError(f"{sheet}: no samples in class set {config.classes!r}")
+    attrs = _provenance(config, recipe, sheet, samples)
+    out = str(out)
+    start = time.perf_counter()
+    with StoreLock(out):
+        group = open_or_create(out, samples, config, attrs, overwrite)
+        status = group["status"][:]
+        damage = damaged_samples(group)
+        damaged = {index for index, _, _ in damage.damaged if index >= 0}
+        todo = [(i, s) for i, s in enumerate(samples) if status[i] != OK or i in damaged]
+        graph, keys = build_graph(todo, str(root), out, config)
+        outcomes: list[Outcome] = []
+        with Progress(len(keys), f"build {dataset}", enabled=progress) as bar:
+            def on_result(outcome: Outcome) -> None:
+                outcomes.append(outcome)
+                bar.update(outcome.status == OK)
+
+            run_graph(graph, keys, on_result, scheduler=scheduler, workers=workers)
+    table = read_table(group)
+    failed = np.flatnonzero(table["status"] == FAILED)
+    return BuildSummary(
+        store=out,
+        total=len(samples),
+        ok=int(np.sum(table["status"] == OK)),
+        skipped=len(samples) - len(todo),
+        built=len(todo),
+        repaired=int(np.sum((table["status"] == OK) & (table["repair"] != ""))),
+        failures=[(str(table["sample_id"][i]), str(table["error"][i])) for i in failed],
+        repaired_damage=len(damaged),
+        seconds=time.perf_counter() - start,
+        frames=sum(o.frames_decoded for o in outcomes),
+    )

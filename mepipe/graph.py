@@ -1,0 +1,111 @@
+"""The build's Dask graph, assembled in this one place.
+
+Per sample, four tasks in a chain::
+
+    load-i  ->  align-i  ->  pool-i  ->  write-i
+
+``load`` decodes the frames, ``align`` warps them with the onset frame's transform,
+``pool`` computes TRDI/MIDI, ``write`` stores the result in the sample's own chunks and
+returns a small :class:`Outcome`. Chains are independent, so the scheduler runs as many
+samples at once as it has workers, and memory is bounded by the clips in flight.
+
+Each chain is fused into one task before it runs: a decoded clip is tens of megabytes,
+so shipping it between processes or workers would cost more than the stages themselves.
+
+A stage that raises passes a :class:`Failed` down the chain instead of an exception:
+one bad sample must not stop the others, and ``write`` records its reason in the store.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import zarr
+from dask.optimization import fuse
+
+from . import stages
+from .config import BuildConfig
+from .errors import MepipeError
+from .recipe import Sample, get_recipe
+from .store import FAILED, SampleResult, write_sample
+
+
+@dataclass(frozen=True)
+class Failed:
+    """Why a sample failed; flows down its chain in place of the stage's output."""
+
+    error: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What ``write`` reports back: small, so nothing large crosses to the client."""
+
+    index: int
+    sample_id: str
+    status: int
+    error: str
+    repair: str
+    n_frames: int
+    frames_decoded: int
+
+
+def _attempt(stage: Callable[..., Any], upstream: Any, *args: Any) -> Any:
+    """``stage(upstream, *args)``, or a :class:`Failed` saying why it could not run."""
+    if isinstance(upstream, Failed):
+        return upstream
+    try:
+        return stage(upstream, *args)
+    except MepipeError as exc:
+        return Failed(str(exc))
+    except Exception as exc:  # noqa: BLE001 - a bug met by one sample fails that sample only
+        return Failed(f"{type(exc).__name__}: {' '.join(str(exc).split())}")
+
+
+def _load(sample: Sample, root: str, config: BuildConfig) -> Any:
+    upstream = Failed(sample.error) if sample.error else sample
+    return _attempt(stages.load_clip, upstream, get_recipe(config.dataset), Path(root), config)
+
+
+def _align(clip: Any, config: BuildConfig) -> Any:
+    return _attempt(stages.align_clip, clip, config)
+
+
+def _pool(clip: Any, sample: Sample, config: BuildConfig) -> tuple[Any, int]:
+    decoded = 0 if isinstance(clip, Failed) else len(clip.numbers)
+    return _attempt(stages.pool_clip, clip, sample, config), decoded
+
+
+def _write(pooled: tuple[Any, int], store: str, index: int, sample: Sample) -> Outcome:
+    result, decoded = pooled
+    if isinstance(result, Failed):
+        result = SampleResult(status=FAILED, error=result.error, repair=sample.repair)
+    write_sample(zarr.open_group(store, mode="r+"), index, result)
+    return Outcome(index, sample.sample_id, result.status, result.error, result.repair,
+                   result.n_frames, decoded)
+
+
+def build_graph(
+    samples: Sequence[tuple[int, Sample]], root: str, store: str, config: BuildConfig
+) -> tuple[dict, list]:
+    """The fused task graph for ``samples`` (store index, sample) and its output keys.
+
+    Returns
+    -------
+    graph : dict
+        A low-level Dask graph, runnable by any Dask scheduler.
+    keys : list
+        One key per sample; each computes to an :class:`Outcome`.
+    """
+    graph: dict = {}
+    keys = []
+    for index, sample in samples:
+        graph[("load", index)] = (_load, sample, str(root), config)
+        graph[("align", index)] = (_align, ("load", index), config)
+        graph[("pool", index)] = (_pool, ("align", index), sample, config)
+        graph[("write", index)] = (_write, ("pool", index), store, index, sample)
+        keys.append(("write", index))
+    fused, _ = fuse(graph, keys=keys, ave_width=1, rename_keys=False)
+    return fused, keys

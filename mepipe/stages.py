@@ -1,0 +1,106 @@
+"""The per-sample stages of a build: frames -> aligned clip -> dynamic images.
+
+Each stage is a plain function of its inputs, so each can be tested alone and the Dask
+graph (``graph.py``) only wires them together. A stage that cannot go on raises
+:class:`~mepipe.errors.SampleError`; the graph turns that into a failed sample.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from . import align, frames, rankpool
+from .config import BuildConfig
+from .errors import SampleError
+from .recipe import Recipe, Sample
+from .store import OK, SampleResult
+
+
+@dataclass(frozen=True)
+class Clip:
+    """Decoded frames of one sample.
+
+    ``numbers`` are the frame numbers of ``frames`` in increasing order; the first is
+    always the onset, the frame the alignment is anchored on. ``apex`` is ``None`` when it
+    must be estimated from motion.
+    """
+
+    numbers: np.ndarray
+    frames: np.ndarray
+    onset: int
+    offset: int
+    apex: int | None
+    repairs: tuple[str, ...] = field(default=())
+
+
+def span_bounds(span: str, onset: int, apex: int, offset: int) -> tuple[int, int]:
+    """First and last frame number pooled for ``span`` (inclusive)."""
+    return {
+        "onset-apex": (onset, apex),
+        "onset-offset": (onset, offset),
+        "apex-offset": (apex, offset),
+    }[span]
+
+
+def frames_needed(apex: int | None, onset: int, offset: int, span: str) -> list[int]:
+    """Frame numbers to decode: the span plus the onset, or all of onset..offset when the
+    apex must first be estimated from motion."""
+    if apex is None:
+        return list(range(onset, offset + 1))
+    lo, hi = span_bounds(span, onset, apex, offset)
+    return sorted({onset, *range(lo, hi + 1)})
+
+
+def load_clip(sample: Sample, recipe: Recipe, root: Path, config: BuildConfig) -> Clip:
+    """Decode the frames a sample needs, found by the numbers in their file names."""
+    found = frames.clip_frames(sample, recipe, Path(root))
+    onset, offset = found.numbers[0], found.numbers[-1]
+    wanted = frames_needed(found.apex, onset, offset, config.span)
+    by_number = dict(zip(found.numbers, found.paths))
+    pixels = frames.read_clip([by_number[n] for n in wanted], recipe.color)
+    return Clip(np.asarray(wanted, dtype=np.int64), pixels, onset, offset, found.apex,
+                tuple(found.repairs))
+
+
+def align_clip(clip: Clip, config: BuildConfig) -> Clip:
+    """Warp every frame with the one similarity transform found on the onset frame."""
+    aligned, _ = align.align_clip(clip.frames, size=config.size, gray=config.gray, reference=0,
+                                  detect_max_side=config.detect_max_side)
+    return replace(clip, frames=aligned)
+
+
+def pool_clip(clip: Clip, sample: Sample, config: BuildConfig) -> SampleResult:
+    """TRDI and MIDI of the span, plus the aligned onset and apex frames."""
+    repairs = [r for r in (sample.repair, *clip.repairs) if r]
+    apex = clip.apex
+    if apex is None:
+        apex = int(clip.numbers[rankpool.peak_motion(clip.frames, sigma=config.motion_sigma)])
+        repairs.append(f"apex estimated at frame {apex}")
+    lo, hi = span_bounds(config.span, clip.onset, apex, clip.offset)
+    first, last = np.searchsorted(clip.numbers, [lo, hi + 1])
+    if last - first < 2:
+        raise SampleError(
+            f"span {config.span} holds {last - first} frame(s) ({lo}..{hi}); "
+            "rank pooling needs at least 2"
+        )
+    span_frames = clip.frames[first:last]
+    trdi, midi, _ = rankpool.dynamic_images(
+        span_frames, reference=config.motion_reference,
+        descending=config.motion_descending, sigma=config.motion_sigma,
+    )
+    images = {
+        "trdi": rankpool.to_uint8(trdi),
+        "midi": rankpool.to_uint8(midi),
+        "onset": clip.frames[0],
+        "apex": clip.frames[int(np.searchsorted(clip.numbers, apex))],
+    }
+    if config.keep_raw:
+        images["trdi_raw"] = trdi
+        images["midi_raw"] = midi
+    return SampleResult(
+        status=OK, repair="; ".join(repairs), n_frames=int(last - first),
+        onset_index=clip.onset, apex_index=apex, offset_index=clip.offset, images=images,
+    )

@@ -1,0 +1,160 @@
+"""The zarr store that ``mepipe build`` writes: schema, creation, per-sample writes.
+
+The layout is a contract that trainers and other tools read directly
+(``zarr.open_group``, ``xarray.open_zarr``):
+
+* ``trdi``, ``midi``, ``onset``, ``apex`` -- uint8 ``(N, S, S, C)``, one chunk per sample;
+* ``trdi_raw``, ``midi_raw`` -- float32, only with ``keep_raw``;
+* 1-D arrays over ``sample``: the sheet's fields (written once, at creation) and the
+  build's outcome per sample (``status``, ``error``, ``repair``, frame indices,
+  ``n_frames``, ``checksum``), chunked one element per sample;
+* ``attrs["mepipe"]`` -- version, dataset, configuration and provenance.
+
+Every per-sample array has one chunk per sample, so each sample's writes touch chunks no
+other task touches: any number of workers write concurrently without locks, and a
+sample's ``status`` is written last, so a killed build never leaves a sample marked
+``ok`` whose images are missing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import zarr
+
+from .errors import MepipeError
+from .recipe import Sample
+
+PENDING, OK, FAILED = 0, 1, 2
+STATUS_NAMES = {PENDING: "pending", OK: "ok", FAILED: "failed"}
+
+IMAGES = ("trdi", "midi", "onset", "apex")
+RAW_IMAGES = ("trdi_raw", "midi_raw")
+#: written once at creation, from the sheet
+SHEET_FIELDS = {"sample_id": str, "subject": str, "clip": str, "emotion": str, "label": str}
+#: written by the task that builds the sample; ``status`` last
+OUTCOME_FIELDS = {
+    "onset_index": "int32", "apex_index": "int32", "offset_index": "int32",
+    "n_frames": "int32", "error": str, "repair": str, "checksum": str, "status": "uint8",
+}
+IMAGE_DIMS = ("sample", "y", "x", "channel")
+
+
+@dataclass
+class SampleResult:
+    """What building one sample produced; ``images`` is empty for a failed sample."""
+
+    status: int
+    error: str = ""
+    repair: str = ""
+    n_frames: int = 0
+    onset_index: int = -1
+    apex_index: int = -1
+    offset_index: int = -1
+    images: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+def checksum(images: Mapping[str, np.ndarray]) -> str:
+    """sha256 over a sample's arrays in a fixed order (names, shapes and bytes)."""
+    digest = hashlib.sha256()
+    for name in sorted(images):
+        array = np.ascontiguousarray(images[name])
+        digest.update(f"{name}:{array.dtype.str}:{array.shape};".encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()
+
+
+def create_store(
+    path: str,
+    samples: Sequence[Sample],
+    *,
+    size: int,
+    channels: int = 3,
+    keep_raw: bool = False,
+    attrs: Mapping[str, Any],
+    overwrite: bool = False,
+) -> zarr.Group:
+    """Create an empty store for ``samples``: every sample ``pending``.
+
+    Parameters
+    ----------
+    path : str
+        Local path or any fsspec URL zarr accepts.
+    samples : sequence of Sample
+        The build's samples, in store order.
+    size, channels : int
+        Image side and channel count (3, or 1 with ``--gray``).
+    keep_raw : bool
+        Also create the float32 ``trdi_raw`` / ``midi_raw`` arrays.
+    attrs : mapping
+        Stored as ``attrs["mepipe"]`` (configuration and provenance).
+    overwrite : bool
+        Replace an existing store at ``path``.
+    """
+    n = len(samples)
+    group = zarr.open_group(path, mode="w" if overwrite else "w-")
+    image_shape = (n, size, size, channels)
+    image_chunks = (1, size, size, channels)
+    for name in IMAGES:
+        group.create_array(name, shape=image_shape, chunks=image_chunks, dtype="uint8",
+                           fill_value=0, dimension_names=IMAGE_DIMS)
+    if keep_raw:
+        for name in RAW_IMAGES:
+            group.create_array(name, shape=image_shape, chunks=image_chunks, dtype="float32",
+                               fill_value=0.0, dimension_names=IMAGE_DIMS)
+    for name, dtype in SHEET_FIELDS.items():
+        values = np.array([getattr(s, name) for s in samples], dtype=dtype)
+        array = group.create_array(name, shape=(n,), chunks=(max(n, 1),), dtype=dtype,
+                                   dimension_names=("sample",))
+        if n:
+            array[:] = values
+    for name, dtype in OUTCOME_FIELDS.items():
+        fill = "" if dtype is str else (PENDING if name == "status" else -1)
+        group.create_array(name, shape=(n,), chunks=(1,), dtype=dtype, fill_value=fill,
+                           dimension_names=("sample",))
+    group.attrs["mepipe"] = dict(attrs)
+    return group
+
+
+def open_store(path: str, mode: str = "r") -> zarr.Group:
+    """Open an existing mepipe store; a one-line error when ``path`` is not one."""
+    try:
+        group = zarr.open_group(path, mode=mode)
+    except (FileNotFoundError, zarr.errors.GroupNotFoundError, zarr.errors.NodeTypeValidationError):
+        raise MepipeError(f"{path}: not a mepipe store (no zarr group there)") from None
+    if "mepipe" not in group.attrs:
+        raise MepipeError(f"{path}: a zarr group, but not a mepipe store (no 'mepipe' attributes)")
+    return group
+
+
+def write_sample(group: zarr.Group, index: int, result: SampleResult) -> None:
+    """Write one sample's images and outcome; ``status`` goes last as the commit mark."""
+    for name, image in result.images.items():
+        group[name][index] = image
+    outcome = {
+        "onset_index": result.onset_index, "apex_index": result.apex_index,
+        "offset_index": result.offset_index, "n_frames": result.n_frames,
+        "error": result.error, "repair": result.repair,
+        "checksum": checksum(result.images) if result.status == OK else "",
+    }
+    for name, value in outcome.items():
+        group[name][index] = value
+    group["status"][index] = result.status
+
+
+def read_table(group: zarr.Group) -> dict[str, np.ndarray]:
+    """All 1-D per-sample arrays of a store, read into memory."""
+    return {name: group[name][:] for name in (*SHEET_FIELDS, *OUTCOME_FIELDS)}
+
+
+def image_names(group: zarr.Group) -> tuple[str, ...]:
+    """The image arrays this store holds (``IMAGES`` plus raw ones when kept)."""
+    return tuple(name for name in (*IMAGES, *RAW_IMAGES) if name in group)
+
+
+def sample_checksum(group: zarr.Group, index: int) -> str:
+    """Checksum of a sample's arrays as they are on disk now."""
+    return checksum({name: group[name][index] for name in image_names(group)})

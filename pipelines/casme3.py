@@ -1,0 +1,78 @@
+"""CAS(ME)^3 part A (Li et al., TPAMI 2022): colour frames at 30 fps.
+
+Release layout::
+
+    cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx     # sheet "label"; frame numbers as text
+    spNO.1/b/color/175.jpg                        # <subject>/<Filename>/color/<frame>.jpg
+
+One ``Filename`` (a recording, ``a``, ``b``, ...) holds several micro-expressions, so a
+sample's clip is ``<Filename>_<Onset>`` (``spNO.1/e_62``): unique (two rows with the same
+recording and onset are flagged as duplicates) and stable under re-ordering of the sheet.
+The resolution is not given by the sheet or design notes; 1280x720 is the colour stream
+size reported for the part A release.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import PurePosixPath
+from typing import Any
+
+from mepipe.labels import MEGC2019_CLASSES
+from mepipe.recipe import Sample
+from mepipe.sheet import cell_int, cell_text
+
+from ._release import SheetRecipe
+
+_FRAME = re.compile(r"(\d+)\.(?:jpe?g|png|bmp)", re.IGNORECASE)
+_SIX = ("happy", "disgust", "surprise", "fear", "anger", "sad")
+
+
+class Casme3(SheetRecipe):
+    """CAS(ME)^3 part A: the ``JpgIndex_v2`` sheet and ``<subject>/<Filename>/color`` frames."""
+
+    name = "casme3"
+    title = "CAS(ME)^3"
+    color = "rgb"
+    resolution = (1280, 720)
+    fps = 30
+    sheet_file = "cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx"
+    sheet_globs = ("cas(me)3_part_A_ME_label*.xlsx", "cas(me)3_part_A_ME_label*.csv")
+    sheet_names = ("label",)
+    layout = ("Subject", "Filename", "Onset", "Apex", "Offset", "AU", "Objective class", "emotion")
+    columns = {
+        "subject": ("Subject",), "clip": ("Filename",), "onset": ("Onset", "OnsetFrame"),
+        "apex": ("Apex", "ApexFrame"), "offset": ("Offset", "OffsetFrame"),
+        "emotion": ("emotion", "Estimated Emotion"),
+    }
+    class_sets = {"6": _SIX, "3": MEGC2019_CLASSES}
+    label_maps = {
+        "6": {emotion: emotion for emotion in _SIX},
+        # the mapping HTNet's edited part A sheet uses
+        "3": {"happy": "positive", "surprise": "surprise", "anger": "negative",
+              "disgust": "negative", "fear": "negative", "sad": "negative"},
+    }
+
+    def clip_id(self, raw: dict[str, Any]) -> str:
+        onset = cell_int(raw["onset"])
+        return f"{cell_text(raw['clip'])}_{onset if onset is not None else cell_text(raw['onset'])}"
+
+    def clip_cell(self, sample: Sample) -> str:
+        return self.recording(sample)
+
+    def recording(self, sample: Sample) -> str:
+        """The sheet's ``Filename`` (recording folder) of a sample: its clip without the onset."""
+        return sample.clip.rsplit("_", 1)[0]
+
+    def frame_dir(self, sample: Sample) -> PurePosixPath:
+        return PurePosixPath(sample.subject, self.recording(sample), "color")
+
+    def frame_number(self, filename: str) -> int | None:
+        match = _FRAME.fullmatch(filename)
+        return int(match.group(1)) if match else None
+
+    def frame_name(self, sample: Sample, number: int) -> str:
+        return f"{number}.jpg"
+
+
+RECIPE = Casme3()

@@ -1,0 +1,39 @@
+"""Shared fixtures: small synthetic releases and a store built from one, made once per run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture(scope="session")
+def casme2_release(tmp_path_factory) -> Path:
+    """A small synthetic CASME-II release (3 subjects x 3 clips, half scale)."""
+    from mepipe.synth import synthesize
+
+    root = tmp_path_factory.mktemp("casme2-release")
+    synthesize("casme2", root, subjects=3, clips_per_subject=3, scale=0.5, seed=1, progress=False)
+    return root
+
+
+@pytest.fixture(scope="session")
+def samm_release(tmp_path_factory) -> Path:
+    """A small synthetic SAMM release (grayscale, 2 subjects x 2 clips, quarter scale)."""
+    from mepipe.synth import synthesize
+
+    root = tmp_path_factory.mktemp("samm-release")
+    synthesize("samm", root, subjects=2, clips_per_subject=2, scale=0.25, seed=2, progress=False)
+    return root
+
+
+@pytest.fixture(scope="session")
+def casme2_store(casme2_release, tmp_path_factory) -> str:
+    """The CASME-II release built once with the threaded scheduler at size 64."""
+    from mepipe.build import build
+
+    store = str(tmp_path_factory.mktemp("stores") / "casme2.zarr")
+    build("casme2", casme2_release, store, size=64, progress=False, workers=2)
+    return store

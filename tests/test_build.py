@@ -1,0 +1,198 @@
+"""The build: store schema, resume after kill -9, determinism, failures as data."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import zarr
+from click.testing import CliRunner
+
+from mepipe.build import build
+from mepipe.cli import cli
+from mepipe.errors import MepipeError
+from mepipe.recipe import get_recipe
+from mepipe.store import FAILED, IMAGES, OK, read_table
+
+TABLE_ARRAYS = ("sample_id", "subject", "clip", "emotion", "label", "onset_index", "apex_index",
+                "offset_index", "n_frames", "status", "error", "repair", "checksum")
+
+
+def arrays(store: str) -> dict[str, np.ndarray]:
+    group = zarr.open_group(store, mode="r")
+    return {name: group[name][:] for name in (*IMAGES, *TABLE_ARRAYS)}
+
+
+def assert_same_arrays(a: str, b: str) -> None:
+    left, right = arrays(a), arrays(b)
+    for name in left:
+        assert left[name].dtype == right[name].dtype, name
+        np.testing.assert_array_equal(left[name], right[name], err_msg=name)
+
+
+def test_store_schema(casme2_store, casme2_release):
+    group = zarr.open_group(casme2_store, mode="r")
+    recipe = get_recipe("casme2")
+    samples = recipe.read(recipe.find_sheet(casme2_release))
+    n = len(samples)
+    for name in IMAGES:
+        array = group[name]
+        assert array.shape == (n, 64, 64, 3) and array.dtype == np.uint8
+        assert array.chunks == (1, 64, 64, 3)
+        assert tuple(array.metadata.dimension_names) == ("sample", "y", "x", "channel")
+    table = read_table(group)
+    assert [str(s) for s in table["sample_id"]] == [s.sample_id for s in samples]
+    for name in ("onset_index", "apex_index", "offset_index", "n_frames"):
+        assert table[name].dtype == np.int32
+    assert table["status"].dtype == np.uint8
+    assert set(table["status"]) == {OK}, table["error"]
+    attrs = group.attrs["mepipe"]
+    for key in ("version", "dataset", "span", "size", "classes", "class_names", "config",
+                "sheet_sha256", "created", "versions"):
+        assert key in attrs, key
+    assert attrs["config"]["span"] == "onset-apex" and attrs["size"] == 64
+    for sample, onset, apex, n_frames in zip(samples, table["onset_index"], table["apex_index"],
+                                             table["n_frames"]):
+        assert onset == sample.onset
+        if sample.apex is not None:
+            assert apex == sample.apex and n_frames == sample.apex - sample.onset + 1
+
+
+def test_store_reads_with_xarray(casme2_store):
+    xarray = pytest.importorskip("xarray")
+    ds = xarray.open_zarr(casme2_store, consolidated=False)
+    assert ds["trdi"].dims == ("sample", "y", "x", "channel")
+    assert ds["midi"].shape == zarr.open_group(casme2_store)["midi"].shape
+
+
+def test_dynamic_images_carry_the_motion(casme2_store):
+    group = zarr.open_group(casme2_store, mode="r")
+    trdi, midi = group["trdi"][:], group["midi"][:]
+    for image in (trdi, midi):
+        # per-image min-max: every sample spans the full range
+        assert (image.reshape(len(image), -1).min(axis=1) == 0).all()
+        assert (image.reshape(len(image), -1).max(axis=1) == 255).all()
+    assert not np.array_equal(trdi, midi)
+
+
+def test_rerun_skips_ok_samples(casme2_store, casme2_release):
+    before = arrays(casme2_store)
+    summary = build("casme2", casme2_release, casme2_store, size=64, progress=False)
+    assert summary.built == 0 and summary.skipped == summary.total == summary.ok
+    after = arrays(casme2_store)
+    for name in before:
+        np.testing.assert_array_equal(before[name], after[name])
+
+
+def test_other_configuration_refused_then_overwritten(casme2_store, casme2_release, tmp_path):
+    store = str(tmp_path / "copy.zarr")
+    shutil.copytree(casme2_store, store)
+    with pytest.raises(MepipeError, match=r"another configuration \(span: 'onset-apex' vs 'onset-offset'\)"):
+        build("casme2", casme2_release, store, size=64, span="onset-offset", progress=False)
+    summary = build("casme2", casme2_release, store, size=64, span="onset-offset", overwrite=True,
+                    progress=False)
+    assert summary.ok == summary.total
+    assert zarr.open_group(store).attrs["mepipe"]["span"] == "onset-offset"
+
+
+@pytest.mark.parametrize("scheduler", ["sync", "processes"])
+def test_same_arrays_whatever_the_scheduler(casme2_store, casme2_release, tmp_path, scheduler):
+    store = str(tmp_path / f"{scheduler}.zarr")
+    build("casme2", casme2_release, store, size=64, scheduler=scheduler, workers=2, progress=False)
+    assert_same_arrays(casme2_store, store)
+
+
+def test_missing_frame_fails_that_sample_only(casme2_release, tmp_path):
+    root = tmp_path / "release"
+    shutil.copytree(casme2_release, root)
+    recipe = get_recipe("casme2")
+    samples = recipe.read(recipe.find_sheet(root))
+    victim = next(s for s in samples if s.apex is not None)
+    missing = victim.onset + 1
+    (root / recipe.frame_dir(victim) / recipe.frame_name(victim, missing)).unlink()
+    summary = build("casme2", root, str(tmp_path / "s.zarr"), size=64, progress=False)
+    assert summary.failed == 1 and summary.ok == summary.total - 1
+    table = read_table(zarr.open_group(str(tmp_path / "s.zarr")))
+    index = [str(s) for s in table["sample_id"]].index(victim.sample_id)
+    assert table["status"][index] == FAILED
+    error = str(table["error"][index])
+    assert f"frame {missing} missing" in error and recipe.frame_name(victim, missing) in error
+    assert "\n" not in error
+    assert "failed samples:" in summary.format() and victim.sample_id in summary.format()
+
+
+def test_killed_build_resumes_to_identical_arrays(casme2_store, casme2_release, tmp_path):
+    store = tmp_path / "killed.zarr"
+    command = [sys.executable, "-m", "mepipe", "build", "--dataset", "casme2", "--root",
+               str(casme2_release), "--out", str(store), "--size", "64", "--workers", "1", "--quiet"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    status_dir = store / "status" / "c"
+    deadline = time.time() + 120
+    while time.time() < deadline and process.poll() is None:
+        if status_dir.is_dir() and len(os.listdir(status_dir)) >= 1:
+            break
+        time.sleep(0.01)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    assert process.returncode == -signal.SIGKILL, "the build finished before it could be killed"
+    done = len(os.listdir(status_dir))
+    total = zarr.open_group(str(store))["status"].shape[0]
+    assert 0 < done < total
+    assert Path(str(store) + ".lock").exists()  # left behind by the killed build ...
+    result = subprocess.run(command, capture_output=True, text=True)  # ... and taken over
+    assert result.returncode == 0, result.stderr
+    assert f"already ok {done}" in result.stdout or f"already ok {done - 1}" in result.stdout
+    assert_same_arrays(casme2_store, str(store))
+
+
+def test_cli_build_inspect_preview(casme2_release, tmp_path):
+    store = str(tmp_path / "cli.zarr")
+    runner = CliRunner()
+    result = runner.invoke(cli, ["build", "--dataset", "casme2", "--root", str(casme2_release),
+                                 "--out", store, "--size", "48", "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert "ok " in result.output and "frames/s" in result.output
+    result = runner.invoke(cli, ["inspect", store])
+    assert result.exit_code == 0
+    assert "status:" in result.output and '"span": "onset-apex"' in result.output
+    result = runner.invoke(cli, ["preview", store, "--out", str(tmp_path / "png"), "--per-class", "2"])
+    assert result.exit_code == 0, result.output
+    pngs = sorted((tmp_path / "png").glob("*.png"))
+    assert pngs and all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in pngs)
+    labels = {str(x) for x in zarr.open_group(store)["label"][:]}
+    assert {p.stem for p in pngs} == labels
+
+
+def test_cli_build_missing_root_is_one_line(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "mepipe", "build", "--dataset", "samm", "--root", str(tmp_path / "nope")],
+        capture_output=True, text=True,
+    )
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert "no SAMM release at" in result.stderr and "mepipe synth --dataset samm" in result.stderr
+
+
+def test_cli_build_without_root_or_env(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "MEPIPE_DATA"}
+    result = subprocess.run([sys.executable, "-m", "mepipe", "build", "--dataset", "samm"],
+                            capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "$MEPIPE_DATA is not set" in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_gray_samm_build(samm_release, tmp_path):
+    store = str(tmp_path / "samm.zarr")
+    summary = build("samm", samm_release, store, size=48, gray=True, progress=False)
+    assert summary.ok == summary.total
+    group = zarr.open_group(store, mode="r")
+    assert group["trdi"].shape[1:] == (48, 48, 1)
+    assert json.loads(json.dumps(group.attrs["mepipe"]))["config"]["gray"] is True

@@ -1,0 +1,141 @@
+"""`mepipe samples` and `mepipe check` on tiny releases written here with OpenCV."""
+
+import csv
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from mepipe.check import check_release
+from mepipe.cli import cli
+from mepipe.recipe import Sample, get_recipe
+
+casme2 = get_recipe("casme2")
+DATA = Path(__file__).parent / "data/annotations"
+RNG = np.random.default_rng(1)
+
+
+def _sample(clip, onset, apex, offset, emotion="happiness"):
+    return Sample(f"sub01/{clip}", "sub01", clip, onset, apex, offset, emotion, emotion)
+
+
+@pytest.fixture
+def release(tmp_path):
+    """EP01 fine, EP02 apex '/' and offset past the disk (repaired), EP03 a frame missing."""
+    samples = [_sample("EP01", 3, 5, 8), _sample("EP02", 2, None, 6, "disgust"),
+               _sample("EP03", 10, 12, 20, "sadness")]
+    casme2.write_sheet(samples, tmp_path / casme2.sheet_file)
+    for clip, numbers in {"EP01": range(1, 10), "EP02": range(2, 5), "EP03": range(10, 21)}.items():
+        folder = tmp_path / "CASME2_RAW_selected" / "sub01" / clip
+        folder.mkdir(parents=True)
+        for n in numbers:
+            cv2.imwrite(str(folder / f"img{n}.jpg"), RNG.integers(0, 256, (12, 16, 3), dtype=np.uint8))
+    (tmp_path / "CASME2_RAW_selected/sub01/EP03/img15.jpg").unlink()
+    return tmp_path
+
+
+def _run(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def test_check_reports_ok_repaired_broken(release):
+    result = _run("check", "--dataset", "casme2", "--root", release)
+    assert result.exit_code == 1
+    assert result.stdout.splitlines() == [
+        f"CASME-II release {release} (sheet CASME2-coding-20190701.xlsx, classes raw): 3 samples",
+        "  ok            1",
+        "  repaired      1",
+        "  broken        1",
+        "repaired:",
+        "  sub01/EP02: apex '/' missing: estimated from peak motion intensity; "
+        "offset 6 beyond the last frame on disk: clamped to 4",
+        "broken:",
+        f"  sub01/EP03: frame 15 missing ({release}/CASME2_RAW_selected/sub01/EP03/img15.jpg)",
+    ]
+    report = check_release(casme2, release)
+    assert [(r.sample_id, r.status, r.frames) for r in report.results] == [
+        ("sub01/EP01", "ok", 6), ("sub01/EP02", "repaired", 3), ("sub01/EP03", "broken", 0)]
+
+
+def test_check_exit_0_when_usable_and_class_filter(release):
+    # EP03 is sadness: outside the 5-class set, so the release is usable under it
+    result = _run("check", "--dataset", "casme2", "--root", release, "--classes", "5")
+    assert result.exit_code == 0, result.output
+    assert "classes 5): 2 samples" in result.stdout
+
+
+def test_check_decodes_frames_unless_quick(release):
+    (release / "CASME2_RAW_selected/sub01/EP01/img4.jpg").write_bytes(b"")
+    report = check_release(casme2, release, classes="5")
+    assert (report.results[0].status, report.results[0].reason) == (
+        "broken", f"{release}/CASME2_RAW_selected/sub01/EP01/img4.jpg: empty file (0 bytes)")
+    quick = _run("check", "--dataset", "casme2", "--root", release, "--classes", "5", "--quick")
+    assert quick.exit_code == 0
+
+
+def test_samples_csv(release):
+    result = _run("samples", "--dataset", "casme2", "--root", release, "--format", "csv")
+    assert result.exit_code == 0
+    assert list(csv.reader(io.StringIO(result.stdout))) == [
+        ["sample_id", "subject", "clip", "onset", "apex", "offset", "emotion", "label", "repair"],
+        ["sub01/EP01", "sub01", "EP01", "3", "5", "8", "happiness", "happiness", ""],
+        ["sub01/EP02", "sub01", "EP02", "2", "", "6", "disgust", "disgust",
+         "apex '/' missing: estimated from peak motion intensity"],
+        ["sub01/EP03", "sub01", "EP03", "10", "12", "20", "sadness", "sadness", ""],
+    ]
+
+
+def test_samples_json_and_table_from_real_sheet():
+    sheet = DATA / "samm/SAMM_Micro_FACS_Codes_v2.xlsx"
+    result = _run("samples", "--dataset", "samm", "--sheet", sheet, "--classes", "megc2019", "--format", "json")
+    records = json.loads(result.stdout)
+    assert len(records) == 133
+    assert records[0] == {"sample_id": "006/006_1_2", "subject": "006", "clip": "006_1_2", "onset": 5562,
+                          "apex": 5588, "offset": 5632, "emotion": "anger", "label": "negative", "repair": ""}
+    table = _run("samples", "--dataset", "samm", "--sheet", sheet).stdout.splitlines()
+    assert len(table) == 160 and table[0].split() == ["sample_id", "subject", "clip", "onset", "apex",
+                                                       "offset", "emotion", "label", "repair"]
+
+
+def test_samples_report_row_errors_on_stderr():
+    sheet = DATA / "casme3/cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx"
+    result = _run("samples", "--dataset", "casme3", "--sheet", sheet, "--format", "csv")
+    assert result.exit_code == 0
+    assert len(result.stdout.splitlines()) == 861
+    assert result.stderr.splitlines() == [
+        "mepipe: spNO.216/d_3647: sheet row 751: onset 3647 after offset 2694",
+        "mepipe: spNO.40/e_1812: sheet row 798: offset 0 (no offset annotated)",
+        "mepipe: spNO.40/e_2327: sheet row 800: offset 0 (no offset annotated)",
+    ]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["check", "--dataset", "samm", "--root", "{tmp}/none"],
+     "no SAMM release at {tmp}/none: not a folder; make one with `mepipe synth --dataset samm --out {tmp}/none`"),
+    (["check", "--dataset", "samm", "--root", "{tmp}"],
+     "no SAMM release at {tmp}: expected SAMM_Micro_FACS_Codes_v2.xlsx or SAMM*_Micro_FACS_Codes*.xlsx or "
+     "SAMM*_Micro_FACS_Codes*.csv in it or a sub-folder; make one with `mepipe synth --dataset samm --out {tmp}`"),
+    (["samples", "--dataset", "samm", "--sheet", "{tmp}/x.xlsx"], "no SAMM sheet at {tmp}/x.xlsx: not a file"),
+    (["samples", "--dataset", "samm"], "give --root DIR (a release) or --sheet FILE"),
+    (["samples", "--dataset", "samm", "--root", "{tmp}", "--classes", "7"],
+     "unknown class set '7' for SAMM; valid: raw, 5, 3, megc2019"),
+])
+def test_usage_errors_are_one_line_exit_2(tmp_path, args, message):
+    result = _run(*[a.format(tmp=tmp_path) for a in args])
+    assert result.exit_code == 2
+    assert result.stderr == f"mepipe: error: {message.format(tmp=tmp_path)}\n"
+
+
+def test_bad_sheet_via_subprocess(tmp_path):
+    (tmp_path / "SAMM_Micro_FACS_Codes_v2.xlsx").write_bytes(b"not a workbook")
+    result = subprocess.run([sys.executable, "-m", "mepipe", "check", "--dataset", "samm", "--root", str(tmp_path)],
+                            capture_output=True, text=True)
+    assert result.returncode == 1
+    assert result.stderr == (f"mepipe: error: {tmp_path}/SAMM_Micro_FACS_Codes_v2.xlsx: "
+                             "not an .xlsx workbook (no zip signature)\n")
