@@ -32,7 +32,7 @@ from .graph import Outcome, build_graph
 from .lock import StoreLock
 from .progress import Progress
 from .recipe import Recipe, Sample, get_recipe
-from .store import FAILED, OK, create_store, read_table
+from .store import FAILED, OK, create_store, local_path, read_table
 from .verify import damaged_samples
 
 PROVENANCE_PACKAGES = ("numpy", "opencv-python-headless", "dlib-bin", "numba", "zarr", "dask")
@@ -222,7 +222,7 @@ def build(
     if not samples:
         raise MepipeError(f"{sheet}: no samples in class set {config.classes!r}")
     attrs = _provenance(config, recipe, sheet, samples)
-    out = str(out)
+    out = local_path(out)
     start = time.perf_counter()
     with StoreLock(out):
         group = open_or_create(out, samples, config, attrs, overwrite)
@@ -237,7 +237,15 @@ def build(
                 outcomes.append(outcome)
                 bar.update(outcome.status == OK)
 
-            run_graph(graph, keys, on_result, scheduler=scheduler, workers=workers)
+            try:
+                run_graph(graph, keys, on_result, scheduler=scheduler, workers=workers)
+            except OSError as exc:
+                # the store itself failed (disk full, permissions, network): every later sample
+                # would fail the same way, so stop; what was written is committed and kept
+                raise MepipeError(
+                    f"writing {out} failed after {len(outcomes)} of {len(keys)} samples: "
+                    f"{exc.strerror or exc}; fix that and rerun the same command to resume"
+                ) from None
     table = read_table(group)
     failed = np.flatnonzero(table["status"] == FAILED)
     return BuildSummary(

@@ -14,7 +14,7 @@ from typing import Sequence
 from tqdm import tqdm
 
 from .errors import SampleError, UsageError
-from .frames import check_clip, clip_frames
+from .frames import check_clip, clip_frames, sample_reason
 from .recipe import Recipe, Sample
 
 STATUSES = ("ok", "repaired", "broken")
@@ -70,8 +70,7 @@ def check_sample(sample: Sample, recipe: Recipe, root: Path, decode: bool = True
         if decode:
             check_clip(frames.paths, recipe.color)
     except SampleError as exc:
-        # the report already names the sample
-        return SampleCheck(sample.sample_id, "broken", str(exc).removeprefix(f"{sample.sample_id}: "), 0)
+        return SampleCheck(sample.sample_id, "broken", sample_reason(sample, exc), 0)
     repairs = [r for r in (sample.repair, *frames.repairs) if r]
     status = "repaired" if repairs else "ok"
     return SampleCheck(sample.sample_id, status, "; ".join(repairs), len(frames.numbers))

@@ -12,7 +12,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-import dask
 import yaml
 
 from .errors import MepipeError, UsageError
@@ -33,6 +32,16 @@ def load_config(path: Path) -> dict:
     return config
 
 
+def jobqueue_options(config: dict, kind: str) -> dict:
+    """The ``jobqueue: <kind>:`` section of a Dask config as cluster keywords.
+
+    Passed as keywords rather than through ``dask.config.set``: jobqueue reads its config
+    again whenever it renders a job script, long after a scoped ``set`` has ended.
+    """
+    section = (config.get("jobqueue") or {}).get(kind) or {}
+    return {key.replace("-", "_"): value for key, value in section.items()}
+
+
 def make_cluster(
     kind: str,
     *,
@@ -49,7 +58,8 @@ def make_cluster(
     workers : int, optional
         Worker processes (local) or batch jobs to request.
     config_file : path, optional
-        Dask config YAML (e.g. ``jobqueue: {slurm: {queue: ..., cores: ...}}``).
+        Dask config YAML; its ``jobqueue: <kind>:`` section (queue, cores, memory,
+        walltime, job-extra-directives, ...) configures batch jobs.
     **options
         dask-jobqueue keywords (``queue``, ``cores``, ``memory``, ``walltime``, ...);
         ``None`` values are ignored so that the YAML file's values stand.
@@ -57,23 +67,21 @@ def make_cluster(
     if kind not in CLUSTERS:
         raise UsageError(f"--cluster must be one of {', '.join(CLUSTERS)}, not {kind!r}")
     given = {k: v for k, v in options.items() if v is not None}
-    with dask.config.set(load_config(config_file) if config_file else {}):
-        if kind == "local":
-            from distributed import LocalCluster
+    if kind == "local":
+        from distributed import LocalCluster
 
-            return LocalCluster(n_workers=workers or os.cpu_count(), threads_per_worker=1,
-                                processes=True, dashboard_address=None, **given)
-        try:
-            import dask_jobqueue
-        except ImportError:
-            raise MepipeError(
-                f"--cluster {kind} needs dask-jobqueue: pip install 'mepipe[cluster]'"
-            ) from None
-        cls = {"slurm": dask_jobqueue.SLURMCluster, "pbs": dask_jobqueue.PBSCluster}[kind]
-        try:
-            return cls(**given)
-        except ValueError as exc:  # jobqueue's way of saying cores/memory are missing
-            raise UsageError(f"--cluster {kind}: {' '.join(str(exc).split())}") from None
+        return LocalCluster(n_workers=workers or os.cpu_count(), threads_per_worker=1,
+                            processes=True, dashboard_address=None, **given)
+    try:
+        import dask_jobqueue
+    except ImportError:
+        raise MepipeError(f"--cluster {kind} needs dask-jobqueue: pip install 'mepipe[cluster]'") from None
+    cls = {"slurm": dask_jobqueue.SLURMCluster, "pbs": dask_jobqueue.PBSCluster}[kind]
+    from_file = jobqueue_options(load_config(config_file), kind) if config_file else {}
+    try:
+        return cls(**{**from_file, **given})
+    except (ValueError, TypeError) as exc:  # jobqueue's way of saying cores/memory are missing
+        raise UsageError(f"--cluster {kind}: {' '.join(str(exc).split())}") from None
 
 
 def scale(cluster, jobs: int | None) -> None:

@@ -136,6 +136,15 @@ def clip_frames(sample: Sample, recipe: Recipe, root: Path) -> ClipFrames:
     return ClipFrames(folder, numbers, tuple(frames[n] for n in numbers), apex, tuple(repairs))
 
 
+def sample_reason(sample: Sample, error: SampleError) -> str:
+    """``error``'s message without the sample id :func:`clip_frames` starts it with.
+
+    For reports that show the sample beside its reason (a store's row, ``mepipe check``
+    and the build summary), where the id would otherwise appear twice.
+    """
+    return str(error).removeprefix(f"{sample.sample_id}: ")
+
+
 def read_frame(path: Path, color: str) -> np.ndarray:
     """Decode one frame: ``(H, W, 3)`` uint8 RGB for ``color='rgb'``, ``(H, W)`` for ``'gray'``.
 

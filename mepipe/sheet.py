@@ -11,7 +11,9 @@ from __future__ import annotations
 import csv
 import io
 import re
+import zipfile
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -20,6 +22,9 @@ from .errors import SheetError
 #: how far down a header row may sit (SAMM's is on row 14)
 _HEADER_SEARCH_ROWS = 50
 _ZIP_MAGIC = b"PK\x03\x04"
+#: the one time stamped into written workbooks (properties and zip entries), so that the
+#: same rows give the same bytes; 1980-01-01 is the earliest time a zip entry can hold
+_WRITE_TIME = datetime(1980, 1, 1)
 
 
 @dataclass(frozen=True)
@@ -131,7 +136,8 @@ def write_table(
 ) -> Path:
     """Write ``preamble`` rows, ``header`` and ``rows`` as ``.xlsx`` (or ``.csv`` by suffix).
 
-    Strings stay strings (``'01'`` is not turned into 1), ``None`` is a blank cell.
+    Strings stay strings (``'01'`` is not turned into 1), ``None`` is a blank cell. The
+    same arguments give the same bytes: no time of writing is recorded.
     """
     import openpyxl
 
@@ -147,8 +153,27 @@ def write_table(
     worksheet = book.create_sheet(sheet)
     for line in lines:
         worksheet.append(list(line))
-    book.save(path)
+    _save_workbook(book, path)
     return path
+
+
+def _save_workbook(book: Any, path: Path) -> None:
+    """Save an openpyxl workbook with :data:`_WRITE_TIME` as every time stamp.
+
+    ``Workbook.save`` stamps the *modified* property with the clock, and ``zipfile``
+    stamps each entry with it too; so the workbook is written into memory with fixed
+    properties, then its entries are copied into ``path`` under fixed dates.
+    """
+    from openpyxl.writer.excel import ExcelWriter
+
+    book.properties.created = book.properties.modified = _WRITE_TIME
+    buffer = io.BytesIO()
+    # ExcelWriter.save closes the archive; stored uncompressed, it is deflated once below
+    ExcelWriter(book, zipfile.ZipFile(buffer, "w")).save()
+    with zipfile.ZipFile(buffer) as built, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
+        for entry in built.infolist():
+            stamped = zipfile.ZipInfo(entry.filename, date_time=_WRITE_TIME.timetuple()[:6])
+            out.writestr(stamped, built.read(entry), compress_type=zipfile.ZIP_DEFLATED)
 
 
 def _read_grids(path: Path, sheets: Sequence[str]) -> list[tuple[str, list[tuple]]]:

@@ -24,8 +24,8 @@ class Clip:
     """Decoded frames of one sample.
 
     ``numbers`` are the frame numbers of ``frames`` in increasing order; the first is
-    always the onset, the frame the alignment is anchored on. ``apex`` is ``None`` when it
-    must be estimated from motion.
+    always the onset, the frame the alignment is anchored on, and ``onset_file`` is where
+    it was read from. ``apex`` is ``None`` when it must be estimated from motion.
     """
 
     numbers: np.ndarray
@@ -34,6 +34,7 @@ class Clip:
     offset: int
     apex: int | None
     repairs: tuple[str, ...] = field(default=())
+    onset_file: Path = field(kw_only=True)
 
 
 def span_bounds(span: str, onset: int, apex: int, offset: int) -> tuple[int, int]:
@@ -55,20 +56,40 @@ def frames_needed(apex: int | None, onset: int, offset: int, span: str) -> list[
 
 
 def load_clip(sample: Sample, recipe: Recipe, root: Path, config: BuildConfig) -> Clip:
-    """Decode the frames a sample needs, found by the numbers in their file names."""
-    found = frames.clip_frames(sample, recipe, Path(root))
+    """Decode the frames a sample needs, found by the numbers in their file names.
+
+    Raises
+    ------
+    SampleError
+        The frames cannot be resolved or decoded. The message leaves out the sample id:
+        the store's row and the build summary show it beside the reason.
+    """
+    try:
+        found = frames.clip_frames(sample, recipe, Path(root))
+    except SampleError as exc:
+        raise SampleError(frames.sample_reason(sample, exc)) from None
     onset, offset = found.numbers[0], found.numbers[-1]
     wanted = frames_needed(found.apex, onset, offset, config.span)
     by_number = dict(zip(found.numbers, found.paths))
     pixels = frames.read_clip([by_number[n] for n in wanted], recipe.color)
     return Clip(np.asarray(wanted, dtype=np.int64), pixels, onset, offset, found.apex,
-                tuple(found.repairs))
+                tuple(found.repairs), onset_file=by_number[onset])
 
 
 def align_clip(clip: Clip, config: BuildConfig) -> Clip:
-    """Warp every frame with the one similarity transform found on the onset frame."""
-    aligned, _ = align.align_clip(clip.frames, size=config.size, gray=config.gray, reference=0,
-                                  detect_max_side=config.detect_max_side)
+    """Warp every frame with the one similarity transform found on the onset frame.
+
+    Raises
+    ------
+    SampleError
+        No usable face on the onset frame; the message names its file.
+    """
+    try:
+        aligned, _ = align.align_clip(clip.frames, size=config.size, gray=config.gray, reference=0,
+                                      detect_max_side=config.detect_max_side)
+    except SampleError as exc:
+        # the face is looked for on the onset frame only: that file is the one to look at
+        raise SampleError(f"{clip.onset_file}: {exc}") from None
     return replace(clip, frames=aligned)
 
 

@@ -67,6 +67,17 @@ def checksum(images: Mapping[str, np.ndarray]) -> str:
     return digest.hexdigest()
 
 
+def local_path(store: str) -> str:
+    """``file://`` URLs as plain paths, so local stores get zarr's LocalStore (atomic
+    writes) rather than the generic fsspec store; other URLs unchanged."""
+    store = str(store)
+    if store.startswith("file://"):
+        from fsspec.implementations.local import LocalFileSystem
+
+        return LocalFileSystem._strip_protocol(store)
+    return store
+
+
 def create_store(
     path: str,
     samples: Sequence[Sample],
