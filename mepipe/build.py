@@ -21,6 +21,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Sequence
 
+import fsspec
 import numpy as np
 import zarr
 
@@ -153,16 +154,26 @@ def _check_same_build(group: zarr.Group, out: str, attrs: dict, samples: Sequenc
         )
 
 
+def _refuse_foreign(out: str) -> None:
+    """Refuse an ``out`` holding anything but a zarr store: creating one there erases it."""
+    fs, path = fsspec.core.url_to_fs(out)
+    if not fs.exists(path):
+        return
+    if not fs.isdir(path) or (fs.ls(path) and not fs.exists(f"{path.rstrip('/')}/zarr.json")):
+        raise MepipeError(f"{out} exists and is not a mepipe store; choose another --out")
+
+
 def open_or_create(out: str, samples: Sequence[Sample], config: BuildConfig, attrs: dict,
                    overwrite: bool) -> zarr.Group:
     """The store to build into: created fresh, or an existing one of the same build."""
+    _refuse_foreign(out)
     group = None if overwrite else _existing(out)
     if group is None:
         try:
             return create_store(out, samples, size=config.size, channels=config.channels,
                                 keep_raw=config.keep_raw, attrs=attrs, overwrite=True)
-        except PermissionError as exc:
-            raise MepipeError(f"cannot write the store {out}: permission denied ({exc.filename})") from None
+        except OSError as exc:
+            raise MepipeError(f"cannot write the store {out}: {exc.strerror or exc} ({exc.filename})") from None
     _check_same_build(group, out, attrs, samples)
     return group
 

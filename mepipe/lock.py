@@ -78,7 +78,10 @@ class StoreLock:
 
     def acquire(self) -> None:
         self._started = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        self.fs.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
+        try:
+            self.fs.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
+        except OSError as exc:
+            raise MepipeError(f"cannot write the store {self.store}: {exc.strerror or exc} ({exc.filename})") from None
         for _ in range(2):
             holder = self._holder()
             if holder is not None:
@@ -94,6 +97,9 @@ class StoreLock:
                 break
             except FileExistsError:
                 continue  # another build took it between our look and our write: look again
+            except OSError as exc:
+                raise MepipeError(f"cannot write the store {self.store}: cannot create its lock file "
+                                  f"{self.path} ({exc.strerror or exc})") from None
         else:
             raise MepipeError(f"{self.store}: could not take the build lock {self.path}")
         self._thread = threading.Thread(target=self._beat, name="mepipe-lock", daemon=True)

@@ -34,9 +34,8 @@ RECIPE = get_recipe("casme2")
 SIZE = 64
 #: sheet index of the damaged sample: ``sub02/EP02_01``, with clean samples before and after
 VICTIM = 4
-#: sheet row of the sheet index ``i`` is ``i + HEADER_ROWS + 1`` (CASME-II: header on row 1)
-HEADER_ROWS = 1
 
+#: damages a sample of a release; returns the exact error the build must store for it
 Damage = Callable[[Path, Sample], str]
 
 
@@ -67,6 +66,11 @@ def rewrite_sheet(root: Path, samples: list[Sample]) -> None:
     RECIPE.write_sheet([replace(s, extra={}) for s in samples], RECIPE.find_sheet(root))
 
 
+def sheet_row(index: int) -> int:
+    """The sheet row (as Excel numbers it) of sample ``index``: CASME-II's header is row 1."""
+    return index + 2
+
+
 def frame_path(root: Path, sample: Sample, number: int) -> Path:
     return root / RECIPE.frame_dir(sample) / RECIPE.frame_name(sample, number)
 
@@ -82,10 +86,12 @@ def mepipe(*args: str) -> subprocess.CompletedProcess:
 
 def file_states(folder: Path) -> dict[str, tuple[int, int, int]]:
     """Relative path -> (inode, size, mtime) of every file: changes when a file is rewritten."""
-    return {
-        str(path.relative_to(folder)): (path.stat().st_ino, path.stat().st_size, path.stat().st_mtime_ns)
-        for path in folder.rglob("*") if path.is_file()
-    }
+    states = {}
+    for path in folder.rglob("*"):
+        if path.is_file():
+            stat = path.stat()
+            states[str(path.relative_to(folder))] = (stat.st_ino, stat.st_size, stat.st_mtime_ns)
+    return states
 
 
 def assert_failed(group: zarr.Group, index: int, error: str) -> None:
@@ -241,7 +247,7 @@ def test_single_frame_clip_fails_naming_its_row(release, clean, tmp_path):
     samples[VICTIM] = replace(victim, apex=victim.onset, offset=victim.onset)
     rewrite_sheet(release, samples)
     _, group = run_build(release, tmp_path / "store.zarr")
-    assert_failed(group, VICTIM, f"sheet row {VICTIM + HEADER_ROWS + 1}: "
+    assert_failed(group, VICTIM, f"sheet row {sheet_row(VICTIM)}: "
                                  f"onset == offset {victim.onset}: 1 frame cannot be rank-pooled")
     assert_others_clean(group, clean, skip={VICTIM})
 
@@ -252,7 +258,7 @@ def test_onset_after_offset_fails_naming_its_row(release, clean, tmp_path):
     samples[VICTIM] = replace(victim, onset=victim.offset, offset=victim.onset)
     rewrite_sheet(release, samples)
     _, group = run_build(release, tmp_path / "store.zarr")
-    assert_failed(group, VICTIM, f"sheet row {VICTIM + HEADER_ROWS + 1}: "
+    assert_failed(group, VICTIM, f"sheet row {sheet_row(VICTIM)}: "
                                  f"onset {victim.offset} after offset {victim.onset}")
     assert_others_clean(group, clean, skip={VICTIM})
 
@@ -290,8 +296,8 @@ def test_duplicated_row_fails_naming_both_rows(release, clean, tmp_path):
     rewrite_sheet(release, [*samples, first])
     summary, group = run_build(release, tmp_path / "store.zarr")
     duplicate = len(samples)
-    assert_failed(group, duplicate, f"sheet row {duplicate + HEADER_ROWS + 1}: "
-                                    f"duplicate of row {1 + HEADER_ROWS + 1} ({first.sample_id})")
+    assert_failed(group, duplicate, f"sheet row {sheet_row(duplicate)}: "
+                                    f"duplicate of row {sheet_row(1)} ({first.sample_id})")
     assert_others_clean(group, clean, skip={duplicate})  # the first of the two included
     assert summary.total == len(samples) + 1
 
@@ -425,23 +431,13 @@ def a_folder_of_other_files(tmp_path: Path) -> Path:
     return tmp_path / "thesis"
 
 
-LEAD_FIX = ("needs the change to lock.py/build.py in the bad-input report: an OSError while "
-            "taking the lock or creating the store becomes a one-line MepipeError")
-
-
 @pytest.mark.parametrize("place, message", [
-    pytest.param(under_a_file, "cannot write the store", id="under-a-file",
-                 marks=pytest.mark.xfail(strict=True, reason=LEAD_FIX)),
-    pytest.param(a_file, "cannot write the store", id="is-a-file",
-                 marks=pytest.mark.xfail(strict=True, reason=LEAD_FIX)),
+    pytest.param(under_a_file, "cannot write the store", id="under-a-file"),
+    pytest.param(a_file, "is not a mepipe store", id="is-a-file"),
     pytest.param(read_only_folder, "cannot write the store", id="read-only-folder",
-                 marks=[pytest.mark.skipif(os.geteuid() == 0, reason="root writes into a 0o555 folder "
-                                           "anyway; the file cases give real OS errors as root"),
-                        pytest.mark.xfail(strict=True, reason=LEAD_FIX)]),
-    pytest.param(a_folder_of_other_files, "is not a mepipe store", id="folder-of-other-files",
-                 marks=pytest.mark.xfail(strict=True, reason=(
-                     "build.py's open_or_create empties any existing folder that is not a zarr "
-                     "group; see the bad-input report"))),
+                 marks=pytest.mark.skipif(os.geteuid() == 0, reason="root writes into a 0o555 folder "
+                                          "anyway; the file cases give real OS errors as root")),
+    pytest.param(a_folder_of_other_files, "is not a mepipe store", id="folder-of-other-files"),
 ])
 def test_unwritable_out_is_one_line_and_touches_nothing(samm_release, tmp_path, place, message):
     out = place(tmp_path)

@@ -24,7 +24,7 @@ from mepipe.cli import cli  # noqa: E402
 from mepipe.errors import MepipeError, UsageError  # noqa: E402
 from mepipe.recipe import Sample  # noqa: E402
 from mepipe.store import FAILED, OK, SampleResult, create_store, write_sample  # noqa: E402
-from mepipe.train.augment import apply_affine, random_affine  # noqa: E402
+from mepipe.train.augment import apply_affine, random_affine, standardise  # noqa: E402
 from mepipe.train.data import load_store, loso_folds  # noqa: E402
 from mepipe.train.defaults import VARIANTS  # noqa: E402
 from mepipe.train.loop import class_weights, classification_loss  # noqa: E402
@@ -251,6 +251,30 @@ def test_init_weights_load_into_both_streams(tmp_path):
 
 
 # ---- augmentation -------------------------------------------------------------------
+
+
+def test_standardise_undoes_the_per_image_offset_and_gain_of_min_max():
+    # two uint8 renderings of one dynamic image that differ only in where min-max put
+    # "no change" and how far it stretched: the network must see the same input
+    rng = np.random.default_rng(0)
+    di = rng.integers(0, 100, (2, 16, 16, 3))
+    a = torch.tensor(di, dtype=torch.uint8)
+    b = torch.tensor(2 * di + np.array([10, 50])[:, None, None, None], dtype=torch.uint8)
+    x, y = standardise(a), standardise(b)
+    assert x.shape == (2, 3, 16, 16) and x.dtype == torch.float32
+    assert torch.allclose(x, y, atol=1e-5)
+    flat = x.flatten(1)
+    assert torch.allclose(flat.median(1).values, torch.zeros(2))
+    assert torch.allclose(flat.pow(2).mean(1), torch.ones(2), atol=1e-5)
+
+
+def test_standardise_keeps_colour_balance_and_maps_a_constant_image_to_zero():
+    image = torch.full((1, 4, 4, 3), 100, dtype=torch.uint8)
+    assert torch.equal(standardise(image), torch.zeros(1, 3, 4, 4))
+    image[..., 0] = 140
+    x = standardise(image)
+    # one offset and scale for all channels: the red channel stays apart from the others
+    assert (x[:, 0] > 0).all() and torch.equal(x[:, 1], x[:, 2])
 
 
 def test_augmentation_applies_one_transform_to_both_images():

@@ -1,9 +1,16 @@
-"""Input normalisation and paired augmentation, on tensors.
+"""Input standardisation and paired augmentation, on tensors.
 
-Normalisation: uint8 -> [0, 1] -> (x - mean) / std per channel, with the ImageNet
-statistics when a pretrained backbone is loaded (that is what its first layer saw) and
-mean = std = 0.5 otherwise (maps [0, 1] to [-1, 1]; a dynamic image's 128, "no change",
-lands near 0).
+Standardisation: each dynamic image is shifted so that its median is 0 and scaled to
+unit standard deviation, one offset and one scale over all its channels. The store's
+uint8 images are per-image min-max scaled (method.md section 3), so "no change", a DI's
+physical zero, lands at a different grey level in every image (about 100 to 157 on the
+synthetic CASME-II) and the gain varies twenty-fold with clip length and motion. Most
+pixels of a face do not move, so the median recovers that zero; undoing offset and gain
+is what lets a small network compare images across samples (on a synthetic store, a
+leave-one-subject-out nearest-centroid classifier on the uint8 images goes from 33 % to
+92 % accuracy, the same as on the raw float DIs). One statistic for all channels keeps
+the colour balance the min-max kept. The same transform is used with ImageNet weights:
+their first layer expects roughly zero-mean, unit-variance inputs, which this gives.
 
 Augmentation: the TRDI and MIDI of one sample describe the same face, so they must see
 the *same* geometric transform. One random affine matrix is drawn per sample and applied
@@ -18,23 +25,26 @@ import math
 import torch
 import torch.nn.functional as F
 
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
-PLAIN_MEAN = (0.5, 0.5, 0.5)
-PLAIN_STD = (0.5, 0.5, 0.5)
-
 #: rotation range (degrees), smallest crop side (fraction of the image), flip probability
 MAX_ROTATION = 10.0
 MIN_CROP = 0.85
 FLIP_P = 0.5
+#: floor of the scale (one grey level): a constant image becomes zeros, not NaN
+MIN_SCALE = 1.0 / 255
 
 
-def normalise(images: torch.Tensor, mean: tuple[float, ...], std: tuple[float, ...]) -> torch.Tensor:
-    """(B, H, W, 3) uint8 -> (B, 3, H, W) float32, per-channel standardised."""
+def standardise(images: torch.Tensor) -> torch.Tensor:
+    """(B, H, W, 3) uint8 dynamic images -> (B, 3, H, W) float32, zero median, unit std.
+
+    Per image, over all pixels and channels: ``(x - median(x)) / rms(x - median(x))``
+    (see the module docstring for why), with ``x`` the grey levels / 255 and the scale
+    floored at ``MIN_SCALE``.
+    """
     x = images.permute(0, 3, 1, 2).float().div_(255)
-    m = torch.tensor(mean, device=x.device).view(1, -1, 1, 1)
-    s = torch.tensor(std, device=x.device).view(1, -1, 1, 1)
-    return (x - m) / s
+    flat = x.flatten(1)
+    centred = flat - flat.median(1, keepdim=True).values
+    scale = centred.pow(2).mean(1, keepdim=True).sqrt_().clamp_(min=MIN_SCALE)
+    return (centred / scale).view_as(x)
 
 
 def random_affine(n: int, generator: torch.Generator, device: torch.device | str = "cpu") -> torch.Tensor:
@@ -63,7 +73,7 @@ def apply_affine(theta: torch.Tensor, *images: torch.Tensor) -> tuple[torch.Tens
 
     All tensors go through one ``grid_sample`` (stacked on channels), so sample ``i`` of
     every tensor gets exactly transform ``theta[i]``. Pixels from outside the image are
-    zero, i.e. the normalisation mean.
+    zero, i.e. "no change" in a standardised dynamic image.
     """
     stacked = torch.cat(images, 1)
     grid = F.affine_grid(theta.to(stacked.dtype), list(stacked.shape), align_corners=False)

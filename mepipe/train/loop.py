@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from ..errors import UsageError
-from .augment import IMAGENET_MEAN, IMAGENET_STD, PLAIN_MEAN, PLAIN_STD, apply_affine, normalise, random_affine
+from .augment import apply_affine, random_affine, standardise
 from .data import Fold, StoreData
 from .model import FusionNet, load_backbone
 
@@ -147,7 +147,6 @@ def train_fold(
     n_classes = len(data.class_names)
     model = FusionNet(n_classes, config.variant, config.width)
     init_report = load_backbone(model, config.init_weights) if config.init_weights else ""
-    mean, std = (IMAGENET_MEAN, IMAGENET_STD) if config.init_weights else (PLAIN_MEAN, PLAIN_STD)
     memory_format = torch.channels_last if cuda else torch.contiguous_format
     model = model.to(device, memory_format=memory_format)
 
@@ -180,7 +179,7 @@ def train_fold(
             y = data.labels[rows]
             trdi, midi = apply_affine(
                 random_affine(len(rows), generator, device),
-                normalise(data.trdi[rows], mean, std), normalise(data.midi[rows], mean, std),
+                standardise(data.trdi[rows]), standardise(data.midi[rows]),
             )
             with torch.autocast("cuda", dtype=torch.bfloat16, enabled=cuda):
                 logits, _ = model(trdi.contiguous(memory_format=memory_format),
@@ -203,7 +202,7 @@ def train_fold(
         torch.cuda.synchronize(device)
     samples_per_s = seen / max(time.perf_counter() - start, 1e-9)
     bar.close()
-    probs, w_trdi = predict(model, data, fold.test, config.batch, mean, std, device)
+    probs, w_trdi = predict(model, data, fold.test, config.batch, device)
     return FoldResult(
         fold=fold, seed=seed, probs=probs, w_trdi=w_trdi, loss_per_epoch=losses,
         accuracy_per_epoch=accuracies, samples_per_s=samples_per_s,
@@ -213,8 +212,7 @@ def train_fold(
 
 @torch.no_grad()
 def predict(
-    model: FusionNet, data: StoreData, rows: np.ndarray, batch: int,
-    mean: tuple[float, ...], std: tuple[float, ...], device: torch.device,
+    model: FusionNet, data: StoreData, rows: np.ndarray, batch: int, device: torch.device,
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Class probabilities (and the AFN's TRDI weight) of ``rows``, model in eval mode.
 
@@ -229,8 +227,8 @@ def predict(
     model.eval()
     probs, w_trdi = [], []
     for chunk in torch.split(torch.as_tensor(rows, device=device), batch):
-        trdi = normalise(data.trdi[chunk], mean, std).contiguous(memory_format=memory_format)
-        midi = normalise(data.midi[chunk], mean, std).contiguous(memory_format=memory_format)
+        trdi = standardise(data.trdi[chunk]).contiguous(memory_format=memory_format)
+        midi = standardise(data.midi[chunk]).contiguous(memory_format=memory_format)
         with torch.autocast("cuda", dtype=torch.bfloat16, enabled=cuda):
             logits, weights = model(trdi, midi)
         probs.append(torch.softmax(logits.float(), 1).cpu())

@@ -140,7 +140,7 @@ def train(
         "config": {
             **asdict(config), "seeds": seeds, "device": device, "subjects": subjects,
             "image_size": image_size or int(data.trdi.shape[1]),
-            "normalisation": "ImageNet mean/std" if init_weights else "mean 0.5, std 0.5",
+            "normalisation": "per image: minus median, divided by rms (all channels)",
             "init_weights_sha256": _sha256(Path(init_weights)) if init_weights else None,
             "init_report": results[0].init_report or None,
             "mepipe_version": __version__, "torch_version": torch.__version__,
