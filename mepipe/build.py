@@ -11,13 +11,10 @@ A rerun of the same build resumes: samples already ``ok`` (and intact) are skipp
 
 from __future__ import annotations
 
-import hashlib
-import platform
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from importlib import metadata
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -32,12 +29,10 @@ from .execute import run_graph
 from .graph import Outcome, build_graph
 from .lock import StoreLock
 from .progress import Progress
+from .provenance import file_sha256, library_versions
 from .recipe import Recipe, Sample, get_recipe
 from .store import FAILED, OK, create_store, local_path, read_table
 from .verify import damaged_samples
-
-PROVENANCE_PACKAGES = ("numpy", "opencv-python-headless", "dlib-bin", "numba", "zarr", "dask")
-
 
 @dataclass
 class BuildSummary:
@@ -86,25 +81,6 @@ def _reason_kind(error: str) -> str:
     """Group failures by what went wrong, not by which file: digits and paths dropped."""
     words = [w for w in error.split() if not any(c.isdigit() for c in w) and "/" not in w]
     return " ".join(words[:8]) or error
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def library_versions() -> dict[str, str]:
-    """Versions of the libraries that shape a store's bytes, recorded with it."""
-    versions = {"mepipe": __version__, "python": platform.python_version()}
-    for name in PROVENANCE_PACKAGES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = "absent"
-    return versions
 
 
 def class_names(recipe: Recipe, classes: str, samples: Sequence[Sample]) -> list[str]:

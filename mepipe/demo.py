@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from .build import build
+from .errors import MepipeError
 from .preview import write_previews
 from .store import open_store
 from .synth import synthesize
@@ -20,14 +21,14 @@ from .synth import synthesize
 DATASETS = {
     # dataset: (subjects, clips per subject, scale)
     "samm": (4, 5, 0.25),
-    "casme2": (4, 5, 0.5),
+    "casme2": (8, 6, 0.5),
 }
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m mepipe.demo", description=__doc__)
     parser.add_argument("--out", type=Path, default=Path("demo"))
-    parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--epochs", type=int, default=40)
     parser.add_argument("--no-train", action="store_true")
     args = parser.parse_args(argv)
     out = args.out
@@ -40,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
         synthesize(dataset, release, subjects=subjects, clips_per_subject=clips, scale=scale, seed=0)
         store = str(out / f"{dataset}.zarr")
         print(f"== {dataset}: building {store}")
-        summary = build(dataset, release, store, classes="5")
+        summary = build(dataset, release, store, classes="5", overwrite=True)
         print(summary.format())
         previews = write_previews(open_store(store), out / "previews" / dataset, per_class=4)
         print(f"previews: {', '.join(str(p) for p in previews)}")
@@ -62,4 +63,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except MepipeError as exc:
+        sys.exit(f"mepipe demo: error: {exc}")

@@ -66,7 +66,7 @@ def run_graph(
 
 
 def _run_distributed(graph: dict, keys: Sequence, on_result: Callable[[Any], None], scheduler: Any) -> None:
-    from distributed import Client, as_completed
+    from distributed import as_completed
 
     client = scheduler if not isinstance(scheduler, str) else _connect(scheduler)
     try:

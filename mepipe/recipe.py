@@ -60,6 +60,33 @@ class Sample:
     extra: dict = field(default_factory=dict, compare=False, hash=False)
 
 
+@dataclass(frozen=True)
+class SynthStyle:
+    """What made-up samples of a release look like (``mepipe synth``): names, frame
+    numbers, face size.
+
+    Attributes
+    ----------
+    face_width : float
+        Typical face-area width in the release's frames, pixels at full resolution.
+    subject : str
+        Format of a subject id; fields ``n`` (subject number).
+    first_subject : int
+        Number of the first subject.
+    clip : str
+        Format of a clip name; fields ``subject``, ``index`` (clip number within the
+        subject, from 1) and ``emotion`` (number of the emotion in the class set, from 1).
+    onsets : (int, int)
+        Range of onset frame numbers.
+    """
+
+    face_width: float
+    subject: str = "S{n:02d}"
+    first_subject: int = 1
+    clip: str = "{subject}-{index:02d}"
+    onsets: tuple[int, int] = (1, 100)
+
+
 class Recipe(ABC):
     """How to read one dataset release. Subclasses live in ``mepipe.pipelines``."""
 
@@ -76,6 +103,12 @@ class Recipe(ABC):
     class_sets: dict[str, tuple[str, ...]]
     #: where a release keeps its sheet, relative to its root (``synth`` writes it there)
     sheet_file: str
+
+    @property
+    def synth_style(self) -> SynthStyle:
+        """Conventions ``mepipe synth`` imitates; recipes set their own. The default, a face
+        about half the frame high, is what the releases we know have."""
+        return SynthStyle(0.45 * self.resolution[1])
 
     @abstractmethod
     def find_sheet(self, root: Path) -> Path:

@@ -25,7 +25,7 @@ import numpy as np
 from . import face
 from .errors import UsageError
 from .progress import Progress
-from .recipe import Recipe, Sample, get_recipe
+from .recipe import Recipe, Sample, SynthStyle, get_recipe
 
 #: JPEG quality of the written frames: close to what the releases ship
 JPEG_QUALITY = 90
@@ -33,42 +33,6 @@ JPEG_QUALITY = 90
 SCALE_RANGE = (0.1, 2.0)
 #: default clip lengths (frames), inclusive
 CLIP_LENGTHS = (12, 30)
-
-
-@dataclass(frozen=True)
-class Style:
-    """What made-up samples of a release look like: names, frame numbers, face size.
-
-    Attributes
-    ----------
-    face_width : float
-        Typical face-area width in the release's frames, pixels at full resolution.
-    subject : str
-        Format of a subject id; fields ``n`` (subject number).
-    first_subject : int
-        Number of the first subject.
-    clip : str
-        Format of a clip name; fields ``subject``, ``index`` (clip number within the
-        subject, from 1) and ``emotion`` (number of the emotion in the class set, from 1).
-    onsets : (int, int)
-        Range of onset frame numbers.
-    """
-
-    face_width: float
-    subject: str = "S{n:02d}"
-    first_subject: int = 1
-    clip: str = "{subject}-{index:02d}"
-    onsets: tuple[int, int] = (1, 100)
-
-
-# Conventions of the releases we know. They belong to the recipes (a ``synth_style``
-# attribute has been requested); any other recipe gets the generic default meanwhile.
-_STYLES = {
-    "casme2": Style(280, subject="sub{n:02d}", clip="EP{index:02d}_01", onsets=(20, 150)),
-    "samm": Style(400, subject="{n:03d}", first_subject=6, clip="{subject}_{emotion}_{index}",
-                  onsets=(1000, 12000)),
-    "mmew": Style(420, clip="{subject}-{emotion:02d}-{index:03d}", onsets=(1, 1)),
-}
 
 
 @dataclass(frozen=True)
@@ -143,7 +107,7 @@ def synthesize(
         samples = recipe.read(Path(like_sheet), "raw")
     else:
         chosen = classes or next(iter(recipe.class_sets))
-        samples = make_samples(recipe, _style(recipe), subjects, clips_per_subject, chosen,
+        samples = make_samples(recipe, recipe.synth_style, subjects, clips_per_subject, chosen,
                                np.random.default_rng(seed))
     sheet = out / recipe.sheet_file
     recipe.write_sheet(samples, sheet)
@@ -153,7 +117,7 @@ def synthesize(
 
 
 def make_samples(
-    recipe: Recipe, style: Style, subjects: int, clips_per_subject: int, classes: str,
+    recipe: Recipe, style: SynthStyle, subjects: int, clips_per_subject: int, classes: str,
     rng: np.random.Generator,
 ) -> list[Sample]:
     """Made-up samples: emotions cycling over the class set, clips of 12..30 frames.
@@ -203,11 +167,6 @@ def _probe(emotion: str) -> Sample:
     return Sample("", "", "", 0, None, 0, emotion, emotion)
 
 
-def _style(recipe: Recipe) -> Style:
-    # a face about half the frame's height, as in the releases we know
-    return _STYLES.get(recipe.name, Style(0.45 * recipe.resolution[1]))
-
-
 def _check_args(
     recipe: Recipe, out: Path, subjects: int, clips_per_subject: int, like_sheet: Path | None,
     scale: float, classes: str | None, workers: int | None,
@@ -234,7 +193,7 @@ def _render_all(
 ) -> int:
     width, height = recipe.resolution
     size = (max(round(width * scale), 1), max(round(height * scale), 1))
-    stages = _Stages(recipe, size, _style(recipe).face_width * scale, seed, Counter(s.subject for s in samples))
+    stages = _Stages(recipe, size, recipe.synth_style.face_width * scale, seed, Counter(s.subject for s in samples))
     # clips sharing a folder (one long recording, CAS(ME)^3) may share frame numbers: one
     # task renders them in sheet order, so the last one's frame wins in every run
     folders: dict[Path, list[Sample]] = {}

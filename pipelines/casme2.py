@@ -17,7 +17,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from mepipe.labels import MEGC2019_CLASSES
-from mepipe.recipe import Sample
+from mepipe.recipe import Sample, SynthStyle
 from mepipe.sheet import cell_text
 
 from ._release import SheetRecipe
@@ -34,6 +34,7 @@ class Casme2(SheetRecipe):
     color = "rgb"
     resolution = (640, 480)
     fps = 200
+    synth_style = SynthStyle(280, subject="sub{n:02d}", clip="EP{index:02d}_01", onsets=(20, 150))
     sheet_file = "CASME2-coding-20190701.xlsx"
     sheet_globs = ("CASME2-coding-*.xlsx", "CASME2-coding-*.csv")
     sheet_names = ("Sheet1",)

@@ -19,7 +19,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from mepipe.labels import MEGC2019_CLASSES
-from mepipe.recipe import Sample
+from mepipe.recipe import Sample, SynthStyle
 from mepipe.sheet import cell_int, cell_text
 
 from ._release import SheetRecipe
@@ -36,6 +36,7 @@ class Casme3(SheetRecipe):
     color = "rgb"
     resolution = (1280, 720)
     fps = 30
+    synth_style = SynthStyle(320, subject="spNO.{n}")
     sheet_file = "cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx"
     sheet_globs = ("cas(me)3_part_A_ME_label*.xlsx", "cas(me)3_part_A_ME_label*.csv")
     sheet_names = ("label",)

@@ -20,7 +20,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from mepipe.labels import MEGC2019_CLASSES
-from mepipe.recipe import Sample
+from mepipe.recipe import Sample, SynthStyle
 from mepipe.sheet import cell_text
 
 from ._release import SheetRecipe
@@ -39,6 +39,7 @@ class Mmew(SheetRecipe):
     color = "rgb"
     resolution = (1920, 1080)
     fps = 90
+    synth_style = SynthStyle(420, clip="{subject}-{emotion:02d}-{index:03d}", onsets=(1, 1))
     sheet_file = "MMEW_Micro_Exp.xlsx"
     sheet_globs = ("MMEW_Micro_Exp*.xlsx", "MMEW_Micro_Exp*.csv")
     sheet_names = ("Sheet1",)

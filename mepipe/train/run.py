@@ -6,7 +6,6 @@ curves.png (see :func:`train`).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sys
 from dataclasses import asdict
@@ -17,19 +16,12 @@ import torch
 
 from .. import __version__
 from ..errors import UsageError
+from ..provenance import file_sha256
 from .data import load_store, loso_folds
 from .defaults import DEFAULT_EPOCHS, VARIANTS
 from .loop import TrainConfig, resolve_device, train_fold
 from .plots import plot_confusion, plot_curves, plot_fusion_weights
 from .report import predictions_table, summarise, write_predictions
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _check(variant: str, epochs: int, batch: int, lr: float, seeds: int, width: int,
@@ -141,7 +133,7 @@ def train(
             **asdict(config), "seeds": seeds, "device": device, "subjects": subjects,
             "image_size": image_size or int(data.trdi.shape[1]),
             "normalisation": "per image: minus median, divided by rms (all channels)",
-            "init_weights_sha256": _sha256(Path(init_weights)) if init_weights else None,
+            "init_weights_sha256": file_sha256(Path(init_weights)) if init_weights else None,
             "init_report": results[0].init_report or None,
             "mepipe_version": __version__, "torch_version": torch.__version__,
         },
