@@ -364,4 +364,4 @@ def align_clip(
     SampleError
         No face on the reference frame, or frames of an unsupported type/shape.
     """
-    return aligner(size).align(frames, gray=gray, reference=reference)
+    return aligner(size, detect_max_side).align(frames, gray=gray, reference=reference)

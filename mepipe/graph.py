@@ -70,7 +70,7 @@ def _load(sample: Sample, root: str, config: BuildConfig) -> Any:
 
 
 def _align(clip: Any, config: BuildConfig) -> Any:
-    return _attempt(stages.align_clip, clip, config)
+    return _attempt(stages.align_clip, clip, get_recipe(config.dataset), config)
 
 
 def _pool(clip: Any, sample: Sample, config: BuildConfig) -> tuple[Any, int]:

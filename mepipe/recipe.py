@@ -67,8 +67,6 @@ class SynthStyle:
 
     Attributes
     ----------
-    face_width : float
-        Typical face-area width in the release's frames, pixels at full resolution.
     subject : str
         Format of a subject id; fields ``n`` (subject number).
     first_subject : int
@@ -80,7 +78,6 @@ class SynthStyle:
         Range of onset frame numbers.
     """
 
-    face_width: float
     subject: str = "S{n:02d}"
     first_subject: int = 1
     clip: str = "{subject}-{index:02d}"
@@ -104,11 +101,15 @@ class Recipe(ABC):
     #: where a release keeps its sheet, relative to its root (``synth`` writes it there)
     sheet_file: str
 
+    #: conventions ``mepipe synth`` imitates; recipes set their own
+    synth_style: SynthStyle = SynthStyle()
+
     @property
-    def synth_style(self) -> SynthStyle:
-        """Conventions ``mepipe synth`` imitates; recipes set their own. The default, a face
-        about half the frame high, is what the releases we know have."""
-        return SynthStyle(0.45 * self.resolution[1])
+    def face_width(self) -> float:
+        """Typical face width in the release's frames, pixels at full resolution: sizes the
+        face detector's input and the synthetic faces. Recipes set their own; the default,
+        a face about half the frame high, is what the releases we know have."""
+        return 0.45 * self.resolution[1]
 
     @abstractmethod
     def find_sheet(self, root: Path) -> Path:

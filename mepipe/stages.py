@@ -76,7 +76,15 @@ def load_clip(sample: Sample, recipe: Recipe, root: Path, config: BuildConfig) -
                 tuple(found.repairs), onset_file=by_number[onset])
 
 
-def align_clip(clip: Clip, config: BuildConfig) -> Clip:
+def detect_side(recipe: Recipe, frame_shape: tuple[int, ...], face_px: int) -> int:
+    """Long side of the face detector's copy of a frame, so that a face of the release's
+    typical width (scaled with the frame, for re-sized releases) is about ``face_px``."""
+    height, width = frame_shape[:2]
+    expected = recipe.face_width * width / recipe.resolution[0]
+    return max(1, round(max(height, width) * min(1.0, face_px / expected)))
+
+
+def align_clip(clip: Clip, recipe: Recipe, config: BuildConfig) -> Clip:
     """Warp every frame with the one similarity transform found on the onset frame.
 
     Raises
@@ -85,8 +93,9 @@ def align_clip(clip: Clip, config: BuildConfig) -> Clip:
         No usable face on the onset frame; the message names its file.
     """
     try:
+        side = detect_side(recipe, clip.frames.shape[1:], config.detect_face_px)
         aligned, _ = align.align_clip(clip.frames, size=config.size, gray=config.gray, reference=0,
-                                      detect_max_side=config.detect_max_side)
+                                      detect_max_side=side)
     except SampleError as exc:
         # the face is looked for on the onset frame only: that file is the one to look at
         raise SampleError(f"{clip.onset_file}: {exc}") from None

@@ -18,12 +18,15 @@ sample's ``status`` is written last, so a killed build never leaves a sample mar
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 import zarr
+import zarr.api.asynchronous
+from zarr.core.sync import sync
 
 from .errors import MepipeError
 from .recipe import Sample
@@ -143,17 +146,25 @@ def open_store(path: str, mode: str = "r") -> zarr.Group:
 
 def write_sample(group: zarr.Group, index: int, result: SampleResult) -> None:
     """Write one sample's images and outcome; ``status`` goes last as the commit mark."""
-    for name, image in result.images.items():
-        group[name][index] = image
-    outcome = {
+    sync(_write_sample(group.store, group.path, index, result))
+
+
+async def _write_sample(store, path: str, index: int, result: SampleResult) -> None:
+    # one trip through zarr's event loop with the writes in flight together: a sample has
+    # 13 small writes, and doing them one by one through the sync API costs more than
+    # compressing the images
+    group = await zarr.api.asynchronous.open_group(store=store, path=path, mode="r+")
+    fields = {
+        **result.images,
         "onset_index": result.onset_index, "apex_index": result.apex_index,
         "offset_index": result.offset_index, "n_frames": result.n_frames,
         "error": result.error, "repair": result.repair,
         "checksum": checksum(result.images) if result.status == OK else "",
     }
-    for name, value in outcome.items():
-        group[name][index] = value
-    group["status"][index] = result.status
+    names = [*fields, "status"]
+    arrays = dict(zip(names, await asyncio.gather(*(group.getitem(name) for name in names))))
+    await asyncio.gather(*(arrays[name].setitem(index, value) for name, value in fields.items()))
+    await arrays["status"].setitem(index, result.status)
 
 
 def read_table(group: zarr.Group) -> dict[str, np.ndarray]:

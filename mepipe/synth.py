@@ -193,7 +193,7 @@ def _render_all(
 ) -> int:
     width, height = recipe.resolution
     size = (max(round(width * scale), 1), max(round(height * scale), 1))
-    stages = _Stages(recipe, size, recipe.synth_style.face_width * scale, seed, Counter(s.subject for s in samples))
+    stages = _Stages(recipe, size, recipe.face_width * scale, seed, Counter(s.subject for s in samples))
     # clips sharing a folder (one long recording, CAS(ME)^3) may share frame numbers: one
     # task renders them in sheet order, so the last one's frame wins in every run
     folders: dict[Path, list[Sample]] = {}

@@ -34,7 +34,8 @@ class Casme2(SheetRecipe):
     color = "rgb"
     resolution = (640, 480)
     fps = 200
-    synth_style = SynthStyle(280, subject="sub{n:02d}", clip="EP{index:02d}_01", onsets=(20, 150))
+    face_width = 280
+    synth_style = SynthStyle(subject="sub{n:02d}", clip="EP{index:02d}_01", onsets=(20, 150))
     sheet_file = "CASME2-coding-20190701.xlsx"
     sheet_globs = ("CASME2-coding-*.xlsx", "CASME2-coding-*.csv")
     sheet_names = ("Sheet1",)

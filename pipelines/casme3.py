@@ -36,7 +36,8 @@ class Casme3(SheetRecipe):
     color = "rgb"
     resolution = (1280, 720)
     fps = 30
-    synth_style = SynthStyle(320, subject="spNO.{n}")
+    face_width = 320
+    synth_style = SynthStyle(subject="spNO.{n}")
     sheet_file = "cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx"
     sheet_globs = ("cas(me)3_part_A_ME_label*.xlsx", "cas(me)3_part_A_ME_label*.csv")
     sheet_names = ("label",)

@@ -39,7 +39,8 @@ class Mmew(SheetRecipe):
     color = "rgb"
     resolution = (1920, 1080)
     fps = 90
-    synth_style = SynthStyle(420, clip="{subject}-{emotion:02d}-{index:03d}", onsets=(1, 1))
+    face_width = 420
+    synth_style = SynthStyle(clip="{subject}-{emotion:02d}-{index:03d}", onsets=(1, 1))
     sheet_file = "MMEW_Micro_Exp.xlsx"
     sheet_globs = ("MMEW_Micro_Exp*.xlsx", "MMEW_Micro_Exp*.csv")
     sheet_names = ("Sheet1",)

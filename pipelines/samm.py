@@ -57,7 +57,8 @@ class Samm(SheetRecipe):
     color = "gray"
     resolution = (2040, 1088)
     fps = 200
-    synth_style = SynthStyle(400, subject="{n:03d}", first_subject=6, clip="{subject}_{emotion}_{index}",
+    face_width = 400
+    synth_style = SynthStyle(subject="{n:03d}", first_subject=6, clip="{subject}_{emotion}_{index}",
                              onsets=(1000, 12000))
     sheet_file = "SAMM_Micro_FACS_Codes_v2.xlsx"
     sheet_globs = ("SAMM*_Micro_FACS_Codes*.xlsx", "SAMM*_Micro_FACS_Codes*.csv")

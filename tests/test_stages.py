@@ -80,3 +80,17 @@ def test_config_validation():
     config = BuildConfig("casme2")
     assert BuildConfig.from_dict(config.to_dict()) == config
     assert config.differences(BuildConfig("casme2", size=112)) == ["size: 112 vs 224"]
+
+
+def test_detection_copy_shows_a_typical_face_at_the_requested_size():
+    from mepipe.recipe import get_recipe
+    from mepipe.stages import detect_side
+
+    casme2, samm = get_recipe("casme2"), get_recipe("samm")
+    # CASME-II faces are ~280 px in 640x480 frames: 120 px needs a 274 px long side
+    assert detect_side(casme2, (480, 640, 3), 120) == round(640 * 120 / 280)
+    # a release synthesised at half scale has half-size faces: same relative copy
+    assert detect_side(casme2, (240, 320, 3), 120) == round(320 * 120 / 140)
+    assert detect_side(samm, (1088, 2040), 120) == round(2040 * 120 / 400)
+    # never up-scaled: faces already small enough are scanned as they are
+    assert detect_side(samm, (272, 510), 120) == 510
