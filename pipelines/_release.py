@@ -7,6 +7,7 @@ duplicate check, the class-set filtering and the writing.
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
@@ -81,6 +82,12 @@ class SheetRecipe(Recipe):
     label_maps: dict[str, dict[str, str]] = {}
     #: this dataset's name in the MEGC 2019 list, when it is part of it
     megc_dataset: str | None = None
+    #: file names of frames, matched whole; group 1 is the frame number
+    frame_pattern: re.Pattern
+
+    def frame_number(self, filename: str) -> int | None:
+        match = self.frame_pattern.fullmatch(filename)
+        return int(match.group(1)) if match else None
 
     # ---- dataset-specific naming (override) -------------------------------------------
 

@@ -34,6 +34,7 @@ class Casme2(SheetRecipe):
     color = "rgb"
     resolution = (640, 480)
     fps = 200
+    frame_pattern = _FRAME
     face_width = 280
     synth_style = SynthStyle(subject="sub{n:02d}", clip="EP{index:02d}_01", onsets=(20, 150))
     sheet_file = "CASME2-coding-20190701.xlsx"
@@ -72,10 +73,6 @@ class Casme2(SheetRecipe):
 
     def frame_dirs(self, sample: Sample) -> tuple[PurePosixPath, ...]:
         return (self.frame_dir(sample), PurePosixPath("Cropped", sample.subject, sample.clip))
-
-    def frame_number(self, filename: str) -> int | None:
-        match = _FRAME.fullmatch(filename)
-        return int(match.group(1)) if match else None
 
     def frame_name(self, sample: Sample, number: int) -> str:
         return f"img{number}.jpg"

@@ -36,6 +36,7 @@ class Casme3(SheetRecipe):
     color = "rgb"
     resolution = (1280, 720)
     fps = 30
+    frame_pattern = _FRAME
     face_width = 320
     synth_style = SynthStyle(subject="spNO.{n}")
     sheet_file = "cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx"
@@ -68,10 +69,6 @@ class Casme3(SheetRecipe):
 
     def frame_dir(self, sample: Sample) -> PurePosixPath:
         return PurePosixPath(sample.subject, self.recording(sample), "color")
-
-    def frame_number(self, filename: str) -> int | None:
-        match = _FRAME.fullmatch(filename)
-        return int(match.group(1)) if match else None
 
     def frame_name(self, sample: Sample, number: int) -> str:
         return f"{number}.jpg"

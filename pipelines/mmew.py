@@ -39,6 +39,7 @@ class Mmew(SheetRecipe):
     color = "rgb"
     resolution = (1920, 1080)
     fps = 90
+    frame_pattern = _FRAME
     face_width = 420
     synth_style = SynthStyle(clip="{subject}-{emotion:02d}-{index:03d}", onsets=(1, 1))
     sheet_file = "MMEW_Micro_Exp.xlsx"
@@ -78,10 +79,6 @@ class Mmew(SheetRecipe):
             *(PurePosixPath("Micro_Expression", folder, sample.clip) for folder in folders),
             *(PurePosixPath(sample.subject, folder, sample.clip) for folder in folders),
         )
-
-    def frame_number(self, filename: str) -> int | None:
-        match = _FRAME.fullmatch(filename)
-        return int(match.group(1)) if match else None
 
     def frame_name(self, sample: Sample, number: int) -> str:
         return f"{number}.jpg"

@@ -57,6 +57,7 @@ class Samm(SheetRecipe):
     color = "gray"
     resolution = (2040, 1088)
     fps = 200
+    frame_pattern = _FRAME
     face_width = 400
     synth_style = SynthStyle(subject="{n:03d}", first_subject=6, clip="{subject}_{emotion}_{index}",
                              onsets=(1000, 12000))
@@ -97,10 +98,6 @@ class Samm(SheetRecipe):
 
     def frame_dir(self, sample: Sample) -> PurePosixPath:
         return PurePosixPath("SAMM", sample.subject, sample.clip)
-
-    def frame_number(self, filename: str) -> int | None:
-        match = _FRAME.fullmatch(filename)
-        return int(match.group(1)) if match else None
 
     def frame_name(self, sample: Sample, number: int) -> str:
         return f"{sample.subject}_{number:05d}.jpg"
