@@ -9,6 +9,7 @@ paths work on every platform, and rejects the damaged files OpenCV would accept 
 from __future__ import annotations
 
 import os
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Sequence
@@ -92,8 +93,12 @@ def frame_folder(sample: Sample, recipe: Recipe, root: Path) -> Path:
         target = (root / relative).resolve()
         if relative.is_absolute() or ".." in relative.parts or not target.is_relative_to(base):
             raise SampleError(f"{sample.sample_id}: frame folder {str(relative)!r} leaves the release root {root}")
-        if target.is_dir():
-            return root / relative
+        # the sheet and the disk may spell the same accented name in different Unicode
+        # forms (macOS writes NFD, spreadsheets hold NFC): try both
+        for form in ("NFC", "NFD"):
+            spelled = PurePosixPath(unicodedata.normalize(form, str(relative)))
+            if (root / spelled).is_dir():
+                return root / spelled
     raise SampleError(f"{sample.sample_id}: no frame folder {root / candidates[0]}")
 
 

@@ -1,11 +1,13 @@
 """Frames found by number, spans resolved against the disk, damaged files rejected by name."""
 
+import unicodedata
+
 import cv2
 import numpy as np
 import pytest
 
 from mepipe.errors import SampleError
-from mepipe.frames import check_clip, clip_frames, list_frames, read_clip, read_frame
+from mepipe.frames import check_clip, clip_frames, frame_folder, list_frames, read_clip, read_frame
 from mepipe.recipe import Sample, get_recipe
 
 casme2, samm = get_recipe("casme2"), get_recipe("samm")
@@ -156,3 +158,13 @@ def test_damaged_frames_are_named(tmp_path, damage, message):
         with pytest.raises(SampleError) as err:
             reader(paths, "rgb")
         assert str(err.value) == f"{paths[1]}: {message}"
+
+
+def test_frame_folder_found_in_either_unicode_form(tmp_path):
+    recipe = get_recipe("casme2")
+    nfc = unicodedata.normalize("NFC", "EP02_été")
+    sample = Sample("sub01/" + nfc, "sub01", nfc, 1, 2, 3, "others", "others")
+    on_disk = tmp_path / "CASME2_RAW_selected" / "sub01" / unicodedata.normalize("NFD", nfc)
+    on_disk.mkdir(parents=True)
+    assert frame_folder(sample, recipe, tmp_path).is_dir()
+    assert frame_folder(sample, recipe, tmp_path).name == on_disk.name
