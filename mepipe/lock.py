@@ -64,17 +64,25 @@ class StoreLock:
         return time.time() - float(holder.get("heartbeat", 0)) > self.stale_after
 
     def _write(self, exclusive: bool) -> None:
-        record = dict(self._me, started=self._started, heartbeat=time.time())
-        data = json.dumps(record).encode()
-        if isinstance(self.fs, LocalFileSystem):
-            # O_EXCL makes taking the lock atomic on a local disk; object stores have no such primitive
-            flags = os.O_WRONLY | os.O_CREAT | (os.O_EXCL if exclusive else os.O_TRUNC)
-            fd = os.open(self.path, flags, 0o644)
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-        else:
+        data = json.dumps(dict(self._me, started=self._started, heartbeat=time.time())).encode()
+        if not isinstance(self.fs, LocalFileSystem):
+            # object stores replace an object whole; they have no exclusive create
             with self.fs.open(self.path, "wb") as f:
                 f.write(data)
+            return
+        # the record goes to a private file first, then appears whole under the lock's
+        # name: a reader never sees half a record (which it would take for a dead lock)
+        scratch = f"{self.path}.{self._me['host']}.{self._me['pid']}"
+        with open(scratch, "wb") as f:
+            f.write(data)
+        try:
+            if exclusive:
+                os.link(scratch, self.path)  # fails if the lock exists: taking it is atomic
+            else:
+                os.replace(scratch, self.path)
+        finally:
+            if os.path.exists(scratch):
+                os.unlink(scratch)
 
     def acquire(self) -> None:
         self._started = datetime.now(timezone.utc).isoformat(timespec="seconds")

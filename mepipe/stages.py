@@ -92,8 +92,8 @@ def align_clip(clip: Clip, recipe: Recipe, config: BuildConfig) -> Clip:
     SampleError
         No usable face on the onset frame; the message names its file.
     """
+    side = detect_side(recipe, clip.frames.shape[1:], config.detect_face_px)
     try:
-        side = detect_side(recipe, clip.frames.shape[1:], config.detect_face_px)
         aligned, _ = align.align_clip(clip.frames, size=config.size, gray=config.gray, reference=0,
                                       detect_max_side=side)
     except SampleError as exc:
