@@ -24,13 +24,14 @@ import zarr
 
 from . import __version__
 from .config import BuildConfig
-from .errors import MepipeError, UsageError
+from .errors import MepipeError
 from .execute import run_graph
 from .graph import Outcome, build_graph
 from .lock import StoreLock
 from .progress import Progress
-from .provenance import file_sha256, library_versions
+from .provenance import library_versions
 from .recipe import Recipe, Sample, get_recipe
+from .release import Release, open_release
 from .store import FAILED, OK, create_store, local_path, read_table
 from .verify import damaged_samples
 
@@ -48,6 +49,7 @@ class BuildSummary:
     repaired_damage: int = 0
     seconds: float = 0.0
     frames: int = 0
+    frames_roots: list[str] = field(default_factory=list)
 
     @property
     def failed(self) -> int:
@@ -58,6 +60,7 @@ class BuildSummary:
         rate = self.frames / self.seconds if self.seconds > 0 else 0.0
         lines = [
             f"store     {self.store}",
+            *(f"frames    {line}" for line in self.frames_roots),
             f"samples   {self.total}  (built now {self.built}, already ok {self.skipped})",
             f"ok        {self.ok}",
             f"repaired  {self.repaired}  (annotation/frame repairs recorded per sample)",
@@ -90,7 +93,8 @@ def class_names(recipe: Recipe, classes: str, samples: Sequence[Sample]) -> list
     return sorted({s.label for s in samples})
 
 
-def _provenance(config: BuildConfig, recipe: Recipe, sheet: Path, samples: Sequence[Sample]) -> dict[str, Any]:
+def _provenance(config: BuildConfig, release: Release) -> dict[str, Any]:
+    recipe, sheet, samples = release.recipe, release.sheet, release.samples
     return {
         "version": __version__,
         "dataset": config.dataset,
@@ -100,7 +104,8 @@ def _provenance(config: BuildConfig, recipe: Recipe, sheet: Path, samples: Seque
         "class_names": class_names(recipe, config.classes, samples),
         "config": config.to_dict(),
         "sheet": sheet.name,
-        "sheet_sha256": file_sha256(sheet),
+        "sheet_sha256": release.digest,
+        "frames": release.provenance(),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "versions": library_versions(),
     }
@@ -121,6 +126,8 @@ def _check_same_build(group: zarr.Group, out: str, attrs: dict, samples: Sequenc
     diffs = ours.differences(BuildConfig.from_dict(old.get("config", {"dataset": "?"})))
     if old.get("sheet_sha256") != attrs["sheet_sha256"]:
         diffs.append("annotation sheet: a different file (sha256 differs)")
+    if "frames" in old and old["frames"] != attrs["frames"]:
+        diffs.append(f"frames folder: {old['frames']} vs {attrs['frames']}")
     if not diffs and list(group["sample_id"][:]) != [s.sample_id for s in samples]:
         diffs.append("sample list differs")
     if diffs:
@@ -160,6 +167,7 @@ def build(
     out: str,
     *,
     sheet: str | Path | None = None,
+    frames: str | Path | None = None,
     scheduler: Any = "threads",
     workers: int | None = None,
     overwrite: bool = False,
@@ -171,13 +179,16 @@ def build(
     Parameters
     ----------
     dataset : str
-        Recipe name: ``casme2``, ``samm``, ``mmew``, ``casme3``.
+        Recipe name: ``casme2``, ``samm``, ``mmew``, ``casme3``, ``smic``, ``megc2019``.
     root : path
-        The release folder (annotation sheet and frames).
+        The release folder (annotation sheet and frames), a folder above it, or the one
+        holding its subject folders: see :func:`mepipe.release.open_release`.
     out : str
         Store path or fsspec URL.
     sheet : path, optional
-        Annotation sheet, when not at its place in the release.
+        Annotation sheet, when not inside ``root``.
+    frames : path, optional
+        The folder holding the ``<subject>/<clip>`` folders, instead of the search.
     scheduler : str or distributed.Client
         ``threads`` (default), ``processes``, ``sync``, ``tcp://HOST:PORT`` or a Client.
     workers : int, optional
@@ -195,20 +206,12 @@ def build(
     BuildSummary
     """
     config = BuildConfig(dataset=dataset, **options)
-    recipe = get_recipe(dataset)
-    root = Path(root)
-    if not root.is_dir():
-        raise UsageError(
-            f"no {recipe.title} release at {root}; point --root (or $MEPIPE_DATA) at one, "
-            f"or make a synthetic one: mepipe synth --dataset {dataset} --out {root}"
-        )
-    sheet = Path(sheet) if sheet is not None else recipe.find_sheet(root)
-    if not sheet.is_file():
-        raise UsageError(f"annotation sheet {sheet} does not exist")
-    samples = recipe.read(sheet, classes=config.classes)
+    release = open_release(get_recipe(dataset), Path(root), sheet=None if sheet is None else Path(sheet),
+                           frames=None if frames is None else Path(frames), classes=config.classes)
+    samples = release.samples
     if not samples:
-        raise MepipeError(f"{sheet}: no samples in class set {config.classes!r}")
-    attrs = _provenance(config, recipe, sheet, samples)
+        raise MepipeError(f"{release.sheet}: no samples in class set {config.classes!r}")
+    attrs = _provenance(config, release)
     out = local_path(out)
     start = time.perf_counter()
     with StoreLock(out):
@@ -217,7 +220,7 @@ def build(
         damage = damaged_samples(group)
         damaged = {index for index, _, _ in damage.damaged if index >= 0}
         todo = [(i, s) for i, s in enumerate(samples) if status[i] != OK or i in damaged]
-        graph, keys = build_graph(todo, str(root), out, config)
+        graph, keys = build_graph(todo, release.frame_roots, out, config)
         outcomes: list[Outcome] = []
         with Progress(len(keys), f"build {dataset}", enabled=progress) as bar:
             def on_result(outcome: Outcome) -> None:
@@ -246,4 +249,5 @@ def build(
         repaired_damage=len(damaged),
         seconds=time.perf_counter() - start,
         frames=sum(o.frames_decoded for o in outcomes),
+        frames_roots=release.describe_frames(),
     )

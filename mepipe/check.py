@@ -9,13 +9,14 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
 from tqdm import tqdm
 
 from .errors import SampleError, UsageError
 from .frames import check_clip, clip_frames, sample_reason
 from .recipe import Recipe, Sample
+from .release import open_release
 
 STATUSES = ("ok", "repaired", "broken")
 
@@ -39,6 +40,7 @@ class CheckReport:
     sheet: Path
     classes: str
     results: tuple[SampleCheck, ...]
+    frames: tuple[str, ...] = ()
 
     @property
     def counts(self) -> dict[str, int]:
@@ -52,25 +54,30 @@ class CheckReport:
         return self.counts["broken"] == 0
 
 
-def resolve_sheet(recipe: Recipe, root: Path | None, sheet: Path | None) -> Path:
-    """The sheet to read: ``sheet`` if given (it must exist), else the one found in ``root``."""
-    if sheet is not None:
-        if not Path(sheet).is_file():
-            raise UsageError(f"no {recipe.title} sheet at {sheet}: not a file")
-        return Path(sheet)
+def release_samples(recipe: Recipe, root: Path | None, sheet: Path | None, classes: str) -> list[Sample]:
+    """The samples of a sheet given alone, or of the release under ``root`` (whose frames
+    need not be there: only the annotations are read)."""
     if root is None:
-        raise UsageError("give --root DIR (a release) or --sheet FILE")
-    return recipe.find_sheet(Path(root))
+        if sheet is None:
+            raise UsageError("give --root DIR (a release) or --sheet FILE")
+        if not Path(sheet).exists():
+            raise UsageError(f"no {recipe.title} sheet at {sheet}: not a file")
+        return recipe.read(Path(sheet), classes)
+    return list(open_release(recipe, Path(root), sheet=sheet, classes=classes, locate=False).samples)
 
 
-def check_sample(sample: Sample, recipe: Recipe, root: Path, decode: bool = True) -> SampleCheck:
-    """Resolve (and with ``decode``, decode) one sample's frames; never raises SampleError."""
+def check_sample(sample: Sample, recipe: Recipe, frames_roots: Mapping[str, Path], decode: bool = True) -> SampleCheck:
+    """Resolve (and with ``decode``, decode) one sample's frames under its part's frames
+    root; never raises SampleError."""
+    if sample.error:
+        return SampleCheck(sample.sample_id, "broken", sample.error, 0)
+    own_recipe, own, part = recipe.resolve(sample)
     try:
-        frames = clip_frames(sample, recipe, root)
+        frames = clip_frames(own, own_recipe, Path(frames_roots[part]))
         if decode:
-            check_clip(frames.paths, recipe.color)
+            check_clip(frames.paths, own_recipe.color)
     except SampleError as exc:
-        return SampleCheck(sample.sample_id, "broken", sample_reason(sample, exc), 0)
+        return SampleCheck(sample.sample_id, "broken", sample_reason(own, exc), 0)
     repairs = [r for r in (sample.repair, *frames.repairs) if r]
     status = "repaired" if repairs else "ok"
     return SampleCheck(sample.sample_id, status, "; ".join(repairs), len(frames.numbers))
@@ -83,20 +90,19 @@ def check_release(
     classes: str = "raw",
     decode: bool = True,
     progress: bool = False,
+    frames: Path | None = None,
 ) -> CheckReport:
-    """Check every sample of the release at ``root`` (sheet found there unless given).
+    """Check every sample of the release at ``root`` (sheet and frames found there unless
+    given, see :func:`mepipe.release.open_release`).
 
     ``progress`` shows a tqdm bar on stderr when it is a terminal.
     """
-    root = Path(root)
-    if not root.is_dir():
-        hint = f"make one with `mepipe synth --dataset {recipe.name} --out {root}`"
-        raise UsageError(f"no {recipe.title} release at {root}: not a folder; {hint}")
-    sheet = resolve_sheet(recipe, root, sheet)
-    samples = recipe.read(sheet, classes)
-    bar = tqdm(samples, desc=f"check {recipe.name}", unit="clip", disable=None if progress else True)
-    results = tuple(check_sample(sample, recipe, root, decode) for sample in bar)
-    return CheckReport(recipe.name, root, sheet, classes, results)
+    release = open_release(recipe, Path(root), sheet=sheet, frames=frames, classes=classes)
+    roots = {part: found.path for part, found in release.frames.items()}
+    bar = tqdm(release.samples, desc=f"check {recipe.name}", unit="clip", disable=None if progress else True)
+    results = tuple(check_sample(sample, recipe, roots, decode) for sample in bar)
+    return CheckReport(recipe.name, release.root, release.sheet, classes, results,
+                       tuple(release.describe_frames()))
 
 
 def format_report(report: CheckReport, recipe: Recipe) -> str:
@@ -104,6 +110,7 @@ def format_report(report: CheckReport, recipe: Recipe) -> str:
     lines = [
         f"{recipe.title} release {report.root} (sheet {report.sheet.name}, classes {report.classes}): "
         f"{len(report.results)} samples",
+        *(f"frames {line}" for line in report.frames),
     ]
     lines += [f"  {status:<9}{count:>6}" for status, count in report.counts.items()]
     for status in ("repaired", "broken"):

@@ -113,7 +113,9 @@ PATTERNS: dict[str, Pattern] = {
 }
 
 #: spellings used by the releases for the same emotion
-_ALIASES = {"happy": "happiness", "sad": "sadness", "other": "others"}
+_ALIASES = {"happy": "happiness", "sad": "sadness", "other": "others",
+            # SMIC's classes: its positive clips are smiles, its negative ones mostly disgust
+            "positive": "happiness", "negative": "disgust"}
 #: every emotion spelling with a pattern of its own
 EMOTIONS: tuple[str, ...] = (*PATTERNS, *_ALIASES)
 

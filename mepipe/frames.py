@@ -77,7 +77,8 @@ def list_frames(folder: Path, recipe: Recipe) -> dict[int, Path]:
 
 
 def frame_folder(sample: Sample, recipe: Recipe, root: Path) -> Path:
-    """The existing folder of ``sample``'s frames under ``root``.
+    """The existing folder of ``sample``'s frames under the frames root ``root`` (the
+    folder holding the subject folders, see :mod:`mepipe.release`).
 
     Raises
     ------
@@ -87,12 +88,12 @@ def frame_folder(sample: Sample, recipe: Recipe, root: Path) -> Path:
     """
     root = Path(root)
     base = root.resolve()
-    candidates = recipe.frame_dirs(sample)
+    candidates = recipe.clip_dirs(sample)
     for relative in candidates:
         relative = PurePosixPath(relative)
         target = (root / relative).resolve()
         if relative.is_absolute() or ".." in relative.parts or not target.is_relative_to(base):
-            raise SampleError(f"{sample.sample_id}: frame folder {str(relative)!r} leaves the release root {root}")
+            raise SampleError(f"{sample.sample_id}: frame folder {str(relative)!r} leaves the frames root {root}")
         # the sheet and the disk may spell the same accented name in different Unicode
         # forms (macOS writes NFD, spreadsheets hold NFC): try both
         for form in ("NFC", "NFD"):
@@ -103,7 +104,7 @@ def frame_folder(sample: Sample, recipe: Recipe, root: Path) -> Path:
 
 
 def clip_frames(sample: Sample, recipe: Recipe, root: Path) -> ClipFrames:
-    """Resolve the frames onset..offset of ``sample`` in the release at ``root``.
+    """Resolve the frames onset..offset of ``sample`` under the frames root ``root``.
 
     An offset past the last frame on disk is clamped to it (recorded in ``repairs``)
     while the span keeps at least 2 frames.

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import zarr
 from dask.optimization import fuse
@@ -64,13 +64,15 @@ def _attempt(stage: Callable[..., Any], upstream: Any, *args: Any) -> Any:
         return Failed(f"{type(exc).__name__}: {' '.join(str(exc).split())}")
 
 
-def _load(sample: Sample, root: str, config: BuildConfig) -> Any:
-    upstream = Failed(sample.error) if sample.error else sample
-    return _attempt(stages.load_clip, upstream, get_recipe(config.dataset), Path(root), config)
+def _load(sample: Sample, frames: Mapping[str, str], config: BuildConfig) -> Any:
+    # a composite's sample is read by its member dataset's recipe, from that one's frames
+    recipe, own, part = get_recipe(config.dataset).resolve(sample)
+    upstream = Failed(sample.error) if sample.error else own
+    return _attempt(stages.load_clip, upstream, recipe, Path(frames[part]), config)
 
 
-def _align(clip: Any, config: BuildConfig) -> Any:
-    return _attempt(stages.align_clip, clip, get_recipe(config.dataset), config)
+def _align(clip: Any, sample: Sample, config: BuildConfig) -> Any:
+    return _attempt(stages.align_clip, clip, get_recipe(config.dataset).resolve(sample)[0], config)
 
 
 def _pool(clip: Any, sample: Sample, config: BuildConfig) -> tuple[Any, int]:
@@ -88,9 +90,12 @@ def _write(pooled: tuple[Any, int], store: str, index: int, sample: Sample) -> O
 
 
 def build_graph(
-    samples: Sequence[tuple[int, Sample]], root: str, store: str, config: BuildConfig
+    samples: Sequence[tuple[int, Sample]], frames: Mapping[str, str], store: str, config: BuildConfig
 ) -> tuple[dict, list]:
     """The fused task graph for ``samples`` (store index, sample) and its output keys.
+
+    ``frames`` maps each part of the release to its frames root
+    (:attr:`mepipe.release.Release.frame_roots`).
 
     Returns
     -------
@@ -102,8 +107,8 @@ def build_graph(
     graph: dict = {}
     keys = []
     for index, sample in samples:
-        graph[("load", index)] = (_load, sample, str(root), config)
-        graph[("align", index)] = (_align, ("load", index), config)
+        graph[("load", index)] = (_load, sample, dict(frames), config)
+        graph[("align", index)] = (_align, ("load", index), sample, config)
         graph[("pool", index)] = (_pool, ("align", index), sample, config)
         graph[("write", index)] = (_write, ("pool", index), store, index, sample)
         keys.append(("write", index))

@@ -12,10 +12,15 @@ import importlib
 import pkgutil
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path, PurePosixPath
-from typing import Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from .errors import UsageError
+from .sheet import cell_text
+
+if TYPE_CHECKING:
+    from .release import Release, Scan
 
 
 @dataclass(frozen=True)
@@ -73,7 +78,8 @@ class SynthStyle:
         Number of the first subject.
     clip : str
         Format of a clip name; fields ``subject``, ``index`` (clip number within the
-        subject, from 1) and ``emotion`` (number of the emotion in the class set, from 1).
+        subject, from 1), ``emotion`` (number of the emotion in the class set, from 1) and
+        ``emotion_name``.
     onsets : (int, int)
         Range of onset frame numbers.
     """
@@ -100,9 +106,19 @@ class Recipe(ABC):
     class_sets: dict[str, tuple[str, ...]]
     #: where a release keeps its sheet, relative to its root (``synth`` writes it there)
     sheet_file: str
+    #: names of the folder that holds the ``<subject>/<clip>`` folders, the primary
+    #: variant first (``synth`` writes it; the frames search prefers them in this order)
+    frames_dirs: tuple[str, ...]
+    #: True for releases whose annotations are their folder names (SMIC): the frames
+    #: folder is then the annotation source
+    sheetless: bool = False
 
     #: conventions ``mepipe synth`` imitates; recipes set their own
     synth_style: SynthStyle = SynthStyle()
+    #: this dataset's name in the MEGC 2019 list, when it is part of it
+    megc_dataset: str | None = None
+    #: recipe names of a composite's member datasets; empty for a single release
+    parts: tuple[str, ...] = ()
 
     @property
     def face_width(self) -> float:
@@ -112,16 +128,27 @@ class Recipe(ABC):
         return 0.45 * self.resolution[1]
 
     @abstractmethod
-    def find_sheet(self, root: Path) -> Path:
-        """The annotation sheet inside a release; UsageError naming where it looked."""
+    def find_sheet(self, root: Path, scanned: Scan | None = None) -> Path:
+        """The annotation sheet inside a release (``scanned``: a listing of ``root`` already
+        made); UsageError naming what it looked for."""
 
     @abstractmethod
     def read(self, sheet: Path, classes: str = "raw") -> list[Sample]:
         """Samples of ``sheet`` in sheet order, restricted to the class set ``classes``."""
 
     @abstractmethod
+    def clip_dir(self, sample: Sample) -> PurePosixPath:
+        """Folder of the sample's frames, relative to the frames root (``sub01/EP02_01f``)."""
+
+    def clip_dirs(self, sample: Sample) -> tuple[PurePosixPath, ...]:
+        """Folders below the frames root that may hold the sample's frames, most likely
+        first; the first that exists is used, :meth:`clip_dir` is named when none does."""
+        return (self.clip_dir(sample),)
+
     def frame_dir(self, sample: Sample) -> PurePosixPath:
-        """Folder of the sample's frames, relative to the release root."""
+        """Folder of the sample's frames relative to the release root, in the primary
+        variant of the layout (where ``synth`` writes them)."""
+        return PurePosixPath(self.frames_dirs[0], self.clip_dir(sample))
 
     @abstractmethod
     def frame_number(self, filename: str) -> int | None:
@@ -135,13 +162,42 @@ class Recipe(ABC):
     def write_sheet(self, samples: Sequence[Sample], path: Path) -> None:
         """Write ``samples`` as an annotation sheet in the release's own format."""
 
-    def frame_dirs(self, sample: Sample) -> tuple[PurePosixPath, ...]:
-        """Folders that may hold the sample's frames, most likely first.
+    def digest(self, sheet: Path) -> str:
+        """sha256 of the annotation source, recorded in every store built from it."""
+        from .provenance import file_sha256
 
-        Releases ship in variants (CASME-II raw vs ``Cropped``); the first folder that
-        exists is used and :meth:`frame_dir` is the one named when none does.
-        """
-        return (self.frame_dir(sample),)
+        return file_sha256(sheet)
+
+    def open(self, root: Path, *, sheet: Path | None, frames: Path | None, classes: str,
+             scanned: Scan, locate: bool = True) -> Release:
+        """The release under ``root``: see :func:`mepipe.release.open_release`, which checks
+        the arguments and calls this; composites override it to open their parts."""
+        from .release import open_single
+
+        return open_single(self, root, scanned, sheet=sheet, frames=frames, classes=classes, locate=locate)
+
+    def resolve(self, sample: Sample) -> tuple[Recipe, Sample, str]:
+        """The recipe that reads ``sample``'s frames, the sample as it knows it, and the
+        part (key of :attr:`Release.frames`) holding them; composites dispatch here."""
+        return self, sample, ""
+
+    def subject_id(self, cell: Any) -> str:
+        """Normalised subject id from a sheet cell (or a folder name, or the MEGC list)."""
+        return cell_text(cell)
+
+    def megc2019_label(self, sample: Sample) -> str | None:
+        """The sample's class in the official MEGC 2019 list; ``None`` when it is not listed."""
+        return self._megc2019.get((sample.subject, sample.clip))
+
+    @cached_property
+    def _megc2019(self) -> dict[tuple[str, str], str]:
+        from .labels import megc2019_rows
+
+        return {
+            (self.subject_id(subject), clip): label
+            for dataset, subject, clip, label in megc2019_rows()
+            if dataset == self.megc_dataset
+        }
 
     def check_classes(self, classes: str) -> None:
         """UsageError unless ``classes`` is ``raw`` or one of :attr:`class_sets`."""

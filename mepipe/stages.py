@@ -56,7 +56,8 @@ def frames_needed(apex: int | None, onset: int, offset: int, span: str) -> list[
 
 
 def load_clip(sample: Sample, recipe: Recipe, root: Path, config: BuildConfig) -> Clip:
-    """Decode the frames a sample needs, found by the numbers in their file names.
+    """Decode the frames a sample needs from its folder under the frames root ``root``,
+    found by the numbers in their file names.
 
     Raises
     ------

@@ -103,17 +103,56 @@ def synthesize(
     recipe = get_recipe(dataset)
     out = Path(out)
     _check_args(recipe, out, subjects, clips_per_subject, like_sheet, scale, classes, workers)
+    if recipe.parts:
+        return _synthesize_composite(recipe, out, subjects, clips_per_subject, scale, seed, workers, progress)
     if like_sheet is not None:
         samples = recipe.read(Path(like_sheet), "raw")
     else:
         chosen = classes or next(iter(recipe.class_sets))
         samples = make_samples(recipe, recipe.synth_style, subjects, clips_per_subject, chosen,
                                np.random.default_rng(seed))
+    return _write_release(recipe, out, samples, scale, seed, workers, progress)
+
+
+def _write_release(
+    recipe: Recipe, out: Path, samples: list[Sample], scale: float, seed: int, workers: int | None,
+    progress: bool,
+) -> SynthReport:
+    """Write ``samples`` as a ``recipe`` release in ``out``: sheet, then frames."""
     sheet = out / recipe.sheet_file
+    if recipe.sheetless:
+        # the folders are the annotations: render, then read them back
+        frames = _render_all(recipe, out, samples, scale, seed, workers, progress)
+        return SynthReport(root=out, sheet=sheet, samples=tuple(recipe.read(sheet, "raw")), frames=frames)
     recipe.write_sheet(samples, sheet)
     written = tuple(recipe.read(sheet, "raw"))
     frames = _render_all(recipe, out, [s for s in written if not s.error], scale, seed, workers, progress)
     return SynthReport(root=out, sheet=sheet, samples=written, frames=frames)
+
+
+def _synthesize_composite(
+    recipe: Recipe, out: Path, subjects: int, clips_per_subject: int, scale: float, seed: int,
+    workers: int | None, progress: bool,
+) -> SynthReport:
+    """Each member release in ``out/<member>``, holding listed samples of the composite:
+    the first ``subjects`` subjects of each member, their first ``clips_per_subject`` clips."""
+    rng = np.random.default_rng(seed)
+    written, frames = [], 0
+    for name, rows in recipe.listed(subjects, clips_per_subject).items():
+        part = get_recipe(name)
+        emotions = dict(zip(part.class_sets["3"], class_emotions(part, "3")))
+        samples = []
+        for subject, clip, label in rows:
+            length = int(rng.integers(CLIP_LENGTHS[0], CLIP_LENGTHS[1] + 1))
+            onset = int(rng.integers(part.synth_style.onsets[0], part.synth_style.onsets[1] + 1))
+            apex = onset + int(round(rng.uniform(0.3, 0.6) * (length - 1)))
+            emotion = emotions[label]
+            samples.append(Sample(f"{subject}/{clip}", subject, clip, onset, apex, onset + length - 1,
+                                  emotion, emotion))
+        report = _write_release(part, out / name.upper(), samples, scale, seed, workers, progress)
+        written += report.samples
+        frames += report.frames
+    return SynthReport(root=out, sheet=out, samples=tuple(written), frames=frames)
 
 
 def make_samples(
@@ -135,7 +174,7 @@ def make_samples(
         for index in range(1, clips_per_subject + 1):
             which = (s * clips_per_subject + index - 1) % len(emotions)
             emotion = emotions[which]
-            clip = style.clip.format(subject=subject, index=index, emotion=which + 1)
+            clip = style.clip.format(subject=subject, index=index, emotion=which + 1, emotion_name=emotion)
             length = int(rng.integers(CLIP_LENGTHS[0], CLIP_LENGTHS[1] + 1))
             onset = int(rng.integers(style.onsets[0], style.onsets[1] + 1))
             apex = onset + int(round(rng.uniform(0.3, 0.6) * (length - 1)))
@@ -179,6 +218,8 @@ def _check_args(
         raise UsageError(f"--workers must be at least 1, got {workers}")
     if like_sheet is not None and classes is not None:
         raise UsageError("--classes applies to made-up samples; --like-sheet reproduces every row of the sheet")
+    if like_sheet is not None and (recipe.sheetless or recipe.parts):
+        raise UsageError(f"{recipe.title} has no annotation sheet to imitate: its folders are its annotations")
     if like_sheet is not None and not Path(like_sheet).is_file():
         raise UsageError(f"--like-sheet {like_sheet}: no such file")
     if classes is not None:

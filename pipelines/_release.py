@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from functools import cached_property
 from pathlib import Path
 from typing import Any, Sequence
 
 from mepipe.errors import UsageError
-from mepipe.labels import megc2019_rows
 from mepipe.recipe import Recipe, Sample
+from mepipe.release import MAX_DEPTH, Scan, scan
 from mepipe.sheet import Table, cell_int, cell_text, normalise_name, read_table, write_table
 
 #: the fields every recipe maps to sheet columns
@@ -80,8 +79,6 @@ class SheetRecipe(Recipe):
     preamble: tuple[tuple, ...] = ()
     #: class set -> emotion (lower case) -> class name; emotions absent are left out
     label_maps: dict[str, dict[str, str]] = {}
-    #: this dataset's name in the MEGC 2019 list, when it is part of it
-    megc_dataset: str | None = None
     #: file names of frames, matched whole; group 1 is the frame number
     frame_pattern: re.Pattern
 
@@ -90,10 +87,6 @@ class SheetRecipe(Recipe):
         return int(match.group(1)) if match else None
 
     # ---- dataset-specific naming (override) -------------------------------------------
-
-    def subject_id(self, cell: Any) -> str:
-        """Normalised subject id from a sheet cell."""
-        return cell_text(cell)
 
     def subject_cell(self, subject: str) -> str:
         """The sheet's spelling of a normalised subject id."""
@@ -117,20 +110,23 @@ class SheetRecipe(Recipe):
 
     # ---- Recipe interface -------------------------------------------------------------
 
-    def find_sheet(self, root: Path) -> Path:
+    def find_sheet(self, root: Path, scanned: Scan | None = None) -> Path:
         root = Path(root)
         hint = f"make one with `mepipe synth --dataset {self.name} --out {root}`"
         if not root.is_dir():
             raise UsageError(f"no {self.title} release at {root}: not a folder; {hint}")
-        candidates = [root / self.sheet_file]
+        if (root / self.sheet_file).is_file():
+            return root / self.sheet_file
+        scanned = scanned if scanned is not None else scan(root)
         for pattern in self.sheet_globs:
-            candidates += sorted(root.glob(pattern), reverse=True)
-            candidates += sorted(root.glob(f"*/{pattern}"), reverse=True)
-        for candidate in candidates:
-            if candidate.is_file():
-                return candidate
+            found = scanned.find_files([pattern])
+            if found:
+                return found[0]
         looked = " or ".join(dict.fromkeys([self.sheet_file, *self.sheet_globs]))
-        raise UsageError(f"no {self.title} release at {root}: expected {looked} in it or a sub-folder; {hint}")
+        raise UsageError(
+            f"no {self.title} release at {root}: expected {looked} in it or up to {MAX_DEPTH} "
+            f"folders below; {hint}"
+        )
 
     def read(self, sheet: Path, classes: str = "raw") -> list[Sample]:
         self.check_classes(classes)
@@ -148,7 +144,7 @@ class SheetRecipe(Recipe):
         if classes == "raw":
             return sample.emotion
         if classes == "megc2019":
-            return self._megc2019.get((sample.subject, sample.clip))
+            return self.megc2019_label(sample)
         return self.label_maps[classes].get(sample.emotion)
 
     def write_sheet(self, samples: Sequence[Sample], path: Path) -> None:
@@ -195,11 +191,3 @@ class SheetRecipe(Recipe):
                           if normalise_name(name) in {normalise_name(n) for n in names}), None)
             row.append(cells[field] if field else extra.get(normalise_name(name)))
         return row
-
-    @cached_property
-    def _megc2019(self) -> dict[tuple[str, str], str]:
-        return {
-            (self.subject_id(subject), clip): label
-            for dataset, subject, clip, label in megc2019_rows()
-            if dataset == self.megc_dataset
-        }

@@ -1,10 +1,11 @@
 """CASME II (Yan et al., PLoS ONE 2014): 640x480 colour frames at 200 fps.
 
-Release layout (either frame variant is accepted)::
+Release layout (either frame variant is accepted, under any folder name)::
 
     CASME2-coding-20190701.xlsx                 # or CASME2-coding-20140508.xlsx
     CASME2_RAW_selected/sub01/EP02_01f/img46.jpg
     Cropped/sub01/EP02_01f/reg_img46.jpg        # cropped + registered release
+                                                # (meb: Cropped_original/...)
 
 The file name's number is the sheet's frame number, not zero-padded. The sheet's
 ``Subject`` is ``'01'`` (text) or 1 (number); samples use the folder name ``sub01``.
@@ -38,6 +39,10 @@ class Casme2(SheetRecipe):
     face_width = 280
     synth_style = SynthStyle(subject="sub{n:02d}", clip="EP{index:02d}_01", onsets=(20, 150))
     sheet_file = "CASME2-coding-20190701.xlsx"
+    # raw frames are the primary variant: the cropped releases were registered by a
+    # method of their own, which this build's alignment would repeat
+    frames_dirs = ("CASME2_RAW_selected", "CASME2-RAW", "CASME2_RAW", "Cropped", "Cropped_original",
+                   "Cropped-updated")
     sheet_globs = ("CASME2-coding-*.xlsx", "CASME2-coding-*.csv")
     sheet_names = ("Sheet1",)
     layout = ("Subject", "Filename", None, "OnsetFrame", "ApexFrame", "OffsetFrame", None,
@@ -68,11 +73,8 @@ class Casme2(SheetRecipe):
     def subject_cell(self, subject: str) -> str:
         return subject.removeprefix("sub")
 
-    def frame_dir(self, sample: Sample) -> PurePosixPath:
-        return PurePosixPath("CASME2_RAW_selected", sample.subject, sample.clip)
-
-    def frame_dirs(self, sample: Sample) -> tuple[PurePosixPath, ...]:
-        return (self.frame_dir(sample), PurePosixPath("Cropped", sample.subject, sample.clip))
+    def clip_dir(self, sample: Sample) -> PurePosixPath:
+        return PurePosixPath(sample.subject, sample.clip)
 
     def frame_name(self, sample: Sample, number: int) -> str:
         return f"img{number}.jpg"

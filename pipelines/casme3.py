@@ -3,7 +3,7 @@
 Release layout::
 
     cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx     # sheet "label"; frame numbers as text
-    spNO.1/b/color/175.jpg                        # <subject>/<Filename>/color/<frame>.jpg
+    ME_A/spNO.1/b/color/175.jpg                   # <subject>/<Filename>/color/<frame>.jpg
 
 One ``Filename`` (a recording, ``a``, ``b``, ...) holds several micro-expressions, so a
 sample's clip is ``<Filename>_<Onset>`` (``spNO.1/e_62``): unique (two rows with the same
@@ -40,6 +40,8 @@ class Casme3(SheetRecipe):
     face_width = 320
     synth_style = SynthStyle(subject="spNO.{n}")
     sheet_file = "cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx"
+    # the folder names of the part A micro-expression frames (raw, cropped) in circulation
+    frames_dirs = ("ME_A", "ME_A_cropped")
     sheet_globs = ("cas(me)3_part_A_ME_label*.xlsx", "cas(me)3_part_A_ME_label*.csv")
     sheet_names = ("label",)
     layout = ("Subject", "Filename", "Onset", "Apex", "Offset", "AU", "Objective class", "emotion")
@@ -67,7 +69,7 @@ class Casme3(SheetRecipe):
         """The sheet's ``Filename`` (recording folder) of a sample: its clip without the onset."""
         return sample.clip.rsplit("_", 1)[0]
 
-    def frame_dir(self, sample: Sample) -> PurePosixPath:
+    def clip_dir(self, sample: Sample) -> PurePosixPath:
         return PurePosixPath(sample.subject, self.recording(sample), "color")
 
     def frame_name(self, sample: Sample, number: int) -> str:

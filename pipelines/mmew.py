@@ -43,6 +43,7 @@ class Mmew(SheetRecipe):
     face_width = 420
     synth_style = SynthStyle(clip="{subject}-{emotion:02d}-{index:03d}", onsets=(1, 1))
     sheet_file = "MMEW_Micro_Exp.xlsx"
+    frames_dirs = ("Micro_Expression", "Micro-Expression", "micro_expression")
     sheet_globs = ("MMEW_Micro_Exp*.xlsx", "MMEW_Micro_Exp*.csv")
     sheet_names = ("Sheet1",)
     layout = ("Subject", "Filename", "OnsetFrame", "ApexFrame", "OffsetFrame", "Action Units",
@@ -70,13 +71,13 @@ class Mmew(SheetRecipe):
         digits = subject.removeprefix("S")
         return int(digits) if digits.isdigit() else subject
 
-    def frame_dir(self, sample: Sample) -> PurePosixPath:
-        return PurePosixPath("Micro_Expression", sample.emotion, sample.clip)
+    def clip_dir(self, sample: Sample) -> PurePosixPath:
+        return PurePosixPath(sample.emotion, sample.clip)
 
-    def frame_dirs(self, sample: Sample) -> tuple[PurePosixPath, ...]:
+    def clip_dirs(self, sample: Sample) -> tuple[PurePosixPath, ...]:
         folders = (sample.emotion, *_FOLDER_ALIASES.get(sample.emotion, ()))
         return (
-            *(PurePosixPath("Micro_Expression", folder, sample.clip) for folder in folders),
+            *(PurePosixPath(folder, sample.clip) for folder in folders),
             *(PurePosixPath(sample.subject, folder, sample.clip) for folder in folders),
         )
 

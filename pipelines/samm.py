@@ -62,6 +62,7 @@ class Samm(SheetRecipe):
     synth_style = SynthStyle(subject="{n:03d}", first_subject=6, clip="{subject}_{emotion}_{index}",
                              onsets=(1000, 12000))
     sheet_file = "SAMM_Micro_FACS_Codes_v2.xlsx"
+    frames_dirs = ("SAMM", "SAMM_CROP", "SAMM_cropped", "SAMM_crop")
     sheet_globs = ("SAMM*_Micro_FACS_Codes*.xlsx", "SAMM*_Micro_FACS_Codes*.csv")
     sheet_names = ("MICRO_ONLY",)
     layout = ("Subject", "Filename", "Inducement Code", "Onset Frame", "Apex Frame", "Offset Frame",
@@ -96,8 +97,8 @@ class Samm(SheetRecipe):
         return {"Inducement Code": code, "Duration": sample.offset - sample.onset + 1,
                 "Micro": "Micro - 1/2"}
 
-    def frame_dir(self, sample: Sample) -> PurePosixPath:
-        return PurePosixPath("SAMM", sample.subject, sample.clip)
+    def clip_dir(self, sample: Sample) -> PurePosixPath:
+        return PurePosixPath(sample.subject, sample.clip)
 
     def frame_name(self, sample: Sample, number: int) -> str:
         return f"{sample.subject}_{number:05d}.jpg"

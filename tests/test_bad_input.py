@@ -314,8 +314,9 @@ def test_filename_leaving_the_root_fails_unread(release, clean, tmp_path, escape
     samples[VICTIM] = replace(victim, clip=escape.format(outside=outside))
     rewrite_sheet(release, samples)
     summary, group = run_build(release, tmp_path / "store.zarr")
-    folder = str(RECIPE.frame_dir(samples[VICTIM]))
-    assert_failed(group, VICTIM, f"frame folder {folder!r} leaves the release root {release}")
+    folder = str(RECIPE.clip_dir(samples[VICTIM]))
+    frames_root = release / RECIPE.frames_dirs[0]
+    assert_failed(group, VICTIM, f"frame folder {folder!r} leaves the frames root {frames_root}")
     assert_others_clean(group, clean, skip={VICTIM})
     assert summary.failures[0][0] == f"{victim.subject}/{escape.format(outside=outside)}"
 

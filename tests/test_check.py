@@ -49,6 +49,7 @@ def test_check_reports_ok_repaired_broken(release):
     assert result.exit_code == 1
     assert result.stdout.splitlines() == [
         f"CASME-II release {release} (sheet CASME2-coding-20190701.xlsx, classes raw): 3 samples",
+        f"frames {release}/CASME2_RAW_selected (3 of 3 clip folders)",
         "  ok            1",
         "  repaired      1",
         "  broken        1",
@@ -120,7 +121,7 @@ def test_samples_report_row_errors_on_stderr():
      "no SAMM release at {tmp}/none: not a folder; make one with `mepipe synth --dataset samm --out {tmp}/none`"),
     (["check", "--dataset", "samm", "--root", "{tmp}"],
      "no SAMM release at {tmp}: expected SAMM_Micro_FACS_Codes_v2.xlsx or SAMM*_Micro_FACS_Codes*.xlsx or "
-     "SAMM*_Micro_FACS_Codes*.csv in it or a sub-folder; make one with `mepipe synth --dataset samm --out {tmp}`"),
+     "SAMM*_Micro_FACS_Codes*.csv in it or up to 4 folders below; make one with `mepipe synth --dataset samm --out {tmp}`"),
     (["samples", "--dataset", "samm", "--sheet", "{tmp}/x.xlsx"], "no SAMM sheet at {tmp}/x.xlsx: not a file"),
     (["samples", "--dataset", "samm"], "give --root DIR (a release) or --sheet FILE"),
     (["samples", "--dataset", "samm", "--root", "{tmp}", "--classes", "7"],

@@ -12,13 +12,14 @@ from mepipe.recipe import Sample, get_recipe
 
 casme2, samm = get_recipe("casme2"), get_recipe("samm")
 RNG = np.random.default_rng(0)
+RAW = "CASME2_RAW_selected"
 
 
 def _sample(clip="EP02_01f", onset=3, apex=5, offset=8, subject="sub01"):
     return Sample(f"{subject}/{clip}", subject, clip, onset, apex, offset, "happiness", "happiness")
 
 
-def _folder(root, numbers, clip="EP02_01f", name="img{}.png", variant="CASME2_RAW_selected"):
+def _folder(root, numbers, clip="EP02_01f", name="img{}.png", variant=RAW):
     folder = root / variant / "sub01" / clip
     folder.mkdir(parents=True)
     images = {}
@@ -50,28 +51,28 @@ def test_list_frames_errors(tmp_path):
 
 def test_clip_frames_span(tmp_path):
     folder, _ = _folder(tmp_path, range(1, 12))
-    frames = clip_frames(_sample(), casme2, tmp_path)
+    frames = clip_frames(_sample(), casme2, tmp_path / RAW)
     assert frames.folder == folder
     assert frames.numbers == tuple(range(3, 9))
     assert frames.paths == tuple(folder / f"img{n}.png" for n in range(3, 9))
     assert (frames.apex, frames.repairs) == (5, ())
 
 
-def test_cropped_release_variant(tmp_path):
+def test_cropped_frame_names(tmp_path):
     folder, _ = _folder(tmp_path, range(3, 9), name="reg_img{}.png", variant="Cropped")
-    assert clip_frames(_sample(), casme2, tmp_path).paths[0] == folder / "reg_img3.png"
+    assert clip_frames(_sample(), casme2, tmp_path / "Cropped").paths[0] == folder / "reg_img3.png"
 
 
 def test_missing_frame_inside_span(tmp_path):
     folder, _ = _folder(tmp_path, [3, 4, 6, 7, 8])
     with pytest.raises(SampleError) as err:
-        clip_frames(_sample(), casme2, tmp_path)
+        clip_frames(_sample(), casme2, tmp_path / RAW)
     assert str(err.value) == f"sub01/EP02_01f: frame 5 missing ({folder / 'img5.jpg'})"
 
 
 def test_offset_past_last_frame_is_clamped(tmp_path):
     _folder(tmp_path, range(1, 7))
-    frames = clip_frames(_sample(apex=7, offset=9), casme2, tmp_path)
+    frames = clip_frames(_sample(apex=7, offset=9), casme2, tmp_path / RAW)
     assert frames.numbers == (3, 4, 5, 6)
     assert frames.apex is None
     assert frames.repairs == (
@@ -83,32 +84,32 @@ def test_offset_past_last_frame_is_clamped(tmp_path):
 def test_clamp_to_one_frame_fails(tmp_path):
     folder, _ = _folder(tmp_path, range(1, 4))
     with pytest.raises(SampleError) as err:
-        clip_frames(_sample(apex=None), casme2, tmp_path)
+        clip_frames(_sample(apex=None), casme2, tmp_path / RAW)
     assert str(err.value) == (f"sub01/EP02_01f: offset 8 beyond the last frame 3 in {folder}; "
                               "fewer than 2 frames from onset 3")
 
 
 def test_missing_folder_and_sample_error(tmp_path):
     with pytest.raises(SampleError) as err:
-        clip_frames(_sample(), casme2, tmp_path)
+        clip_frames(_sample(), casme2, tmp_path / RAW)
     assert str(err.value) == f"sub01/EP02_01f: no frame folder {tmp_path / 'CASME2_RAW_selected/sub01/EP02_01f'}"
     broken = Sample("a/b", "a", "b", 9, None, 3, "x", "x", error="sheet row 7: onset 9 after offset 3")
     with pytest.raises(SampleError, match="^a/b: sheet row 7: onset 9 after offset 3$"):
-        clip_frames(broken, casme2, tmp_path)
+        clip_frames(broken, casme2, tmp_path / RAW)
 
 
 @pytest.mark.parametrize("clip", ["../../etc", "/etc"])
 def test_frame_dir_cannot_leave_root(tmp_path, clip):
     root = tmp_path / "release"
     root.mkdir()
-    with pytest.raises(SampleError, match="leaves the release root"):
+    with pytest.raises(SampleError, match="leaves the frames root"):
         clip_frames(Sample(f"006/{clip}", "006", clip, 1, None, 5, "x", "x"), samm, root)
 
 
 def test_non_ascii_paths(tmp_path):
     root = tmp_path / "données"
     folder, images = _folder(root, range(3, 9), clip="EP_é微")
-    frames = clip_frames(_sample(clip="EP_é微"), casme2, root)
+    frames = clip_frames(_sample(clip="EP_é微"), casme2, root / RAW)
     clip = read_clip(frames.paths, "rgb")
     assert np.array_equal(clip[0], images[3][..., ::-1])
 
@@ -166,5 +167,5 @@ def test_frame_folder_found_in_either_unicode_form(tmp_path):
     sample = Sample("sub01/" + nfc, "sub01", nfc, 1, 2, 3, "others", "others")
     on_disk = tmp_path / "CASME2_RAW_selected" / "sub01" / unicodedata.normalize("NFD", nfc)
     on_disk.mkdir(parents=True)
-    assert frame_folder(sample, recipe, tmp_path).is_dir()
-    assert frame_folder(sample, recipe, tmp_path).name == on_disk.name
+    assert frame_folder(sample, recipe, tmp_path / RAW).is_dir()
+    assert frame_folder(sample, recipe, tmp_path / RAW).name == on_disk.name

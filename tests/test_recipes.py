@@ -110,7 +110,7 @@ def test_casme3_ids_quirks_and_folders():
     assert len(samples) == 860 and len({s.sample_id for s in samples}) == 860
     by_id = {s.sample_id: s for s in samples}
     assert [s.sample_id for s in samples[2:4]] == ["spNO.1/e_62", "spNO.1/e_96"]
-    assert casme3.frame_dir(by_id["spNO.1/b_166"]) == PurePosixPath("spNO.1/b/color")
+    assert casme3.clip_dir(by_id["spNO.1/b_166"]) == PurePosixPath("spNO.1/b/color")
     assert casme3.frame_name(by_id["spNO.1/b_166"], 175) == "175.jpg"
     assert by_id["spNO.216/d_3647"].error == "sheet row 751: onset 3647 after offset 2694"
     assert by_id["spNO.40/e_1812"].error == "sheet row 798: offset 0 (no offset annotated)"
@@ -234,16 +234,15 @@ def test_frame_name_parses_back(recipe):
     assert samm.frame_name(sample, 83) == "006_00083.jpg"
 
 
-def test_frame_dirs():
+def test_clip_dirs():
     sample = Sample("sub01/EP02_01f", "sub01", "EP02_01f", 46, 59, 86, "happiness", "happiness")
-    assert casme2.frame_dirs(sample) == (PurePosixPath("CASME2_RAW_selected/sub01/EP02_01f"),
-                                         PurePosixPath("Cropped/sub01/EP02_01f"))
+    assert casme2.clip_dirs(sample) == (PurePosixPath("sub01/EP02_01f"),)
+    assert casme2.frame_dir(sample) == PurePosixPath("CASME2_RAW_selected/sub01/EP02_01f")
     assert samm.frame_dir(Sample("006/006_1_2", "006", "006_1_2", 1, 2, 3, "anger", "anger")) == \
         PurePosixPath("SAMM/006/006_1_2")
     others = Sample("S03/S03-07-001", "S03", "S03-07-001", 1, 2, 3, "others", "others")
-    assert [str(p) for p in mmew.frame_dirs(others)] == [
-        "Micro_Expression/others/S03-07-001", "Micro_Expression/repression/S03-07-001",
-        "S03/others/S03-07-001", "S03/repression/S03-07-001"]
+    assert [str(p) for p in mmew.clip_dirs(others)] == [
+        "others/S03-07-001", "repression/S03-07-001", "S03/others/S03-07-001", "S03/repression/S03-07-001"]
 
 
 def test_find_sheet(tmp_path):
@@ -251,7 +250,7 @@ def test_find_sheet(tmp_path):
         casme2.find_sheet(tmp_path)
     assert str(err.value) == (
         f"no CASME-II release at {tmp_path}: expected CASME2-coding-20190701.xlsx or CASME2-coding-*.xlsx "
-        f"or CASME2-coding-*.csv in it or a sub-folder; make one with `mepipe synth --dataset casme2 --out {tmp_path}`")
+        f"or CASME2-coding-*.csv in it or up to 4 folders below; make one with `mepipe synth --dataset casme2 --out {tmp_path}`")
     (tmp_path / "annotations").mkdir()
     old = tmp_path / "annotations" / "CASME2-coding-20140508.xlsx"
     old.write_bytes(CASME2_2014.read_bytes())

@@ -25,9 +25,12 @@ def _default_root(dataset: str) -> Path:
 
 @click.command()
 @click.option("--dataset", required=True, type=click.Choice(recipe_names()), help="Dataset recipe.")
-@click.option("--root", type=click.Path(path_type=Path), help="Release folder [default: $MEPIPE_DATA/<dataset>].")
+@click.option("--root", type=click.Path(path_type=Path),
+              help="Release folder, or a folder above it [default: $MEPIPE_DATA/<dataset>].")
 @click.option("--out", help="Store path or fsspec URL [default: <dataset>.zarr].")
 @click.option("--sheet", type=click.Path(path_type=Path), help="Annotation sheet, if not in the release.")
+@click.option("--frames", type=click.Path(path_type=Path),
+              help="Folder holding the <subject>/<clip> folders [default: found under --root].")
 @click.option("--span", type=click.Choice(SPANS), default="onset-apex", show_default=True,
               help="Frames pooled.")
 @click.option("--size", type=int, default=224, show_default=True, help="Side of the aligned images.")
@@ -53,14 +56,14 @@ def _default_root(dataset: str) -> Path:
               help="MIDI orders frames by descending motion.")
 @click.option("--overwrite", is_flag=True, help="Replace a store built with another configuration.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def build(dataset, root, out, sheet, span, size, classes, workers, scheduler, cluster, cluster_config,
+def build(dataset, root, out, sheet, frames, span, size, classes, workers, scheduler, cluster, cluster_config,
           queue, cores, memory, walltime, jobs, dry_run, gray, keep_raw, motion_reference,
           motion_descending, overwrite, quiet):
     """Build (or resume) a store of TRDI/MIDI dynamic images from a dataset release."""
     from ..build import build as run_build
 
     options = dict(
-        sheet=sheet, workers=workers, overwrite=overwrite, progress=not quiet,
+        sheet=sheet, frames=frames, workers=workers, overwrite=overwrite, progress=not quiet,
         classes=classes, span=span, size=size, gray=gray, keep_raw=keep_raw,
         motion_reference=motion_reference, motion_descending=motion_descending,
     )

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from ..check import check_release, format_report, resolve_sheet, sample_errors
+from ..check import check_release, format_report, release_samples, sample_errors
 from ..recipe import Sample, get_recipe, recipe_names
 
 #: the columns of ``mepipe samples --format csv``, in order
@@ -54,7 +54,7 @@ def samples(dataset: str, root: Path | None, sheet: Path | None, classes: str, f
     """
     recipe = get_recipe(dataset)
     recipe.check_classes(classes)
-    found = recipe.read(resolve_sheet(recipe, root, sheet), classes)
+    found = release_samples(recipe, root, sheet, classes)
     records = [_record(s) for s in found]
     if fmt == "json":
         click.echo(json.dumps(records, indent=1))
@@ -66,18 +66,21 @@ def samples(dataset: str, root: Path | None, sheet: Path | None, classes: str, f
 
 @click.command()
 @_dataset
-@click.option("--root", type=click.Path(path_type=Path), required=True, help="Release folder.")
+@click.option("--root", type=click.Path(path_type=Path), required=True,
+              help="Release folder, or a folder above it.")
 @click.option("--sheet", type=click.Path(path_type=Path), help="Annotation sheet, if not the release's own.")
+@click.option("--frames", type=click.Path(path_type=Path),
+              help="Folder holding the <subject>/<clip> folders [default: found under --root].")
 @_classes
 @click.option("--quick", is_flag=True, help="Only check that the frame files exist; do not decode them.")
-def check(dataset: str, root: Path, sheet: Path | None, classes: str, quick: bool) -> int:
-    """Validate a release on disk against its sheet.
+def check(dataset: str, root: Path, sheet: Path | None, frames: Path | None, classes: str, quick: bool) -> int:
+    """Validate a release on disk against its sheet; prints the frames folder it used.
 
     Exit status 0 when every sample is usable (ok or repaired), 1 when any is broken.
     """
     recipe = get_recipe(dataset)
     recipe.check_classes(classes)
-    report = check_release(recipe, root, sheet, classes, decode=not quick, progress=True)
+    report = check_release(recipe, root, sheet, classes, decode=not quick, progress=True, frames=frames)
     click.echo(format_report(report, recipe))
     return 0 if report.usable else 1
 
