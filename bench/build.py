@@ -20,6 +20,7 @@ from pathlib import Path
 from mepipe import frames, rankpool
 from mepipe.build import build
 from mepipe.recipe import get_recipe
+from mepipe.release import open_release
 from mepipe.stages import frames_needed
 from mepipe.synth import synthesize
 
@@ -47,10 +48,11 @@ def release(dataset: str) -> Path:
 def frame_paths(dataset: str, root: Path) -> list[list[Path]]:
     """Per sample, the frames a build decodes (same selection as ``stages.load_clip``)."""
     recipe = get_recipe(dataset)
+    release = open_release(recipe, root)
     clips = []
-    for sample in recipe.read(recipe.find_sheet(root)):
+    for sample in release.samples:
         try:
-            found = frames.clip_frames(sample, recipe, root)
+            found = frames.clip_frames(sample, recipe, release.frames[""].path)
         except Exception:  # noqa: BLE001 - samples the build fails are not decoded by it either
             continue
         by_number = dict(zip(found.numbers, found.paths))

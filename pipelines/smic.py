@@ -100,12 +100,13 @@ class Smic(Recipe):
         root = Path(root)
         scanned = scanned if scanned is not None else scan(root)
         scored = []
-        for folder, names in scanned.children.items():
-            subjects = [n for n in names if _SUBJECT.fullmatch(n)]
-            if subjects:
-                clips = sum(len(_clip_folders(folder / s)) for s in subjects)
-                if clips:
-                    scored.append((-clips, known_rank(self, folder), scanned.depth[folder], str(folder), folder))
+        matched: set[Path] = set()
+        for folder, depth, listed in scanned.walk(lambda folder: folder not in matched):
+            subjects = [spelled for name, spelled in listed.folders.items() if _SUBJECT.fullmatch(name)]
+            clips = sum(len(_clip_folders(folder / s)) for s in subjects)
+            if clips:
+                matched.add(folder)
+                scored.append((-clips, known_rank(self, folder), depth, str(folder), folder))
         if not scored:
             raise UsageError(
                 f"no {self.title} release at {root}: no folder up to 4 levels down holds "

@@ -124,20 +124,31 @@ def test_check_prints_the_frames_root(casme2_release, tmp_path):
     assert result.stdout.splitlines()[1] == f"frames {root / 'CASME2/Cropped_original'} (9 of 9 clip folders)"
 
 
-def test_scan_lists_each_folder_once_and_stops_at_max_depth(tmp_path):
+def test_scan_walks_each_folder_once_and_stops_at_max_depth(tmp_path):
     deep = tmp_path / "a" / "b" / "c" / "d" / "e" / "f"
     deep.mkdir(parents=True)
     (tmp_path / "a" / "loop").symlink_to(tmp_path / "a")
     (tmp_path / "a" / "b" / "sheet.csv").write_text("x")
+    (tmp_path / "a" / "b" / "c" / "d" / "deeper.csv").write_text("x")
     (tmp_path / ".hidden").mkdir()
     found = scan(tmp_path)
-    assert max(found.depth.values()) == 4
-    assert tmp_path / "a" / "b" / "c" / "d" / "e" not in found.children
-    assert found.sheets == [tmp_path / "a" / "b" / "sheet.csv"]
+    visited = [(folder, depth) for folder, depth, _ in found.walk()]
+    assert [d for _, d in visited] == [0, 1, 2, 3, 4]  # the link back to "a" is not walked again
+    assert visited[-1][0] == tmp_path / "a" / "b" / "c" / "d"
+    assert found.find_files(["*.csv"]) == [tmp_path / "a" / "b" / "sheet.csv"]  # the shallowest
     assert found.top == ["a/"]
-    # answered from the listing down to level 4, from the disk below it
+    # the last level is answered from its parent's listing
     assert found.has_dir(tmp_path, PurePosixPath("a/b/c/d/e/f"))
+    assert found.has_dir(tmp_path, PurePosixPath("A/B/c"))
     assert not found.has_dir(tmp_path, PurePosixPath("a/b/x/d/e/f"))
+
+
+def test_clip_folders_are_never_listed(casme2_release):
+    shared = scan(casme2_release)
+    release = open_release(casme2, casme2_release, scanned=shared)
+    clip_folders = {release.frames[""].path / casme2.clip_dir(s) for s in release.samples}
+    assert release.frames[""].path / "sub01" in shared.listed
+    assert not shared.listed & clip_folders
 
 
 def test_sample_listing_needs_no_frames(tmp_path):
@@ -145,3 +156,15 @@ def test_sample_listing_needs_no_frames(tmp_path):
     assert len(open_release(casme2, tmp_path, classes="5", locate=False).samples) == 246
     with pytest.raises(UsageError, match="no CASME-II frames under"):
         open_release(casme2, tmp_path, classes="5")
+
+
+def test_clip_folders_in_another_case_are_found(casme2_release, tmp_path):
+    root = tmp_path / "upper"
+    shutil.copytree(casme2_release, root)
+    subjects = root / "CASME2_RAW_selected"
+    for folder in sorted(subjects.iterdir()):
+        folder.rename(folder.with_name(folder.name.capitalize()))  # Sub01, as a case-insensitive copy wrote it
+    release = open_release(casme2, root)
+    assert release.frames[""].found == len(release.samples)
+    summary = build("casme2", root, str(tmp_path / "u.zarr"), size=32, progress=False, workers=1)
+    assert summary.ok == summary.total
