@@ -31,7 +31,8 @@ from .lock import StoreLock
 from .progress import Progress
 from .provenance import file_sha256, library_versions
 from .recipe import Recipe, Sample, get_recipe
-from .store import FAILED, OK, create_store, local_path, read_table
+from .store import (FAILED, OK, create_store, detect_step_counts, local_path, missing_alignment,
+                    read_table)
 from .verify import damaged_samples
 
 @dataclass
@@ -48,6 +49,8 @@ class BuildSummary:
     repaired_damage: int = 0
     seconds: float = 0.0
     frames: int = 0
+    #: ok samples per detection step that found their face, most first
+    detect_steps: dict[str, int] = field(default_factory=dict)
 
     @property
     def failed(self) -> int:
@@ -66,6 +69,9 @@ class BuildSummary:
         ]
         if self.repaired_damage:
             lines.insert(3, f"rebuilt   {self.repaired_damage}  (damaged data found and rebuilt)")
+        if set(self.detect_steps) - {"scaled"}:
+            steps = ", ".join(f"{step} {count}" for step, count in self.detect_steps.items())
+            lines.append(f"faces     {steps}  (found by detection step: the scaled copy or fallbacks)")
         if self.failures:
             reasons = Counter(_reason_kind(error) for _, error in self.failures)
             lines.append("failures by reason:")
@@ -119,6 +125,12 @@ def _check_same_build(group: zarr.Group, out: str, attrs: dict, samples: Sequenc
         raise MepipeError(f"{out} exists and is not a mepipe store; choose another --out or use --overwrite")
     ours = BuildConfig.from_dict(attrs["config"])
     diffs = ours.differences(BuildConfig.from_dict(old.get("config", {"dataset": "?"})))
+    missing = missing_alignment(group)
+    if missing:
+        raise MepipeError(
+            f"{out} was built by an older mepipe (no {', '.join(missing)} arrays, edge pixels "
+            "replicated); rerun with --overwrite to rebuild it, or choose another --out"
+        )
     if old.get("sheet_sha256") != attrs["sheet_sha256"]:
         diffs.append("annotation sheet: a different file (sha256 differs)")
     if not diffs and list(group["sample_id"][:]) != [s.sample_id for s in samples]:
@@ -246,4 +258,5 @@ def build(
         repaired_damage=len(damaged),
         seconds=time.perf_counter() - start,
         frames=sum(o.frames_decoded for o in outcomes),
+        detect_steps=detect_step_counts(group),
     )
