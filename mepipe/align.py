@@ -193,13 +193,14 @@ class FaceAligner:
     def detect(self, image: np.ndarray) -> dict[str, Any]:
         """Find the subject's face and its landmarks, trying :data:`DETECT_STEPS` in order.
 
-        The subject is the largest face among those scored at least half as high as the
-        best one. The first step scans the fast down-scaled copy; only when it finds nothing do the
+        The first step scans the fast down-scaled copy; only when it finds nothing do the
         fallbacks run: full resolution (a face smaller than the release's typical one),
         full resolution upsampled twice (down to ~60 px wide), and the scaled copy
         padded on every side (a face whose box reaches past the frame edges, as in
-        pre-cropped releases; the landmarks are then placed on the padded full-resolution
-        frame too, so that the predictor sees the whole box).
+        pre-cropped releases). A box found reaching past the frame by an earlier step is
+        looked for again in the padded copy, and its landmarks are placed on a padded
+        full-resolution frame, so that the predictor too sees the whole box. Of the faces
+        a step finds, the subject is the largest scored at least half as high as the best.
 
         Parameters
         ----------
@@ -253,7 +254,7 @@ class FaceAligner:
         return {"landmarks": points, "box": box, "step": step}
 
     def landmarks(self, image: np.ndarray) -> np.ndarray:
-        """The 68 landmarks of the largest face; see :meth:`detect`.
+        """The 68 landmarks of the subject's face; see :meth:`detect`.
 
         Returns
         -------
