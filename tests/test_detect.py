@@ -44,7 +44,7 @@ CASES = {
 def scene(recipe: str, frame: tuple[int, int], width: float, angle: float) -> tuple[np.ndarray, np.ndarray]:
     """The portrait centred in a frame at face-area ``width``, rotated by ``angle``; the
     frame (RGB, or gray for SAMM as in the release) and the true landmarks in it."""
-    gray = not get_recipe(recipe).color
+    gray = get_recipe(recipe).color == "gray"
     look = face.Look(size=1.0, angle=angle, centre=(0.5, 0.5), brightness=0.0, gamma=1.0,
                      mirror=False, backdrop=(170.0, 175.0, 180.0))
     stage = face.place(look, frame, width, gray, np.random.default_rng(0))
