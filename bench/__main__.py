@@ -3,7 +3,7 @@
 import importlib
 import sys
 
-BENCHMARKS = ("kernel", "discover", "build", "scale")
+BENCHMARKS = ("kernel", "discover", "detect", "build", "scale")
 
 
 def main(argv: list[str]) -> None:

@@ -1,7 +1,9 @@
 """Onset-anchored face alignment: one similarity transform per clip (method.md, section 2).
 
 The face and its 68 landmarks are found on the reference (onset) frame only, with dlib's
-HOG frontal detector and ``shape_predictor_68_face_landmarks``. One similarity transform
+HOG frontal detector (a cascade of :data:`DETECT_STEPS`: a fast down-scaled copy first,
+fallbacks for small faces and for faces overflowing the frame) and
+``shape_predictor_68_face_landmarks``. One similarity transform
 maps the eye centres to fixed canonical positions in an ``S x S`` output, and that same
 transform warps every frame of the clip: re-detecting per frame would add landmark
 jitter larger than the micro-expression itself.
@@ -41,6 +43,18 @@ _MOUTH_CORNERS = (48, 54)
 _EYE_Y = 0.36
 _EYE_X = (0.35, 0.65)
 _MOUTH_Y = 0.69
+
+#: Detection steps, tried in this order until one finds a face: the scaled copy (the
+#: normal case, and the only one that runs when it succeeds), then the fallbacks.
+DETECT_STEPS = ("scaled", "full", "upsampled", "padded")
+# The padded step adds this fraction of the frame's long side on every side, filled with
+# the frame's mean colour: on tight face crops (280 x 340, face wider than the frame)
+# replicated or black borders hid the face from HOG, reflected ones mirrored half-faces.
+_PAD = 0.25
+# Of the faces a step finds, the largest whose score is at least this fraction of the best
+# one: an upsampled scan also finds weak face-like texture (a collar) larger than a small
+# real face.
+_MIN_RELATIVE_SCORE = 0.5
 
 _local = threading.local()
 
@@ -166,8 +180,9 @@ class FaceAligner:
     size : int
         Side of the aligned output.
     detect_max_side : int
-        Detection runs on a copy down-scaled so that its long side is at most this
-        (HOG cost grows with the pixel count; SAMM frames are 2040 x 1088); landmarks
+        The first detection step runs on a copy down-scaled so that its long side is at
+        most this (HOG cost grows with the pixel count; SAMM frames are 2040 x 1088);
+        only when it finds no face do the fallbacks scan the full resolution. Landmarks
         are always placed on the full-resolution image.
     """
 
@@ -176,7 +191,16 @@ class FaceAligner:
         self.detect_max_side = detect_max_side
 
     def detect(self, image: np.ndarray) -> dict[str, Any]:
-        """Find the largest face and its landmarks.
+        """Find the subject's face and its landmarks, trying :data:`DETECT_STEPS` in order.
+
+        The first step scans the fast down-scaled copy; only when it finds nothing do the
+        fallbacks run: full resolution (a face smaller than the release's typical one),
+        full resolution upsampled twice (down to ~60 px wide), and the scaled copy
+        padded on every side (a face whose box reaches past the frame edges, as in
+        pre-cropped releases). A box found reaching past the frame by an earlier step is
+        looked for again in the padded copy, and its landmarks are placed on a padded
+        full-resolution frame, so that the predictor too sees the whole box. Of the faces
+        a step finds, the subject is the largest scored at least half as high as the best.
 
         Parameters
         ----------
@@ -186,15 +210,14 @@ class FaceAligner:
         Returns
         -------
         dict
-            ``landmarks`` float64 ``(68, 2)`` in the image's pixels; ``box``
-            ``(left, top, right, bottom)`` in the image's pixels; ``detect_scale``, the
-            factor of the detection copy (1.0 when not down-scaled); ``upsample``, 1 when
-            only the upsampled retry found the face.
+            ``landmarks`` float64 ``(68, 2)`` and ``box`` ``(left, top, right, bottom)``,
+            both in the image's pixels (a padded step's may lie outside it); ``step``,
+            the name of the step that found the face.
 
         Raises
         ------
         SampleError
-            No face found, even with upsampling.
+            No face found by any step.
         """
         image = _plain_image(image)
         detector, predictor = _models()
@@ -203,24 +226,35 @@ class FaceAligner:
         small = image
         if scale < 1.0:
             small = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-        for upsample in (0, 1):
-            faces = detector(small, upsample)
-            if len(faces):
-                break
+        for step in DETECT_STEPS:
+            if step == "full" and scale == 1.0:
+                continue  # the scaled copy was the full frame
+            box = _scan(detector, image, small, scale, step)
+            if box is None:
+                continue
+            if step != "padded" and _overflow(box, image.shape):
+                # HOG scored that box partly on missing pixels: the padded frame shows the
+                # whole face, and places its box better
+                padded = _scan(detector, image, small, scale, "padded")
+                if padded is not None:
+                    box, step = padded, "padded"
+            break
         else:
             raise SampleError(
-                f"no face found on the {width}x{height} reference frame (dlib HOG, also upsampled)"
+                f"no face found on the {width}x{height} reference frame "
+                f"(dlib HOG: {', '.join(DETECT_STEPS)})"
             )
-        face = max(faces, key=lambda rect: rect.area())
-        box = tuple(
-            int(round(v / scale)) for v in (face.left(), face.top(), face.right(), face.bottom())
-        )
-        shape = predictor(image, dlib.rectangle(*box))
-        points = np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float64)
-        return {"landmarks": points, "box": box, "detect_scale": scale, "upsample": upsample}
+        # the predictor reads pixels beyond the frame as black: it too must see a padded one
+        overflow = _overflow(box, image.shape)
+        pad = overflow + (box[2] - box[0]) // 4 if overflow else 0
+        if pad:
+            image = _pad(image, pad)
+        shape = predictor(image, dlib.rectangle(*(v + pad for v in box)))
+        points = np.array([(p.x - pad, p.y - pad) for p in shape.parts()], dtype=np.float64)
+        return {"landmarks": points, "box": box, "step": step}
 
     def landmarks(self, image: np.ndarray) -> np.ndarray:
-        """The 68 landmarks of the largest face; see :meth:`detect`.
+        """The 68 landmarks of the subject's face; see :meth:`detect`.
 
         Returns
         -------
@@ -235,7 +269,8 @@ class FaceAligner:
         """Align a clip by the face on its reference frame; see :func:`align_clip`."""
         face = self.detect(frames[reference])
         matrix = similarity_from_landmarks(face["landmarks"], self.size)
-        return warp_clip(frames, matrix, self.size, gray=gray), {**face, "matrix": matrix}
+        info = {**face, "matrix": matrix, "frame_size": tuple(np.shape(frames[reference])[:2])}
+        return warp_clip(frames, matrix, self.size, gray=gray), info
 
 
 def aligner(size: int = 224, detect_max_side: int = 640) -> FaceAligner:
@@ -247,6 +282,44 @@ def aligner(size: int = 224, detect_max_side: int = 640) -> FaceAligner:
     if key not in cache:
         cache[key] = FaceAligner(size, detect_max_side)
     return cache[key]
+
+
+def _scan(detector: Any, image: np.ndarray, small: np.ndarray, scale: float,
+          step: str) -> tuple[int, int, int, int] | None:
+    """One detection step: the subject's face box ``(left, top, right, bottom)`` in source
+    pixels, or None when the step finds no face.
+
+    ``small`` is ``image`` down-scaled by ``scale`` (``image`` itself when 1).
+    """
+    pad = 0
+    factor, upsample, target = scale, 0, small
+    if step == "full":
+        factor, target = 1.0, image
+    elif step == "upsampled":
+        factor, upsample, target = 1.0, 1, image
+    elif step == "padded":
+        pad = max(1, round(_PAD * max(small.shape[:2])))
+        target = _pad(small, pad)
+    faces, scores, _ = detector.run(target, upsample, 0.0)
+    if not len(faces):
+        return None
+    confident = [f for f, score in zip(faces, scores) if score >= _MIN_RELATIVE_SCORE * max(scores)]
+    face = max(confident, key=lambda rect: rect.area())
+    return tuple(
+        int(round((v - pad) / factor)) for v in (face.left(), face.top(), face.right(), face.bottom())
+    )
+
+
+def _overflow(box: tuple[int, int, int, int], shape: tuple[int, ...]) -> int:
+    """How many pixels ``box`` reaches past the edges of a frame of ``shape`` (0 inside)."""
+    left, top, right, bottom = box
+    return max(0, -left, -top, right - shape[1], bottom - shape[0])
+
+
+def _pad(image: np.ndarray, pad: int) -> np.ndarray:
+    """``image`` with ``pad`` pixels of its mean colour added on every side."""
+    fill = cv2.mean(image)
+    return cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=fill)
 
 
 def _plain_image(image: np.ndarray) -> np.ndarray:
@@ -271,10 +344,11 @@ def warp_clip(
 ) -> np.ndarray:
     """Warp every frame of a clip with the same transform.
 
-    Bilinear interpolation; borders are replicated rather than filled with a constant,
-    so that where the canonical window reaches past the frame (a face near the edge,
-    the margin around the chin) no hard black edge appears that a CNN could take for
-    facial structure.
+    Bilinear interpolation. Where the canonical window reaches past the frame (a face
+    near the edge, the margin around the chin) the output is 0 in every frame: replicated
+    edge rows would smear whatever moves at the edge (shoulders, a collar) into streaks
+    that rank pooling turns into strong false motion, whereas a constant pools to
+    exactly 0.
 
     Parameters
     ----------
@@ -324,7 +398,7 @@ def _warp(frame: np.ndarray, matrix: np.ndarray, dst: np.ndarray) -> np.ndarray:
     """``cv2.warpAffine`` of one frame into the contiguous array ``dst``."""
     size = dst.shape[1], dst.shape[0]
     return cv2.warpAffine(frame, matrix, size, dst=dst, flags=cv2.INTER_LINEAR,
-                          borderMode=cv2.BORDER_REPLICATE)
+                          borderMode=cv2.BORDER_CONSTANT, borderValue=0)
 
 
 def align_clip(
@@ -356,8 +430,9 @@ def align_clip(
     aligned : np.ndarray
         uint8 ``(T, size, size, 1 or 3)``.
     info : dict
-        ``landmarks`` (68, 2) and ``box`` on the reference frame, ``matrix`` (2, 3),
-        ``detect_scale`` and ``upsample`` (see :meth:`FaceAligner.detect`).
+        ``landmarks`` (68, 2), ``box`` and ``step`` of the reference frame's face (see
+        :meth:`FaceAligner.detect`), ``matrix`` (2, 3) and ``frame_size``, the reference
+        frame's ``(height, width)``.
 
     Raises
     ------

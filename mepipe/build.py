@@ -32,7 +32,8 @@ from .progress import Progress
 from .provenance import library_versions
 from .recipe import Recipe, Sample, get_recipe
 from .release import Release, open_release
-from .store import FAILED, OK, create_store, local_path, read_table
+from .store import (FAILED, OK, create_store, detect_step_counts, local_path, missing_alignment,
+                    read_table)
 from .verify import damaged_samples
 
 @dataclass
@@ -50,6 +51,8 @@ class BuildSummary:
     seconds: float = 0.0
     frames: int = 0
     frames_roots: list[str] = field(default_factory=list)
+    #: ok samples per detection step that found their face, most first
+    detect_steps: dict[str, int] = field(default_factory=dict)
 
     @property
     def failed(self) -> int:
@@ -69,6 +72,9 @@ class BuildSummary:
         ]
         if self.repaired_damage:
             lines.insert(3, f"rebuilt   {self.repaired_damage}  (damaged data found and rebuilt)")
+        if set(self.detect_steps) - {"scaled"}:
+            steps = ", ".join(f"{step} {count}" for step, count in self.detect_steps.items())
+            lines.append(f"faces     {steps}  (found by detection step: the scaled copy or fallbacks)")
         if self.failures:
             reasons = Counter(_reason_kind(error) for _, error in self.failures)
             lines.append("failures by reason:")
@@ -124,6 +130,12 @@ def _check_same_build(group: zarr.Group, out: str, attrs: dict, samples: Sequenc
         raise MepipeError(f"{out} exists and is not a mepipe store; choose another --out or use --overwrite")
     ours = BuildConfig.from_dict(attrs["config"])
     diffs = ours.differences(BuildConfig.from_dict(old.get("config", {"dataset": "?"})))
+    missing = missing_alignment(group)
+    if missing:
+        raise MepipeError(
+            f"{out} was built by an older mepipe (no {', '.join(missing)} arrays, edge pixels "
+            "replicated); rerun with --overwrite to rebuild it, or choose another --out"
+        )
     if old.get("sheet_sha256") != attrs["sheet_sha256"]:
         diffs.append("annotation sheet: a different file (sha256 differs)")
     if "frames" in old and old["frames"] != attrs["frames"]:
@@ -250,4 +262,5 @@ def build(
         seconds=time.perf_counter() - start,
         frames=sum(o.frames_decoded for o in outcomes),
         frames_roots=release.describe_frames(),
+        detect_steps=detect_step_counts(group),
     )

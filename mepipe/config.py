@@ -41,9 +41,10 @@ class BuildConfig:
     motion_sigma : float
         Gaussian blur sigma before the motion difference.
     detect_face_px : int
-        Face detection runs on a copy scaled so that a face of the release's typical
-        width is about this wide: HOG finds faces from 80 px, and its cost grows with the
-        pixels it scans.
+        Face detection first runs on a copy scaled so that a face of the release's
+        typical width is about this wide: HOG finds faces from 80 px, and its cost grows
+        with the pixels it scans. Fallbacks (``align.DETECT_STEPS``) run only when that
+        finds no face.
     """
 
     dataset: str

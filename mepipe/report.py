@@ -7,12 +7,12 @@ from collections import Counter
 
 import zarr
 
-from .store import OK, STATUS_NAMES, read_table
+from .store import OK, STATUS_NAMES, detect_step_counts, read_table
 
 
 def describe(group: zarr.Group, max_listed: int = 20) -> str:
-    """Counts per status, class and subject, repairs and failures, then configuration
-    and provenance."""
+    """Counts per status, detection step, class and subject, repairs and failures, then
+    configuration and provenance."""
     table = read_table(group)
     attrs = dict(group.attrs["mepipe"])
     status = table["status"]
@@ -22,6 +22,10 @@ def describe(group: zarr.Group, max_listed: int = 20) -> str:
     lines.append("status:")
     for code, count in sorted(Counter(int(s) for s in status).items()):
         lines.append(f"  {STATUS_NAMES.get(code, str(code)):<24} {count:6d}")
+    steps = detect_step_counts(group)
+    if steps:
+        lines.append("faces by detection step (ok samples):")
+        lines += [f"  {step:<24} {count:6d}" for step, count in steps.items()]
     lines.append("class (ok / all):")
     ok_per_class = Counter(label for label, good in zip(labels, ok) if good)
     for label, count in sorted(Counter(labels).items()):

@@ -16,7 +16,7 @@ from . import align, frames, rankpool
 from .config import BuildConfig
 from .errors import SampleError
 from .recipe import Recipe, Sample
-from .store import OK, SampleResult
+from .store import OK, Alignment, SampleResult
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,7 @@ class Clip:
     ``numbers`` are the frame numbers of ``frames`` in increasing order; the first is
     always the onset, the frame the alignment is anchored on, and ``onset_file`` is where
     it was read from. ``apex`` is ``None`` when it must be estimated from motion.
+    ``alignment`` is set once the frames are aligned.
     """
 
     numbers: np.ndarray
@@ -35,6 +36,7 @@ class Clip:
     apex: int | None
     repairs: tuple[str, ...] = field(default=())
     onset_file: Path = field(kw_only=True)
+    alignment: Alignment | None = field(default=None, kw_only=True)
 
 
 def span_bounds(span: str, onset: int, apex: int, offset: int) -> tuple[int, int]:
@@ -86,7 +88,8 @@ def detect_side(recipe: Recipe, frame_shape: tuple[int, ...], face_px: int) -> i
 
 
 def align_clip(clip: Clip, recipe: Recipe, config: BuildConfig) -> Clip:
-    """Warp every frame with the one similarity transform found on the onset frame.
+    """Warp every frame with the one similarity transform found on the onset frame, and
+    record that transform, the landmarks and the detection step in ``alignment``.
 
     Raises
     ------
@@ -95,12 +98,14 @@ def align_clip(clip: Clip, recipe: Recipe, config: BuildConfig) -> Clip:
     """
     side = detect_side(recipe, clip.frames.shape[1:], config.detect_face_px)
     try:
-        aligned, _ = align.align_clip(clip.frames, size=config.size, gray=config.gray, reference=0,
-                                      detect_max_side=side)
+        aligned, info = align.align_clip(clip.frames, size=config.size, gray=config.gray,
+                                         reference=0, detect_max_side=side)
     except SampleError as exc:
         # the face is looked for on the onset frame only: that file is the one to look at
         raise SampleError(f"{clip.onset_file}: {exc}") from None
-    return replace(clip, frames=aligned)
+    alignment = Alignment(transform=info["matrix"], landmarks=info["landmarks"],
+                          frame_size=info["frame_size"], detect_step=info["step"])
+    return replace(clip, frames=aligned, alignment=alignment)
 
 
 def pool_clip(clip: Clip, sample: Sample, config: BuildConfig) -> SampleResult:
@@ -134,4 +139,5 @@ def pool_clip(clip: Clip, sample: Sample, config: BuildConfig) -> SampleResult:
     return SampleResult(
         status=OK, repair="; ".join(repairs), n_frames=int(last - first),
         onset_index=clip.onset, apex_index=apex, offset_index=clip.offset, images=images,
+        alignment=clip.alignment,
     )

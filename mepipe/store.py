@@ -8,6 +8,9 @@ The layout is a contract that trainers and other tools read directly
 * 1-D arrays over ``sample``: the sheet's fields (written once, at creation) and the
   build's outcome per sample (``status``, ``error``, ``repair``, frame indices,
   ``n_frames``, ``checksum``), chunked one element per sample;
+* the alignment of each sample (:data:`ALIGNMENT_FIELDS`: ``transform``, ``landmarks``,
+  ``frame_size``, ``detect_step``), one chunk per sample; stores written before these
+  existed lack them;
 * ``attrs["mepipe"]`` -- version, dataset, configuration and provenance.
 
 Every per-sample array has one chunk per sample, so each sample's writes touch chunks no
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
@@ -44,6 +48,28 @@ OUTCOME_FIELDS = {
     "n_frames": "int32", "error": str, "repair": str, "checksum": str, "status": "uint8",
 }
 IMAGE_DIMS = ("sample", "y", "x", "channel")
+#: how each sample was aligned: name -> (dtype, one sample's shape, its dimension names,
+#: the value of a sample not aligned: failed or pending)
+ALIGNMENT_FIELDS: dict[str, tuple[Any, tuple[int, ...], tuple[str, ...], Any]] = {
+    # source pixels -> output pixels, cv2.warpAffine convention
+    "transform": ("float64", (2, 3), ("affine_row", "affine_col"), np.nan),
+    # dlib's 68 points on the onset frame, (x, y) in source pixels
+    "landmarks": ("float32", (68, 2), ("landmark", "xy"), np.nan),
+    # (height, width) of the source frames
+    "frame_size": ("int32", (2,), ("hw",), -1),
+    # the detection step that found the face (align.DETECT_STEPS)
+    "detect_step": (str, (), (), ""),
+}
+
+
+@dataclass(frozen=True)
+class Alignment:
+    """How a sample's clip was aligned; stored per sample as :data:`ALIGNMENT_FIELDS`."""
+
+    transform: np.ndarray
+    landmarks: np.ndarray
+    frame_size: tuple[int, int]
+    detect_step: str
 
 
 @dataclass
@@ -58,6 +84,7 @@ class SampleResult:
     apex_index: int = -1
     offset_index: int = -1
     images: dict[str, np.ndarray] = field(default_factory=dict)
+    alignment: Alignment | None = None
 
 
 def checksum(images: Mapping[str, np.ndarray]) -> str:
@@ -129,6 +156,9 @@ def create_store(
         fill = "" if dtype is str else (PENDING if name == "status" else -1)
         group.create_array(name, shape=(n,), chunks=(1,), dtype=dtype, fill_value=fill,
                            dimension_names=("sample",))
+    for name, (dtype, shape, dims, fill) in ALIGNMENT_FIELDS.items():
+        group.create_array(name, shape=(n, *shape), chunks=(1, *shape), dtype=dtype,
+                           fill_value=fill, dimension_names=("sample", *dims))
     group.attrs["mepipe"] = dict(attrs)
     return group
 
@@ -160,11 +190,39 @@ async def _write_sample(store, path: str, index: int, result: SampleResult) -> N
         "offset_index": result.offset_index, "n_frames": result.n_frames,
         "error": result.error, "repair": result.repair,
         "checksum": checksum(result.images) if result.status == OK else "",
+        **alignment_values(result.alignment),
     }
     names = [*fields, "status"]
     arrays = dict(zip(names, await asyncio.gather(*(group.getitem(name) for name in names))))
     await asyncio.gather(*(arrays[name].setitem(index, value) for name, value in fields.items()))
     await arrays["status"].setitem(index, result.status)
+
+
+def alignment_values(alignment: Alignment | None) -> dict[str, Any]:
+    """The :data:`ALIGNMENT_FIELDS` of one sample as stored; NaN / -1 / "" without one."""
+    if alignment is None:
+        return {name: fill if dtype is str else np.full(shape, fill, dtype)
+                for name, (dtype, shape, _, fill) in ALIGNMENT_FIELDS.items()}
+    return {
+        "transform": np.asarray(alignment.transform, dtype="float64"),
+        "landmarks": np.asarray(alignment.landmarks, dtype="float32"),
+        "frame_size": np.asarray(alignment.frame_size, dtype="int32"),
+        "detect_step": alignment.detect_step,
+    }
+
+
+def missing_alignment(group: zarr.Group) -> list[str]:
+    """The :data:`ALIGNMENT_FIELDS` a store lacks (all of them in stores from before them)."""
+    return [name for name in ALIGNMENT_FIELDS if name not in group]
+
+
+def detect_step_counts(group: zarr.Group) -> dict[str, int]:
+    """How many ``ok`` samples each detection step found the face of, most first; empty
+    for a store without the ``detect_step`` array."""
+    if "detect_step" not in group:
+        return {}
+    ok = group["status"][:] == OK
+    return dict(Counter(str(step) for step in group["detect_step"][:][ok]).most_common())
 
 
 def read_table(group: zarr.Group) -> dict[str, np.ndarray]:

@@ -165,7 +165,7 @@ def faceless_onset(fill: Callable[[np.ndarray], np.ndarray]) -> Damage:
         image = cv2.imread(str(path))
         cv2.imwrite(str(path), fill(image))
         height, width = image.shape[:2]
-        return f"{path}: no face found on the {width}x{height} reference frame (dlib HOG, also upsampled)"
+        return f"{path}: no face found on the {width}x{height} reference frame (dlib HOG: scaled, full, upsampled, padded)"
     return damage
 
 

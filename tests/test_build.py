@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 import zarr
@@ -20,7 +21,9 @@ from mepipe.build import build
 from mepipe.cli import cli
 from mepipe.errors import MepipeError
 from mepipe.recipe import get_recipe
-from mepipe.store import FAILED, IMAGES, OK, read_table
+from mepipe.report import describe
+from mepipe.store import ALIGNMENT_FIELDS, FAILED, IMAGES, OK, read_table
+from mepipe.verify import verify_store
 
 TABLE_ARRAYS = ("sample_id", "subject", "clip", "emotion", "label", "onset_index", "apex_index",
                 "offset_index", "n_frames", "status", "error", "repair", "checksum")
@@ -52,6 +55,15 @@ def test_store_schema(casme2_store, casme2_release):
     assert [str(s) for s in table["sample_id"]] == [s.sample_id for s in samples]
     for name in ("onset_index", "apex_index", "offset_index", "n_frames"):
         assert table[name].dtype == np.int32
+    for name, dtype, shape in (("transform", np.float64, (2, 3)), ("landmarks", np.float32, (68, 2)),
+                               ("frame_size", np.int32, (2,))):
+        assert group[name].dtype == dtype and group[name].shape == (n, *shape), name
+        assert group[name].chunks == (1, *shape), name
+    assert group["detect_step"].shape == (n,) and group["detect_step"].chunks == (1,)
+    assert np.isfinite(group["transform"][:]).all() and np.isfinite(group["landmarks"][:]).all()
+    height, width = cv2.imread(str(next(casme2_release.rglob("*.jpg")))).shape[:2]
+    assert (group["frame_size"][:] == [height, width]).all()
+    assert set(group["detect_step"][:]) == {"scaled"}
     assert table["status"].dtype == np.uint8
     assert set(table["status"]) == {OK}, table["error"]
     attrs = group.attrs["mepipe"]
@@ -110,7 +122,19 @@ def test_same_arrays_whatever_the_scheduler(casme2_store, casme2_release, tmp_pa
     assert_same_arrays(casme2_store, store)
 
 
-def test_missing_frame_fails_that_sample_only(casme2_release, tmp_path):
+def shrink_subject(folder: Path) -> None:
+    """Every frame in ``folder`` shrunk to half size in the middle of a same-size frame: a
+    face too small for the detector's scaled copy, found at full resolution."""
+    for path in folder.glob("*.jpg"):
+        frame = cv2.imread(str(path))
+        height, width = frame.shape[:2]
+        small = cv2.resize(frame, (width // 2, height // 2), interpolation=cv2.INTER_AREA)
+        canvas = np.full_like(frame, frame[0, 0])
+        canvas[height // 4:height // 4 + small.shape[0], width // 4:width // 4 + small.shape[1]] = small
+        cv2.imwrite(str(path), canvas)
+
+
+def test_missing_frame_fails_that_sample_only_and_fallback_faces_are_counted(casme2_release, tmp_path):
     root = tmp_path / "release"
     shutil.copytree(casme2_release, root)
     recipe = get_recipe("casme2")
@@ -118,15 +142,26 @@ def test_missing_frame_fails_that_sample_only(casme2_release, tmp_path):
     victim = next(s for s in samples if s.apex is not None)
     missing = victim.onset + 1
     (root / recipe.frame_dir(victim) / recipe.frame_name(victim, missing)).unlink()
+    small = next(s for s in samples if s.clip != victim.clip)
+    shrink_subject(root / recipe.frame_dir(small))
     summary = build("casme2", root, str(tmp_path / "s.zarr"), size=64, progress=False)
     assert summary.failed == 1 and summary.ok == summary.total - 1
-    table = read_table(zarr.open_group(str(tmp_path / "s.zarr")))
+    group = zarr.open_group(str(tmp_path / "s.zarr"))
+    table = read_table(group)
     index = [str(s) for s in table["sample_id"]].index(victim.sample_id)
     assert table["status"][index] == FAILED
     error = str(table["error"][index])
     assert f"frame {missing} missing" in error and recipe.frame_name(victim, missing) in error
     assert "\n" not in error
     assert "failed samples:" in summary.format() and victim.sample_id in summary.format()
+    # the failed sample records no alignment; the small face is counted by its step
+    assert group["detect_step"][index] == "" and group["frame_size"][index].tolist() == [-1, -1]
+    assert group["detect_step"][samples.index(small)] == "full"
+    assert summary.detect_steps == {"scaled": summary.total - 2, "full": 1}
+    assert f"faces     scaled {summary.total - 2}, full 1  (found by detection step" in summary.format()
+    report = describe(group)
+    assert "faces by detection step (ok samples):" in report
+    assert any(line.split() == ["full", "1"] for line in report.splitlines())
 
 
 def test_killed_build_resumes_to_identical_arrays(casme2_store, casme2_release, tmp_path):
@@ -196,3 +231,19 @@ def test_gray_samm_build(samm_release, tmp_path):
     group = zarr.open_group(store, mode="r")
     assert group["trdi"].shape[1:] == (48, 48, 1)
     assert json.loads(json.dumps(group.attrs["mepipe"]))["config"]["gray"] is True
+
+
+def test_store_without_alignment_arrays_needs_overwrite(casme2_store, casme2_release, tmp_path):
+    # a store written before the alignment record existed: built with replicated edges
+    old = tmp_path / "old.zarr"
+    shutil.copytree(casme2_store, old)
+    for name in ALIGNMENT_FIELDS:
+        shutil.rmtree(old / name)
+    with pytest.raises(MepipeError) as caught:
+        build("casme2", casme2_release, str(old), size=64, progress=False)
+    assert str(caught.value) == (
+        f"{old} was built by an older mepipe (no transform, landmarks, frame_size, detect_step "
+        "arrays, edge pixels replicated); rerun with --overwrite to rebuild it, or choose another --out"
+    )
+    assert verify_store(str(old)).ok
+    assert "faces by detection step" not in describe(zarr.open_group(str(old), mode="r"))
