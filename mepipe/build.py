@@ -22,7 +22,7 @@ import fsspec
 import numpy as np
 import zarr
 
-from . import __version__
+from . import __version__, layout
 from .config import BuildConfig
 from .errors import MepipeError, UsageError
 from .execute import run_graph
@@ -108,7 +108,8 @@ def _provenance(config: BuildConfig, recipe: Recipe, sheet: Path, samples: Seque
 
 def _existing(out: str) -> zarr.Group | None:
     try:
-        return zarr.open_group(out, mode="r+")
+        # not through a consolidated listing: the build changes what it would list
+        return zarr.open_group(out, mode="r+", use_consolidated=False)
     except (FileNotFoundError, zarr.errors.GroupNotFoundError):
         return None
 
@@ -151,7 +152,8 @@ def open_or_create(out: str, samples: Sequence[Sample], config: BuildConfig, att
         except OSError as exc:
             raise MepipeError(f"cannot write the store {out}: {exc.strerror or exc} ({exc.filename})") from None
     _check_same_build(group, out, attrs, samples)
-    return group
+    layout.recover(out)
+    return layout.drop_consolidated(out)
 
 
 def build(
@@ -164,6 +166,7 @@ def build(
     workers: int | None = None,
     overwrite: bool = False,
     progress: bool = True,
+    shard: int | None = None,
     **options: Any,
 ) -> BuildSummary:
     """Build (or resume) the store ``out`` from the release at ``root``.
@@ -186,6 +189,9 @@ def build(
         Replace a store built with another configuration.
     progress : bool
         Show a progress bar on stderr.
+    shard : int, optional
+        Once finished, store the images as zarr v3 shards of this many samples (one file
+        per shard) instead of one file per sample.
     **options
         Fields of :class:`~mepipe.config.BuildConfig` (``span``, ``size``, ``classes``,
         ``gray``, ``keep_raw``, ``motion_reference``, ...).
@@ -195,6 +201,8 @@ def build(
     BuildSummary
     """
     config = BuildConfig(dataset=dataset, **options)
+    if shard is not None and shard < 2:
+        raise UsageError(f"--shard must be at least 2 samples per shard, not {shard}")
     recipe = get_recipe(dataset)
     root = Path(root)
     if not root.is_dir():
@@ -217,6 +225,8 @@ def build(
         damage = damaged_samples(group)
         damaged = {index for index, _, _ in damage.damaged if index >= 0}
         todo = [(i, s) for i, s in enumerate(samples) if status[i] != OK or i in damaged]
+        if todo:
+            layout.prepare_writes(out)
         graph, keys = build_graph(todo, str(root), out, config)
         outcomes: list[Outcome] = []
         with Progress(len(keys), f"build {dataset}", enabled=progress) as bar:
@@ -233,6 +243,7 @@ def build(
                     f"writing {out} failed after {len(outcomes)} of {len(keys)} samples: "
                     f"{exc.strerror or exc}; fix that and rerun the same command to resume"
                 ) from None
+        layout.finish(out, shard)
     table = read_table(group)
     failed = np.flatnonzero(table["status"] == FAILED)
     return BuildSummary(

@@ -21,6 +21,7 @@ torch = pytest.importorskip("torch")
 from click.testing import CliRunner  # noqa: E402
 
 from mepipe.cli import cli  # noqa: E402
+from mepipe.dataset import subject_splits  # noqa: E402
 from mepipe.errors import MepipeError, UsageError  # noqa: E402
 from mepipe.recipe import Sample  # noqa: E402
 from mepipe.store import FAILED, OK, SampleResult, create_store, write_sample  # noqa: E402
@@ -169,19 +170,19 @@ def test_relabel_through_the_recipe(tmp_path):
 
 def test_loso_test_subject_never_in_training():
     subjects = np.array(["b", "a", "c", "a", "b", "c", "c"])
-    folds = loso_folds(subjects)
+    folds = loso_folds(subject_splits(subjects))
     assert [f.subject for f in folds] == ["a", "b", "c"]
     for f in folds:
         assert set(subjects[f.test]) == {f.subject}
         assert f.subject not in set(subjects[f.train])
         assert sorted([*f.train, *f.test]) == list(range(len(subjects)))
-    only = loso_folds(subjects, only=["c"])
+    only = loso_folds(subject_splits(subjects), only=["c"])
     assert [(f.index, f.subject) for f in only] == [(2, "c")]
     assert list(only[0].train) == list(folds[2].train)
     with pytest.raises(UsageError, match="unknown subject"):
-        loso_folds(subjects, only=["z"])
+        loso_folds(subject_splits(subjects), only=["z"])
     with pytest.raises(MepipeError, match="at least 2 subjects"):
-        loso_folds(np.array(["a", "a"]))
+        subject_splits(np.array(["a", "a"]))
 
 
 # ---- model --------------------------------------------------------------------------
