@@ -156,10 +156,10 @@ def open_dataset(store: str, classes: str | None = None, ok_only: bool = True):
         variables[name] = (_dims(name, array), lazy if len(rows) == array.shape[0] else lazy[rows])
     coords = {"sample": selection.fields["sample_id"]}
     first = ("subject", "clip", "emotion", "label", "status")  # the ones people look for, in front
-    for name in sorted(selection.fields, key=lambda n: (n not in first, first.index(n) if n in first else n)):
+    rest = sorted(set(selection.fields) - {*first, "sample_id"})
+    for name in [*first, *rest]:
         values = selection.labels if name == "label" else selection.fields[name]
-        if name != "sample_id":
-            coords[name] = (_dims(name, group[name]), values)
+        coords[name] = (_dims(name, group[name]), values)
     return xarray.Dataset(variables, coords=coords, attrs={
         "mepipe": selection.provenance, "classes": selection.classes,
         "class_names": list(selection.class_names),
