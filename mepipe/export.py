@@ -9,7 +9,7 @@
 
 Both write ``OUT/samples.csv`` (one row per exported sample, in the npz files' order: ids,
 subject for leave-one-subject-out splits, label, frame indices and, for png, each image's
-path), ``OUT/left_out.csv`` (samples not exported because they failed or are still
+path in ``<array>_path``), ``OUT/left_out.csv`` (samples not exported because they failed or are still
 pending, with the reason) and ``OUT/export.json`` (what was exported from which store).
 """
 
@@ -195,6 +195,7 @@ def export(
                selection.labels[i], int(label_index[i]), int(fields["onset_index"][i]),
                int(fields["apex_index"][i]), int(fields["offset_index"][i]), int(fields["n_frames"][i])]
         table.append(row + [f"{name}/{names[k]}" for name in arrays] if fmt == "png" else row)
-    _write_csv(out / "samples.csv", [*CSV_COLUMNS, *(arrays if fmt == "png" else ())], table)
+    paths = [f"{name}_path" for name in arrays] if fmt == "png" else []
+    _write_csv(out / "samples.csv", [*CSV_COLUMNS, *paths], table)
     _write_csv(out / "left_out.csv", ("sample_id", "status", "error"), left_out)
     return ExportSummary(out=out, format=fmt, arrays=arrays, exported=len(ok), left_out=left_out)
