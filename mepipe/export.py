@@ -9,8 +9,9 @@
 
 Both write ``OUT/samples.csv`` (one row per exported sample, in the npz files' order: ids,
 subject for leave-one-subject-out splits, label, frame indices and, for png, each image's
-path in ``<array>_path``), ``OUT/left_out.csv`` (samples not exported because they failed or are still
-pending, with the reason) and ``OUT/export.json`` (what was exported from which store).
+path in ``<array>_path``), ``OUT/left_out.csv`` (samples not exported because they failed
+or are still pending, with the reason) and ``OUT/export.json`` (what was exported from
+which store; it marks the folder as an export that a later one may replace).
 """
 
 from __future__ import annotations

@@ -17,6 +17,8 @@ from mepipe.errors import UsageError
 from mepipe.recipe import get_recipe
 from mepipe.store import FAILED
 
+from .no_torch import WITHOUT_TORCH
+
 xarray = pytest.importorskip("xarray")
 
 
@@ -136,15 +138,7 @@ def test_torch_dataset_transform_and_bad_arguments(casme2_store):
 
 
 def test_without_torch_dataset_imports_and_torch_dataset_says_so(casme2_store):
-    code = textwrap.dedent(f"""
-        import sys
-
-        class NoTorch:
-            def find_spec(self, name, path=None, target=None):
-                if name.split(".")[0] == "torch":
-                    raise ModuleNotFoundError(f"No module named {{name!r}}", name=name)
-
-        sys.meta_path.insert(0, NoTorch())
+    code = WITHOUT_TORCH + textwrap.dedent(f"""
         from mepipe.dataset import open_dataset, loso_splits
         print(open_dataset({casme2_store!r}).trdi.shape[0], len(list(loso_splits({casme2_store!r}))))
         from mepipe.dataset import TorchDataset

@@ -33,6 +33,8 @@ from mepipe.train.metrics import chance_levels, scores  # noqa: E402
 from mepipe.train.model import FusionNet, ResNetStream, load_backbone  # noqa: E402
 from mepipe.train.run import train  # noqa: E402
 
+from .no_torch import WITHOUT_TORCH  # noqa: E402
+
 # one thread: the machine is shared, and oversubscribed OpenMP threads spin rather than work
 torch.set_num_threads(1)
 
@@ -392,15 +394,7 @@ def test_cli_runs_a_variant_and_prints_the_table(store, tmp_path):
 
 
 def test_without_torch_the_command_says_so_in_one_line(store, tmp_path):
-    code = textwrap.dedent(f"""
-        import sys
-
-        class NoTorch:
-            def find_spec(self, name, path=None, target=None):
-                if name.split(".")[0] == "torch":
-                    raise ModuleNotFoundError(f"No module named {{name!r}}", name=name)
-
-        sys.meta_path.insert(0, NoTorch())
+    code = WITHOUT_TORCH + textwrap.dedent(f"""
         from mepipe.cli import main
         main(["train", "--store", {str(store)!r}, "--out", {str(tmp_path / "out")!r}])
     """)
