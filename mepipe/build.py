@@ -22,9 +22,9 @@ import fsspec
 import numpy as np
 import zarr
 
-from . import __version__
+from . import __version__, layout
 from .config import BuildConfig
-from .errors import MepipeError
+from .errors import MepipeError, UsageError
 from .execute import run_graph
 from .graph import Outcome, build_graph
 from .lock import StoreLock
@@ -119,7 +119,8 @@ def _provenance(config: BuildConfig, release: Release) -> dict[str, Any]:
 
 def _existing(out: str) -> zarr.Group | None:
     try:
-        return zarr.open_group(out, mode="r+")
+        # not through a consolidated listing: the build changes what it would list
+        return zarr.open_group(out, mode="r+", use_consolidated=False)
     except (FileNotFoundError, zarr.errors.GroupNotFoundError):
         return None
 
@@ -170,7 +171,8 @@ def open_or_create(out: str, samples: Sequence[Sample], config: BuildConfig, att
         except OSError as exc:
             raise MepipeError(f"cannot write the store {out}: {exc.strerror or exc} ({exc.filename})") from None
     _check_same_build(group, out, attrs, samples)
-    return group
+    layout.recover(out)
+    return layout.drop_consolidated(out)
 
 
 def build(
@@ -184,6 +186,7 @@ def build(
     workers: int | None = None,
     overwrite: bool = False,
     progress: bool = True,
+    shard: int | None = None,
     **options: Any,
 ) -> BuildSummary:
     """Build (or resume) the store ``out`` from the release at ``root``.
@@ -209,6 +212,9 @@ def build(
         Replace a store built with another configuration.
     progress : bool
         Show a progress bar on stderr.
+    shard : int, optional
+        Once finished, store the images as zarr v3 shards of this many samples (one file
+        per shard) instead of one file per sample.
     **options
         Fields of :class:`~mepipe.config.BuildConfig` (``span``, ``size``, ``classes``,
         ``gray``, ``keep_raw``, ``motion_reference``, ...).
@@ -218,6 +224,8 @@ def build(
     BuildSummary
     """
     config = BuildConfig(dataset=dataset, **options)
+    if shard is not None and shard < 2:
+        raise UsageError(f"--shard must be at least 2 samples per shard, not {shard}")
     release = open_release(get_recipe(dataset), Path(root), sheet=None if sheet is None else Path(sheet),
                            frames=None if frames is None else Path(frames), classes=config.classes)
     samples = release.samples
@@ -232,6 +240,8 @@ def build(
         damage = damaged_samples(group)
         damaged = {index for index, _, _ in damage.damaged if index >= 0}
         todo = [(i, s) for i, s in enumerate(samples) if status[i] != OK or i in damaged]
+        if todo:
+            layout.prepare_writes(out)
         graph, keys = build_graph(todo, release.frame_roots, out, config)
         outcomes: list[Outcome] = []
         with Progress(len(keys), f"build {dataset}", enabled=progress) as bar:
@@ -248,6 +258,7 @@ def build(
                     f"writing {out} failed after {len(outcomes)} of {len(keys)} samples: "
                     f"{exc.strerror or exc}; fix that and rerun the same command to resume"
                 ) from None
+        layout.finish(out, shard)
     table = read_table(group)
     failed = np.flatnonzero(table["status"] == FAILED)
     return BuildSummary(

@@ -1,5 +1,7 @@
 """Errors that reach the user as one line."""
 
+import importlib
+
 
 class MepipeError(Exception):
     """A problem with the user's input or environment, reported as one line.
@@ -28,3 +30,14 @@ class SheetError(MepipeError):
 
 class SampleError(MepipeError):
     """A sample that cannot be processed; its message becomes the sample's ``error``."""
+
+
+def require(module: str, title: str, feature: str, extra: str) -> None:
+    """Import the optional dependency ``module`` (shown as ``title``), or say in one line
+    that ``feature`` needs it and which extra installs it."""
+    try:
+        importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name and exc.name.split(".")[0] == module:
+            raise MepipeError(f"{feature} needs {title}: pip install 'mepipe[{extra}]'") from None
+        raise

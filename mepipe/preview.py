@@ -42,8 +42,10 @@ def contact_sheet(rows: list[dict[str, np.ndarray]], captions: list[str], side: 
     return np.concatenate(parts, axis=0)
 
 
-def _safe(name: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name) or "class"
+def safe_name(name: str) -> str:
+    """``name`` as a portable file name: ASCII letters, digits, ``-_.``; the rest ``_``."""
+    name = "".join(c if (c.isascii() and c.isalnum()) or c in "-_." else "_" for c in name)
+    return "_" if name in ("", ".", "..") else name
 
 
 def write_previews(group: zarr.Group, out: Path, per_class: int = 8, side: int = 160) -> list[Path]:
@@ -59,7 +61,7 @@ def write_previews(group: zarr.Group, out: Path, per_class: int = 8, side: int =
         rows = [{name: group[name][int(i)] for name in COLUMNS} for i in chosen]
         captions = [f"{table['sample_id'][i]}  [{label}]  {table['n_frames'][i]} frames" for i in chosen]
         sheet = contact_sheet(rows, captions, side)
-        path = out / f"{_safe(label)}.png"
+        path = out / f"{safe_name(label)}.png"
         ok, encoded = cv2.imencode(".png", cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR))
         path.write_bytes(encoded.tobytes())
         written.append(path)

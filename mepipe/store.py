@@ -225,6 +225,36 @@ def detect_step_counts(group: zarr.Group) -> dict[str, int]:
     return dict(Counter(str(step) for step in group["detect_step"][:][ok]).most_common())
 
 
+def per_sample_arrays(group: zarr.Group) -> list[str]:
+    """Every array of the store with one entry per sample (first axis of length N).
+
+    Generic on purpose: arrays added to the schema later are read and compacted like the
+    others without being listed anywhere. Names with a dot are a layout rewrite's
+    temporary copies (``mepipe.layout``), not part of the store.
+    """
+    n = group["sample_id"].shape[0]
+    return sorted(name for name, array in group.arrays()
+                  if "." not in name and array.ndim >= 1 and array.shape[0] == n)
+
+
+def is_image(name: str) -> bool:
+    """Image arrays ``(sample, y, x, channel)``, as opposed to small per-sample fields."""
+    return name in IMAGES or name in RAW_IMAGES
+
+
+def as_str(values: np.ndarray) -> np.ndarray:
+    """Strings as NumPy ``str_``: zarr 3 returns the variable-width StringDType, which
+    neither casts to ``"U"`` nor is understood by every library."""
+    if values.dtype.kind in "TO":
+        return np.array(values.tolist(), dtype=str).reshape(values.shape)
+    return values
+
+
+def read_fields(group: zarr.Group) -> dict[str, np.ndarray]:
+    """Every per-sample array that is not an image, read into memory (strings as ``str_``)."""
+    return {name: as_str(group[name][:]) for name in per_sample_arrays(group) if not is_image(name)}
+
+
 def read_table(group: zarr.Group) -> dict[str, np.ndarray]:
     """All 1-D per-sample arrays of a store, read into memory."""
     return {name: group[name][:] for name in (*SHEET_FIELDS, *OUTCOME_FIELDS)}

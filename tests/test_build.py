@@ -17,6 +17,7 @@ import pytest
 import zarr
 from click.testing import CliRunner
 
+from mepipe.layout import drop_consolidated
 from mepipe.build import build
 from mepipe.cli import cli
 from mepipe.errors import MepipeError
@@ -58,8 +59,8 @@ def test_store_schema(casme2_store, casme2_release):
     for name, dtype, shape in (("transform", np.float64, (2, 3)), ("landmarks", np.float32, (68, 2)),
                                ("frame_size", np.int32, (2,))):
         assert group[name].dtype == dtype and group[name].shape == (n, *shape), name
-        assert group[name].chunks == (1, *shape), name
-    assert group["detect_step"].shape == (n,) and group["detect_step"].chunks == (1,)
+        assert group[name].chunks == (n, *shape), name  # a finished store: one chunk each
+    assert group["detect_step"].shape == (n,) and group["detect_step"].chunks == (n,)
     assert np.isfinite(group["transform"][:]).all() and np.isfinite(group["landmarks"][:]).all()
     height, width = cv2.imread(str(next(casme2_release.rglob("*.jpg")))).shape[:2]
     assert (group["frame_size"][:] == [height, width]).all()
@@ -239,6 +240,7 @@ def test_store_without_alignment_arrays_needs_overwrite(casme2_store, casme2_rel
     shutil.copytree(casme2_store, old)
     for name in ALIGNMENT_FIELDS:
         shutil.rmtree(old / name)
+    drop_consolidated(str(old))  # older stores had no consolidated metadata either
     with pytest.raises(MepipeError) as caught:
         build("casme2", casme2_release, str(old), size=64, progress=False)
     assert str(caught.value) == (

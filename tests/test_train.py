@@ -21,6 +21,7 @@ torch = pytest.importorskip("torch")
 from click.testing import CliRunner  # noqa: E402
 
 from mepipe.cli import cli  # noqa: E402
+from mepipe.dataset import subject_splits  # noqa: E402
 from mepipe.errors import MepipeError, UsageError  # noqa: E402
 from mepipe.recipe import Sample  # noqa: E402
 from mepipe.store import FAILED, OK, SampleResult, create_store, write_sample  # noqa: E402
@@ -31,6 +32,8 @@ from mepipe.train.loop import class_weights, classification_loss  # noqa: E402
 from mepipe.train.metrics import chance_levels, scores  # noqa: E402
 from mepipe.train.model import FusionNet, ResNetStream, load_backbone  # noqa: E402
 from mepipe.train.run import train  # noqa: E402
+
+from .no_torch import WITHOUT_TORCH  # noqa: E402
 
 # one thread: the machine is shared, and oversubscribed OpenMP threads spin rather than work
 torch.set_num_threads(1)
@@ -169,19 +172,19 @@ def test_relabel_through_the_recipe(tmp_path):
 
 def test_loso_test_subject_never_in_training():
     subjects = np.array(["b", "a", "c", "a", "b", "c", "c"])
-    folds = loso_folds(subjects)
+    folds = loso_folds(subject_splits(subjects))
     assert [f.subject for f in folds] == ["a", "b", "c"]
     for f in folds:
         assert set(subjects[f.test]) == {f.subject}
         assert f.subject not in set(subjects[f.train])
         assert sorted([*f.train, *f.test]) == list(range(len(subjects)))
-    only = loso_folds(subjects, only=["c"])
+    only = loso_folds(subject_splits(subjects), only=["c"])
     assert [(f.index, f.subject) for f in only] == [(2, "c")]
     assert list(only[0].train) == list(folds[2].train)
     with pytest.raises(UsageError, match="unknown subject"):
-        loso_folds(subjects, only=["z"])
+        loso_folds(subject_splits(subjects), only=["z"])
     with pytest.raises(MepipeError, match="at least 2 subjects"):
-        loso_folds(np.array(["a", "a"]))
+        subject_splits(np.array(["a", "a"]))
 
 
 # ---- model --------------------------------------------------------------------------
@@ -391,15 +394,7 @@ def test_cli_runs_a_variant_and_prints_the_table(store, tmp_path):
 
 
 def test_without_torch_the_command_says_so_in_one_line(store, tmp_path):
-    code = textwrap.dedent(f"""
-        import sys
-
-        class NoTorch:
-            def find_spec(self, name, path=None, target=None):
-                if name.split(".")[0] == "torch":
-                    raise ModuleNotFoundError(f"No module named {{name!r}}", name=name)
-
-        sys.meta_path.insert(0, NoTorch())
+    code = WITHOUT_TORCH + textwrap.dedent(f"""
         from mepipe.cli import main
         main(["train", "--store", {str(store)!r}, "--out", {str(tmp_path / "out")!r}])
     """)

@@ -60,14 +60,15 @@ def cli() -> None:
       mepipe check --dataset samm --root data/samm
       mepipe build --dataset samm --root data/samm --out samm.zarr
       mepipe preview samm.zarr --out previews/
+      mepipe export samm.zarr --out samm-png/          # ImageFolder PNGs + samples.csv
       mepipe train --store samm.zarr --out runs/samm
     """
 
 
 def _register() -> None:
-    from . import build, data, synth, train
+    from . import build, data, export, synth, train
 
-    for module in (data, synth, build, train):
+    for module in (data, synth, build, export, train):
         for command in module.COMMANDS:
             cli.add_command(command)
 

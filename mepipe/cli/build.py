@@ -54,16 +54,18 @@ def _default_root(dataset: str) -> Path:
               show_default=True, help="Motion intensity against the onset or the previous frame.")
 @click.option("--descending", "motion_descending", is_flag=True,
               help="MIDI orders frames by descending motion.")
+@click.option("--shard", type=click.IntRange(min=2),
+              help="Store the finished images as zarr v3 shards of K samples (one file per shard).")
 @click.option("--overwrite", is_flag=True, help="Replace a store built with another configuration.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def build(dataset, root, out, sheet, frames, span, size, classes, workers, scheduler, cluster, cluster_config,
           queue, cores, memory, walltime, jobs, dry_run, gray, keep_raw, motion_reference,
-          motion_descending, overwrite, quiet):
+          motion_descending, shard, overwrite, quiet):
     """Build (or resume) a store of TRDI/MIDI dynamic images from a dataset release."""
     from ..build import build as run_build
 
     options = dict(
-        sheet=sheet, frames=frames, workers=workers, overwrite=overwrite, progress=not quiet,
+        sheet=sheet, frames=frames, workers=workers, overwrite=overwrite, progress=not quiet, shard=shard,
         classes=classes, span=span, size=size, gray=gray, keep_raw=keep_raw,
         motion_reference=motion_reference, motion_descending=motion_descending,
     )

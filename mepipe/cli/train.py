@@ -8,17 +8,12 @@ from __future__ import annotations
 
 import click
 
-from ..errors import MepipeError
+from ..errors import require
 from ..train.defaults import DEFAULT_EPOCHS, VARIANTS
 
 
 def _import_train():
-    try:
-        import torch  # noqa: F401
-    except ModuleNotFoundError as exc:
-        if exc.name and exc.name.split(".")[0] == "torch":
-            raise MepipeError("mepipe train needs PyTorch: pip install 'mepipe[train]'") from None
-        raise
+    require("torch", "PyTorch", "mepipe train", "train")
     from ..train.report import format_summary
     from ..train.run import train as run
 

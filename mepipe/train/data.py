@@ -1,23 +1,25 @@
 """A mepipe store, loaded into memory, and its leave-one-subject-out split.
 
 The whole usable part of the store (status == 1, label inside the class set) is read
-once per run into uint8 tensors and batches are indexed from memory. This is small
-(N x 2 x S x S x 3 bytes: 255 samples at 224 px are 77 MB) and avoids DataLoader worker
-processes, which would fork() a process whose zarr I/O runs on an asyncio event-loop
-thread: a forked child inherits the loop's locks but not its thread and can hang.
+once per run into uint8 tensors and batches are indexed from memory: this is small
+(N x 2 x S x S x 3 bytes: 255 samples at 224 px are 77 MB) and every epoch then costs no
+I/O. Samples, labels and folds are those of :mod:`mepipe.dataset`, which other trainers
+use (and whose ``TorchDataset`` streams from the store instead).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterable
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..dataset import select_samples
 from ..errors import MepipeError, UsageError
-from ..store import OK, open_store
+from ..store import open_store
 
 #: samples resized per step when --image-size is given (bounds the float copy)
 _RESIZE_CHUNK = 64
@@ -61,32 +63,6 @@ class Fold:
     test: np.ndarray
 
 
-def _strings(group, name: str) -> np.ndarray:
-    # zarr 3 returns NumPy's variable-width StringDType, which does not cast to "U"
-    return np.array([str(x) for x in group[name][:].tolist()])
-
-
-def _relabel(group, table_rows: np.ndarray, provenance: dict, classes: str) -> tuple[list, list[str]]:
-    """Labels of ``table_rows`` under another class set, through the dataset's recipe."""
-    from ..recipe import Sample, get_recipe
-
-    recipe = get_recipe(provenance["dataset"])
-    recipe.check_classes(classes)
-    columns = {k: _strings(group, k)[table_rows] for k in ("sample_id", "subject", "clip", "emotion", "label")}
-    frames = {k: np.asarray(group[k][:])[table_rows] for k in ("onset_index", "apex_index", "offset_index")}
-    labels = []
-    for i in range(len(table_rows)):
-        apex = int(frames["apex_index"][i])
-        sample = Sample(
-            sample_id=columns["sample_id"][i], subject=columns["subject"][i], clip=columns["clip"][i],
-            onset=int(frames["onset_index"][i]), apex=apex if apex >= 0 else None,
-            offset=int(frames["offset_index"][i]), emotion=columns["emotion"][i], label=columns["label"][i],
-        )
-        labels.append(recipe.label_of(sample, classes))
-    names = sorted({x for x in labels if x is not None}) if classes == "raw" else list(recipe.class_sets[classes])
-    return labels, names
-
-
 def load_store(path: str | Path, classes: str | None = None, image_size: int | None = None) -> StoreData:
     """Read the usable samples of the mepipe store at ``path`` into memory.
 
@@ -109,29 +85,19 @@ def load_store(path: str | Path, classes: str | None = None, image_size: int | N
     if not path.exists():
         raise UsageError(f"store {path} does not exist")
     group = open_store(str(path))
-    provenance = dict(group.attrs["mepipe"])
-    ok = np.flatnonzero(np.asarray(group["status"][:]) == OK)
-    own = provenance.get("classes")
-    if classes is None or classes == own:
-        classes = own
-        names = [str(c) for c in provenance["class_names"]]
-        labels = list(_strings(group, "label")[ok])
-    else:
-        labels, names = _relabel(group, ok, provenance, classes)
-    keep = np.array([lab in names for lab in labels], dtype=bool)
-    rows = ok[keep]
+    selection = select_samples(group, classes)
+    rows = selection.rows
     if len(rows) == 0:
-        raise MepipeError(f"store {path} has no usable samples (status ok, label in class set {classes})")
-    index = {name: i for i, name in enumerate(names)}
+        raise MepipeError(f"store {path} has no usable samples (status ok, label in class set {selection.classes})")
     return StoreData(
         trdi=_images(group["trdi"], rows, image_size),
         midi=_images(group["midi"], rows, image_size),
-        labels=torch.tensor([index[lab] for lab, k in zip(labels, keep) if k], dtype=torch.int64),
-        subjects=_strings(group, "subject")[rows],
-        sample_ids=_strings(group, "sample_id")[rows],
-        class_names=names,
-        classes=str(classes),
-        provenance=provenance,
+        labels=torch.from_numpy(selection.label_index),
+        subjects=selection.fields["subject"],
+        sample_ids=selection.fields["sample_id"],
+        class_names=selection.class_names,
+        classes=selection.classes,
+        provenance=selection.provenance,
     )
 
 
@@ -147,13 +113,13 @@ def _images(array, rows: np.ndarray, image_size: int | None) -> torch.Tensor:
     return torch.cat(out).contiguous()
 
 
-def loso_folds(subjects: np.ndarray, only: list[str] | None = None) -> list[Fold]:
-    """Leave-one-subject-out split: one fold per subject, in sorted subject order.
+def loso_folds(splits: Iterable[tuple[str, np.ndarray, np.ndarray]], only: list[str] | None = None) -> list[Fold]:
+    """Folds of a leave-one-subject-out split (from :func:`mepipe.dataset.loso_splits`).
 
     Parameters
     ----------
-    subjects : array of str, shape (N,)
-        Subject of each sample.
+    splits : iterable of (subject, train, test)
+        One split per subject, in a fixed order.
     only : list of str, optional
         Run only the folds testing these subjects. Training sets are unaffected (every
         other subject still trains) and fold indices stay those of the full split, so a
@@ -163,16 +129,14 @@ def loso_folds(subjects: np.ndarray, only: list[str] | None = None) -> list[Fold
     -------
     list of Fold
     """
-    subjects = np.asarray(subjects).astype(str)
-    everyone = sorted(set(subjects.tolist()))
-    if len(everyone) < 2:
-        raise MepipeError(f"leave-one-subject-out needs at least 2 subjects; the store has {len(everyone)}")
+    splits = list(splits)
+    everyone = [subject for subject, _, _ in splits]
     if only is not None:
         unknown = sorted(set(only) - set(everyone))
         if unknown:
             raise UsageError(f"--subjects: unknown subject(s) {', '.join(unknown)}; known: {', '.join(everyone)}")
     return [
-        Fold(i, s, np.flatnonzero(subjects != s), np.flatnonzero(subjects == s))
-        for i, s in enumerate(everyone)
-        if only is None or s in only
+        Fold(i, subject, train, test)
+        for i, (subject, train, test) in enumerate(splits)
+        if only is None or subject in only
     ]

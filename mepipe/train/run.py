@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from .. import __version__
+from ..dataset import loso_splits
 from ..errors import UsageError
 from ..provenance import file_sha256
 from .data import load_store, loso_folds
@@ -104,7 +105,7 @@ def train(
     _check(variant, epochs, batch, lr, seeds, width, image_size, init_weights)
     out = Path(out)
     data = load_store(store, classes, image_size)
-    folds = loso_folds(data.subjects, subjects)
+    folds = loso_folds(loso_splits(store, data.classes), subjects)
     target = resolve_device(device)
     if target.type == "cuda":
         # the whole dataset lives on the GPU (tens of MB): one pinned, asynchronous copy
