@@ -31,6 +31,7 @@ from .lock import StoreLock
 from .progress import Progress
 from .provenance import file_sha256, library_versions
 from .recipe import Recipe, Sample, get_recipe
+from .report import reason_kind
 from .store import FAILED, OK, create_store, local_path, read_table
 from .verify import damaged_samples
 
@@ -67,7 +68,7 @@ class BuildSummary:
         if self.repaired_damage:
             lines.insert(3, f"rebuilt   {self.repaired_damage}  (damaged data found and rebuilt)")
         if self.failures:
-            reasons = Counter(_reason_kind(error) for _, error in self.failures)
+            reasons = Counter(reason_kind(error) for _, error in self.failures)
             lines.append("failures by reason:")
             lines += [f"  {count:4d}  {kind}" for kind, count in reasons.most_common()]
             lines.append("failed samples:")
@@ -75,12 +76,6 @@ class BuildSummary:
             if self.failed > max_failures:
                 lines.append(f"  ... and {self.failed - max_failures} more (mepipe inspect {self.store})")
         return "\n".join(lines)
-
-
-def _reason_kind(error: str) -> str:
-    """Group failures by what went wrong, not by which file: digits and paths dropped."""
-    words = [w for w in error.split() if not any(c.isdigit() for c in w) and "/" not in w]
-    return " ".join(words[:8]) or error
 
 
 def class_names(recipe: Recipe, classes: str, samples: Sequence[Sample]) -> list[str]:
