@@ -92,8 +92,9 @@ def _geometry(recipe, onset_path: Path) -> tuple[np.ndarray, np.ndarray, tuple[i
     return landmarks, align.similarity_from_landmarks(landmarks, SIZE), onset.shape[:2]
 
 
-def measure_store(dataset: str, root: Path, store: str) -> list[tuple[str, quality.Measures]]:
-    """Every ok sample's measures, the geometry found again on its onset frame."""
+def measure_store(dataset: str, root: Path, store: str) -> list[tuple[str, quality.Measures, float]]:
+    """Every ok sample's measures, the geometry found again on its onset frame, and the
+    share of the window outside its face hull (what noise alone gives as ``off_face``)."""
     recipe = get_recipe(dataset)
     samples = {s.sample_id: s for s in recipe.read(recipe.find_sheet(root))}
     group = open_store(store)
@@ -103,10 +104,11 @@ def measure_store(dataset: str, root: Path, store: str) -> list[tuple[str, quali
         sample = samples[str(table["sample_id"][index])]
         found = frames.clip_frames(sample, recipe, root)
         landmarks, transform, frame_size = _geometry(recipe, found.paths[0])
-        out.append((sample.sample_id, quality.measure(
+        measures = quality.measure(
             group["onset"][index], group["apex"][index], group["trdi"][index], str(table["repair"][index]),
-            transform=transform, frame_size=frame_size, landmarks=landmarks,
-            detect_step="scaled")))
+            transform=transform, frame_size=frame_size, landmarks=landmarks, detect_step="scaled")
+        outside = 1 - quality.face_mask(landmarks, transform, SIZE).mean()
+        out.append((sample.sample_id, measures, float(outside)))
     return out
 
 
@@ -127,10 +129,12 @@ def main(argv: list[str]) -> None:
         build(dataset, root, store, size=SIZE, overwrite=True, progress=False)
         measured = measure_store(dataset, root, store)
         print(f"{dataset}: {len(measured)} samples at {SIZE} px")
+        print(" share of the window outside the face hull")
+        print(_row("all", [outside for _, _, outside in measured]))
         for what in ("off_face", "head_motion", "window_outside"):
             print(f" {what}")
             for case in ("clean", "background", "slide"):
-                values = [getattr(m, what) for sid, m in measured if cases[sid] == case]
+                values = [getattr(m, what) for sid, m, _ in measured if cases[sid] == case]
                 print(_row(case, values))
 
 

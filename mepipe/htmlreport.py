@@ -161,10 +161,11 @@ h1 { font-size: 1.4em; margin: 0 0 .3em; } h2 { font-size: 1.1em; margin: 1em 0 
 .boxes { display: flex; flex-wrap: wrap; gap: 1em 2em; align-items: flex-start; }
 .boxes section { min-width: 18em; max-width: 46em; }
 table.small td, table.small th { padding: 1px 8px 1px 0; text-align: left; vertical-align: top; }
+table.small th { white-space: nowrap; }
 .count { text-align: right; font-variant-numeric: tabular-nums; }
 .ok { color: #176617; } .failed { color: #a31515; } .pending { color: #8a6d00; }
 .flag { display: inline-block; background: #fde8c8; border: 1px solid #e5a54b;
-        border-radius: 3px; padding: 0 4px; margin: 1px 2px 1px 0; white-space: nowrap; }
+        border-radius: 3px; padding: 0 4px; margin: 1px 2px 1px 0; }
 .note { color: #666; }
 details pre { background: #f6f6f6; padding: .5em; max-height: 30em; overflow: auto; }
 #controls { position: sticky; top: 0; background: #fff; padding: .5em 0; z-index: 2;
@@ -172,12 +173,12 @@ details pre { background: #f6f6f6; padding: .5em; max-height: 30em; overflow: au
 #controls label { margin-right: 1em; }
 #samples { border-collapse: collapse; margin-top: .5em; }
 #samples th { position: sticky; top: 2.6em; background: #eee; cursor: pointer; z-index: 1;
-              text-align: left; padding: 3px 6px; white-space: nowrap; }
+              text-align: left; padding: 3px 6px; vertical-align: bottom; }
 #samples th[data-sort]::after { content: " \\2195"; color: #999; }
 #samples td { border-top: 1px solid #ddd; padding: 2px 6px; vertical-align: top; }
 #samples td.img { padding: 1px; }
 #samples img { display: block; width: 96px; height: 96px; background: #ddd; }
-#samples td.text { max-width: 22em; word-break: break-word; }
+#samples td.text { min-width: 8em; max-width: 14em; overflow-wrap: anywhere; }
 #samples td.id { white-space: nowrap; }
 a.filter { cursor: pointer; }
 """
@@ -370,7 +371,7 @@ def _controls(rows: Sequence[Row]) -> str:
 _COLUMNS = (
     ("#", "num"), ("onset", ""), ("apex", ""), ("TRDI", ""), ("MIDI", ""), ("sample", "text"),
     ("subject", "text"), ("label", "text"), ("frames", "num"), ("status", "text"),
-    ("head motion px", "num"), ("off face", "num"), ("past frame", "num"),
+    ("motion px", "num"), ("off face", "num"), ("past frame", "num"),
     ("flags", "text"), ("repairs", "text"), ("error", "text"),
 )
 
@@ -413,7 +414,7 @@ def _row(row: Row) -> str:
         _number(measures.head_motion),
         _number(measures.off_face, percent=True),
         _number(measures.window_outside, percent=True),
-        f"<td>{flags}</td>",
+        f'<td class="text">{flags}</td>',
         f'<td class="text">{"<br>".join(escape(r) for r in row.repairs)}</td>',
         f'<td class="text">{escape(row.error)}</td>',
     ]
