@@ -167,6 +167,7 @@ table.small th { white-space: nowrap; }
 .flag { display: inline-block; background: #fde8c8; border: 1px solid #e5a54b;
         border-radius: 3px; padding: 0 4px; margin: 1px 2px 1px 0; }
 .note { color: #666; }
+dt { font-weight: bold; } dd { margin: 0 0 .4em 1.5em; max-width: 60em; }
 details pre { background: #f6f6f6; padding: .5em; max-height: 30em; overflow: auto; }
 #controls { position: sticky; top: 0; background: #fff; padding: .5em 0; z-index: 2;
             border-bottom: 1px solid #ccc; }
@@ -319,10 +320,12 @@ def _flag_summary(rows: Sequence[Row], unavailable: Mapping[str, str]) -> str:
             count, note = str(counts[rule.key]), ""
         body.append(f'<tr><td class="count">{count}</td><th>{_link(escape(rule.title), "flag", rule.key)}</th>'
                     f"<td>{escape(rule.threshold)} {note}</td></tr>")
+    why = "".join(f"<dt>{escape(rule.title)}</dt><dd>{escape(rule.why)}</dd>" for rule in quality.RULES)
     return ("<section><h2>Quality flags</h2>"
             '<p class="note">Samples flagged per rule, computed from what the store holds '
             "(ok samples only). Click a name to show only those samples.</p>"
-            f'<table class="small">{"".join(body)}</table></section>')
+            f'<table class="small">{"".join(body)}</table>'
+            f"<details><summary>why these thresholds</summary><dl>{why}</dl></details></section>")
 
 
 def _provenance(attrs: Mapping[str, Any]) -> str:

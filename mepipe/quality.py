@@ -35,34 +35,48 @@ GEOMETRY_SINCE = "0.2.0"
 
 @dataclass(frozen=True)
 class Rule:
-    """One kind of flag: its name, its threshold in words, the store arrays it needs."""
+    """One kind of flag: its name, its threshold in words and why, the arrays it needs."""
 
     key: str
     title: str
     threshold: str
     needs: tuple[str, ...]
+    why: str
 
 
 RULES: tuple[Rule, ...] = (
     Rule("head-motion", "head motion",
          f"mean displacement of the 68 landmarks between the aligned onset and apex frames "
          f"> {HEAD_MOTION_PX:g} px of the output: the clip's one transform does not hold",
-         ("onset", "apex")),
+         ("onset", "apex"),
+         "Every frame of a clip is warped by the one transform found on its onset: a head that "
+         "moved puts the apex face elsewhere, and the dynamic images show that move rather than "
+         "the expression. On clean synthetic clips (224 px) the measure is 0.3-0.9 px: landmark "
+         "noise plus the expression itself; a picture sliding 4 % of the frame gives 6.7-23 px."),
     Rule("fallback-detection", "fallback detection",
          f"face found only by a fallback detection step (full, upsampled, padded), "
          f"not on the {NORMAL_DETECT_STEP} copy",
-         ("detect_step",)),
+         ("detect_step",),
+         "The normal detection, on a down-scaled copy, missed the face: it is small, cut off by "
+         "the frame edge or unusual; its alignment deserves a look."),
     Rule("window-past-frame", "window past the frame",
          f"share of the output face window whose source lies outside the source frame "
          f"> {WINDOW_OUTSIDE_SHARE:.0%}",
-         ("transform", "frame_size")),
+         ("transform", "frame_size"),
+         "Where the window reaches past the frame the output is a constant fill, not face; past a "
+         "quarter of the window a large part of the face area is missing."),
     Rule("motion-off-face", "motion off the face",
          f"share of the TRDI energy outside the face hull (onset landmarks) "
          f"> {OFF_FACE_SHARE:.0%}",
-         ("trdi", "transform", "landmarks")),
+         ("trdi", "transform", "landmarks"),
+         "Noise alone spreads the energy evenly, which gives the window's area outside the hull: "
+         "0.66-0.69. Clean synthetic CASME-II and SAMM builds give 0.33-0.68, a small disc moving "
+         "across the top of the window 0.92-0.99 (python -m bench.quality); 80 % lies between."),
     Rule("apex-repaired", "apex estimated or moved",
          "the annotated apex was unusable and estimated from motion, or moved (see repairs)",
-         ("repair",)),
+         ("repair",),
+         "The apex decides which frames are pooled; an estimated one is the frame of peak motion "
+         "intensity, which head drift can pull late in the clip."),
 )
 
 

@@ -108,7 +108,7 @@ def test_summary_holds_counts_groups_thresholds_and_provenance(constructed, repo
     assert '<td class="count">1</td><td>apex missing: estimated from peak motion intensity</td>' in text
     assert '<td class="count">1</td><td>apex estimated at frame</td>' in text
     for rule in quality.RULES:
-        assert escape(rule.threshold) in text
+        assert escape(rule.threshold) in text and escape(rule.why) in text
     assert "&gt; 2 px" in text and "&gt; 25%" in text and f"&gt; {quality.OFF_FACE_SHARE:.0%}" in text
     assert "cannot be computed" not in text
 
