@@ -39,6 +39,9 @@ THUMB_DIR = "thumbs"
 JPEG_QUALITY = 90
 #: per-sample geometry arrays read for the flags, where the store has them
 GEOMETRY = ("transform", "landmarks", "frame_size", "detect_step")
+#: default thread cap: each thread loads its own landmark model (about 100 MB; dlib objects
+#: must not be shared between threads), and zarr's one event loop serialises reads anyway
+MAX_WORKERS = 8
 
 
 @dataclass
@@ -77,9 +80,10 @@ def write_report(store: str, out: str | Path, *, workers: int | None = None,
     store : str
         Path or URL of a store built by ``mepipe build``.
     out : path
-        Folder for the page (created; an earlier report there is replaced).
+        Folder for the page (created; an earlier report's files there are overwritten).
     workers : int, optional
-        Threads reading samples and writing thumbnails; one per core by default.
+        Threads reading samples and writing thumbnails; one per core by default, at most
+        :data:`MAX_WORKERS`.
     progress : bool
         Show a progress bar on stderr.
 
@@ -104,7 +108,7 @@ def write_report(store: str, out: str | Path, *, workers: int | None = None,
         return _fill(row, images, geometry, out)
 
     with Progress(len(todo), "report", enabled=progress) as bar:
-        with ThreadPoolExecutor(workers or os.cpu_count() or 1) as pool:
+        with ThreadPoolExecutor(workers or min(os.cpu_count() or 1, MAX_WORKERS)) as pool:
             for _ in pool.map(work, todo):
                 bar.update(True)
     page = render_page(rows, dict(group.attrs["mepipe"]), quality.unavailable(present), str(store))

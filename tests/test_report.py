@@ -113,16 +113,6 @@ def test_summary_holds_counts_groups_thresholds_and_provenance(constructed, repo
     assert "cannot be computed" not in text
 
 
-def test_a_store_without_geometry_says_which_flags_need_a_rebuild(casme2_store, tmp_path):
-    page = write_report(casme2_store, tmp_path / "old", progress=False)
-    text = page.read_text(encoding="utf-8")
-    parse(page)
-    for key in ("fallback-detection", "window-past-frame", "motion-off-face"):
-        assert escape(quality.unavailable({"trdi", "onset", "apex", "repair"})[key]) in text
-    assert text.count("rebuild it") == 3
-    assert all(row["data-flags"] == "" for row in sample_rows(parse(page)).values())
-
-
 def test_measures_of_the_constructed_cases(constructed, report):
     group = zarr.open_group(constructed, mode="r")
     apex_moved = quality.head_motion(group["onset"][1], group["apex"][1])
@@ -190,16 +180,27 @@ def test_thresholds_are_strict_and_a_missing_measure_never_flags():
     assert quality.flags(quality.Measures()) == []
 
 
-def test_cli_report_and_its_errors(constructed, tmp_path):
-    runner = CliRunner()
-    result = runner.invoke(cli, ["report", constructed, "--out", str(tmp_path / "r"), "--quiet"])
+def test_cli_report_of_a_store_without_geometry_says_which_flags_need_a_rebuild(casme2_store, tmp_path):
+    result = CliRunner().invoke(cli, ["report", casme2_store, "--out", str(tmp_path / "old"), "--quiet"])
     assert result.exit_code == 0, result.output
-    assert result.output.strip() == str(tmp_path / "r" / "index.html")
+    page = tmp_path / "old" / "index.html"
+    assert result.output.strip() == str(page)
+    text = page.read_text(encoding="utf-8")
+    for key in ("fallback-detection", "window-past-frame", "motion-off-face"):
+        assert escape(quality.unavailable({"trdi", "onset", "apex", "repair"})[key]) in text
+    assert text.count("rebuild it") == 3
+    assert all(row["data-flags"] == "" for row in sample_rows(parse(page)).values())
+
+
+def test_cli_report_errors_are_one_line(casme2_store, tmp_path):
     (tmp_path / "file").write_text("x")
-    result = runner.invoke(cli, ["report", constructed, "--out", str(tmp_path / "file")])
-    assert result.exit_code == 2
-    result = runner.invoke(cli, ["report", str(tmp_path / "none.zarr"), "--out", str(tmp_path / "r2")])
-    assert result.exit_code == 1
+    result = CliRunner().invoke(cli, ["report", casme2_store, "--out", str(tmp_path / "file")])
+    assert (result.exit_code, result.output) == (2, f"mepipe: error: --out {tmp_path / 'file'} is a file; "
+                                                    "the report needs a folder\n")
+    missing = tmp_path / "none.zarr"
+    result = CliRunner().invoke(cli, ["report", str(missing), "--out", str(tmp_path / "r")])
+    assert (result.exit_code, result.output) == (1, f"mepipe: error: {missing}: not a mepipe store "
+                                                    "(no zarr group there)\n")
 
 
 def test_default_out_sits_beside_a_local_store():

@@ -127,7 +127,7 @@ def preview(store, out, per_class):
 @click.argument("store")
 @click.option("--out", required=True, type=click.Path(path_type=Path),
               help="Folder for index.html and its thumbnails.")
-@click.option("--workers", type=click.IntRange(min=1), help="Threads [default: one per core].")
+@click.option("--workers", type=click.IntRange(min=1), help="Threads [default: one per core, at most 8].")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def report(store, out, workers, quiet):
     """An HTML page of every sample: thumbnails, status, repairs and quality flags."""
