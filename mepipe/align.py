@@ -229,7 +229,8 @@ class FaceAligner:
         box = tuple(
             int(round(v / scale)) for v in (face.left(), face.top(), face.right(), face.bottom())
         )
-        points = _points(predictor(image, dlib.rectangle(*box)))
+        shape = predictor(image, dlib.rectangle(*box))
+        points = np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float64)
         return {"landmarks": points, "box": box, "detect_scale": scale, "upsample": upsample}
 
     def landmarks(self, image: np.ndarray) -> np.ndarray:
@@ -260,40 +261,6 @@ def aligner(size: int = 224, detect_max_side: int = 640) -> FaceAligner:
     if key not in cache:
         cache[key] = FaceAligner(size, detect_max_side)
     return cache[key]
-
-
-def aligned_landmarks(image: np.ndarray) -> np.ndarray:
-    """The 68 landmarks of an aligned (canonical layout) image, without detection.
-
-    The face's place in an aligned image is known, so the shape predictor is given the
-    box the detector would draw there (:data:`_FACE_BOX`) instead of searching for it:
-    two frames of one clip then get landmarks from the same box, and what differs
-    between them is what moved in the image. Images smaller than 448 px are enlarged
-    first so that the predictor's whole-pixel output is finer than one image pixel.
-
-    Parameters
-    ----------
-    image : np.ndarray
-        uint8 ``(S, S)``, ``(S, S, 1)`` or ``(S, S, 3)`` aligned frame.
-
-    Returns
-    -------
-    np.ndarray
-        float64 ``(68, 2)``, ``(x, y)`` in the image's pixels.
-    """
-    image = _plain_image(image)
-    size = image.shape[0]
-    factor = max(1, -(-_LANDMARK_MIN_SIDE // size))
-    if factor > 1:
-        image = cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_LINEAR)
-    box = dlib.rectangle(*(int(round(v * size * factor)) for v in _FACE_BOX))
-    # pixel centres: x_small = (x_large + 0.5) / factor - 0.5 for a resize by ``factor``
-    return (_points(_predictor()(image, box)) + 0.5) / factor - 0.5
-
-
-def _points(shape: Any) -> np.ndarray:
-    """A dlib ``full_object_detection``'s parts as float64 ``(68, 2)`` ``(x, y)``."""
-    return np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float64)
 
 
 def _plain_image(image: np.ndarray) -> np.ndarray:
@@ -412,3 +379,34 @@ def align_clip(
         No face on the reference frame, or frames of an unsupported type/shape.
     """
     return aligner(size, detect_max_side).align(frames, gray=gray, reference=reference)
+
+
+def aligned_landmarks(image: np.ndarray) -> np.ndarray:
+    """The 68 landmarks of an aligned (canonical layout) image, without detection.
+
+    The face's place in an aligned image is known, so the shape predictor is given the
+    box the detector would draw there (:data:`_FACE_BOX`) instead of searching for it:
+    two frames of one clip then get landmarks from the same box, and what differs
+    between them is what moved in the image. Images smaller than 448 px are enlarged
+    first so that the predictor's whole-pixel output is finer than one image pixel.
+
+    Parameters
+    ----------
+    image : np.ndarray
+        uint8 ``(S, S)``, ``(S, S, 1)`` or ``(S, S, 3)`` aligned frame.
+
+    Returns
+    -------
+    np.ndarray
+        float64 ``(68, 2)``, ``(x, y)`` in the image's pixels.
+    """
+    image = _plain_image(image)
+    size = image.shape[0]
+    factor = max(1, -(-_LANDMARK_MIN_SIDE // size))
+    if factor > 1:
+        image = cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_LINEAR)
+    box = dlib.rectangle(*(int(round(v * size * factor)) for v in _FACE_BOX))
+    shape = _predictor()(image, box)
+    points = np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float64)
+    # pixel centres: x_small = (x_large + 0.5) / factor - 0.5 for a resize by ``factor``
+    return (points + 0.5) / factor - 0.5

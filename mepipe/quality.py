@@ -16,6 +16,7 @@ from typing import Collection
 import cv2
 import numpy as np
 
+from . import __version__
 from .align import aligned_landmarks
 
 #: mean landmark displacement (output pixels) between the aligned onset and apex above
@@ -29,8 +30,6 @@ WINDOW_OUTSIDE_SHARE = 0.25
 OFF_FACE_SHARE = 0.8
 #: the detection step of the normal case; any other means a fallback found the face
 NORMAL_DETECT_STEP = "scaled"
-#: the first mepipe version whose stores hold the geometry arrays
-GEOMETRY_SINCE = "0.2.0"
 
 
 @dataclass(frozen=True)
@@ -117,8 +116,8 @@ def unavailable(arrays: Collection[str]) -> dict[str, str]:
         missing = [name for name in rule.needs if name not in arrays]
         if missing:
             out[rule.key] = (
-                f"cannot be computed for this store: it lacks {', '.join(missing)}; needs a store "
-                f"built by mepipe >= {GEOMETRY_SINCE}; rebuild it"
+                f"cannot be computed for this store: it lacks {', '.join(missing)}, which only "
+                f"newer builds record; rebuild it with this mepipe ({__version__})"
             )
     return out
 
