@@ -76,12 +76,18 @@ def make_release(dataset: str, clips: int) -> tuple[Path, dict[str, str]]:
         case = ("clean", "clean", "background", "slide")[number % 4]
         cases[sample.sample_id] = case
         if case != "clean":
-            found = frames.clip_frames(sample, recipe, root)
+            paths = _frame_paths(recipe, root, sample)
             change = _slide
             if case == "background":
-                change = _blob(_geometry(recipe, found.paths[0])[1])
-            _rewrite(list(found.paths), change)
+                change = _blob(_geometry(recipe, paths[0])[1])
+            _rewrite(paths, change)
     return root, cases
+
+
+def _frame_paths(recipe, root: Path, sample) -> list[Path]:
+    """The frames synth wrote for ``sample``, onset first."""
+    folder = root / recipe.frame_dir(sample)
+    return [folder / recipe.frame_name(sample, n) for n in range(sample.onset, sample.offset + 1)]
 
 
 def _geometry(recipe, onset_path: Path) -> tuple[np.ndarray, np.ndarray, tuple[int, int]]:
@@ -102,8 +108,7 @@ def measure_store(dataset: str, root: Path, store: str) -> list[tuple[str, quali
     out = []
     for index in np.flatnonzero(table["status"] == OK):
         sample = samples[str(table["sample_id"][index])]
-        found = frames.clip_frames(sample, recipe, root)
-        landmarks, transform, frame_size = _geometry(recipe, found.paths[0])
+        landmarks, transform, frame_size = _geometry(recipe, _frame_paths(recipe, root, sample)[0])
         measures = quality.measure(
             group["onset"][index], group["apex"][index], group["trdi"][index], str(table["repair"][index]),
             transform=transform, frame_size=frame_size, landmarks=landmarks, detect_step="scaled")
