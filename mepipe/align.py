@@ -9,9 +9,10 @@ transform warps every frame of the clip: re-detecting per frame would add landma
 jitter larger than the micro-expression itself.
 
 The geometry (:func:`canonical_points`, :func:`similarity_from_landmarks`) is pure;
-dlib is touched only by :class:`FaceAligner`. A dlib detector must not be shared between
-threads, so the models live in thread-local storage and each thread loads its own on
-first use (the detector releases the GIL, so threads scale).
+dlib is touched only by :class:`FaceAligner` and :func:`aligned_landmarks`. A dlib
+detector must not be shared between threads, so the models live in thread-local storage
+and each thread loads its own on first use (the detector releases the GIL, so threads
+scale).
 """
 
 from __future__ import annotations
@@ -43,6 +44,12 @@ _MOUTH_CORNERS = (48, 54)
 _EYE_Y = 0.36
 _EYE_X = (0.35, 0.65)
 _MOUTH_Y = 0.69
+# The box dlib's HOG detector draws around a face in that layout, in units of S
+# (left, top, right, bottom): measured on aligned synthetic onsets, spread under 0.03 S.
+_FACE_BOX = (0.23, 0.23, 0.81, 0.81)
+# Landmarks on an aligned image are placed on a copy at least this large: dlib returns
+# whole pixels, and on a 64 px output one pixel is a large part of a micro-movement.
+_LANDMARK_MIN_SIDE = 448
 
 #: Detection steps, tried in this order until one finds a face: the scaled copy (the
 #: normal case, and the only one that runs when it succeeds), then the fallbacks.
@@ -95,11 +102,18 @@ def model_path(name: str = LANDMARK_MODEL) -> Path:
 
 def _models() -> tuple[Any, Any]:
     """The calling thread's (detector, predictor), loaded on first use."""
-    models = getattr(_local, "models", None)
-    if models is None:
-        models = (dlib.get_frontal_face_detector(), dlib.shape_predictor(str(model_path())))
-        _local.models = models
-    return models
+    detector = getattr(_local, "detector", None)
+    if detector is None:
+        detector = _local.detector = dlib.get_frontal_face_detector()
+    return detector, _predictor()
+
+
+def _predictor() -> Any:
+    """The calling thread's landmark predictor, loaded on first use (about 100 MB)."""
+    predictor = getattr(_local, "predictor", None)
+    if predictor is None:
+        predictor = _local.predictor = dlib.shape_predictor(str(model_path()))
+    return predictor
 
 
 def canonical_points(size: int) -> np.ndarray:
@@ -440,3 +454,34 @@ def align_clip(
         No face on the reference frame, or frames of an unsupported type/shape.
     """
     return aligner(size, detect_max_side).align(frames, gray=gray, reference=reference)
+
+
+def aligned_landmarks(image: np.ndarray) -> np.ndarray:
+    """The 68 landmarks of an aligned (canonical layout) image, without detection.
+
+    The face's place in an aligned image is known, so the shape predictor is given the
+    box the detector would draw there (:data:`_FACE_BOX`) instead of searching for it:
+    two frames of one clip then get landmarks from the same box, and what differs
+    between them is what moved in the image. Images smaller than 448 px are enlarged
+    first so that the predictor's whole-pixel output is finer than one image pixel.
+
+    Parameters
+    ----------
+    image : np.ndarray
+        uint8 ``(S, S)``, ``(S, S, 1)`` or ``(S, S, 3)`` aligned frame.
+
+    Returns
+    -------
+    np.ndarray
+        float64 ``(68, 2)``, ``(x, y)`` in the image's pixels.
+    """
+    image = _plain_image(image)
+    size = image.shape[0]
+    factor = max(1, -(-_LANDMARK_MIN_SIDE // size))
+    if factor > 1:
+        image = cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_LINEAR)
+    box = dlib.rectangle(*(int(round(v * size * factor)) for v in _FACE_BOX))
+    shape = _predictor()(image, box)
+    points = np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float64)
+    # pixel centres: x_small = (x_large + 0.5) / factor - 0.5 for a resize by ``factor``
+    return (points + 0.5) / factor - 0.5

@@ -32,6 +32,7 @@ from .progress import Progress
 from .provenance import library_versions
 from .recipe import Recipe, Sample, get_recipe
 from .release import Release, open_release
+from .report import reason_kind
 from .store import (FAILED, OK, create_store, detect_step_counts, local_path, missing_alignment,
                     read_table)
 from .verify import damaged_samples
@@ -76,7 +77,7 @@ class BuildSummary:
             steps = ", ".join(f"{step} {count}" for step, count in self.detect_steps.items())
             lines.append(f"faces     {steps}  (found by detection step: the scaled copy or fallbacks)")
         if self.failures:
-            reasons = Counter(_reason_kind(error) for _, error in self.failures)
+            reasons = Counter(reason_kind(error) for _, error in self.failures)
             lines.append("failures by reason:")
             lines += [f"  {count:4d}  {kind}" for kind, count in reasons.most_common()]
             lines.append("failed samples:")
@@ -84,12 +85,6 @@ class BuildSummary:
             if self.failed > max_failures:
                 lines.append(f"  ... and {self.failed - max_failures} more (mepipe inspect {self.store})")
         return "\n".join(lines)
-
-
-def _reason_kind(error: str) -> str:
-    """Group failures by what went wrong, not by which file: digits and paths dropped."""
-    words = [w for w in error.split() if not any(c.isdigit() for c in w) and "/" not in w]
-    return " ".join(words[:8]) or error
 
 
 def class_names(recipe: Recipe, classes: str, samples: Sequence[Sample]) -> list[str]:

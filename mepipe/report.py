@@ -1,4 +1,4 @@
-"""``inspect``: what a store holds, in words."""
+"""``inspect``: what a store holds, in words; how failures and repairs group."""
 
 from __future__ import annotations
 
@@ -8,6 +8,13 @@ from collections import Counter
 import zarr
 
 from .store import OK, STATUS_NAMES, detect_step_counts, read_table
+
+
+def reason_kind(text: str) -> str:
+    """What went wrong, not where: a failure or repair with its digits and paths dropped,
+    so that the same problem on different files or frames groups together."""
+    words = [w for w in text.split() if not any(c.isdigit() for c in w) and "/" not in w]
+    return " ".join(words[:8]) or text
 
 
 def describe(group: zarr.Group, max_listed: int = 20) -> str:

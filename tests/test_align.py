@@ -219,3 +219,18 @@ def test_rgb_frames_warp_into_a_preallocated_output(placed):
     np.testing.assert_array_equal(out[0], expected)
     gray = align.warp_clip(image[None], matrix, SIZE, gray=True)
     np.testing.assert_array_equal(gray[0, :, :, 0], cv2.cvtColor(expected, cv2.COLOR_RGB2GRAY))
+
+
+@pytest.mark.parametrize("size", [224, 64])
+def test_landmarks_of_an_aligned_frame_need_no_detection(photo, truth, size):
+    """The canonical box puts the predictor on the aligned face: it finds the photo's true
+    landmarks, and a shift of the image shifts them by as much."""
+    matrix = align.similarity_from_landmarks(truth, size)
+    aligned = align.warp_clip(photo[None], matrix, size)[0]
+    found = align.aligned_landmarks(aligned)
+    expected = _apply(matrix, truth)
+    assert np.mean(np.hypot(*(found - expected).T)) < 0.01 * size
+    moved = cv2.warpAffine(aligned, np.float64([[1, 0, 0.05 * size], [0, 1, 0]]), (size, size),
+                           borderMode=cv2.BORDER_REPLICATE)
+    shift = (align.aligned_landmarks(moved) - found).mean(axis=0)
+    np.testing.assert_allclose(shift, [0.05 * size, 0], atol=0.003 * size)

@@ -210,8 +210,9 @@ def test_cli_lists_failures_one_line_each_and_check_agrees(release, clean, tmp_p
     result = mepipe("build", "--dataset", "casme2", "--root", str(release), "--out", str(out),
                     "--size", str(SIZE), "--quiet")
     assert (result.returncode, result.stderr) == (0, "")
-    listed = result.stdout.split("failed samples:\n", 1)[1].splitlines()
+    *listed, report = result.stdout.split("failed samples:\n", 1)[1].splitlines()
     assert listed == [f"  {samples[index].sample_id}: {error}" for index, error in errors.items()]
+    assert report.startswith("look at every sample: mepipe report ")
     group = zarr.open_group(str(out), mode="r")
     for index, error in errors.items():
         assert_failed(group, index, error)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import signal
 import subprocess
@@ -196,6 +197,11 @@ def test_cli_build_inspect_preview(casme2_release, tmp_path):
                                  "--out", store, "--size", "48", "--quiet"])
     assert result.exit_code == 0, result.output
     assert "ok " in result.output and "frames/s" in result.output
+    last = result.output.strip().splitlines()[-1]
+    assert last == f"look at every sample: mepipe report {store} --out {tmp_path / 'cli-report'}"
+    result = runner.invoke(cli, shlex.split(last.split(": ", 1)[1])[1:] + ["--quiet"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "cli-report" / "index.html").is_file()
     result = runner.invoke(cli, ["inspect", store])
     assert result.exit_code == 0
     assert "status:" in result.output and '"span": "onset-apex"' in result.output

@@ -1,8 +1,9 @@
-"""Commands: build, inspect, preview, verify."""
+"""Commands: build, inspect, preview, report, verify."""
 
 from __future__ import annotations
 
 import os
+import shlex
 from pathlib import Path
 
 import click
@@ -94,6 +95,10 @@ def build(dataset, root, out, sheet, frames, span, size, classes, workers, sched
             with Client(running) as client:
                 summary = run_build(dataset, root, out, scheduler=client, **options)
     click.echo(summary.format())
+    from ..htmlreport import default_out
+
+    click.echo(f"look at every sample: mepipe report {shlex.quote(summary.store)} "
+               f"--out {shlex.quote(default_out(summary.store))}")
     return 0 if summary.ok else 1
 
 
@@ -125,6 +130,19 @@ def preview(store, out, per_class):
 
 @click.command()
 @click.argument("store")
+@click.option("--out", required=True, type=click.Path(path_type=Path),
+              help="Folder for index.html and its thumbnails.")
+@click.option("--workers", type=click.IntRange(min=1), help="Threads [default: one per core, at most 8].")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def report(store, out, workers, quiet):
+    """An HTML page of every sample: thumbnails, status, repairs and quality flags."""
+    from ..htmlreport import write_report
+
+    click.echo(str(write_report(store, out, workers=workers, progress=not quiet)))
+
+
+@click.command()
+@click.argument("store")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def verify(store, quiet):
     """Re-read every ok sample and compare it with its checksum (exit 1 on damage)."""
@@ -138,4 +156,4 @@ def verify(store, quiet):
     return 0 if report.ok else 1
 
 
-COMMANDS = [build, inspect, preview, verify]
+COMMANDS = [build, inspect, preview, report, verify]
