@@ -72,6 +72,11 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+def device_name(device: torch.device) -> str:
+    """The GPU's name for a CUDA device, ``cpu`` otherwise (recorded in metrics.json)."""
+    return torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
+
+
 def fold_seed(seed: int, fold: int) -> int:
     """A 63-bit seed derived from (run seed, fold index), independent across folds."""
     return int(np.random.SeedSequence([seed, fold]).generate_state(2, np.uint64)[0] >> np.uint64(1))

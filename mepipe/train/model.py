@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ..errors import MepipeError
@@ -63,19 +64,24 @@ class FoldBatchNorm2d(nn.BatchNorm2d):
     def forward(self, x: torch.Tensor, mask: FoldMask | None = None) -> torch.Tensor:
         if mask is None or not self.training:
             return super().forward(x)
-        saved = None
-        if mask.active is not None:
-            saved = self.running_mean.clone(), self.running_var.clone()
-        y = super().forward(x) if mask.rows is None else self._masked(x, mask.rows)
-        if saved is not None:
-            keep = mask.active.repeat_interleave(self.num_features // self.folds)
-            with torch.no_grad():
-                self.running_mean.copy_(torch.where(keep, self.running_mean, saved[0]))
-                self.running_var.copy_(torch.where(keep, self.running_var, saved[1]))
+        if mask.active is None:
+            return self._masked(x, mask.rows, self.running_mean, self.running_var)
+        # idle folds: update copies and take the active folds' part (the op may keep the
+        # buffers it was given for its backward pass, so they are not changed after it)
+        mean, var = self.running_mean.clone(), self.running_var.clone()
+        if mask.rows is None:
+            y = F.batch_norm(x, mean, var, self.weight, self.bias, True, self.momentum, self.eps)
+        else:
+            y = self._masked(x, mask.rows, mean, var)
+        keep = mask.active.repeat_interleave(self.num_features // self.folds)
+        with torch.no_grad():
+            self.running_mean.copy_(torch.where(keep, mean, self.running_mean))
+            self.running_var.copy_(torch.where(keep, var, self.running_var))
         return y
 
-    def _masked(self, x: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
-        # the same arithmetic as batch_norm, with sums over the real rows only
+    def _masked(self, x: torch.Tensor, rows: torch.Tensor, running_mean: torch.Tensor,
+                running_var: torch.Tensor) -> torch.Tensor:
+        # the arithmetic of batch_norm, with sums over the real rows only
         b, channels, h, w = x.shape
         # statistics in float32 at least, as batch_norm keeps them under autocast
         xf = at_least_float32(x)
@@ -84,8 +90,8 @@ class FoldBatchNorm2d(nn.BatchNorm2d):
         mean = (xf * m).sum((0, 2, 3), keepdim=True) / n
         var = ((xf - mean).square() * m).sum((0, 2, 3), keepdim=True) / n
         with torch.no_grad():
-            self.running_mean.lerp_(mean.flatten(), self.momentum)
-            self.running_var.lerp_((var * n / (n - 1)).flatten(), self.momentum)
+            running_mean.lerp_(mean.flatten(), self.momentum)
+            running_var.lerp_((var * n / (n - 1)).flatten(), self.momentum)
         y = (xf - mean) * torch.rsqrt(var + self.eps)
         return (y * self.weight[:, None, None] + self.bias[:, None, None]).to(x.dtype)
 

@@ -20,7 +20,7 @@ from ..errors import UsageError
 from ..provenance import file_sha256
 from .data import StoreData, load_store, loso_folds
 from .defaults import DEFAULT_EPOCHS, VARIANTS
-from .loop import FoldResult, TrainConfig, resolve_device, train_fold
+from .loop import FoldResult, TrainConfig, device_name, resolve_device, train_fold
 from .plots import plot_confusion, plot_curves, plot_fusion_weights
 from .report import predictions_table, summarise, write_predictions
 from .together import train_folds
@@ -196,7 +196,7 @@ def train(
     data = load_store(store, classes, image_size)
     target = resolve_device(device)
     results = fit(to_device(data, target), spec, chosen, target, progress)
-    return report(out, data, results, spec, torch.cuda.get_device_name(target) if target.type == "cuda" else "cpu")
+    return report(out, data, results, spec, device_name(target))
 
 
 def report(out: str | Path, data: StoreData, results: list[FoldResult], spec: RunSpec, device_name: str) -> dict:
