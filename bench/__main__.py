@@ -3,7 +3,7 @@
 import importlib
 import sys
 
-BENCHMARKS = ("kernel", "build", "scale")
+BENCHMARKS = ("kernel", "build", "scale", "train")
 
 
 def main(argv: list[str]) -> None:
