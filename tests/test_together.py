@@ -47,7 +47,7 @@ def float64():
     torch.set_default_dtype(before)
 
 
-@pytest.mark.parametrize("variant", ["afn", "global"])
+@pytest.mark.parametrize("variant", ["afn", "global", "concat"])
 def test_folds_at_once_equal_sequential_folds(store, float64, variant):
     data = load_store(store)
     # uneven subjects: s02 keeps 2 of its 6 samples, s03 5, so that with batch 4 the three

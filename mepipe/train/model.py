@@ -210,7 +210,7 @@ class FusionNet(nn.Module):
         self.variant, self.n_classes, self.width, self.folds = variant, n_classes, width, folds
         self.trdi_stream = ResNetStream(width, folds) if variant != "midi" else None
         self.midi_stream = ResNetStream(width, folds) if variant != "trdi" else None
-        dim = self.features = 8 * width
+        dim = 8 * width
         if variant == "afn":
             self.fusion = nn.Sequential(
                 FoldLinear(2 * dim, dim // AFN_REDUCTION, folds), nn.ReLU(inplace=True),
@@ -222,7 +222,9 @@ class FusionNet(nn.Module):
             self.fusion = FoldLinear(2 * dim, dim, folds)
         else:
             self.fusion = None
-        self.classifier = FoldLinear(2 * dim if variant == "concat" else dim, n_classes, folds)
+        #: size of the fused feature vector, which dropout masks
+        self.features = 2 * dim if variant == "concat" else dim
+        self.classifier = FoldLinear(self.features, n_classes, folds)
 
     def streams(self) -> list[ResNetStream]:
         """The backbone streams that exist for this variant."""
