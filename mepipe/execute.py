@@ -68,7 +68,7 @@ def run_graph(
 def _run_distributed(graph: dict, keys: Sequence, on_result: Callable[[Any], None], scheduler: Any) -> None:
     from distributed import as_completed
 
-    client = scheduler if not isinstance(scheduler, str) else _connect(scheduler)
+    client = scheduler if not isinstance(scheduler, str) else connect(scheduler)
     try:
         futures = client.get(graph, list(keys), sync=False)
         for future in as_completed(futures):
@@ -79,7 +79,8 @@ def _run_distributed(graph: dict, keys: Sequence, on_result: Callable[[Any], Non
             client.close()
 
 
-def _connect(address: str):
+def connect(address: str):
+    """A distributed Client of the scheduler at ``address``; one line if it cannot be reached."""
     from distributed import Client
 
     try:

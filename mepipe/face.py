@@ -36,6 +36,7 @@ _REACH = 0.07
 _BROW_L, _BROW_R = (17, 18, 19, 20, 21), (22, 23, 24, 25, 26)
 _BROW_L_INNER, _BROW_R_INNER = (20, 21), (22, 23)
 _LID_L_LOWER, _LID_R_LOWER = (40, 41), (46, 47)
+_LID_L_UPPER, _LID_R_UPPER = (37, 38), (43, 44)
 _NOSTRIL_L, _NOSTRIL_R = (31, 32), (34, 35)
 _MOUTH_L, _MOUTH_R = (48,), (54,)
 _LIP_UPPER, _LIP_LOWER = (50, 51, 52), (56, 57, 58)
@@ -111,6 +112,16 @@ PATTERNS: dict[str, Pattern] = {
         (Bump(_LID_L_LOWER, (0.0, -1.0)), Bump(_LID_R_LOWER, (0.0, -1.0))), amplitude=(1.0, 1.5)
     ),
 }
+
+#: a blink: upper lids down (not an expression; amplitude in pixels at full scale)
+BLINK = Pattern((Bump(_LID_L_UPPER, (0.0, 1.0)), Bump(_LID_R_UPPER, (0.0, 1.0))), amplitude=(2.0, 4.0))
+#: per clip: chance of a blink, of each of up to two head jerks; jerk size (px at full
+#: scale); half-widths in frames of a blink and of a jerk; range of the rise and fall
+#: exponents of the expression's profile
+BLINK_P, JERK_P = 0.8, 0.6
+JERK_PX = (0.8, 2.0)
+BLINK_FRAMES, JERK_FRAMES = (2, 4), (1, 3)
+SHAPE_RANGE = (0.5, 2.0)
 
 #: spellings used by the releases for the same emotion
 _ALIASES = {"happy": "happiness", "sad": "sadness", "other": "others",
@@ -333,17 +344,65 @@ def displacement_field(stage: Stage, pattern: Pattern, amplitude: float) -> np.n
     return field * np.float32(amplitude / np.linalg.norm(field, axis=2).max())
 
 
-def temporal_profile(numbers: np.ndarray, onset: int, apex: int, offset: int) -> np.ndarray:
+@dataclass(frozen=True)
+class ClipMotion:
+    """What moves in a clip besides the expression and the steady head drift.
+
+    Real clips are not a steady rise to the apex: eyes blink, the head jerks briefly,
+    and the expression rises and falls at different speeds. Each makes motion intensity
+    non-monotone in time, so MIDI's motion order differs from time order.
+
+    Attributes
+    ----------
+    rise, fall : float
+        Exponents of the profile's phase on each side of the apex (1: raised cosine;
+        below 1 fast then slow, above 1 slow then fast).
+    blinks : tuple of (frame, half_width, amplitude)
+        Upper-lid closures (:data:`BLINK`), a raised-cosine pulse in time, pixels.
+    jerks : tuple of (frame, half_width, dx, dy)
+        Brief head displacements that return, pixels.
+    """
+
+    rise: float = 1.0
+    fall: float = 1.0
+    blinks: tuple[tuple[int, int, float], ...] = ()
+    jerks: tuple[tuple[int, int, float, float], ...] = ()
+
+
+def random_motion(rng: np.random.Generator, onset: int, offset: int, scale: float) -> ClipMotion:
+    """A clip's blinks, jerks and profile shape, drawn from ``rng``; events after the onset frame."""
+    rise, fall = np.exp(rng.uniform(*np.log(SHAPE_RANGE), size=2))
+    blinks, jerks = [], []
+    if offset > onset and rng.random() < BLINK_P:
+        blinks.append((int(rng.integers(onset + 1, offset + 1)), int(rng.integers(BLINK_FRAMES[0], BLINK_FRAMES[1] + 1)),
+                       float(rng.uniform(*BLINK.amplitude) * scale)))
+    for _ in range(2):
+        if offset > onset and rng.random() < JERK_P:
+            angle, size = rng.uniform(0, 2 * np.pi), rng.uniform(*JERK_PX) * scale
+            jerks.append((int(rng.integers(onset + 1, offset + 1)), int(rng.integers(JERK_FRAMES[0], JERK_FRAMES[1] + 1)),
+                          float(size * np.cos(angle)), float(size * np.sin(angle))))
+    return ClipMotion(float(rise), float(fall), tuple(blinks), tuple(jerks))
+
+
+def pulse(numbers: np.ndarray, centre: int, half_width: int) -> np.ndarray:
+    """A raised-cosine pulse: 1 at ``centre``, 0 from ``half_width`` frames away."""
+    distance = np.abs(np.asarray(numbers, float) - centre) / max(half_width, 1)
+    return np.where(distance < 1, 0.5 + 0.5 * np.cos(np.pi * np.minimum(distance, 1)), 0.0)
+
+
+def temporal_profile(numbers: np.ndarray, onset: int, apex: int, offset: int,
+                     rise: float = 1.0, fall: float = 1.0) -> np.ndarray:
     """Expression strength per frame: 0 at onset and offset, 1 at the apex.
 
-    A raised-cosine rise from onset to apex and fall from apex to offset: smooth, and
-    monotone on each side. Frames outside ``[onset, offset]`` are 0. An apex on the onset
-    (or offset) has no rise (or fall): that frame is 1.
+    A raised-cosine rise from onset to apex and fall from apex to offset, of the phase
+    raised to ``rise`` (``fall``): smooth, and monotone on each side. Frames outside
+    ``[onset, offset]`` are 0. An apex on the onset (or offset) has no rise (or fall):
+    that frame is 1.
     """
     n = np.asarray(numbers, float)
-    rise = (n - onset) / max(apex - onset, 1)
-    fall = (offset - n) / max(offset - apex, 1)
-    phase = np.where(n <= apex, rise, fall)
+    rise_phase = ((n - onset) / max(apex - onset, 1)).clip(0, 1) ** rise
+    fall_phase = ((offset - n) / max(offset - apex, 1)).clip(0, 1) ** fall
+    phase = np.where(n <= apex, rise_phase, fall_phase)
     strength = 0.5 - 0.5 * np.cos(np.pi * np.clip(phase, 0.0, 1.0))
     return np.where((n < onset) | (n > offset), 0.0, np.where(n == apex, 1.0, strength))
 
@@ -394,6 +453,7 @@ def expression_frames(
     drift: tuple[float, float],
     rng: np.random.Generator,
     sigma: float = 2.0,
+    motion: ClipMotion | None = None,
 ):
     """Frames of one clip: the pattern rising to ``amplitude`` at the apex, head drifting.
 
@@ -413,6 +473,8 @@ def expression_frames(
         Sensor noise.
     sigma : float
         Sensor noise standard deviation, grey levels.
+    motion : ClipMotion, optional
+        Profile shape, blinks and head jerks (none by default).
 
     Yields
     ------
@@ -420,11 +482,19 @@ def expression_frames(
         uint8 frames, in the order of ``numbers``.
     """
     onset, apex, offset = span
+    motion = motion or ClipMotion()
+    numbers = np.asarray(numbers)
     field = displacement_field(stage, pattern, amplitude)
-    strength = temporal_profile(np.asarray(numbers), onset, apex, offset)
-    head = stage.head[..., None] * np.asarray(drift, np.float32)
+    strength = temporal_profile(numbers, onset, apex, offset, motion.rise, motion.fall)
     length = max(offset - onset, 1)
+    # head position per frame: the steady drift plus the jerks
+    shift = (numbers[:, None] - onset) / length * np.asarray(drift, float)
+    for centre, half_width, dx, dy in motion.jerks:
+        shift = shift + pulse(numbers, centre, half_width)[:, None] * np.array([dx, dy])
+    lids = [(pulse(numbers, c, w), displacement_field(stage, BLINK, a)) for c, w, a in motion.blinks]
     bank = noise_bank(rng, stage.canvas.shape, sigma, pad=16)
-    for number, weight in zip(numbers, strength):
-        motion = np.float32(weight) * field + np.float32((number - onset) / length) * head
-        yield render(stage, motion, noise_frame(bank, stage.canvas.shape, rng))
+    for i, weight in enumerate(strength):
+        moved = np.float32(weight) * field + stage.head[..., None] * shift[i].astype(np.float32)
+        for closing, lid in lids:
+            moved += np.float32(closing[i]) * lid
+        yield render(stage, moved, noise_frame(bank, stage.canvas.shape, rng))

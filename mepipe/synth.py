@@ -11,6 +11,7 @@ the bytes written do not depend on thread scheduling.
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import os
 import threading
@@ -33,6 +34,8 @@ JPEG_QUALITY = 90
 SCALE_RANGE = (0.1, 2.0)
 #: default clip lengths (frames), inclusive
 CLIP_LENGTHS = (12, 30)
+#: side file beside the sheet: each clip's blinks, head jerks and profile shape
+MOTION_FILE = "synth_motion.csv"
 
 
 @dataclass(frozen=True)
@@ -127,6 +130,7 @@ def _write_release(
     recipe.write_sheet(samples, sheet)
     written = tuple(recipe.read(sheet, "raw"))
     frames = _render_all(recipe, out, [s for s in written if not s.error], scale, seed, workers, progress)
+    write_motion_table([s for s in written if not s.error], seed, scale, sheet.parent / MOTION_FILE)
     return SynthReport(root=out, sheet=sheet, samples=written, frames=frames)
 
 
@@ -278,7 +282,7 @@ def _render_clip(
     peak = sample.apex if sample.apex is not None else (sample.onset + sample.offset) // 2
     numbers = range(sample.onset, sample.offset + 1)
     frames = face.expression_frames(stage, pattern, amplitude, numbers, (sample.onset, peak, sample.offset),
-                                    tuple(drift), rng)
+                                    tuple(drift), rng, motion=clip_motion(sample, seed, scale))
     names = set()
     for number, frame in zip(numbers, frames):
         _, encoded = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
@@ -288,6 +292,35 @@ def _render_clip(
             handle.write(encoded.tobytes())
         names.add(name)
     return names
+
+
+def clip_motion(sample: Sample, seed: int, scale: float) -> face.ClipMotion:
+    """The clip's blinks, head jerks and profile shape, from its own generator.
+
+    Seeded by ``(seed, "motion", sample id)``, apart from the clip's rendering
+    generator: the side file and the frames agree without passing anything between
+    threads.
+    """
+    rng = np.random.default_rng(_seed(seed, "motion", sample.sample_id))
+    return face.random_motion(rng, sample.onset, sample.offset, scale)
+
+
+def write_motion_table(samples: list[Sample], seed: int, scale: float, path: Path) -> None:
+    """One row per rendered clip, in sheet order: what :func:`clip_motion` put in it.
+
+    ``blinks`` is ``frame:half_width:amplitude`` and ``jerks`` ``frame:half_width:dx:dy``
+    (frame numbers, frames, pixels), several separated by ``;``.
+    """
+    with open(path, "w", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(["sample_id", "onset", "offset", "rise", "fall", "blinks", "jerks"])
+        for sample in samples:
+            m = clip_motion(sample, seed, scale)
+            writer.writerow([
+                sample.sample_id, sample.onset, sample.offset, f"{m.rise:.4f}", f"{m.fall:.4f}",
+                ";".join(f"{c}:{w}:{a:.3f}" for c, w, a in m.blinks),
+                ";".join(f"{c}:{w}:{dx:.3f}:{dy:.3f}" for c, w, dx, dy in m.jerks),
+            ])
 
 
 def _seed(seed: int, *key: str) -> list[int]:

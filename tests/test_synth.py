@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import itertools
 from pathlib import Path
 
@@ -32,6 +33,17 @@ def test_profile_rises_to_one_at_apex_and_falls_to_zero(onset, apex, offset):
     fall = [at[n] for n in range(apex, offset + 1)]
     assert all(b > a for a, b in itertools.pairwise(rise))
     assert all(b < a for a, b in itertools.pairwise(fall))
+
+
+@pytest.mark.parametrize("rise, fall", [(0.5, 2.0), (2.0, 0.6)])
+def test_profile_shapes_keep_each_side_monotone_at_their_own_speed(rise, fall):
+    numbers = np.arange(10, 41)
+    plain = face.temporal_profile(numbers, 10, 20, 40)
+    shaped = face.temporal_profile(numbers, 10, 20, 40, rise, fall)
+    assert shaped[0] == 0 and shaped[10] == 1 and shaped[-1] == 0
+    assert np.all(np.diff(shaped[:11]) > 0) and np.all(np.diff(shaped[10:]) < 0)
+    # an exponent below 1 rises (falls) early, above 1 late
+    assert (shaped[5] > plain[5]) == (rise < 1) and (shaped[20] > plain[20]) == (fall < 1)
 
 
 def test_profile_with_apex_on_onset_starts_at_the_peak():
@@ -194,7 +206,8 @@ def test_dlib_finds_the_face_on_onset_frames(release):
 
 
 def _frames(root: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*.jpg"))}
+    # the frames and the motion side file
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.suffix in (".jpg", ".csv")}
 
 
 def test_same_seed_same_bytes_whatever_the_threads_other_seed_differs(tmp_path):
@@ -276,3 +289,24 @@ def test_cli_refuses_a_folder_that_is_not_empty(tmp_path):
     result = CliRunner().invoke(cli, ["synth", "--dataset", "samm", "--out", str(tmp_path)])
     assert result.exit_code == 2 and "is not an empty folder" in result.stderr
     assert [p.name for p in tmp_path.iterdir()] == ["keep.txt"]
+
+
+def test_blinks_and_jerks_make_motion_order_differ_from_time_order(casme2_release):
+    # the synthetic expression rises steadily to the apex; without blinks, jerks and
+    # uneven speeds, MIDI's reordering of onset..apex was mostly time order itself
+    from mepipe.frames import clip_frames, read_clip
+    from mepipe.rankpool import motion_order
+
+    recipe = get_recipe("casme2")
+    samples = recipe.read(recipe.find_sheet(casme2_release))
+    with open(casme2_release / "synth_motion.csv", newline="") as f:
+        table = list(csv.DictReader(f))
+    assert [r["sample_id"] for r in table] == [s.sample_id for s in samples]
+    assert any(r["blinks"] for r in table) and any(r["jerks"] for r in table)
+    differ = 0
+    for sample in samples:
+        found = clip_frames(sample, recipe, casme2_release / recipe.frames_dirs[0])
+        by_number = dict(zip(found.numbers, found.paths))
+        clip = read_clip([by_number[n] for n in range(found.numbers[0], found.apex + 1)], recipe.color)
+        differ += not np.array_equal(motion_order(clip), np.arange(len(clip)))
+    assert differ > len(samples) / 2

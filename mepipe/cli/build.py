@@ -8,10 +8,10 @@ from pathlib import Path
 
 import click
 
-from ..cluster import CLUSTERS
 from ..config import SPANS
 from ..errors import MepipeError, UsageError
 from ..recipe import recipe_names
+from .scheduling import dask_options, dask_scheduler
 
 
 def _default_root(dataset: str) -> Path:
@@ -36,19 +36,7 @@ def _default_root(dataset: str) -> Path:
               help="Frames pooled.")
 @click.option("--size", type=int, default=224, show_default=True, help="Side of the aligned images.")
 @click.option("--classes", default="raw", show_default=True, help="Class set: raw, 5, 3, megc2019, ...")
-@click.option("--workers", type=click.IntRange(min=1), help="Local workers [default: one per core].")
-@click.option("--scheduler", default="threads", show_default=True,
-              help="threads, processes, sync, or tcp://HOST:PORT of a Dask cluster.")
-@click.option("--cluster", type=click.Choice(CLUSTERS),
-              help="Start a Dask cluster for this build: local processes, or SLURM/PBS jobs.")
-@click.option("--cluster-config", type=click.Path(path_type=Path),
-              help="Dask config YAML for --cluster (e.g. its jobqueue: section).")
-@click.option("--queue", help="Batch queue/partition (--cluster slurm|pbs).")
-@click.option("--cores", type=click.IntRange(min=1), help="Cores per batch job.")
-@click.option("--memory", help="Memory per batch job, e.g. 16GB.")
-@click.option("--walltime", help="Walltime per batch job, e.g. 02:00:00.")
-@click.option("--jobs", type=click.IntRange(min=1), help="Batch jobs to request.")
-@click.option("--dry-run", is_flag=True, help="With --cluster slurm|pbs: print the job script and stop.")
+@dask_options("threads", "threads, processes, sync, or tcp://HOST:PORT of a Dask cluster.")
 @click.option("--gray", is_flag=True, help="One channel instead of three.")
 @click.option("--keep-raw", is_flag=True, help="Also store the float32 dynamic images.")
 @click.option("--motion", "motion_reference", type=click.Choice(["onset", "previous"]), default="onset",
@@ -72,28 +60,11 @@ def build(dataset, root, out, sheet, frames, span, size, classes, workers, sched
     )
     root = root or _default_root(dataset)
     out = out or f"{dataset}.zarr"
-    if cluster is None:
-        if dry_run:
-            raise UsageError("--dry-run needs --cluster slurm or --cluster pbs")
-        summary = run_build(dataset, root, out, scheduler=scheduler, **options)
-    else:
-        from distributed import Client
-
-        from ..cluster import make_cluster, scale
-
-        batch = dict(queue=queue, cores=cores, memory=memory, walltime=walltime)
-        if cluster == "local" and any(batch.values()):
-            raise UsageError("--queue/--cores/--memory/--walltime apply to --cluster slurm|pbs only")
-        with make_cluster(cluster, workers=workers, config_file=cluster_config,
-                          **(batch if cluster != "local" else {})) as running:
-            if dry_run:
-                if not hasattr(running, "job_script"):
-                    raise UsageError("--dry-run needs --cluster slurm or --cluster pbs")
-                click.echo(running.job_script())
-                return 0
-            scale(running, jobs)
-            with Client(running) as client:
-                summary = run_build(dataset, root, out, scheduler=client, **options)
+    with dask_scheduler(scheduler, cluster, workers=workers, cluster_config=cluster_config, queue=queue,
+                        cores=cores, memory=memory, walltime=walltime, jobs=jobs, dry_run=dry_run) as chosen:
+        if chosen is None:
+            return 0
+        summary = run_build(dataset, root, out, scheduler=chosen, **options)
     click.echo(summary.format())
     from ..htmlreport import default_out
 

@@ -34,13 +34,16 @@ MIN_SCALE = 1.0 / 255
 
 
 def standardise(images: torch.Tensor) -> torch.Tensor:
-    """(B, H, W, 3) uint8 dynamic images -> (B, 3, H, W) float32, zero median, unit std.
+    """(B, H, W, 3) uint8 dynamic images -> (B, 3, H, W) float, zero median, unit std.
+
+    The float type is torch's default (float32 unless a caller, such as the float64
+    equivalence test of the folds-at-once path, sets another).
 
     Per image, over all pixels and channels: ``(x - median(x)) / rms(x - median(x))``
     (see the module docstring for why), with ``x`` the grey levels / 255 and the scale
     floored at ``MIN_SCALE``.
     """
-    x = images.permute(0, 3, 1, 2).float().div_(255)
+    x = images.permute(0, 3, 1, 2).to(torch.get_default_dtype()).div_(255)
     flat = x.flatten(1)
     centred = flat - flat.median(1, keepdim=True).values
     scale = centred.pow(2).mean(1, keepdim=True).sqrt_().clamp_(min=MIN_SCALE)

@@ -20,13 +20,15 @@ from tqdm import tqdm
 from ..errors import UsageError
 from .augment import apply_affine, random_affine, standardise
 from .data import Fold, StoreData
-from .model import FusionNet, load_backbone
+from .model import FusionNet, at_least_float32, dropout_keep, load_backbone
 
 #: head learning rate = HEAD_LR_FACTOR x backbone learning rate (1e-3 vs 1e-4 by default)
 HEAD_LR_FACTOR = 10.0
 WEIGHT_DECAY = 1e-4
 LABEL_SMOOTHING = 0.1
 FOCAL_GAMMA = 2.0
+#: parameter-name prefixes of the backbone (learning rate ``lr``; the rest gets 10x)
+BACKBONE = ("trdi_stream.", "midi_stream.")
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,8 @@ class FoldResult:
     loss_per_epoch: list[float]
     accuracy_per_epoch: list[float]
     samples_per_s: float
+    samples_seen: int
+    train_seconds: float
     global_weights: list[float] | None
     init_report: str
 
@@ -66,6 +70,11 @@ def resolve_device(name: str) -> torch.device:
     if name not in ("cpu", "cuda"):
         raise UsageError(f"--device must be auto, cpu or cuda, not {name!r}")
     return torch.device(name)
+
+
+def device_name(device: torch.device) -> str:
+    """The GPU's name for a CUDA device, ``cpu`` otherwise (recorded in metrics.json)."""
+    return torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
 
 
 def fold_seed(seed: int, fold: int) -> int:
@@ -86,7 +95,7 @@ def class_weights(labels: torch.Tensor, n_classes: int) -> torch.Tensor:
 
 def classification_loss(
     logits: torch.Tensor, target: torch.Tensor, weights: torch.Tensor,
-    smoothing: float = LABEL_SMOOTHING, gamma: float = 0.0,
+    smoothing: float = LABEL_SMOOTHING, gamma: float = 0.0, valid: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Class-weighted, label-smoothed cross-entropy, optionally focal.
 
@@ -94,27 +103,62 @@ def classification_loss(
     target (1 - smoothing + smoothing/C on the true class, smoothing/C elsewhere),
     weighted by the true class's weight and averaged with those weights. ``gamma = 0``
     is plain weighted cross-entropy with label smoothing.
+
+    Shapes: ``logits`` (..., N, C), ``target`` (..., N), ``weights`` (..., C); one loss
+    per leading index (a scalar for one fold, (K,) for K folds). ``valid`` (..., N)
+    masks out padding rows; a fold with none left gets 0.
     """
-    log_p = F.log_softmax(logits.float(), 1)
-    n_classes = logits.shape[1]
+    log_p = F.log_softmax(at_least_float32(logits), -1)
+    n_classes = logits.shape[-1]
     q = torch.full_like(log_p, smoothing / n_classes)
-    q.scatter_(1, target[:, None], 1 - smoothing + smoothing / n_classes)
+    q.scatter_(-1, target[..., None], 1 - smoothing + smoothing / n_classes)
     terms = q * log_p
     if gamma:
         terms = terms * (1 - log_p.exp()).pow(gamma)
-    w = weights[target]
-    return -(w * terms.sum(1)).sum() / w.sum()
+    w = weights.gather(-1, target)
+    if valid is not None:
+        w = w * valid
+    return -(w * terms.sum(-1)).sum(-1) / w.sum(-1).clamp(min=torch.finfo(w.dtype).tiny)
 
 
-def _n_batches(n: int, batch: int) -> int:
+def new_model(n_classes: int, config: TrainConfig, own_seed: int) -> tuple[FusionNet, str]:
+    """A fold's freshly initialised one-fold model (global RNG seeded with ``own_seed``)."""
+    torch.manual_seed(own_seed)
+    model = FusionNet(n_classes, config.variant, config.width)
+    init_report = load_backbone(model, config.init_weights) if config.init_weights else ""
+    return model, init_report
+
+
+def new_optimiser(
+    named: list[tuple[str, torch.Tensor]], config: TrainConfig, total: int,
+) -> tuple[torch.optim.AdamW, torch.optim.lr_scheduler.LambdaLR]:
+    """AdamW (backbone ``lr``, head 10x) and its cosine schedule over ``total`` steps."""
+    backbone = [p for name, p in named if name.startswith(BACKBONE)]
+    head = [p for name, p in named if not name.startswith(BACKBONE)]
+    optimiser = torch.optim.AdamW(
+        [{"params": backbone, "lr": config.lr}, {"params": head, "lr": config.lr * HEAD_LR_FACTOR}],
+        weight_decay=WEIGHT_DECAY,
+    )
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda s: 0.5 * (1 + math.cos(math.pi * s / total)))
+    return optimiser, schedule
+
+
+def augmented(data: StoreData, rows: torch.Tensor, theta: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Standardised TRDI and MIDI of store ``rows``, each pair warped by its ``theta``."""
+    return apply_affine(theta, standardise(data.trdi[rows]), standardise(data.midi[rows]))
+
+
+def n_batches(n: int, batch: int) -> int:
+    """Batches per epoch of ``n`` training samples."""
     full, rest = divmod(n, batch)
     # a trailing batch of one is dropped: BatchNorm cannot normalise it in training mode
     return full + int(rest > 1 or full == 0)
 
 
-def _batches(n: int, batch: int, generator: torch.Generator) -> list[torch.Tensor]:
+def epoch_batches(n: int, batch: int, generator: torch.Generator) -> list[torch.Tensor]:
+    """One epoch's batches: a permutation of ``range(n)`` from the fold's ``generator``."""
     perm = torch.randperm(n, generator=generator)
-    return list(torch.split(perm, batch))[: _n_batches(n, batch)]
+    return list(torch.split(perm, batch))[: n_batches(n, batch)]
 
 
 def train_fold(
@@ -142,26 +186,16 @@ def train_fold(
     """
     cuda = device.type == "cuda"
     own_seed = fold_seed(seed, fold.index)
-    torch.manual_seed(own_seed)
     generator = torch.Generator().manual_seed(own_seed)
     n_classes = len(data.class_names)
-    model = FusionNet(n_classes, config.variant, config.width)
-    init_report = load_backbone(model, config.init_weights) if config.init_weights else ""
+    model, init_report = new_model(n_classes, config, own_seed)
     memory_format = torch.channels_last if cuda else torch.contiguous_format
     model = model.to(device, memory_format=memory_format)
 
-    backbone = [p for s in model.streams() for p in s.parameters()]
-    backbone_ids = {id(p) for p in backbone}
-    head = [p for p in model.parameters() if id(p) not in backbone_ids]
-    optimiser = torch.optim.AdamW(
-        [{"params": backbone, "lr": config.lr}, {"params": head, "lr": config.lr * HEAD_LR_FACTOR}],
-        weight_decay=WEIGHT_DECAY,
-    )
     train_rows = torch.as_tensor(fold.train, device=device)
-    labels = data.labels[train_rows]
-    weights = class_weights(labels, n_classes).to(device)
-    total = max(1, config.epochs * _n_batches(len(train_rows), config.batch))
-    schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda s: 0.5 * (1 + math.cos(math.pi * s / total)))
+    weights = class_weights(data.labels[train_rows], n_classes).to(device)
+    total = max(1, config.epochs * n_batches(len(train_rows), config.batch))
+    optimiser, schedule = new_optimiser(list(model.named_parameters()), config, total)
     gamma = FOCAL_GAMMA if config.focal else 0.0
 
     losses, accuracies = [], []
@@ -174,16 +208,14 @@ def train_fold(
         loss_sum = torch.zeros((), device=device)
         correct = torch.zeros((), device=device, dtype=torch.int64)
         n_epoch = 0
-        for idx in _batches(len(train_rows), config.batch, generator):
+        for idx in epoch_batches(len(train_rows), config.batch, generator):
             rows = train_rows[idx.to(device)]
             y = data.labels[rows]
-            trdi, midi = apply_affine(
-                random_affine(len(rows), generator, device),
-                standardise(data.trdi[rows]), standardise(data.midi[rows]),
-            )
+            trdi, midi = augmented(data, rows, random_affine(len(rows), generator, device))
+            keep = dropout_keep(len(rows), model.features, generator).to(device)
             with torch.autocast("cuda", dtype=torch.bfloat16, enabled=cuda):
                 logits, _ = model(trdi.contiguous(memory_format=memory_format),
-                                  midi.contiguous(memory_format=memory_format))
+                                  midi.contiguous(memory_format=memory_format), keep)
             loss = classification_loss(logits, y, weights, gamma=gamma)
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
@@ -200,13 +232,13 @@ def train_fold(
         bar.set_postfix(loss=f"{losses[-1]:.3f}", acc=f"{accuracies[-1]:.2f}")
     if cuda:
         torch.cuda.synchronize(device)
-    samples_per_s = seen / max(time.perf_counter() - start, 1e-9)
+    seconds = max(time.perf_counter() - start, 1e-9)
     bar.close()
     probs, w_trdi = predict(model, data, fold.test, config.batch, device)
     return FoldResult(
         fold=fold, seed=seed, probs=probs, w_trdi=w_trdi, loss_per_epoch=losses,
-        accuracy_per_epoch=accuracies, samples_per_s=samples_per_s,
-        global_weights=model.global_weights(), init_report=init_report,
+        accuracy_per_epoch=accuracies, samples_per_s=seen / seconds, samples_seen=seen,
+        train_seconds=seconds, global_weights=model.global_weights(), init_report=init_report,
     )
 
 

@@ -9,10 +9,13 @@ dict loads into either stream unchanged.
 
 from __future__ import annotations
 
+import math
 import pickle
 from pathlib import Path
+from typing import NamedTuple
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ..errors import MepipeError
@@ -23,44 +26,138 @@ DROPOUT = 0.5
 AFN_REDUCTION = 4
 
 
+def at_least_float32(x: torch.Tensor) -> torch.Tensor:
+    """``x`` as float32 if it is of a lower precision (bf16 under autocast), else unchanged."""
+    return x.to(torch.promote_types(x.dtype, torch.float32))
+
+
+class FoldMask(NamedTuple):
+    """Which rows of a folds-at-once batch are real, for BatchNorm in training mode.
+
+    Attributes
+    ----------
+    rows : torch.Tensor or None
+        (B, K) bool: row ``b`` of fold ``k`` is a real sample. Rows of an idle fold are all
+        True (padding copies, so its statistics stay finite; nothing of it is kept).
+        ``None`` when every active fold fills all B rows.
+    active : torch.Tensor or None
+        (K,) bool: the folds that train at this step; the others keep their running
+        statistics. ``None`` when all do.
+    """
+
+    rows: torch.Tensor | None
+    active: torch.Tensor | None
+
+
+class FoldBatchNorm2d(nn.BatchNorm2d):
+    """BatchNorm over K folds' channels side by side (K x C channels, fold-major).
+
+    Each channel belongs to one fold, so the usual per-channel statistics are already
+    per fold. A :class:`FoldMask` restricts them to a fold's real rows (its batch may be
+    shorter than the others') and leaves idle folds' running statistics untouched.
+    """
+
+    def __init__(self, channels: int, folds: int = 1) -> None:
+        super().__init__(channels * folds)
+        self.folds = folds
+
+    def forward(self, x: torch.Tensor, mask: FoldMask | None = None) -> torch.Tensor:
+        if mask is None or not self.training:
+            return super().forward(x)
+        if mask.active is None:
+            return self._masked(x, mask.rows, self.running_mean, self.running_var)
+        # idle folds: update copies and take the active folds' part (the op may keep the
+        # buffers it was given for its backward pass, so they are not changed after it)
+        mean, var = self.running_mean.clone(), self.running_var.clone()
+        if mask.rows is None:
+            y = F.batch_norm(x, mean, var, self.weight, self.bias, True, self.momentum, self.eps)
+        else:
+            y = self._masked(x, mask.rows, mean, var)
+        keep = mask.active.repeat_interleave(self.num_features // self.folds)
+        with torch.no_grad():
+            self.running_mean.copy_(torch.where(keep, mean, self.running_mean))
+            self.running_var.copy_(torch.where(keep, var, self.running_var))
+        return y
+
+    def _masked(self, x: torch.Tensor, rows: torch.Tensor, running_mean: torch.Tensor,
+                running_var: torch.Tensor) -> torch.Tensor:
+        # the arithmetic of batch_norm, with sums over the real rows only
+        b, channels, h, w = x.shape
+        # statistics in float32 at least, as batch_norm keeps them under autocast
+        xf = at_least_float32(x)
+        m = rows.to(xf.dtype).repeat_interleave(channels // self.folds, 1)[:, :, None, None]
+        n = m.sum(0, keepdim=True) * (h * w)
+        mean = (xf * m).sum((0, 2, 3), keepdim=True) / n
+        var = ((xf - mean).square() * m).sum((0, 2, 3), keepdim=True) / n
+        with torch.no_grad():
+            running_mean.lerp_(mean.flatten(), self.momentum)
+            running_var.lerp_((var * n / (n - 1)).flatten(), self.momentum)
+        y = (xf - mean) * torch.rsqrt(var + self.eps)
+        return (y * self.weight[:, None, None] + self.bias[:, None, None]).to(x.dtype)
+
+
+class FoldLinear(nn.Module):
+    """K independent linear layers applied to (K, B, in) -> (K, B, out), one batched matmul.
+
+    Initialised like ``nn.Linear`` (uniform in +-1/sqrt(in) for weights and bias).
+    """
+
+    def __init__(self, in_features: int, out_features: int, folds: int = 1) -> None:
+        super().__init__()
+        self.in_features, self.out_features = in_features, out_features
+        bound = 1 / math.sqrt(in_features)
+        self.weight = nn.Parameter(torch.empty(folds, out_features, in_features).uniform_(-bound, bound))
+        self.bias = nn.Parameter(torch.empty(folds, out_features).uniform_(-bound, bound))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.baddbmm(self.bias[:, None, :], x, self.weight.transpose(1, 2))
+
+
 class BasicBlock(nn.Module):
     """Two 3x3 convolutions with an identity (or 1x1 projection) shortcut."""
 
-    def __init__(self, in_ch: int, out_ch: int, stride: int = 1) -> None:
+    def __init__(self, in_ch: int, out_ch: int, stride: int = 1, folds: int = 1) -> None:
         super().__init__()
-        self.conv1 = nn.Conv2d(in_ch, out_ch, 3, stride, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(out_ch)
-        self.conv2 = nn.Conv2d(out_ch, out_ch, 3, 1, 1, bias=False)
-        self.bn2 = nn.BatchNorm2d(out_ch)
+        k = folds
+        self.conv1 = nn.Conv2d(in_ch * k, out_ch * k, 3, stride, 1, bias=False, groups=k)
+        self.bn1 = FoldBatchNorm2d(out_ch, k)
+        self.conv2 = nn.Conv2d(out_ch * k, out_ch * k, 3, 1, 1, bias=False, groups=k)
+        self.bn2 = FoldBatchNorm2d(out_ch, k)
         self.relu = nn.ReLU(inplace=True)
         self.downsample = None
         if stride != 1 or in_ch != out_ch:
             self.downsample = nn.Sequential(
-                nn.Conv2d(in_ch, out_ch, 1, stride, bias=False), nn.BatchNorm2d(out_ch)
+                nn.Conv2d(in_ch * k, out_ch * k, 1, stride, bias=False, groups=k), FoldBatchNorm2d(out_ch, k)
             )
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        identity = x if self.downsample is None else self.downsample(x)
-        out = self.relu(self.bn1(self.conv1(x)))
-        out = self.bn2(self.conv2(out))
+    def forward(self, x: torch.Tensor, mask: FoldMask | None = None) -> torch.Tensor:
+        identity = x if self.downsample is None else self.downsample[1](self.downsample[0](x), mask)
+        out = self.relu(self.bn1(self.conv1(x), mask))
+        out = self.bn2(self.conv2(out), mask)
         return self.relu(out + identity)
 
 
 class ResNetStream(nn.Module):
     """ResNet-18 trunk ([2, 2, 2, 2] basic blocks, widths W, 2W, 4W, 8W) with global
-    average pooling; ``forward`` returns the (B, 8W) feature vector."""
+    average pooling.
 
-    def __init__(self, width: int = 64) -> None:
+    With ``folds`` = K it is K independent trunks in one network: every convolution has
+    ``groups=K`` and K times the channels, fold k owning the k-th block of channels.
+    ``forward`` takes (B, K*3, H, W) and returns the (K, B, 8W) feature vectors.
+    """
+
+    def __init__(self, width: int = 64, folds: int = 1) -> None:
         super().__init__()
-        self.conv1 = nn.Conv2d(3, width, 7, 2, 3, bias=False)
-        self.bn1 = nn.BatchNorm2d(width)
+        self.folds = folds
+        self.conv1 = nn.Conv2d(3 * folds, width * folds, 7, 2, 3, bias=False, groups=folds)
+        self.bn1 = FoldBatchNorm2d(width, folds)
         self.relu = nn.ReLU(inplace=True)
         self.maxpool = nn.MaxPool2d(3, 2, 1)
         widths = [width, 2 * width, 4 * width, 8 * width]
         in_ch = width
         for i, out_ch in enumerate(widths):
             stride = 1 if i == 0 else 2
-            layer = nn.Sequential(BasicBlock(in_ch, out_ch, stride), BasicBlock(out_ch, out_ch))
+            layer = nn.Sequential(BasicBlock(in_ch, out_ch, stride, folds), BasicBlock(out_ch, out_ch, 1, folds))
             setattr(self, f"layer{i + 1}", layer)
             in_ch = out_ch
         self.out_features = widths[-1]
@@ -69,14 +166,17 @@ class ResNetStream(nn.Module):
             if isinstance(m, nn.Conv2d):
                 nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
-        x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
-        return torch.flatten(nn.functional.adaptive_avg_pool2d(x, 1), 1)
+    def forward(self, x: torch.Tensor, mask: FoldMask | None = None) -> torch.Tensor:
+        x = self.maxpool(self.relu(self.bn1(self.conv1(x), mask)))
+        for layer in (self.layer1, self.layer2, self.layer3, self.layer4):
+            for block in layer:
+                x = block(x, mask)
+        pooled = torch.flatten(nn.functional.adaptive_avg_pool2d(x, 1), 1)
+        return pooled.view(len(x), self.folds, self.out_features).transpose(0, 1)
 
 
 class FusionNet(nn.Module):
-    """Two-stream dynamic-image classifier.
+    """Two-stream dynamic-image classifier, or K independent ones trained side by side.
 
     Parameters
     ----------
@@ -88,69 +188,119 @@ class FusionNet(nn.Module):
         scalars, softmaxed; ``channel`` g = sigmoid(W [f_T; f_M]), f = g f_T + (1 - g) f_M.
     width : int
         Base channels W of each stream (64 gives ResNet-18).
+    folds : int
+        K models in one (see :meth:`stack`): grouped convolutions, fold-major channels,
+        batched linear layers. Every parameter and buffer has the fold as the outer
+        block of its first axis.
 
     Notes
     -----
-    ``forward(trdi, midi)`` returns ``(logits, weights)``: ``weights`` is the (B, 2)
+    ``forward(trdi, midi, keep, mask)`` returns ``(logits, weights)``: ``weights`` is the
     per-sample softmax (w_T, w_M) for ``afn`` and ``None`` for the other variants, which
-    have no sample-wise scalar weights.
+    have no sample-wise scalar weights. With one fold, inputs are (B, 3, H, W) and
+    outputs (B, C) and (B, 2); with K folds, (B, K*3, H, W) in and (K, B, C), (K, B, 2)
+    out. ``keep`` is dropout's mask (1 keeps a feature), drawn by the caller so that it
+    comes from the fold's own generator; without it there is no dropout.
     """
 
-    def __init__(self, n_classes: int, variant: str = "afn", width: int = 64) -> None:
+    def __init__(self, n_classes: int, variant: str = "afn", width: int = 64, folds: int = 1) -> None:
         super().__init__()
         if variant not in VARIANTS:
             raise MepipeError(f"unknown variant {variant!r}; known: {', '.join(VARIANTS)}")
-        self.variant = variant
-        self.trdi_stream = ResNetStream(width) if variant != "midi" else None
-        self.midi_stream = ResNetStream(width) if variant != "trdi" else None
+        self.variant, self.n_classes, self.width, self.folds = variant, n_classes, width, folds
+        self.trdi_stream = ResNetStream(width, folds) if variant != "midi" else None
+        self.midi_stream = ResNetStream(width, folds) if variant != "trdi" else None
         dim = 8 * width
         if variant == "afn":
             self.fusion = nn.Sequential(
-                nn.Linear(2 * dim, dim // AFN_REDUCTION), nn.ReLU(inplace=True),
-                nn.Linear(dim // AFN_REDUCTION, 2),
+                FoldLinear(2 * dim, dim // AFN_REDUCTION, folds), nn.ReLU(inplace=True),
+                FoldLinear(dim // AFN_REDUCTION, 2, folds),
             )
         elif variant == "global":
-            self.fusion = nn.Parameter(torch.zeros(2))
+            self.fusion = nn.Parameter(torch.zeros(folds, 2))
         elif variant == "channel":
-            self.fusion = nn.Linear(2 * dim, dim)
+            self.fusion = FoldLinear(2 * dim, dim, folds)
         else:
             self.fusion = None
-        self.dropout = nn.Dropout(DROPOUT)
-        self.classifier = nn.Linear(2 * dim if variant == "concat" else dim, n_classes)
+        #: size of the fused feature vector, which dropout masks
+        self.features = 2 * dim if variant == "concat" else dim
+        self.classifier = FoldLinear(self.features, n_classes, folds)
 
     def streams(self) -> list[ResNetStream]:
         """The backbone streams that exist for this variant."""
         return [s for s in (self.trdi_stream, self.midi_stream) if s is not None]
 
-    def forward(self, trdi: torch.Tensor, midi: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def forward(
+        self, trdi: torch.Tensor, midi: torch.Tensor, keep: torch.Tensor | None = None,
+        mask: FoldMask | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
         weights = None
         if self.variant == "trdi":
-            f = self.trdi_stream(trdi)
+            f = self.trdi_stream(trdi, mask)
         elif self.variant == "midi":
-            f = self.midi_stream(midi)
+            f = self.midi_stream(midi, mask)
         else:
-            f_t, f_m = self.trdi_stream(trdi), self.midi_stream(midi)
+            f_t, f_m = self.trdi_stream(trdi, mask), self.midi_stream(midi, mask)
             if self.variant == "afn":
-                weights = torch.softmax(self.fusion(torch.cat([f_t, f_m], 1)).float(), 1)
+                weights = torch.softmax(at_least_float32(self.fusion(torch.cat([f_t, f_m], -1))), -1)
                 w = weights.to(f_t.dtype)
-                f = w[:, :1] * f_t + w[:, 1:] * f_m
+                f = w[..., :1] * f_t + w[..., 1:] * f_m
             elif self.variant == "concat":
-                f = torch.cat([f_t, f_m], 1)
+                f = torch.cat([f_t, f_m], -1)
             elif self.variant == "mean":
                 f = (f_t + f_m) / 2
             elif self.variant == "global":
-                w = torch.softmax(self.fusion, 0).to(f_t.dtype)
-                f = w[0] * f_t + w[1] * f_m
+                w = torch.softmax(at_least_float32(self.fusion), -1).to(f_t.dtype)[:, None, :]
+                f = w[..., :1] * f_t + w[..., 1:] * f_m
             else:
-                g = torch.sigmoid(self.fusion(torch.cat([f_t, f_m], 1)))
+                g = torch.sigmoid(self.fusion(torch.cat([f_t, f_m], -1)))
                 f = g * f_t + (1 - g) * f_m
-        return self.classifier(self.dropout(f)), weights
+        if keep is not None:
+            f = f * keep.to(f.dtype) / (1 - DROPOUT)
+        logits = self.classifier(f)
+        if self.folds == 1:
+            return logits[0], None if weights is None else weights[0]
+        return logits, weights
 
     def global_weights(self) -> list[float] | None:
-        """The learned (w_T, w_M) of the ``global`` variant; ``None`` otherwise."""
+        """The learned (w_T, w_M) of the ``global`` variant (one fold); ``None`` otherwise."""
         if self.variant != "global":
             return None
-        return torch.softmax(self.fusion.detach().float(), 0).tolist()
+        return torch.softmax(self.fusion.detach().float()[0], 0).tolist()
+
+    @classmethod
+    def stack(cls, models: list[FusionNet]) -> FusionNet:
+        """One K-fold network holding the K one-fold ``models`` (same variant and width)."""
+        first = models[0]
+        with torch.device("meta"):
+            stacked = cls(first.n_classes, first.variant, first.width, folds=len(models))
+        states = [m.state_dict() for m in models]
+        state = {key: value if value.dim() == 0 else torch.cat([s[key] for s in states])
+                 for key, value in states[0].items()}
+        stacked.load_state_dict(state, assign=True)
+        return stacked
+
+    def unstack(self) -> list[FusionNet]:
+        """The K folds as separate one-fold networks (copies, on this network's device)."""
+        parts = {key: value if value.dim() == 0 else value.chunk(self.folds)
+                 for key, value in self.state_dict().items()}
+        models = []
+        for k in range(self.folds):
+            with torch.device("meta"):
+                model = type(self)(self.n_classes, self.variant, self.width)
+            model.load_state_dict({key: (v if isinstance(v, torch.Tensor) else v[k]).clone()
+                                   for key, v in parts.items()}, assign=True)
+            models.append(model)
+        return models
+
+
+def dropout_keep(n: int, features: int, generator: torch.Generator) -> torch.Tensor:
+    """Dropout's keep mask for ``n`` samples, drawn on CPU from a fold's ``generator``.
+
+    Drawing it from the fold's generator (not the global or the device's RNG) gives the
+    same mask whether the fold trains alone or beside others, and on any device.
+    """
+    return torch.rand(n, features, generator=generator) >= DROPOUT
 
 
 def load_backbone(model: FusionNet, path: str | Path) -> str:

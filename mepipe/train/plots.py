@@ -88,3 +88,23 @@ def plot_curves(curves: list[tuple[str, list[float]]], path: Path) -> None:
         ax.legend(fontsize="small", ncol=2)
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+def plot_sweep(variants: dict[str, dict], scores: tuple[str, ...], path: Path, title: str) -> None:
+    """Grouped bars: one group per score, one bar per variant (mean), whiskers one std."""
+    plt = _pyplot()
+    names = list(variants)
+    fig, ax = plt.subplots(figsize=(2.5 + 1.2 * len(scores) * max(len(names), 2) / 3, 4.5), constrained_layout=True)
+    width = 0.8 / len(names)
+    for i, name in enumerate(names):
+        means = [variants[name][k] for k in scores]
+        stds = [variants[name][f"{k}_std"] for k in scores]
+        ax.bar(np.arange(len(scores)) + (i - (len(names) - 1) / 2) * width, means, width, yerr=stds,
+               capsize=3, label=name)
+    ax.set_xticks(range(len(scores)), scores)
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("pooled LOSO score")
+    ax.set_title(title, fontsize="medium")
+    ax.legend(fontsize="small", ncol=min(len(names), 4))
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 import torch
@@ -18,18 +19,33 @@ from .. import __version__
 from ..dataset import loso_splits
 from ..errors import UsageError
 from ..provenance import file_sha256
-from .data import load_store, loso_folds
+from .data import StoreData, load_store, loso_folds
 from .defaults import DEFAULT_EPOCHS, VARIANTS
-from .loop import TrainConfig, resolve_device, train_fold
+from .loop import FoldResult, TrainConfig, device_name, resolve_device, train_fold
 from .plots import plot_confusion, plot_curves, plot_fusion_weights
 from .report import predictions_table, summarise, write_predictions
+from .together import train_folds
 
 
-def _check(variant: str, epochs: int, batch: int, lr: float, seeds: int, width: int,
-           image_size: int | None, init_weights: str | Path | None) -> None:
+def seed_list(seeds: int | Sequence[int]) -> list[int]:
+    """``N`` -> seeds 0..N-1; a sequence -> those seeds (distinct, in the order given)."""
+    if isinstance(seeds, int):
+        if seeds < 1:
+            raise UsageError(f"--seeds must be at least 1, not {seeds}")
+        return list(range(seeds))
+    chosen = [int(s) for s in seeds]
+    if not chosen or len(set(chosen)) != len(chosen) or min(chosen) < 0:
+        raise UsageError(f"--seeds must list distinct non-negative seeds, not {','.join(map(str, chosen)) or 'none'}")
+    return chosen
+
+
+def _check(variant: str, epochs: int, batch: int, lr: float, width: int,
+           image_size: int | None, init_weights: str | Path | None, fold_group: int | None) -> None:
     if variant not in VARIANTS:
         raise UsageError(f"unknown variant {variant!r}; known: {', '.join(VARIANTS)}")
-    for name, value in (("epochs", epochs), ("seeds", seeds), ("width", width)):
+    if fold_group is not None and fold_group < 1:
+        raise UsageError(f"--fold-group must be at least 1, not {fold_group}")
+    for name, value in (("epochs", epochs), ("width", width)):
         if value < 1:
             raise UsageError(f"--{name} must be at least 1, not {value}")
     if batch < 2:
@@ -42,6 +58,70 @@ def _check(variant: str, epochs: int, batch: int, lr: float, seeds: int, width: 
         raise UsageError(f"--init-weights {init_weights} is not a file")
 
 
+@dataclass(frozen=True)
+class RunSpec:
+    """What one LOSO run is, apart from its variant's seeds: store, data options, training.
+
+    Built (and checked) by :func:`run_spec`; ``train`` and ``sweep`` share it.
+    """
+
+    store: str
+    classes: str | None
+    image_size: int | None
+    subjects: tuple[str, ...] | None
+    config: TrainConfig
+    device: str
+    folds_at_once: bool | None
+    fold_group: int | None
+
+
+def run_spec(
+    store: str | Path, *, classes: str | None = None, variant: str = "afn", epochs: int = DEFAULT_EPOCHS,
+    batch: int = 32, lr: float = 1e-4, device: str = "auto", init_weights: str | Path | None = None,
+    subjects: list[str] | None = None, image_size: int | None = None, width: int = 64, focal: bool = False,
+    folds_at_once: bool | None = None, fold_group: int | None = None,
+) -> RunSpec:
+    """Check the options of :func:`train` (one-line errors) and bundle them."""
+    _check(variant, epochs, batch, lr, width, image_size, init_weights, fold_group)
+    config = TrainConfig(variant=variant, epochs=epochs, batch=batch, lr=lr, width=width, focal=focal,
+                         init_weights=str(init_weights) if init_weights else None)
+    return RunSpec(str(store), classes, image_size, tuple(subjects) if subjects else None, config, device,
+                   folds_at_once, fold_group)
+
+
+def to_device(data: StoreData, device: torch.device) -> StoreData:
+    """``data`` with its tensors on ``device`` (the whole dataset: tens of MB)."""
+    if device.type != "cuda":
+        return data
+    # one pinned, asynchronous copy per run instead of one per batch
+    return replace(data, trdi=data.trdi.pin_memory().to(device, non_blocking=True),
+                   midi=data.midi.pin_memory().to(device, non_blocking=True),
+                   labels=data.labels.to(device, non_blocking=True))
+
+
+def fit(data: StoreData, spec: RunSpec, seeds: list[int], device: torch.device,
+        progress: bool = True) -> list[FoldResult]:
+    """Train and test every fold of ``spec`` for each of ``seeds``, in seed then fold order.
+
+    Sequentially (one fold after another), or with ``spec.folds_at_once`` (default: on
+    CUDA) in groups of ``spec.fold_group`` (seed, fold) pairs (default: the folds of one
+    seed) trained side by side by :func:`~mepipe.train.together.train_folds`.
+    """
+    folds = loso_folds(loso_splits(spec.store, data.classes), list(spec.subjects) if spec.subjects else None)
+    jobs = [(fold, seed) for seed in seeds for fold in folds]
+    together = device.type == "cuda" if spec.folds_at_once is None else spec.folds_at_once
+    results = []
+    if together:
+        size = spec.fold_group or len(folds)
+        for start in range(0, len(jobs), size):
+            results += train_folds(data, jobs[start:start + size], spec.config, device, progress)
+    else:
+        results = [train_fold(data, fold, spec.config, seed, device, progress) for fold, seed in jobs]
+    if results[0].init_report:
+        print(results[0].init_report, file=sys.stderr)
+    return results
+
+
 def train(
     store: str | Path,
     out: str | Path,
@@ -51,13 +131,15 @@ def train(
     epochs: int = DEFAULT_EPOCHS,
     batch: int = 32,
     lr: float = 1e-4,
-    seeds: int = 1,
+    seeds: int | Sequence[int] = 1,
     device: str = "auto",
     init_weights: str | Path | None = None,
     subjects: list[str] | None = None,
     image_size: int | None = None,
     width: int = 64,
     focal: bool = False,
+    folds_at_once: bool | None = None,
+    fold_group: int | None = None,
     progress: bool = True,
 ) -> dict:
     """Leave-one-subject-out training and evaluation of a fusion network on a store.
@@ -74,9 +156,9 @@ def train(
         One of :data:`mepipe.train.model.VARIANTS`.
     epochs, batch, lr : int, int, float
         Fixed epoch count, batch size and backbone learning rate (the head uses 10x).
-    seeds : int
-        Repeat the whole LOSO run with seeds 0..seeds-1; metrics report each seed's
-        pooled scores and their mean and standard deviation.
+    seeds : int or sequence of int
+        Repeat the whole LOSO run with seeds 0..seeds-1, or with the seeds listed;
+        metrics report each seed's pooled scores and their mean and standard deviation.
     device : str
         ``auto`` (CUDA if available), ``cpu`` or ``cuda``.
     init_weights : str or Path, optional
@@ -89,8 +171,13 @@ def train(
         Base channels of each ResNet stream (64 = ResNet-18).
     focal : bool
         Use the focal loss (gamma = 2) on top of weighted, smoothed cross-entropy.
+    folds_at_once : bool, optional
+        Train the folds side by side as one grouped network (see
+        :mod:`mepipe.train.together`); default: on CUDA only.
+    fold_group : int, optional
+        At most this many (seed, fold) pairs side by side; default: one seed's folds.
     progress : bool
-        Show a progress bar per fold on stderr.
+        Show a progress bar per fold (or group of folds) on stderr.
 
     Returns
     -------
@@ -100,46 +187,41 @@ def train(
     Notes
     -----
     On CPU a seed reproduces predictions.csv exactly; on CUDA, bf16 autocast and cuDNN's
-    kernel choices make runs close but not bit-identical.
+    kernel choices make runs close but not bit-identical. The folds-at-once path gives
+    the sequential path's results up to float rounding (exactly so in float64).
     """
-    _check(variant, epochs, batch, lr, seeds, width, image_size, init_weights)
-    out = Path(out)
+    spec = run_spec(store, classes=classes, variant=variant, epochs=epochs, batch=batch, lr=lr, device=device,
+                    init_weights=init_weights, subjects=subjects, image_size=image_size, width=width,
+                    focal=focal, folds_at_once=folds_at_once, fold_group=fold_group)
+    chosen = seed_list(seeds)
     data = load_store(store, classes, image_size)
-    folds = loso_folds(loso_splits(store, data.classes), subjects)
     target = resolve_device(device)
-    if target.type == "cuda":
-        # the whole dataset lives on the GPU (tens of MB): one pinned, asynchronous copy
-        # per run instead of one per batch
-        data.trdi = data.trdi.pin_memory().to(target, non_blocking=True)
-        data.midi = data.midi.pin_memory().to(target, non_blocking=True)
-        data.labels = data.labels.to(target, non_blocking=True)
-    config = TrainConfig(variant=variant, epochs=epochs, batch=batch, lr=lr, width=width, focal=focal,
-                         init_weights=str(init_weights) if init_weights else None)
+    results = fit(to_device(data, target), spec, chosen, target, progress)
+    return report(out, data, results, spec, device_name(target))
 
-    results = []
-    for seed in range(seeds):
-        for fold in folds:
-            results.append(train_fold(data, fold, config, seed, target, progress))
-            if results[-1].init_report and len(results) == 1:
-                print(results[-1].init_report, file=sys.stderr)
 
+def report(out: str | Path, data: StoreData, results: list[FoldResult], spec: RunSpec, device_name: str) -> dict:
+    """Score ``results``, write the run's files into ``out`` and return metrics.json's content."""
+    config = spec.config
     metrics = summarise(results, data)
     metrics.update({
-        "variant": variant,
+        "variant": config.variant,
         "classes": data.classes,
         "class_names": data.class_names,
-        "device": torch.cuda.get_device_name(target) if target.type == "cuda" else "cpu",
-        "store": {"path": str(Path(store).resolve()), "mepipe": data.provenance},
+        "device": device_name,
+        "store": {"path": str(Path(spec.store).resolve()), "mepipe": data.provenance},
         "config": {
-            **asdict(config), "seeds": seeds, "device": device, "subjects": subjects,
-            "image_size": image_size or int(data.trdi.shape[1]),
+            **asdict(config), "seeds": sorted({r.seed for r in results}), "device": spec.device,
+            "subjects": list(spec.subjects) if spec.subjects else None,
+            "image_size": spec.image_size or int(data.trdi.shape[1]),
+            "folds_at_once": spec.folds_at_once, "fold_group": spec.fold_group,
             "normalisation": "per image: minus median, divided by rms (all channels)",
-            "init_weights_sha256": file_sha256(Path(init_weights)) if init_weights else None,
+            "init_weights_sha256": file_sha256(Path(config.init_weights)) if config.init_weights else None,
             "init_report": results[0].init_report or None,
             "mepipe_version": __version__, "torch_version": torch.__version__,
         },
     })
-    _write_outputs(out, metrics, results, data)
+    _write_outputs(Path(out), metrics, results, data)
     return metrics
 
 

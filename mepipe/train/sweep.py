@@ -1,0 +1,171 @@
+"""Sweeps: several variants x seeds of LOSO runs on one store, here or on Dask workers.
+
+An ablation is many runs of the same protocol. Each (variant, seed) run is one task: in
+this process one after another, or on the workers of a Dask cluster, each worker
+training on its own GPU when it has one (folds at once there, see
+:mod:`mepipe.train.together`). A worker reads the store itself (once per process), so
+only options go out and only fold results (test probabilities and curves) come back.
+
+Each variant's runs are reported as a ``mepipe train`` run into ``OUT/<variant>/``, and
+the sweep as a whole into ``OUT/sweep.json``, ``OUT/sweep.png`` and a printed table.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import replace
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Sequence
+
+import torch
+
+from ..errors import UsageError
+from ..execute import connect, is_distributed
+from .data import StoreData, load_store
+from .defaults import VARIANTS
+from .loop import FoldResult, device_name, resolve_device
+from .plots import plot_sweep
+from .run import RunSpec, fit, report, run_spec, seed_list, to_device
+
+#: the scores a sweep compares
+SCORES = ("accuracy", "uf1", "uar")
+
+
+def sweep(
+    store: str | Path,
+    out: str | Path,
+    variants: Sequence[str],
+    seeds: int | Sequence[int] = 1,
+    *,
+    scheduler: Any = None,
+    progress: bool = True,
+    **options: Any,
+) -> dict:
+    """Run every variant with every seed; report each variant and the sweep.
+
+    Parameters
+    ----------
+    store, out : str or Path
+        The store, and the folder receiving ``<variant>/`` run folders and ``sweep.*``.
+    variants : sequence of str
+        Fusion variants (see :data:`~mepipe.train.defaults.VARIANTS`), distinct.
+    seeds : int or sequence of int
+        As for :func:`~mepipe.train.run.train`.
+    scheduler : str or distributed.Client, optional
+        ``None``: run here, one run after another. A ``tcp://`` address or a Client:
+        one task per (variant, seed) on the cluster's workers.
+    progress : bool
+        Progress bars (local runs only).
+    **options
+        The other keyword arguments of :func:`~mepipe.train.run.train`.
+
+    Returns
+    -------
+    dict
+        The content of sweep.json.
+    """
+    variants = list(variants)
+    unknown = [v for v in variants if v not in VARIANTS]
+    if unknown or not variants or len(set(variants)) != len(variants):
+        raise UsageError(f"--variant must list distinct variants of {', '.join(VARIANTS)}; "
+                         f"got {','.join(variants) or 'none'}")
+    if scheduler is not None and not is_distributed(scheduler):
+        raise UsageError(f"mepipe train --scheduler takes a tcp://HOST:PORT address (or use --cluster), "
+                         f"not {scheduler!r}")
+    base = run_spec(store, **options)
+    specs = {v: replace(base, config=replace(base.config, variant=v)) for v in variants}
+    chosen = seed_list(seeds)
+    tasks = [(v, seed) for v in variants for seed in chosen]
+    data = load_store(store, base.classes, base.image_size)
+    if scheduler is None:
+        target = resolve_device(base.device)
+        on_device = to_device(data, target)
+        done = {(v, seed): (fit(on_device, specs[v], [seed], target, progress), device_name(target))
+                for v, seed in tasks}
+    else:
+        done = _on_cluster(scheduler, specs, tasks)
+
+    out = Path(out)
+    runs = {}
+    for v in variants:
+        results = [r for seed in chosen for r in done[(v, seed)][0]]
+        runs[v] = report(out / v, data, results, specs[v], done[(v, chosen[0])][1])
+    summary = summarise_sweep(runs, data, chosen)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "sweep.json").write_text(json.dumps(summary, indent=2) + "\n")
+    plot_sweep({v: summary["variants"][v] for v in variants}, SCORES, out / "sweep.png",
+               f"{len(chosen)} seed(s), {summary['n_samples']} samples: mean and std over seeds")
+    return summary
+
+
+def summarise_sweep(runs: dict[str, dict], data: StoreData, seeds: list[int]) -> dict:
+    """Per variant: mean and (population) std over seeds of each score, and the per-seed values."""
+    first = next(iter(runs.values()))
+    return {
+        "store": first["store"]["path"],
+        "seeds": seeds,
+        "n_samples": first["n_samples"],
+        "class_names": data.class_names,
+        "chance": first["chance"],
+        "variants": {
+            v: {**{k: m[k] for k in SCORES}, **{f"{k}_std": m["std"][k] for k in SCORES},
+                "per_seed": [{"seed": s["seed"], **{k: s[k] for k in SCORES}} for s in m["seeds"]],
+                "samples_per_s": m["samples_per_s"], "device": m["device"], "run": f"{v}/metrics.json"}
+            for v, m in runs.items()
+        },
+    }
+
+
+def format_sweep(summary: dict) -> str:
+    """The sweep as a plain-text table: one row per variant, mean +- std over seeds."""
+    lines = [f"{'variant':<9}{'seeds':>6}" + "".join(f"{k:>17}" for k in SCORES)]
+    for v, s in summary["variants"].items():
+        lines.append(f"{v:<9}{len(s['per_seed']):>6}"
+                     + "".join(f"{s[k]:>10.3f} +-{s[k + '_std']:.3f}" for k in SCORES))
+    chance = summary["chance"]
+    lines.append(f"chance: majority-class accuracy {chance['majority_accuracy']:.3f}, UAR {chance['uar']:.3f}; "
+                 f"{summary['n_samples']} samples")
+    return "\n".join(lines)
+
+
+def _on_cluster(scheduler: Any, specs: dict[str, RunSpec], tasks: list[tuple[str, int]]) -> dict:
+    client = scheduler if not isinstance(scheduler, str) else connect(scheduler)
+    try:
+        futures = {task: client.submit(run_on_worker, specs[task[0]], task[1], pure=False) for task in tasks}
+        return {task: future.result() for task, future in futures.items()}
+    finally:
+        if client is not scheduler:
+            client.close()
+
+
+def run_on_worker(spec: RunSpec, seed: int) -> tuple[list[FoldResult], str]:
+    """One (variant, seed) run on a Dask worker: its fold results and the device's name.
+
+    The worker trains with as many torch threads as it has Dask threads, on the GPU its
+    name's trailing number picks (modulo the GPUs it sees; a batch job usually sees one).
+    """
+    from distributed import get_worker
+
+    worker = get_worker()
+    torch.set_num_threads(max(1, worker.state.nthreads))
+    target = worker_device(spec.device, worker.name)
+    data = to_device(_cached_store(spec.store, spec.classes, spec.image_size), target)
+    return fit(data, spec, [seed], target, progress=False), device_name(target)
+
+
+def worker_device(device: str, name: Any) -> torch.device:
+    """``device`` resolved for a worker called ``name``: ``cuda:<n mod GPUs>`` for a name ending in n."""
+    target = resolve_device(device)
+    count = torch.cuda.device_count() if target.type == "cuda" else 0
+    digits = re.search(r"(\d+)$", str(name))
+    if count > 1 and digits:
+        return torch.device("cuda", int(digits.group(1)) % count)
+    return target
+
+
+@lru_cache(maxsize=2)
+def _cached_store(store: str, classes: str | None, image_size: int | None) -> StoreData:
+    # a worker runs several tasks on the same store: read it once per process
+    return load_store(store, classes, image_size)
