@@ -281,10 +281,15 @@ class FaceAligner:
         self, frames: np.ndarray | Sequence[np.ndarray], gray: bool = False, reference: int = 0
     ) -> tuple[np.ndarray, dict[str, Any]]:
         """Align a clip by the face on its reference frame; see :func:`align_clip`."""
-        face = self.detect(frames[reference])
+        info = self.transform(frames[reference])
+        return warp_clip(frames, info["matrix"], self.size, gray=gray), info
+
+    def transform(self, image: np.ndarray) -> dict[str, Any]:
+        """:meth:`detect` on a clip's reference frame, plus the clip's ``matrix`` (source to
+        output pixels) and the frame's ``frame_size`` ``(height, width)``."""
+        face = self.detect(image)
         matrix = similarity_from_landmarks(face["landmarks"], self.size)
-        info = {**face, "matrix": matrix, "frame_size": tuple(np.shape(frames[reference])[:2])}
-        return warp_clip(frames, matrix, self.size, gray=gray), info
+        return {**face, "matrix": matrix, "frame_size": tuple(np.shape(image)[:2])}
 
 
 def aligner(size: int = 224, detect_max_side: int = 640) -> FaceAligner:
@@ -355,6 +360,7 @@ def warp_clip(
     size: int,
     gray: bool = False,
     out: np.ndarray | None = None,
+    bgr: bool = False,
 ) -> np.ndarray:
     """Warp every frame of a clip with the same transform.
 
@@ -377,6 +383,10 @@ def warp_clip(
         (gray frames are replicated).
     out : np.ndarray, optional
         Preallocated uint8 ``(T, size, size, C)`` output, C = 1 if ``gray`` else 3.
+    bgr : bool
+        Colour frames come in OpenCV's BGR order; the output is RGB all the same.
+        Interpolation is per channel, so warping first and swapping the channels of the
+        small output gives the same bytes as swapping the source frame's first.
 
     Returns
     -------
@@ -402,7 +412,10 @@ def warp_clip(
                 # cvtColor replicates ~50x faster than a numpy broadcast into the last axis
                 cv2.cvtColor(plane, cv2.COLOR_GRAY2RGB, dst=out[index])
         elif gray:
-            cv2.cvtColor(_warp(frame, matrix, colour), cv2.COLOR_RGB2GRAY, dst=out[index, :, :, 0])
+            to_gray = cv2.COLOR_BGR2GRAY if bgr else cv2.COLOR_RGB2GRAY
+            cv2.cvtColor(_warp(frame, matrix, colour), to_gray, dst=out[index, :, :, 0])
+        elif bgr:
+            cv2.cvtColor(_warp(frame, matrix, colour), cv2.COLOR_BGR2RGB, dst=out[index])
         else:
             _warp(frame, matrix, out[index])
     return out

@@ -234,3 +234,13 @@ def test_landmarks_of_an_aligned_frame_need_no_detection(photo, truth, size):
                            borderMode=cv2.BORDER_REPLICATE)
     shift = (align.aligned_landmarks(moved) - found).mean(axis=0)
     np.testing.assert_allclose(shift, [0.05 * size, 0], atol=0.003 * size)
+
+
+@pytest.mark.parametrize("gray", [False, True])
+def test_warping_bgr_frames_gives_the_bytes_of_warping_rgb_ones(photo, gray):
+    # the build warps frames as OpenCV decodes them (BGR) and swaps the small output
+    matrix = np.array([[0.83, 0.12, -40.3], [-0.12, 0.83, 15.7]])
+    frames = np.stack([photo, photo[::-1].copy()])
+    bgr = np.ascontiguousarray(frames[..., ::-1])
+    expected = align.warp_clip(frames, matrix, 96, gray=gray)
+    np.testing.assert_array_equal(align.warp_clip(bgr, matrix, 96, gray=gray, bgr=True), expected)
