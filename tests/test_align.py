@@ -244,3 +244,24 @@ def test_warping_bgr_frames_gives_the_bytes_of_warping_rgb_ones(photo, gray):
     bgr = np.ascontiguousarray(frames[..., ::-1])
     expected = align.warp_clip(frames, matrix, 96, gray=gray)
     np.testing.assert_array_equal(align.warp_clip(bgr, matrix, 96, gray=gray, bgr=True), expected)
+
+
+def test_the_packaged_detector_is_dlibs_own():
+    # loaded from a file for speed; it must stay the detector dlib builds
+    import pickle
+
+    import dlib
+
+    packaged = dlib.fhog_object_detector(str(align.DETECTOR))
+    assert pickle.dumps(packaged) == pickle.dumps(dlib.get_frontal_face_detector())
+
+
+def test_threads_share_one_predictor_and_find_the_same_landmarks(photo):
+    image = photo[:335]
+    serial = align.FaceAligner(SIZE).detect(image)["landmarks"]
+    with ThreadPoolExecutor(4) as pool:
+        found = list(pool.map(lambda _: (align.FaceAligner(SIZE).detect(image)["landmarks"],
+                                         align._predictor()), range(8)))
+    for landmarks, predictor in found:
+        np.testing.assert_array_equal(landmarks, serial)
+        assert predictor is align._predictor()
