@@ -18,12 +18,11 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 from bench.build import OUT
+from bench.startup import wall
 from mepipe.synth import synthesize
 
 SIZE = 224
@@ -78,12 +77,6 @@ def typical(root: Path, out: Path) -> int:
     return count
 
 
-def _wall(command: list[str]) -> float:
-    start = time.perf_counter()
-    subprocess.run(command, check=True, capture_output=True)
-    return time.perf_counter() - start
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.perframe", description=__doc__)
     parser.add_argument("--typical", nargs=2, metavar=("ROOT", "OUT"), type=Path,
@@ -100,7 +93,7 @@ def main(argv: list[str] | None = None) -> None:
             "--out", str(OUT / "casme2-12.zarr"), "--overwrite", "--quiet"]
     ratios = []
     for _ in range(args.repeats):
-        baseline, seconds = _wall(per_frame), _wall(ours)
+        baseline, seconds = wall(per_frame), wall(ours)
         ratios.append(baseline / seconds)
         print(f"perframe  12 clips: per-frame pipeline {baseline:5.1f} s, mepipe build {seconds:5.2f} s, "
               f"ratio {ratios[-1]:5.1f}x", flush=True)

@@ -42,7 +42,8 @@ def release() -> Path:
     return root
 
 
-def _wall(command: list[str]) -> float:
+def wall(command: list[str]) -> float:
+    """Seconds ``command`` takes as a fresh process."""
     start = time.perf_counter()
     subprocess.run(command, check=True, capture_output=True)
     return time.perf_counter() - start
@@ -58,7 +59,7 @@ def main(argv: list[str] | None = None) -> None:
     build("casme2", root, str(store), overwrite=True, progress=False)  # warms this process
     rows = []
     for _ in range(args.repeats):
-        cold = _wall(command)
+        cold = wall(command)
         start = time.perf_counter()
         build("casme2", root, str(store), overwrite=True, progress=False)
         warm = time.perf_counter() - start
@@ -69,9 +70,9 @@ def main(argv: list[str] | None = None) -> None:
     print(f"startup   start-up min {min(startups):.2f} s, median {statistics.median(startups):.2f} s "
           "(target <= 1.5 s)")
     python = sys.executable
-    base = min(_wall([python, "-c", PARTS["interpreter"]]) for _ in range(args.repeats))
+    base = min(wall([python, "-c", PARTS["interpreter"]]) for _ in range(args.repeats))
     for name, code in PARTS.items():
-        seconds = min(_wall([python, "-c", code]) for _ in range(args.repeats))
+        seconds = min(wall([python, "-c", code]) for _ in range(args.repeats))
         extra = seconds if name == "interpreter" else seconds - base
         print(f"startup   part: {name:24} {extra:5.2f} s" + ("" if name == "interpreter" else
                                                              " (over the interpreter)"))
