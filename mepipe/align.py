@@ -10,9 +10,10 @@ jitter larger than the micro-expression itself.
 
 The geometry (:func:`canonical_points`, :func:`similarity_from_landmarks`) is pure;
 dlib is touched only by :class:`FaceAligner` and :func:`aligned_landmarks`. A dlib
-detector must not be shared between threads, so the models live in thread-local storage
-and each thread loads its own on first use (the detector releases the GIL, so threads
-scale).
+detector must not be shared between threads (concurrent use crashes), so each thread
+loads its own from :data:`DETECTOR` (2 ms; building it from the copy compiled into dlib
+takes 0.6 s). The landmark predictor (100 MB, 1 s to load) is loaded once per process and
+shared: concurrent calls of one predictor give the same landmarks as serial ones.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ import numpy as np
 from .errors import MepipeError, SampleError
 
 LANDMARK_MODEL = "shape_predictor_68_face_landmarks.dat"
+#: dlib's frontal face detector as ``save()`` writes it (mepipe/data/PROVENANCE.md)
+DETECTOR = Path(__file__).parent / "data" / "frontal_face_detector.svm"
 
 # iBUG 68-point indices; dlib labels points by their place in the image, so 36-41 is the
 # image-left eye whether or not the face is mirrored.
@@ -64,6 +67,8 @@ _PAD = 0.25
 _MIN_RELATIVE_SCORE = 0.5
 
 _local = threading.local()
+_shared: dict[str, Any] = {}
+_shared_lock = threading.Lock()
 
 
 def model_path(name: str = LANDMARK_MODEL) -> Path:
@@ -101,18 +106,22 @@ def model_path(name: str = LANDMARK_MODEL) -> Path:
 
 
 def _models() -> tuple[Any, Any]:
-    """The calling thread's (detector, predictor), loaded on first use."""
+    """The calling thread's detector and the process's predictor, loaded on first use."""
     detector = getattr(_local, "detector", None)
     if detector is None:
-        detector = _local.detector = dlib.get_frontal_face_detector()
+        detector = _local.detector = dlib.fhog_object_detector(str(DETECTOR))
     return detector, _predictor()
 
 
 def _predictor() -> Any:
-    """The calling thread's landmark predictor, loaded on first use (about 100 MB)."""
-    predictor = getattr(_local, "predictor", None)
+    """The process's landmark predictor, loaded once, on first use (about 100 MB): under a
+    lock, so that threads starting together do not each load it."""
+    predictor = _shared.get("predictor")
     if predictor is None:
-        predictor = _local.predictor = dlib.shape_predictor(str(model_path()))
+        with _shared_lock:
+            predictor = _shared.get("predictor")
+            if predictor is None:
+                predictor = _shared["predictor"] = dlib.shape_predictor(str(model_path()))
     return predictor
 
 
@@ -281,10 +290,15 @@ class FaceAligner:
         self, frames: np.ndarray | Sequence[np.ndarray], gray: bool = False, reference: int = 0
     ) -> tuple[np.ndarray, dict[str, Any]]:
         """Align a clip by the face on its reference frame; see :func:`align_clip`."""
-        face = self.detect(frames[reference])
+        info = self.transform(frames[reference])
+        return warp_clip(frames, info["matrix"], self.size, gray=gray), info
+
+    def transform(self, image: np.ndarray) -> dict[str, Any]:
+        """:meth:`detect` on a clip's reference frame, plus the clip's ``matrix`` (source to
+        output pixels) and the frame's ``frame_size`` ``(height, width)``."""
+        face = self.detect(image)
         matrix = similarity_from_landmarks(face["landmarks"], self.size)
-        info = {**face, "matrix": matrix, "frame_size": tuple(np.shape(frames[reference])[:2])}
-        return warp_clip(frames, matrix, self.size, gray=gray), info
+        return {**face, "matrix": matrix, "frame_size": tuple(np.shape(image)[:2])}
 
 
 def aligner(size: int = 224, detect_max_side: int = 640) -> FaceAligner:
@@ -355,6 +369,7 @@ def warp_clip(
     size: int,
     gray: bool = False,
     out: np.ndarray | None = None,
+    bgr: bool = False,
 ) -> np.ndarray:
     """Warp every frame of a clip with the same transform.
 
@@ -377,6 +392,10 @@ def warp_clip(
         (gray frames are replicated).
     out : np.ndarray, optional
         Preallocated uint8 ``(T, size, size, C)`` output, C = 1 if ``gray`` else 3.
+    bgr : bool
+        Colour frames come in OpenCV's BGR order; the output is RGB all the same.
+        Interpolation is per channel, so warping first and swapping the channels of the
+        small output gives the same bytes as swapping the source frame's first.
 
     Returns
     -------
@@ -402,7 +421,10 @@ def warp_clip(
                 # cvtColor replicates ~50x faster than a numpy broadcast into the last axis
                 cv2.cvtColor(plane, cv2.COLOR_GRAY2RGB, dst=out[index])
         elif gray:
-            cv2.cvtColor(_warp(frame, matrix, colour), cv2.COLOR_RGB2GRAY, dst=out[index, :, :, 0])
+            to_gray = cv2.COLOR_BGR2GRAY if bgr else cv2.COLOR_RGB2GRAY
+            cv2.cvtColor(_warp(frame, matrix, colour), to_gray, dst=out[index, :, :, 0])
+        elif bgr:
+            cv2.cvtColor(_warp(frame, matrix, colour), cv2.COLOR_BGR2RGB, dst=out[index])
         else:
             _warp(frame, matrix, out[index])
     return out

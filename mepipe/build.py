@@ -12,6 +12,7 @@ A rerun of the same build resumes: samples already ``ok`` (and intact) are skipp
 from __future__ import annotations
 
 import time
+import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -33,8 +34,8 @@ from .provenance import library_versions
 from .recipe import Recipe, Sample, get_recipe
 from .release import Release, open_release
 from .report import reason_kind
-from .store import (FAILED, OK, create_store, detect_step_counts, local_path, missing_alignment,
-                    read_table)
+from .store import (FAILED, OK, FieldWriter, create_store, detect_step_counts, local_path,
+                    missing_alignment, read_table)
 from .verify import damaged_samples
 
 @dataclass
@@ -237,15 +238,21 @@ def build(
         todo = [(i, s) for i, s in enumerate(samples) if status[i] != OK or i in damaged]
         if todo:
             layout.prepare_writes(out)
-        graph, keys = build_graph(todo, release.frame_roots, out, config)
+        graph, keys = build_graph(todo, release.frame_roots, out, config, token=uuid.uuid4().hex)
         outcomes: list[Outcome] = []
+        fields = FieldWriter(group)
         with Progress(len(keys), f"build {dataset}", enabled=progress) as bar:
             def on_result(outcome: Outcome) -> None:
                 outcomes.append(outcome)
+                fields.add(outcome.index, outcome.fields)
                 bar.update(outcome.status == OK)
 
             try:
-                run_graph(graph, keys, on_result, scheduler=scheduler, workers=workers)
+                try:
+                    run_graph(graph, keys, on_result, scheduler=scheduler, workers=workers)
+                finally:
+                    fields.flush()  # what finished is kept, also when interrupted
+                layout.finish(out, shard)
             except OSError as exc:
                 # the store itself failed (disk full, permissions, network): every later sample
                 # would fail the same way, so stop; what was written is committed and kept
@@ -253,7 +260,6 @@ def build(
                     f"writing {out} failed after {len(outcomes)} of {len(keys)} samples: "
                     f"{exc.strerror or exc}; fix that and rerun the same command to resume"
                 ) from None
-        layout.finish(out, shard)
     table = read_table(group)
     failed = np.flatnonzero(table["status"] == FAILED)
     return BuildSummary(

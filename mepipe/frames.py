@@ -208,9 +208,61 @@ def read_clip(paths: Sequence[Path], color: str) -> np.ndarray:
     _store(first, clip[0], color)
     for index, path in enumerate(paths[1:], start=1):
         frame = _decode(Path(path), color)
-        _check_size(frame, first, path)
+        _check_size(frame, first.shape, path)
         _store(frame, clip[index], color)
     return clip
+
+
+class FrameFiles(Sequence):
+    """A clip's frames, decoded one at a time when read: ``files[i]`` is the ``i``-th frame.
+
+    The build warps each frame as soon as it is decoded, so a clip never stands in memory
+    at its source resolution (a SAMM clip of 300 frames is 2 GB of RGB) and each frame is
+    still in cache when it is warped. Frames are checked like :func:`read_clip`'s (damaged
+    files, sizes differing from the first frame's); the last frame read is kept, so the
+    reference frame the face is found on is decoded once.
+
+    Parameters
+    ----------
+    paths : sequence of Path
+        The frame files, in clip order.
+    color : str
+        The release's colour, ``rgb`` or ``gray``.
+    bgr : bool
+        Give colour frames in OpenCV's BGR order, as decoded, instead of RGB: for callers
+        that only resample them (per channel), which then swap the channels of the far
+        smaller result.
+    """
+
+    def __init__(self, paths: Sequence[Path], color: str, bgr: bool = False) -> None:
+        if not paths:
+            raise SampleError("no frames to read")
+        self.paths = tuple(Path(p) for p in paths)
+        self.color = color
+        self.bgr = bgr
+        self._first_shape: tuple[int, ...] | None = None
+        self._last: tuple[int, np.ndarray] | None = None
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, index: int) -> np.ndarray:  # type: ignore[override]
+        if not isinstance(index, (int, np.integer)):
+            raise TypeError(f"frame index must be an integer, not {type(index).__name__}")
+        index = range(len(self.paths))[index]
+        if self._last is not None and self._last[0] == index:
+            return self._last[1]
+        if self._first_shape is None and index != 0:
+            self[0]  # sizes are checked against the first frame's
+        frame = _decode(self.paths[index], self.color)
+        if self._first_shape is None:
+            self._first_shape = frame.shape
+        else:
+            _check_size(frame, self._first_shape, self.paths[index])
+        if self.color != "gray" and not self.bgr:
+            cv2.cvtColor(frame, cv2.COLOR_BGR2RGB, dst=frame)
+        self._last = (index, frame)
+        return frame
 
 
 def check_clip(paths: Sequence[Path], color: str) -> tuple[int, int]:
@@ -222,7 +274,7 @@ def check_clip(paths: Sequence[Path], color: str) -> tuple[int, int]:
         raise SampleError("no frames to read")
     first = _decode(Path(paths[0]), color)
     for path in paths[1:]:
-        _check_size(_decode(Path(path), color), first, path)
+        _check_size(_decode(Path(path), color), first.shape, path)
     return first.shape[1], first.shape[0]
 
 
@@ -250,10 +302,11 @@ def _store(image: np.ndarray, out: np.ndarray, color: str) -> None:
         cv2.cvtColor(image, cv2.COLOR_BGR2RGB, dst=out)
 
 
-def _check_size(frame: np.ndarray, first: np.ndarray, path: Path) -> None:
-    if frame.shape != first.shape:
-        raise SampleError(f"{path}: frame size {_size(frame)} differs from the clip's first frame {_size(first)}")
+def _check_size(frame: np.ndarray, first: tuple[int, ...], path: Path) -> None:
+    if frame.shape != first:
+        raise SampleError(f"{path}: frame size {_size(frame.shape)} differs from the clip's first "
+                          f"frame {_size(first)}")
 
 
-def _size(image: np.ndarray) -> str:
-    return f"{image.shape[1]}x{image.shape[0]}"
+def _size(shape: tuple[int, ...]) -> str:
+    return f"{shape[1]}x{shape[0]}"

@@ -4,9 +4,10 @@ Per sample, four tasks in a chain::
 
     load-i  ->  align-i  ->  pool-i  ->  write-i
 
-``load`` decodes the frames, ``align`` warps them with the onset frame's transform,
-``pool`` computes TRDI/MIDI, ``write`` stores the result in the sample's own chunks and
-returns a small :class:`Outcome`. Chains are independent, so the scheduler runs as many
+``load`` finds the frames, ``align`` decodes them and warps each with the onset frame's
+transform, ``pool`` computes TRDI/MIDI, ``write`` stores the images in the sample's own
+chunks and returns a small :class:`Outcome` with the sample's other fields, which the
+build's driver writes for many samples at once (:class:`mepipe.store.FieldWriter`). Chains are independent, so the scheduler runs as many
 samples at once as it has workers, and memory is bounded by the clips in flight.
 
 Each chain is fused into one task before it runs: a decoded clip is tens of megabytes,
@@ -22,14 +23,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
-import zarr
 from dask.optimization import fuse
 
 from . import stages
 from .config import BuildConfig
 from .errors import MepipeError
 from .recipe import Sample, get_recipe
-from .store import FAILED, SampleResult, write_sample
+from .store import FAILED, SampleResult, sample_fields, write_images
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,9 @@ class Failed:
 
 @dataclass(frozen=True)
 class Outcome:
-    """What ``write`` reports back: small, so nothing large crosses to the client."""
+    """What ``write`` reports back: small, so nothing large crosses to the client.
+    ``fields`` are the sample's stored values other than its images
+    (:func:`mepipe.store.sample_fields`)."""
 
     index: int
     sample_id: str
@@ -50,6 +52,7 @@ class Outcome:
     repair: str
     n_frames: int
     frames_decoded: int
+    fields: dict
 
 
 def _attempt(stage: Callable[..., Any], upstream: Any, *args: Any) -> Any:
@@ -80,22 +83,24 @@ def _pool(clip: Any, sample: Sample, config: BuildConfig) -> tuple[Any, int]:
     return _attempt(stages.pool_clip, clip, sample, config), decoded
 
 
-def _write(pooled: tuple[Any, int], store: str, index: int, sample: Sample) -> Outcome:
+def _write(pooled: tuple[Any, int], store: str, index: int, sample: Sample, token: str) -> Outcome:
     result, decoded = pooled
     if isinstance(result, Failed):
         result = SampleResult(status=FAILED, error=result.error, repair=sample.repair)
-    write_sample(zarr.open_group(store, mode="r+"), index, result)
+    write_images(store, index, result.images, token)
     return Outcome(index, sample.sample_id, result.status, result.error, result.repair,
-                   result.n_frames, decoded)
+                   result.n_frames, decoded, sample_fields(result))
 
 
 def build_graph(
-    samples: Sequence[tuple[int, Sample]], frames: Mapping[str, str], store: str, config: BuildConfig
+    samples: Sequence[tuple[int, Sample]], frames: Mapping[str, str], store: str, config: BuildConfig,
+    token: str,
 ) -> tuple[dict, list]:
     """The fused task graph for ``samples`` (store index, sample) and its output keys.
 
     ``frames`` maps each part of the release to its frames root
-    (:attr:`mepipe.release.Release.frame_roots`).
+    (:attr:`mepipe.release.Release.frame_roots`); ``token`` names this run of the build
+    (:func:`mepipe.store.write_images`).
 
     Returns
     -------
@@ -110,7 +115,7 @@ def build_graph(
         graph[("load", index)] = (_load, sample, dict(frames), config)
         graph[("align", index)] = (_align, ("load", index), sample, config)
         graph[("pool", index)] = (_pool, ("align", index), sample, config)
-        graph[("write", index)] = (_write, ("pool", index), store, index, sample)
+        graph[("write", index)] = (_write, ("pool", index), store, index, sample, token)
         keys.append(("write", index))
     fused, _ = fuse(graph, keys=keys, ave_width=1, rename_keys=False)
     return fused, keys

@@ -1,12 +1,14 @@
-"""Chunk layout of a store: one chunk per sample while building, few files when finished.
+"""Chunk layout of a store: images one chunk per sample while building, few files when finished.
 
-While a build runs, every array it writes has one chunk per sample, so parallel workers
-never share a chunk (two writers in one chunk or shard lose data). Once every sample is
-settled, :func:`finish` rewrites the small per-sample fields (``status``, ``error``,
-frame indices, ...) as one chunk each and, when asked, the images as zarr v3 shards of
-``shard`` samples; a resumed build first returns what it writes to one chunk per sample
-(:func:`prepare_writes`). Images keep one (inner) chunk per sample either way, so reading
-one sample stays cheap.
+While a build runs, the images have one chunk per sample, so parallel workers never
+share a chunk (two writers in one chunk or shard lose data); the small per-sample fields
+(``status``, ``error``, frame indices, ...) are one chunk each, written only by the
+build's driver (:class:`mepipe.store.FieldWriter`). Once every sample is settled,
+:func:`finish` rewrites the images, when asked, as zarr v3 shards of ``shard`` samples; a
+resumed build first returns them to one chunk per sample (:func:`prepare_writes`), and
+gives the small fields of a store begun by an older mepipe (one chunk per sample) their
+one chunk. Images keep one (inner) chunk per sample either way, so reading one sample
+stays cheap.
 
 An array is rewritten under ``<name>.compact`` and then swapped in by two renames
 (``<name>`` -> ``<name>.old``, ``<name>.compact`` -> ``<name>``). A kill at any point
@@ -37,14 +39,13 @@ _BLOCK_BYTES = 32 << 20
 
 
 def _target(array: zarr.Array, per_sample: bool, shard: int | None) -> tuple[tuple, tuple | None]:
-    """(chunks, shards) an array should have: one chunk per sample while building; when
-    finished, small fields in one chunk and images per sample, optionally sharded."""
+    """(chunks, shards) an array should have: small fields in one chunk (their one writer
+    is the build's driver); images one chunk per sample, and when finished optionally
+    sharded (``per_sample``: still being built, never sharded)."""
     rest = tuple(array.shape[1:])
-    if per_sample:
-        return (1, *rest), None
     if not is_image(array.basename):
         return (max(array.shape[0], 1), *rest), None
-    return (1, *rest), ((shard, *rest) if shard else None)
+    return (1, *rest), ((shard, *rest) if shard and not per_sample else None)
 
 
 def _layout(array: zarr.Array) -> tuple[tuple, tuple | None]:
@@ -137,9 +138,9 @@ def _relayout(out: str, names: list[str], per_sample: bool, shard: int | None) -
 
 
 def prepare_writes(out: str) -> list[str]:
-    """Give every array a build writes one chunk per sample again (after a finished build
-    was compacted); returns the arrays rewritten. The sheet's fields are written once, at
-    creation, and keep their single chunk."""
+    """Give every array a build writes its layout while building (images one chunk per
+    sample again, after a finished build was sharded); returns the arrays rewritten. The
+    sheet's fields are written once, at creation, and keep their single chunk."""
     group = drop_consolidated(out)
     written = [name for name in per_sample_arrays(group) if name not in SHEET_FIELDS]
     return _relayout(out, written, per_sample=True, shard=None)

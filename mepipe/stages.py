@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from . import align, frames, rankpool
@@ -21,16 +22,17 @@ from .store import OK, Alignment, SampleResult
 
 @dataclass(frozen=True)
 class Clip:
-    """Decoded frames of one sample.
+    """The frames of one sample.
 
     ``numbers`` are the frame numbers of ``frames`` in increasing order; the first is
     always the onset, the frame the alignment is anchored on, and ``onset_file`` is where
     it was read from. ``apex`` is ``None`` when it must be estimated from motion.
-    ``alignment`` is set once the frames are aligned.
+    ``frames`` are the source frames (an RGB or gray array, or the files, decoded as the
+    alignment reads them) until ``alignment`` is set, and the aligned frames after.
     """
 
     numbers: np.ndarray
-    frames: np.ndarray
+    frames: np.ndarray | frames.FrameFiles
     onset: int
     offset: int
     apex: int | None
@@ -58,14 +60,14 @@ def frames_needed(apex: int | None, onset: int, offset: int, span: str) -> list[
 
 
 def load_clip(sample: Sample, recipe: Recipe, root: Path, config: BuildConfig) -> Clip:
-    """Decode the frames a sample needs from its folder under the frames root ``root``,
-    found by the numbers in their file names.
+    """The frames a sample needs, from its folder under the frames root ``root``, found
+    by the numbers in their file names; they are decoded as :func:`align_clip` warps them.
 
     Raises
     ------
     SampleError
-        The frames cannot be resolved or decoded. The message leaves out the sample id:
-        the store's row and the build summary show it beside the reason.
+        The frames cannot be resolved. The message leaves out the sample id: the store's
+        row and the build summary show it beside the reason.
     """
     try:
         found = frames.clip_frames(sample, recipe, Path(root))
@@ -74,8 +76,8 @@ def load_clip(sample: Sample, recipe: Recipe, root: Path, config: BuildConfig) -
     onset, offset = found.numbers[0], found.numbers[-1]
     wanted = frames_needed(found.apex, onset, offset, config.span)
     by_number = dict(zip(found.numbers, found.paths))
-    pixels = frames.read_clip([by_number[n] for n in wanted], recipe.color)
-    return Clip(np.asarray(wanted, dtype=np.int64), pixels, onset, offset, found.apex,
+    files = frames.FrameFiles([by_number[n] for n in wanted], recipe.color, bgr=True)
+    return Clip(np.asarray(wanted, dtype=np.int64), files, onset, offset, found.apex,
                 tuple(found.repairs), onset_file=by_number[onset])
 
 
@@ -94,15 +96,21 @@ def align_clip(clip: Clip, recipe: Recipe, config: BuildConfig) -> Clip:
     Raises
     ------
     SampleError
-        No usable face on the onset frame; the message names its file.
+        No usable face on the onset frame (the message names its file), or a frame that
+        cannot be decoded (named likewise).
     """
-    side = detect_side(recipe, clip.frames.shape[1:], config.detect_face_px)
+    source = clip.frames
+    bgr = isinstance(source, frames.FrameFiles) and source.bgr
+    onset = source[0]
+    if bgr and onset.ndim == 3:
+        onset = cv2.cvtColor(onset, cv2.COLOR_BGR2RGB)  # a copy: the warp reads the BGR one
+    side = detect_side(recipe, onset.shape, config.detect_face_px)
     try:
-        aligned, info = align.align_clip(clip.frames, size=config.size, gray=config.gray,
-                                         reference=0, detect_max_side=side)
+        info = align.aligner(config.size, side).transform(onset)
     except SampleError as exc:
         # the face is looked for on the onset frame only: that file is the one to look at
         raise SampleError(f"{clip.onset_file}: {exc}") from None
+    aligned = align.warp_clip(source, info["matrix"], config.size, gray=config.gray, bgr=bgr)
     alignment = Alignment(transform=info["matrix"], landmarks=info["landmarks"],
                           frame_size=info["frame_size"], detect_step=info["step"])
     return replace(clip, frames=aligned, alignment=alignment)

@@ -7,22 +7,27 @@ The layout is a contract that trainers and other tools read directly
 * ``trdi_raw``, ``midi_raw`` -- float32, only with ``keep_raw``;
 * 1-D arrays over ``sample``: the sheet's fields (written once, at creation) and the
   build's outcome per sample (``status``, ``error``, ``repair``, frame indices,
-  ``n_frames``, ``checksum``), chunked one element per sample;
+  ``n_frames``, ``checksum``), each one chunk;
 * the alignment of each sample (:data:`ALIGNMENT_FIELDS`: ``transform``, ``landmarks``,
-  ``frame_size``, ``detect_step``), one chunk per sample; stores written before these
-  existed lack them;
+  ``frame_size``, ``detect_step``), each one chunk; stores written before these existed
+  lack them;
 * ``attrs["mepipe"]`` -- version, dataset, configuration and provenance.
 
-Every per-sample array has one chunk per sample, so each sample's writes touch chunks no
-other task touches: any number of workers write concurrently without locks, and a
-sample's ``status`` is written last, so a killed build never leaves a sample marked
-``ok`` whose images are missing.
+A build's workers write the images (:func:`write_images`), each sample into its own
+chunks, so any number of them write concurrently without locks. The small per-sample
+fields (:func:`sample_fields`) go back to the one process driving the build, which
+writes those of many samples at once (:class:`FieldWriter`), ``status`` last: a killed
+build never leaves a sample marked ``ok`` whose images are missing, and a sample whose
+fields were not written yet is rebuilt by the next run.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
+import math
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
@@ -154,10 +159,10 @@ def create_store(
             array[:] = values
     for name, dtype in OUTCOME_FIELDS.items():
         fill = "" if dtype is str else (PENDING if name == "status" else -1)
-        group.create_array(name, shape=(n,), chunks=(1,), dtype=dtype, fill_value=fill,
+        group.create_array(name, shape=(n,), chunks=(max(n, 1),), dtype=dtype, fill_value=fill,
                            dimension_names=("sample",))
     for name, (dtype, shape, dims, fill) in ALIGNMENT_FIELDS.items():
-        group.create_array(name, shape=(n, *shape), chunks=(1, *shape), dtype=dtype,
+        group.create_array(name, shape=(n, *shape), chunks=(max(n, 1), *shape), dtype=dtype,
                            fill_value=fill, dimension_names=("sample", *dims))
     group.attrs["mepipe"] = dict(attrs)
     return group
@@ -175,27 +180,92 @@ def open_store(path: str, mode: str = "r") -> zarr.Group:
 
 
 def write_sample(group: zarr.Group, index: int, result: SampleResult) -> None:
-    """Write one sample's images and outcome; ``status`` goes last as the commit mark."""
-    sync(_write_sample(group.store, group.path, index, result))
+    """Write one sample's images and fields; ``status`` goes last as the commit mark.
+
+    For one writer at a time (tests, tools); a build writes the images from its workers
+    and the fields from its driver, in batches.
+    """
+    arrays = {name: group[name].async_array for name in result.images}
+    sync(_write_images(arrays, index, result.images))
+    writer = FieldWriter(group)
+    writer.add(index, sample_fields(result))
+    writer.flush()
 
 
-async def _write_sample(store, path: str, index: int, result: SampleResult) -> None:
-    # one trip through zarr's event loop with the writes in flight together: a sample has
-    # 13 small writes, and doing them one by one through the sync API costs more than
-    # compressing the images
-    group = await zarr.api.asynchronous.open_group(store=store, path=path, mode="r+")
-    fields = {
-        **result.images,
+def write_images(store: str, index: int, images: Mapping[str, np.ndarray], token: str) -> None:
+    """Write one sample's images (its own chunks) in one trip through zarr's event loop.
+
+    ``token`` names one build: the arrays are opened once per build and process and
+    reused (opening reads each array's metadata, which cost more than writing small
+    images); a new token opens them again, after the layout changed.
+    """
+    if images:
+        arrays = _image_arrays(store, tuple(sorted(images)), token)
+        sync(_write_images(arrays, index, images))
+
+
+@functools.lru_cache(maxsize=8)
+def _image_arrays(store: str, names: tuple[str, ...], token: str) -> dict[str, Any]:
+    group = zarr.open_group(store, mode="r+", use_consolidated=False)
+    return {name: group[name].async_array for name in names}
+
+
+async def _write_images(arrays: Mapping[str, Any], index: int, images: Mapping[str, np.ndarray]) -> None:
+    await asyncio.gather(*(arrays[name].setitem(index, value) for name, value in images.items()))
+
+
+def sample_fields(result: SampleResult) -> dict[str, Any]:
+    """A sample's stored values other than its images, ``status`` included (last)."""
+    return {
         "onset_index": result.onset_index, "apex_index": result.apex_index,
         "offset_index": result.offset_index, "n_frames": result.n_frames,
         "error": result.error, "repair": result.repair,
         "checksum": checksum(result.images) if result.status == OK else "",
         **alignment_values(result.alignment),
+        "status": result.status,
     }
-    names = [*fields, "status"]
-    arrays = dict(zip(names, await asyncio.gather(*(group.getitem(name) for name in names))))
-    await asyncio.gather(*(arrays[name].setitem(index, value) for name, value in fields.items()))
-    await arrays["status"].setitem(index, result.status)
+
+
+class FieldWriter:
+    """The per-sample fields of settled samples, written many samples at a time.
+
+    :meth:`add` collects a sample's :func:`sample_fields`; :meth:`flush` writes everything
+    collected, ``status`` last, one write per array. It runs by itself for the first
+    sample (progress shows on disk at once) and then once ``interval`` seconds have passed
+    since the last flush. Writing per sample costs a dozen small writes through zarr's one
+    event loop, more than compressing the images.
+
+    Parameters
+    ----------
+    group : zarr.Group
+        The store, opened for writing.
+    interval : float
+        Seconds between automatic flushes: how much finished work a killed build loses.
+    """
+
+    def __init__(self, group: zarr.Group, interval: float = 2.0) -> None:
+        self.group = group
+        self.interval = interval
+        self.pending: dict[int, dict[str, Any]] = {}
+        self._last = -math.inf
+
+    def add(self, index: int, fields: Mapping[str, Any]) -> None:
+        self.pending[index] = dict(fields)
+        if time.monotonic() - self._last >= self.interval:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write every collected sample's fields, ``status`` last."""
+        self._last = time.monotonic()
+        if not self.pending:
+            return
+        indices = np.array(sorted(self.pending))
+        rows = [self.pending[i] for i in indices]
+        for name in rows[0]:  # sample_fields' order: status last
+            array = self.group[name]
+            values = np.array([row[name] for row in rows])
+            array.oindex[indices] = values if array.dtype.kind in "TO" else values.astype(array.dtype)
+        self.pending.clear()
 
 
 def alignment_values(alignment: Alignment | None) -> dict[str, Any]:

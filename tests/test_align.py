@@ -234,3 +234,34 @@ def test_landmarks_of_an_aligned_frame_need_no_detection(photo, truth, size):
                            borderMode=cv2.BORDER_REPLICATE)
     shift = (align.aligned_landmarks(moved) - found).mean(axis=0)
     np.testing.assert_allclose(shift, [0.05 * size, 0], atol=0.003 * size)
+
+
+@pytest.mark.parametrize("gray", [False, True])
+def test_warping_bgr_frames_gives_the_bytes_of_warping_rgb_ones(photo, gray):
+    # the build warps frames as OpenCV decodes them (BGR) and swaps the small output
+    matrix = np.array([[0.83, 0.12, -40.3], [-0.12, 0.83, 15.7]])
+    frames = np.stack([photo, photo[::-1].copy()])
+    bgr = np.ascontiguousarray(frames[..., ::-1])
+    expected = align.warp_clip(frames, matrix, 96, gray=gray)
+    np.testing.assert_array_equal(align.warp_clip(bgr, matrix, 96, gray=gray, bgr=True), expected)
+
+
+def test_the_packaged_detector_is_dlibs_own():
+    # loaded from a file for speed; it must stay the detector dlib builds
+    import pickle
+
+    import dlib
+
+    packaged = dlib.fhog_object_detector(str(align.DETECTOR))
+    assert pickle.dumps(packaged) == pickle.dumps(dlib.get_frontal_face_detector())
+
+
+def test_threads_share_one_predictor_and_find_the_same_landmarks(photo):
+    image = photo[:335]
+    serial = align.FaceAligner(SIZE).detect(image)["landmarks"]
+    with ThreadPoolExecutor(4) as pool:
+        found = list(pool.map(lambda _: (align.FaceAligner(SIZE).detect(image)["landmarks"],
+                                         align._predictor()), range(8)))
+    for landmarks, predictor in found:
+        np.testing.assert_array_equal(landmarks, serial)
+        assert predictor is align._predictor()

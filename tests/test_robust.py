@@ -114,7 +114,7 @@ def small_tmpfs(tmp_path):
 def test_disk_full_stops_cleanly_and_resumes(casme2_release, small_tmpfs, tmp_path):
     store = str(small_tmpfs / "full.zarr")
     args = ("build", "--dataset", "casme2", "--root", str(casme2_release), "--out", store,
-            "--size", "96", "--quiet")
+            "--size", "160", "--quiet")
     result = mepipe(*args)
     assert result.returncode == 1, result.stdout
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
@@ -126,5 +126,5 @@ def test_disk_full_stops_cleanly_and_resumes(casme2_release, small_tmpfs, tmp_pa
     result = mepipe(*args)
     assert result.returncode == 0, result.stderr
     reference = str(tmp_path / "reference.zarr")
-    build("casme2", casme2_release, reference, size=96, progress=False)
+    build("casme2", casme2_release, reference, size=160, progress=False)
     assert_same_arrays(reference, store)
