@@ -1,8 +1,8 @@
 """``make demo``: the whole job on embedded synthetic data, end to end.
 
 Synthesises a small SAMM and a small CASME-II release (real face photograph, synthetic
-micro-expressions), builds both stores, writes previews, and trains a small AFN on the
-CASME-II store, printing where everything went.
+micro-expressions), builds both stores, writes previews and a quality report of each, and
+trains a small AFN on the CASME-II store, printing where everything went.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from pathlib import Path
 
 from .build import build
 from .errors import MepipeError
+from .htmlreport import write_report
 from .preview import write_previews
 from .store import open_store
 from .synth import synthesize
@@ -45,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
         print(summary.format())
         previews = write_previews(open_store(store), out / "previews" / dataset, per_class=4)
         print(f"previews: {', '.join(str(p) for p in previews)}")
+        print(f"report:   {write_report(store, out / 'reports' / dataset, progress=False)}")
         stores[dataset] = store
     if not args.no_train:
         from .train import train
@@ -59,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     for dataset, store in stores.items():
         print(f"  {store}    (mepipe inspect {store})")
     print(f"  {out / 'previews'}/<dataset>/<class>.png")
+    print(f"  {out / 'reports'}/<dataset>/index.html    (every sample, with quality flags)")
     return 0
 
 
