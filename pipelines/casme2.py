@@ -76,6 +76,12 @@ class Casme2(SheetRecipe):
     def clip_dir(self, sample: Sample) -> PurePosixPath:
         return PurePosixPath(sample.subject, sample.clip)
 
+    def clip_dirs(self, sample: Sample) -> tuple[PurePosixPath, ...]:
+        # re-organised copies name subject folders as the sheet does: 01 (or 1)
+        number = sample.subject.removeprefix("sub")
+        subjects = dict.fromkeys([sample.subject, number, number.lstrip("0") or number])
+        return tuple(PurePosixPath(subject, sample.clip) for subject in subjects)
+
     def frame_name(self, sample: Sample, number: int) -> str:
         return f"img{number}.jpg"
 

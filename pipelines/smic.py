@@ -25,6 +25,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Sequence
 
 from mepipe.errors import UsageError
+from mepipe.frames import find_folder
 from mepipe.labels import MEGC2019_CLASSES
 from mepipe.recipe import Recipe, Sample, SynthStyle
 from mepipe.release import Scan, known_rank, scan
@@ -160,8 +161,8 @@ def _subject_dirs(folder: Path) -> list[Path]:
 
 def _clip_folders(subject_dir: Path) -> list[Path]:
     """``<subject>/micro/<class>/<clip>`` folders, sorted by class then clip name."""
-    micro = subject_dir / _MICRO
-    if not micro.is_dir():
+    micro = find_folder(subject_dir, PurePosixPath(_MICRO))  # ``Micro`` in some copies
+    if micro is None:
         return []
     clips = []
     for emotion in sorted(e.name for e in os.scandir(micro) if e.is_dir()):

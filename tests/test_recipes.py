@@ -236,7 +236,8 @@ def test_frame_name_parses_back(recipe):
 
 def test_clip_dirs():
     sample = Sample("sub01/EP02_01f", "sub01", "EP02_01f", 46, 59, 86, "happiness", "happiness")
-    assert casme2.clip_dirs(sample) == (PurePosixPath("sub01/EP02_01f"),)
+    assert casme2.clip_dirs(sample) == (PurePosixPath("sub01/EP02_01f"), PurePosixPath("01/EP02_01f"),
+                                        PurePosixPath("1/EP02_01f"))
     assert casme2.frame_dir(sample) == PurePosixPath("CASME2_RAW_selected/sub01/EP02_01f")
     assert samm.frame_dir(Sample("006/006_1_2", "006", "006_1_2", 1, 2, 3, "anger", "anger")) == \
         PurePosixPath("SAMM/006/006_1_2")

@@ -159,6 +159,14 @@ def test_sample_listing_needs_no_frames(tmp_path):
         open_release(casme2, tmp_path, classes="5")
 
 
+def test_subject_folders_named_as_the_sheet_writes_them(casme2_release, tmp_path):
+    root = _relayout(casme2_release, tmp_path / "numbers", "Cropped")
+    for folder in sorted((root / "Cropped").iterdir()):
+        folder.rename(folder.with_name(folder.name.removeprefix("sub")))  # 01, as in the sheet
+    summary = build("casme2", root, str(tmp_path / "n.zarr"), size=32, progress=False, workers=1)
+    assert summary.ok == summary.total
+
+
 def test_clip_folders_in_another_case_are_found(casme2_release, tmp_path):
     root = tmp_path / "upper"
     shutil.copytree(casme2_release, root)

@@ -43,6 +43,7 @@ def test_smic_names_spelling_and_middle_apex(tmp_path):
     hs = tmp_path / "SMIC_all_raw" / "HS"
     _smic_folders(hs, [("smic", "s03", "s03_sur_02", 2)], frames=(90823, 90824, 90825, 90830))
     (hs / "s3" / "non_micro" / "x" / "s3_x_01").mkdir(parents=True)  # not micro-expressions
+    (hs / "s3" / "micro").rename(hs / "s3" / "Micro")  # as some copies spell it
     (sample,) = open_release(smic, tmp_path).samples
     assert (sample.sample_id, sample.subject, sample.clip, sample.emotion) == \
         ("s03/s03_sur_02", "s03", "s03_sur_02", "surprise")
