@@ -36,7 +36,7 @@ DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
 CASES = {
     # dataset: (real sheet to reproduce, scale)
     "casme2": (DATA / "annotations" / "casme2" / "CASME2-coding-20140508.xlsx", 1.0),
-    "samm": (DATA / "annotations" / "samm" / "SAMM_Micro_FACS_Codes_v2.xlsx", 0.5),
+    "samm": (DATA / "annotations" / "samm" / "SAMM_Micro_FACS_Codes_v2.xlsx", 1.0),
 }
 
 
