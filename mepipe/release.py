@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Callable, Iterator, Mapping, Sequence
 
@@ -129,11 +129,12 @@ class Scan:
         """The folders listed so far."""
         return set(self._listings)
 
-    @property
-    def top(self) -> list[str]:
-        """Entries at the top of the root, sorted, for messages."""
-        listed = self.listing(self.root)
-        return sorted(listed.names) if listed is not None else []
+    def shown(self, folder: Path) -> str:
+        """The entries of ``folder``, sorted and cut to a dozen, for messages."""
+        listed = self.listing(folder)
+        names = sorted(listed.names) if listed is not None else []
+        shown = ", ".join(names[:_SHOWN]) or "nothing"
+        return shown + (f", ... ({len(names) - _SHOWN} more)" if len(names) > _SHOWN else "")
 
 
 def _list(folder: Path) -> Listing | None:
@@ -155,11 +156,6 @@ def _list(folder: Path) -> Listing | None:
     except OSError:
         return None
     return Listing(folders, tuple(sheets), tuple(names))
-
-
-def scan(root: Path, max_depth: int = MAX_DEPTH) -> Scan:
-    """A :class:`Scan` of ``root``: hidden and system folders skipped, ``max_depth`` deep."""
-    return Scan(root, max_depth)
 
 
 @dataclass(frozen=True)
@@ -186,7 +182,7 @@ class FramesRoot:
     others: tuple[tuple[Path, int], ...] = ()
     chosen_by: str = "search"
 
-    def describe(self, root: Path | None = None) -> str:
+    def describe(self) -> str:
         """``<path> (F of N clip folders)`` and the alternatives left aside, for summaries."""
         text = f"{self.path} ({self.found} of {self.total} clip folders"
         text += ", given by --frames)" if self.chosen_by == "--frames" else ")"
@@ -199,7 +195,7 @@ def _count(scan_: Scan, base: Path, recipe: Recipe, samples: Sequence[Sample]) -
     return sum(any(scan_.has_dir(base, rel) for rel in recipe.clip_dirs(s)) for s in samples)
 
 
-def known_rank(recipe: Recipe, folder: Path) -> int:
+def _known_rank(recipe: Recipe, folder: Path) -> int:
     """Position of ``folder``'s name among the recipe's known frame folders (tail match)."""
     parts = [p.lower() for p in folder.parts]
     for index, known in enumerate(recipe.frames_dirs):
@@ -230,49 +226,43 @@ def locate_frames(
             raise _not_found(recipe, scan_, usable, frames)
         return FramesRoot(frames, found, len(usable), chosen_by="--frames")
     firsts = {folded(rel.parts[0]) for s in usable for rel in recipe.clip_dirs(s) if rel.parts}
-    scored = []
-    matched: set[Path] = set()
-    # below a folder that holds clip folders lie subjects and clips: not searched
-    for folder, depth, listed in scan_.walk(lambda folder: folder not in matched):
-        if firsts.isdisjoint(listed.folders):
-            continue
-        found = _count(scan_, folder, recipe, usable)
-        if found:
-            matched.add(folder)
-            scored.append((-found, known_rank(recipe, folder), depth, str(folder), folder))
-    if not scored:
+    ranked = rank_folders(recipe, scan_, lambda folder, listed: 0 if firsts.isdisjoint(listed.folders)
+                          else _count(scan_, folder, recipe, usable))
+    if not ranked:
         raise _not_found(recipe, scan_, usable, None)
-    scored.sort()
-    best = scored[0]
-    others = tuple((f, -n) for n, _, _, _, f in scored[1:])
-    return FramesRoot(best[4], -best[0], len(usable), others)
+    (best, found), *others = ranked
+    return FramesRoot(best, found, len(usable), tuple(others))
+
+
+def rank_folders(recipe: Recipe, scan_: Scan, count: Callable[[Path, Listing], int]) -> list[tuple[Path, int]]:
+    """Folders of the scan for which ``count(folder, listing)`` is positive, with it, best
+    first: the highest count, then the recipe's known names in order, then the shallowest.
+
+    Nothing below a counted folder is searched: below a frames root lie its subjects and
+    clips.
+    """
+    scored, counted = [], set()
+    for folder, depth, listed in scan_.walk(lambda folder: folder not in counted):
+        found = count(folder, listed)
+        if found:
+            counted.add(folder)
+            scored.append((-found, _known_rank(recipe, folder), depth, str(folder), folder))
+    return [(folder, -found) for found, _, _, _, folder in sorted(scored)]
 
 
 def _not_found(recipe: Recipe, scan_: Scan, samples: Sequence[Sample], frames: Path | None) -> UsageError:
     example = recipe.clip_dirs(samples[0])[0] if samples else PurePosixPath("?")
-    top = ", ".join(scan_.top[:_SHOWN]) or "nothing"
-    if len(scan_.top) > _SHOWN:
-        top += f", ... ({len(scan_.top) - _SHOWN} more)"
     if frames is not None:
         return UsageError(
             f"no {recipe.title} clip folders in --frames {frames}: looked for {example} and the "
-            f"other clips of the sheet; it holds: {_listing(frames)}"
+            f"other clips of the sheet; it holds: {scan_.shown(frames)}"
         )
     known = ", ".join(recipe.frames_dirs)
     return UsageError(
         f"no {recipe.title} frames under {scan_.root}: no folder up to {MAX_DEPTH} levels down "
         f"(known names first: {known}) holds the sheet's clip folders, e.g. {example}; "
-        f"found at the top of {scan_.root}: {top}; point --frames at the folder holding them"
+        f"found at the top of {scan_.root}: {scan_.shown(scan_.root)}; point --frames at the folder holding them"
     )
-
-
-def _listing(folder: Path) -> str:
-    try:
-        names = sorted(e.name + ("/" if e.is_dir() else "") for e in os.scandir(folder))
-    except OSError:
-        return "nothing readable"
-    shown = ", ".join(names[:_SHOWN]) or "nothing"
-    return shown + (f", ... ({len(names) - _SHOWN} more)" if len(names) > _SHOWN else "")
 
 
 @dataclass(frozen=True)
@@ -302,7 +292,6 @@ class Release:
     samples: tuple[Sample, ...]
     frames: Mapping[str, FramesRoot]
     digest: str
-    sheets: Mapping[str, Path] = field(default_factory=dict)
 
     @property
     def frame_roots(self) -> dict[str, str]:
@@ -366,7 +355,7 @@ def open_release(
             f"make one with `mepipe synth --dataset {recipe.name} --out {root}`"
         )
     return recipe.open(root, sheet=sheet, frames=frames, classes=classes,
-                       scanned=scanned if scanned is not None else scan(root), locate=locate)
+                       scanned=scanned if scanned is not None else Scan(root), locate=locate)
 
 
 def open_single(

@@ -14,7 +14,7 @@ from typing import Any, Sequence
 
 from mepipe.errors import UsageError
 from mepipe.recipe import Recipe, Sample
-from mepipe.release import MAX_DEPTH, Scan, scan
+from mepipe.release import MAX_DEPTH, Scan
 from mepipe.sheet import Table, cell_int, cell_text, normalise_name, read_table, write_table
 
 #: the fields every recipe maps to sheet columns
@@ -117,7 +117,7 @@ class SheetRecipe(Recipe):
             raise UsageError(f"no {self.title} release at {root}: not a folder; {hint}")
         if (root / self.sheet_file).is_file():
             return root / self.sheet_file
-        scanned = scanned if scanned is not None else scan(root)
+        scanned = scanned if scanned is not None else Scan(root)
         for pattern in self.sheet_globs:
             found = scanned.find_files([pattern])
             if found:

@@ -28,15 +28,11 @@ from mepipe.labels import MEGC2019_CLASSES, megc2019_rows
 from mepipe.recipe import Recipe, Sample, get_recipe
 from mepipe.release import Release, Scan, open_release
 
+from .smic import class_of_clip
+
 #: member datasets, in the order of the list's names
 PARTS = ("casme2", "samm", "smic")
 _LIST = "data/megc2019/combined_3class_gt.csv"
-
-
-def _emotion_of_smic_code(clip: str) -> str:
-    """SMIC's class from the code in a clip name (``s01_sur_02`` -> ``surprise``)."""
-    code = clip.split("_")[1].lower() if clip.count("_") >= 2 else ""
-    return next((c for c in ("negative", "positive", "surprise") if code and c.startswith(code[:2])), "")
 
 
 class Megc2019(Recipe):
@@ -59,7 +55,7 @@ class Megc2019(Recipe):
         (what ``mepipe synth --dataset megc2019`` writes)."""
         chosen: dict[str, dict[str, list]] = {name: {} for name in PARTS}
         for dataset, subject, clip, label in megc2019_rows():
-            subject = self.part(dataset).subject_id(subject)
+            subject = get_recipe(dataset).subject_id(subject)
             per_subject = chosen[dataset]
             if subject not in per_subject:
                 if len(per_subject) == subjects:
@@ -69,14 +65,10 @@ class Megc2019(Recipe):
                 per_subject[subject].append((subject, clip, label))
         return {name: [row for rows in chosen[name].values() for row in rows] for name in PARTS}
 
-    def part(self, name: str) -> Recipe:
-        """The member recipe ``name``."""
-        return get_recipe(name)
-
     def resolve(self, sample: Sample) -> tuple[Recipe, Sample, str]:
         part, _, subject = sample.subject.partition("/")
         own = replace(sample, subject=subject, sample_id=sample.sample_id.removeprefix(f"{part}/"))
-        return self.part(part), own, part
+        return get_recipe(part), own, part
 
     def label_of(self, sample: Sample, classes: str) -> str | None:
         # the list is the class set: raw and megc2019 both give its label
@@ -90,7 +82,7 @@ class Megc2019(Recipe):
                 "--sheet and --frames name one release; the megc2019 composite finds its three "
                 "releases under --root (build a part alone with --dataset casme2|samm|smic)"
             )
-        parts = {name: open_release(self.part(name), root, classes="megc2019", scanned=scanned, locate=locate)
+        parts = {name: open_release(get_recipe(name), root, classes="megc2019", scanned=scanned, locate=locate)
                  for name in PARTS}
         samples = self._samples(parts)
         listed = Path(str(resources.files("mepipe").joinpath(_LIST)))
@@ -98,20 +90,19 @@ class Megc2019(Recipe):
         for name in PARTS:
             digest.update(f";{name}:{parts[name].digest}".encode())
         found = {name: parts[name].frames[""] for name in PARTS if "" in parts[name].frames}
-        return Release(self, root, listed, tuple(samples), found, digest.hexdigest(),
-                       sheets={name: parts[name].sheet for name in PARTS})
+        return Release(self, root, listed, tuple(samples), found, digest.hexdigest())
 
     def _samples(self, parts: dict[str, Release]) -> list[Sample]:
         by_key = {(name, s.subject, s.clip): s for name, release in parts.items() for s in release.samples}
         samples = []
         for row, (dataset, subject, clip, label) in enumerate(megc2019_rows(), start=1):
-            recipe = self.part(dataset)
+            recipe = get_recipe(dataset)
             subject = recipe.subject_id(subject)
             own = by_key.get((dataset, subject, clip))
             if own is None:
                 source = parts[dataset].sheet
                 own = Sample(f"{subject}/{clip}", subject, clip, 0, None, 0,
-                             _emotion_of_smic_code(clip) if dataset == "smic" else "", label,
+                             class_of_clip(clip) if dataset == "smic" else "", label,
                              error=f"listed in MEGC 2019 but not in the {recipe.title} release ({source})")
             samples.append(replace(own, sample_id=f"{dataset}/{own.sample_id}", subject=f"{dataset}/{subject}",
                                    label=label, row=row))
@@ -133,7 +124,7 @@ class Megc2019(Recipe):
         return recipe.clip_dir(own)
 
     def frame_number(self, filename: str) -> int | None:
-        return next((n for n in (self.part(p).frame_number(filename) for p in PARTS) if n is not None), None)
+        return next((n for n in (get_recipe(p).frame_number(filename) for p in PARTS) if n is not None), None)
 
     def frame_name(self, sample: Sample, number: int) -> str:
         recipe, own, _ = self.resolve(sample)

@@ -28,7 +28,7 @@ from mepipe.errors import UsageError
 from mepipe.frames import find_folder
 from mepipe.labels import MEGC2019_CLASSES
 from mepipe.recipe import Recipe, Sample, SynthStyle
-from mepipe.release import Scan, known_rank, scan
+from mepipe.release import Listing, Scan, rank_folders
 
 _FRAME = re.compile(r"(?:reg_)?image(\d+)\.(?:bmp|jpe?g|png)", re.IGNORECASE)
 _SUBJECT = re.compile(r"s0*(\d+)", re.IGNORECASE)
@@ -36,6 +36,12 @@ _CLIP = re.compile(r"s0*(\d+)(_.*)", re.IGNORECASE)
 _THREE = ("negative", "positive", "surprise")
 #: the micro-expression part of a subject folder (``non_micro`` holds other clips)
 _MICRO = "micro"
+
+
+def class_of_clip(clip: str) -> str:
+    """The class a clip name's code stands for (``s01_sur_02`` -> ``surprise``); "" if none."""
+    code = clip.split("_")[1].lower() if clip.count("_") >= 2 else ""
+    return next((name for name in _THREE if code and name.startswith(code[:2])), "")
 
 
 def subject_folder(subject: str) -> str:
@@ -99,22 +105,19 @@ class Smic(Recipe):
         """The ``HS`` folder: the one holding the most ``<s>/micro/<class>/<clip>`` folders,
         the raw release before the cropped one on a tie."""
         root = Path(root)
-        scanned = scanned if scanned is not None else scan(root)
-        scored = []
-        matched: set[Path] = set()
-        for folder, depth, listed in scanned.walk(lambda folder: folder not in matched):
+
+        def clips(folder: Path, listed: Listing) -> int:
             subjects = [spelled for name, spelled in listed.folders.items() if _SUBJECT.fullmatch(name)]
-            clips = sum(len(_clip_folders(folder / s)) for s in subjects)
-            if clips:
-                matched.add(folder)
-                scored.append((-clips, known_rank(self, folder), depth, str(folder), folder))
-        if not scored:
+            return sum(len(_clip_folders(folder / s)) for s in subjects)
+
+        ranked = rank_folders(self, scanned if scanned is not None else Scan(root), clips)
+        if not ranked:
             raise UsageError(
                 f"no {self.title} release at {root}: no folder up to 4 levels down holds "
                 f"s<N>/micro/<negative|positive|surprise>/<clip> folders (known names: "
                 f"{', '.join(self.frames_dirs)}); make one with `mepipe synth --dataset smic --out {root}`"
             )
-        return min(scored)[4]
+        return ranked[0][0]
 
     def read(self, sheet: Path, classes: str = "raw") -> list[Sample]:
         """Samples of the ``HS`` folder ``sheet``, subject by subject (numerically), then class

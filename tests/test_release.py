@@ -13,7 +13,7 @@ from mepipe.build import build
 from mepipe.cli import cli
 from mepipe.errors import UsageError
 from mepipe.recipe import get_recipe
-from mepipe.release import open_release, scan
+from mepipe.release import Scan, open_release
 
 casme2, samm = get_recipe("casme2"), get_recipe("samm")
 
@@ -132,12 +132,12 @@ def test_scan_walks_each_folder_once_and_stops_at_max_depth(tmp_path):
     (tmp_path / "a" / "b" / "sheet.csv").write_text("x")
     (tmp_path / "a" / "b" / "c" / "d" / "deeper.csv").write_text("x")
     (tmp_path / ".hidden").mkdir()
-    found = scan(tmp_path)
+    found = Scan(tmp_path)
     visited = [(folder, depth) for folder, depth, _ in found.walk()]
     assert [d for _, d in visited] == [0, 1, 2, 3, 4]  # the link back to "a" is not walked again
     assert visited[-1][0] == tmp_path / "a" / "b" / "c" / "d"
     assert found.find_files(["*.csv"]) == [tmp_path / "a" / "b" / "sheet.csv"]  # the shallowest
-    assert found.top == ["a/"]
+    assert found.shown(tmp_path) == "a/"
     # the last level is answered from its parent's listing
     assert found.has_dir(tmp_path, PurePosixPath("a/b/c/d/e/f"))
     assert found.has_dir(tmp_path, PurePosixPath("A/B/c"))
@@ -145,7 +145,7 @@ def test_scan_walks_each_folder_once_and_stops_at_max_depth(tmp_path):
 
 
 def test_clip_folders_are_never_listed(casme2_release):
-    shared = scan(casme2_release)
+    shared = Scan(casme2_release)
     release = open_release(casme2, casme2_release, scanned=shared)
     clip_folders = {release.frames[""].path / casme2.clip_dir(s) for s in release.samples}
     assert release.frames[""].path / "sub01" in shared.listed
