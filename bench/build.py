@@ -71,7 +71,8 @@ def frame_paths(dataset: str, root: Path) -> list[list[Path]]:
 def _decode(job: tuple[list[Path], int]) -> int:
     paths, flag = job
     for path in paths:
-        cv2.imdecode(np.fromfile(path, dtype=np.uint8), flag)
+        with open(path, "rb") as file:  # read as the build reads them
+            cv2.imdecode(np.frombuffer(file.read(), dtype=np.uint8), flag)
     return len(paths)
 
 

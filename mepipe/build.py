@@ -11,6 +11,7 @@ A rerun of the same build resumes: samples already ``ok`` (and intact) are skipp
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
 from collections import Counter
@@ -19,6 +20,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Sequence
 
+import cv2
 import fsspec
 import numpy as np
 import zarr
@@ -26,7 +28,7 @@ import zarr
 from . import __version__, layout
 from .config import BuildConfig
 from .errors import MepipeError, UsageError
-from .execute import run_graph
+from .execute import is_distributed, run_graph
 from .graph import Outcome, build_graph
 from .lock import StoreLock
 from .progress import Progress
@@ -111,6 +113,15 @@ def _provenance(config: BuildConfig, release: Release) -> dict[str, Any]:
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "versions": library_versions(),
     }
+
+
+def opencv_threads(scheduler: Any, workers: int | None) -> int:
+    """Threads OpenCV may use under each of a build's workers: the cores they leave idle,
+    shared out (1 for a cluster, whose cores are not known here)."""
+    if is_distributed(scheduler):
+        return 1
+    cores = os.cpu_count() or 1
+    return max(1, cores // (1 if scheduler == "sync" else (workers or cores)))
 
 
 def _existing(out: str) -> zarr.Group | None:
@@ -238,7 +249,8 @@ def build(
         todo = [(i, s) for i, s in enumerate(samples) if status[i] != OK or i in damaged]
         if todo:
             layout.prepare_writes(out)
-        graph, keys = build_graph(todo, release.frame_roots, out, config, token=uuid.uuid4().hex)
+        graph, keys = build_graph(todo, release.frame_roots, out, config, token=uuid.uuid4().hex,
+                                  opencv_threads=opencv_threads(scheduler, workers))
         outcomes: list[Outcome] = []
         fields = FieldWriter(group)
         with Progress(len(keys), f"build {dataset}", enabled=progress) as bar:
@@ -247,10 +259,12 @@ def build(
                 fields.add(outcome.index, outcome.fields)
                 bar.update(outcome.status == OK)
 
+            threads = cv2.getNumThreads()  # the tasks set their own (graph.build_graph)
             try:
                 try:
                     run_graph(graph, keys, on_result, scheduler=scheduler, workers=workers)
                 finally:
+                    cv2.setNumThreads(threads)
                     fields.flush()  # what finished is kept, also when interrupted
                 layout.finish(out, shard)
             except OSError as exc:

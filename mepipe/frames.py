@@ -281,14 +281,17 @@ def check_clip(paths: Sequence[Path], color: str) -> tuple[int, int]:
 def _decode(path: Path, color: str) -> np.ndarray:
     """The frame as OpenCV decodes it (BGR or gray), after rejecting damaged files."""
     try:
-        data = np.fromfile(path, dtype=np.uint8)
+        # a plain read, not np.fromfile: it lets go of the GIL while it waits on the disk
+        with open(path, "rb") as file:
+            data = file.read()
     except OSError as exc:
         raise SampleError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    if data.size == 0:
+    if not data:
         raise SampleError(f"{path}: empty file (0 bytes)")
-    if data[:2].tobytes() == _JPEG_START and _JPEG_END not in data[-_JPEG_TAIL:].tobytes():
+    if data[:2] == _JPEG_START and _JPEG_END not in data[-_JPEG_TAIL:]:
         raise SampleError(f"{path}: truncated JPEG (no end marker)")
-    image = cv2.imdecode(data, cv2.IMREAD_GRAYSCALE if color == "gray" else cv2.IMREAD_COLOR)
+    image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8),
+                         cv2.IMREAD_GRAYSCALE if color == "gray" else cv2.IMREAD_COLOR)
     if image is None:
         raise SampleError(f"{path}: cannot decode image (corrupt or not an image)")
     return image

@@ -114,6 +114,7 @@ def _rewrite(out: str, group: zarr.Group, name: str, chunks: tuple, shards: tupl
     new = group.create_array(
         name + NEW, shape=old.shape, dtype=old.metadata.data_type, chunks=chunks, shards=shards,
         fill_value=old.fill_value, dimension_names=old.metadata.dimension_names,
+        serializer=old.serializer, compressors=old.compressors, filters=old.filters,
         attributes=dict(old.attrs), overwrite=True,
     )
     sample_bytes = max(1, int(np.prod(old.shape[1:], dtype=np.int64)) * old.dtype.itemsize)

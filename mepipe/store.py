@@ -35,8 +35,10 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import zarr
 import zarr.api.asynchronous
+from zarr.codecs import ZstdCodec
 from zarr.core.sync import sync
 
+from .chunkio import ChunkFiles, chunk_files
 from .errors import MepipeError
 from .recipe import Sample
 
@@ -53,6 +55,10 @@ OUTCOME_FIELDS = {
     "n_frames": "int32", "error": str, "repair": str, "checksum": str, "status": "uint8",
 }
 IMAGE_DIMS = ("sample", "y", "x", "channel")
+#: zstd at level 1, not zarr's default (3): on dynamic images it compresses as well
+#: (1.72x vs 1.69x at 224 px) in a third of the time (0.7 ms vs 2.0 ms per image), and on
+#: the aligned frames only a little less (1.07x vs 1.13x) in a quarter of it
+IMAGE_COMPRESSOR = ZstdCodec(level=1)
 #: how each sample was aligned: name -> (dtype, one sample's shape, its dimension names,
 #: the value of a sample not aligned: failed or pending)
 ALIGNMENT_FIELDS: dict[str, tuple[Any, tuple[int, ...], tuple[str, ...], Any]] = {
@@ -146,11 +152,11 @@ def create_store(
     image_chunks = (1, size, size, channels)
     for name in IMAGES:
         group.create_array(name, shape=image_shape, chunks=image_chunks, dtype="uint8",
-                           fill_value=0, dimension_names=IMAGE_DIMS)
+                           fill_value=0, dimension_names=IMAGE_DIMS, compressors=IMAGE_COMPRESSOR)
     if keep_raw:
         for name in RAW_IMAGES:
             group.create_array(name, shape=image_shape, chunks=image_chunks, dtype="float32",
-                               fill_value=0.0, dimension_names=IMAGE_DIMS)
+                               fill_value=0.0, dimension_names=IMAGE_DIMS, compressors=IMAGE_COMPRESSOR)
     for name, dtype in SHEET_FIELDS.items():
         values = np.array([getattr(s, name) for s in samples], dtype=dtype)
         array = group.create_array(name, shape=(n,), chunks=(max(n, 1),), dtype=dtype,
@@ -193,21 +199,34 @@ def write_sample(group: zarr.Group, index: int, result: SampleResult) -> None:
 
 
 def write_images(store: str, index: int, images: Mapping[str, np.ndarray], token: str) -> None:
-    """Write one sample's images (its own chunks) in one trip through zarr's event loop.
+    """Write one sample's images, each into its own chunk.
 
-    ``token`` names one build: the arrays are opened once per build and process and
-    reused (opening reads each array's metadata, which cost more than writing small
-    images); a new token opens them again, after the layout changed.
+    Chunks of a local store go straight to their files (:mod:`mepipe.chunkio`), the
+    others through zarr's event loop in one trip. ``token`` names one build: the arrays
+    are opened once per build and process and reused (opening reads each array's
+    metadata, which cost more than writing small images); a new token opens them again,
+    after the layout changed.
     """
-    if images:
-        arrays = _image_arrays(store, tuple(sorted(images)), token)
-        sync(_write_images(arrays, index, images))
+    if not images:
+        return
+    files, arrays = _image_writers(store, tuple(sorted(images)), token)
+    for name in files:
+        files[name].write(index, images[name])
+    if arrays:
+        sync(_write_images(arrays, index, {name: images[name] for name in arrays}))
 
 
 @functools.lru_cache(maxsize=8)
-def _image_arrays(store: str, names: tuple[str, ...], token: str) -> dict[str, Any]:
+def _image_writers(store: str, names: tuple[str, ...], token: str) -> tuple[dict[str, ChunkFiles], dict[str, Any]]:
     group = zarr.open_group(store, mode="r+", use_consolidated=False)
-    return {name: group[name].async_array for name in names}
+    files, arrays = {}, {}
+    for name in names:
+        writer = chunk_files(group[name])
+        if writer is None:
+            arrays[name] = group[name].async_array
+        else:
+            files[name] = writer
+    return files, arrays
 
 
 async def _write_images(arrays: Mapping[str, Any], index: int, images: Mapping[str, np.ndarray]) -> None:

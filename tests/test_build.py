@@ -19,7 +19,7 @@ import zarr
 from click.testing import CliRunner
 
 from mepipe import align, frames
-from mepipe.build import build
+from mepipe.build import build, opencv_threads
 from mepipe.cli import cli
 from mepipe.config import BuildConfig
 from mepipe.errors import MepipeError
@@ -125,7 +125,14 @@ def test_other_configuration_refused_then_overwritten(casme2_store, casme2_relea
 @pytest.mark.parametrize("scheduler", ["sync", "processes"])
 def test_same_arrays_whatever_the_scheduler(casme2_store, casme2_release, tmp_path, scheduler):
     store = str(tmp_path / f"{scheduler}.zarr")
-    build("casme2", casme2_release, store, size=64, scheduler=scheduler, workers=2, progress=False)
+    threads = cv2.getNumThreads()
+    cv2.setNumThreads(3)
+    try:
+        build("casme2", casme2_release, store, size=64, scheduler=scheduler, workers=2, progress=False)
+        # the build's tasks run OpenCV single-threaded; the caller's setting comes back
+        assert cv2.getNumThreads() == 3
+    finally:
+        cv2.setNumThreads(threads)
     assert_same_arrays(casme2_store, store)
 
 
@@ -288,3 +295,13 @@ def test_build_matches_the_straightforward_path_byte_for_byte(casme2_release, ca
         write_sample(plain, int(index), pool_clip(clip, sample, config))
     for name in (*IMAGES, *ALIGNMENT_FIELDS, *TABLE_ARRAYS):
         np.testing.assert_array_equal(group[name][:][ok], plain[name][:][ok], err_msg=name)
+
+
+def test_opencv_gets_the_cores_the_workers_leave(monkeypatch):
+    monkeypatch.setattr(os, "cpu_count", lambda: 16)
+    assert opencv_threads("threads", None) == 1  # one worker per core
+    assert opencv_threads("threads", 4) == 4
+    assert opencv_threads("processes", 16) == 1
+    assert opencv_threads("threads", 32) == 1
+    assert opencv_threads("sync", None) == 16
+    assert opencv_threads("tcp://127.0.0.1:8786", None) == 1

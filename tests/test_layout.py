@@ -13,7 +13,7 @@ import zarr
 
 from mepipe import layout
 from mepipe.build import build
-from mepipe.store import FAILED, IMAGES, OK, per_sample_arrays
+from mepipe.store import FAILED, IMAGE_COMPRESSOR, IMAGES, OK, per_sample_arrays
 from mepipe.verify import verify_store
 
 from .test_build import assert_same_arrays
@@ -66,6 +66,7 @@ def test_shards_then_resume_repair_and_reshard(store_copy, casme2_store, casme2_
     assert summary.built == 0
     group = zarr.open_group(store_copy, mode="r", use_consolidated=True)
     assert group["trdi"].shards == (4, 64, 64, 3) and group["trdi"].chunks == (1, 64, 64, 3)
+    assert group["trdi"].compressors == (IMAGE_COMPRESSOR,)  # the rewrite keeps the codec
     assert chunk_files(store_copy, "trdi") == -(-n // 4)
     assert verify_store(store_copy).ok
     assert_same_arrays(casme2_store, store_copy)
