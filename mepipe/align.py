@@ -412,6 +412,8 @@ def warp_clip(
     matrix = np.asarray(matrix, dtype=np.float64)
     plane = np.empty((size, size), dtype=np.uint8)
     colour = np.empty((size, size, 3), dtype=np.uint8)
+    quad = np.empty((size, size, 4), dtype=np.uint8)
+    padded: np.ndarray | None = None
     for index in range(count):
         frame = _plain_image(frames[index])
         if frame.ndim == 2:
@@ -420,14 +422,39 @@ def warp_clip(
             if not gray:
                 # cvtColor replicates ~50x faster than a numpy broadcast into the last axis
                 cv2.cvtColor(plane, cv2.COLOR_GRAY2RGB, dst=out[index])
-        elif gray:
-            to_gray = cv2.COLOR_BGR2GRAY if bgr else cv2.COLOR_RGB2GRAY
-            cv2.cvtColor(_warp(frame, matrix, colour), to_gray, dst=out[index, :, :, 0])
-        elif bgr:
-            cv2.cvtColor(_warp(frame, matrix, colour), cv2.COLOR_BGR2RGB, dst=out[index])
+            continue
+        dst = out[index, :, :, 0] if gray else out[index]
+        if _four_channels_pay(frame.shape, size):
+            if padded is None or padded.shape[:2] != frame.shape[:2]:
+                padded = np.empty((*frame.shape[:2], 4), dtype=np.uint8)
+            cv2.cvtColor(frame, cv2.COLOR_BGR2BGRA, dst=padded)  # the same for RGB: adds a 4th
+            cv2.cvtColor(_warp(padded, matrix, quad), _FROM_FOUR[bgr, gray], dst=dst)
+        elif gray or bgr:
+            cv2.cvtColor(_warp(frame, matrix, colour), _FROM_THREE[bgr, gray], dst=dst)
         else:
-            _warp(frame, matrix, out[index])
+            _warp(frame, matrix, dst)
     return out
+
+
+#: cvtColor codes from a warped frame to the output, by (BGR source, gray output)
+_FROM_THREE = {(True, False): cv2.COLOR_BGR2RGB, (True, True): cv2.COLOR_BGR2GRAY,
+               (False, True): cv2.COLOR_RGB2GRAY}
+_FROM_FOUR = {(True, False): cv2.COLOR_BGRA2RGB, (True, True): cv2.COLOR_BGRA2GRAY,
+              (False, False): cv2.COLOR_RGBA2RGB, (False, True): cv2.COLOR_RGBA2GRAY}
+#: source pixels per output pixel below which a colour frame is warped with a 4th channel
+_FOUR_CHANNELS_BELOW = 16
+
+
+def _four_channels_pay(shape: tuple[int, ...], size: int) -> bool:
+    """Whether warping a colour frame of ``shape`` padded to 4 channels is the faster way.
+
+    OpenCV's bilinear warp is vectorised for 4 channels and not for 3: a 224 px output
+    takes 0.16 ms from 4 channels against 0.39 ms from 3, with identical bytes in each
+    channel (tested). Adding the channel costs a pass over the source frame (0.06 ms at
+    640x480), which pays while the frame has fewer than about 24 times the output's
+    pixels; the threshold keeps a margin.
+    """
+    return shape[0] * shape[1] < _FOUR_CHANNELS_BELOW * size * size
 
 
 def _warp(frame: np.ndarray, matrix: np.ndarray, dst: np.ndarray) -> np.ndarray:

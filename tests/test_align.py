@@ -265,3 +265,26 @@ def test_threads_share_one_predictor_and_find_the_same_landmarks(photo):
     for landmarks, predictor in found:
         np.testing.assert_array_equal(landmarks, serial)
         assert predictor is align._predictor()
+
+
+@pytest.mark.parametrize("gray", [False, True])
+@pytest.mark.parametrize("bgr", [False, True])
+@pytest.mark.parametrize("size", [32, 224])  # a 4th channel pays at 224 px, not at 32
+def test_colour_frames_warp_to_the_bytes_of_a_three_channel_warp(photo, gray, bgr, size):
+    # warp_clip may pad colour frames to 4 channels (OpenCV vectorises those); the
+    # reference is the plain 3-channel warp of the RGB frame, converted as asked
+    assert align._four_channels_pay(photo.shape, size) == (size == 224)
+    rng = np.random.default_rng(size)
+    frames = np.stack([photo, photo[::-1], rng.integers(0, 256, photo.shape, dtype=np.uint8)])
+    source = np.ascontiguousarray(frames[..., ::-1]) if bgr else frames
+    for angle in (-0.3, 0.1):
+        scale = 1.7 * size / photo.shape[1]
+        cos, sin = scale * np.cos(angle), scale * np.sin(angle)
+        matrix = np.array([[cos, sin, -0.2 * size], [-sin, cos, 0.1 * size]])
+        got = align.warp_clip(source, matrix, size, gray=gray, bgr=bgr)
+        for frame, warped in zip(frames, got):
+            expected = cv2.warpAffine(frame, matrix, (size, size), flags=cv2.INTER_LINEAR,
+                                      borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+            if gray:
+                expected = cv2.cvtColor(expected, cv2.COLOR_RGB2GRAY)[..., None]
+            np.testing.assert_array_equal(warped, expected)
