@@ -1,9 +1,9 @@
 """One sample's image chunks written straight to a local store's files.
 
 A build writes four (six with ``keep_raw``) images per sample, each its own chunk.
-Through zarr's asynchronous ``setitem`` a 150 kB chunk costs about 2.5 ms, most of it
-indexing and codec-pipeline bookkeeping on zarr's one event loop, which every worker
-thread of a build shares; encoding it costs 0.1 ms and writing its file about 0.6 ms.
+Through zarr's asynchronous ``setitem`` a 150 kB chunk cost 3-4 ms, most of it indexing
+and codec-pipeline bookkeeping on zarr's one event loop, which every worker thread of a
+build shares; written here it costs 0.9-1.9 ms, most of that the file system.
 :class:`ChunkFiles` writes such a chunk itself: the same bytes, at the same key, by the
 same write-then-rename as zarr's ``LocalStore``, and an all-fill chunk removed as zarr
 does (``write_empty_chunks`` off). It takes only arrays whose layout it reproduces
@@ -26,18 +26,14 @@ from zarr.storage import LocalStore
 
 
 class ChunkFiles:
-    """Writer of an array's one-sample chunks as files (see :func:`chunk_files`)."""
+    """Writer of an array's one-sample chunks as files; made by :func:`chunk_files`, which
+    checks the array's layout and gives the zstd ``codec`` (None: chunks uncompressed)."""
 
-    def __init__(self, array: zarr.Array) -> None:
+    def __init__(self, array: zarr.Array, codec: numcodecs.Zstd | None) -> None:
         self.root = Path(array.store.root) / array.path
         self.metadata = array.metadata
         self.dtype = array.dtype
-        self.fill_value = array.metadata.fill_value
-        _, *compressors = array.metadata.codecs
-        self.codec = None
-        if compressors:
-            (zstd,) = compressors
-            self.codec = numcodecs.Zstd(level=zstd.level, checksum=zstd.checksum)
+        self.codec = codec
 
     def path(self, index: int) -> Path:
         """The file of sample ``index``'s chunk."""
@@ -47,7 +43,7 @@ class ChunkFiles:
         """Store ``value`` as sample ``index``'s chunk, as ``array[index] = value`` does."""
         path = self.path(index)
         value = np.ascontiguousarray(value, dtype=self.dtype)
-        if not np.any(value != self.fill_value):
+        if not np.any(value != self.metadata.fill_value):
             path.unlink(missing_ok=True)
             return
         data = value.tobytes() if self.codec is None else self.codec.encode(value)
@@ -80,4 +76,7 @@ def chunk_files(array: zarr.Array) -> ChunkFiles | None:
     order = serializer.endian
     if array.dtype.itemsize > 1 and (order is None or order.value != sys.byteorder):
         return None
-    return ChunkFiles(array)
+    codec = None
+    if compressors:
+        codec = numcodecs.Zstd(level=compressors[0].level, checksum=compressors[0].checksum)
+    return ChunkFiles(array, codec)

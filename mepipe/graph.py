@@ -105,7 +105,7 @@ def build_graph(
     (:func:`mepipe.store.write_images`). ``opencv_threads`` is the thread count OpenCV
     is given in the process running each task: a build already runs one sample per
     worker, and OpenCV's own threads on cores the workers use only add contention (with
-    them, a full-size CASME-II build on 2 workers took 13 % more CPU time).
+    them, a full-size CASME-II build on 2 workers took 15 % more CPU time).
 
     Returns
     -------

@@ -56,8 +56,8 @@ OUTCOME_FIELDS = {
 }
 IMAGE_DIMS = ("sample", "y", "x", "channel")
 #: zstd at level 1, not zarr's default (3): on dynamic images it compresses as well
-#: (1.72x vs 1.69x at 224 px) in a third of the time (0.7 ms vs 2.0 ms per image), and on
-#: the aligned frames only a little less (1.07x vs 1.13x) in a quarter of it
+#: (1.72x vs 1.69x at 224 px) in a third of the time (0.7-0.9 ms vs 2.0-2.2 ms per image),
+#: and on the aligned frames only a little less (1.07x vs 1.13x) in a quarter of it
 IMAGE_COMPRESSOR = ZstdCodec(level=1)
 #: how each sample was aligned: name -> (dtype, one sample's shape, its dimension names,
 #: the value of a sample not aligned: failed or pending)
