@@ -16,7 +16,8 @@ if importlib.util.find_spec("mepipe") is not None and "mepipe.pipelines" not in 
         importlib.import_module("mepipe.pipelines")
     except ModuleNotFoundError:
         _spec = importlib.util.spec_from_file_location(
-            "mepipe.pipelines", _HERE / "pipelines" / "__init__.py",
+            "mepipe.pipelines",
+            _HERE / "pipelines" / "__init__.py",
             submodule_search_locations=[str(_HERE / "pipelines")],
         )
         _module = importlib.util.module_from_spec(_spec)

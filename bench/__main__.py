@@ -3,7 +3,19 @@
 import importlib
 import sys
 
-BENCHMARKS = ("kernel", "discover", "detect", "startup", "perframe", "build", "stages", "scale", "quality", "report", "train")
+BENCHMARKS = (
+    "kernel",
+    "discover",
+    "detect",
+    "startup",
+    "perframe",
+    "build",
+    "stages",
+    "scale",
+    "quality",
+    "report",
+    "train",
+)
 
 
 def main(argv: list[str]) -> None:

@@ -24,11 +24,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from mepipe import frames, rankpool
 from mepipe.build import build
-from mepipe.recipe import get_recipe
-from mepipe.release import open_release
-from mepipe.stages import frames_needed
+from mepipe.engine.stages import frames_needed
+from mepipe.imaging import rankpool
+from mepipe.pipelines import get_recipe
+from mepipe.release import frames
+from mepipe.release.discover import open_release
 from mepipe.synth import synthesize
 
 OUT = Path(__file__).parent / "out"
@@ -60,7 +61,7 @@ def frame_paths(dataset: str, root: Path) -> list[list[Path]]:
     for sample in release.samples:
         try:
             found = frames.clip_frames(sample, recipe, release.frames[""].path)
-        except Exception:  # noqa: BLE001 - samples the build fails are not decoded by it either
+        except Exception:
             continue
         by_number = dict(zip(found.numbers, found.paths))
         wanted = frames_needed(found.apex, found.numbers[0], found.numbers[-1], "onset-apex")
@@ -107,8 +108,11 @@ def main(argv: list[str] | None = None) -> None:
             summary = build(dataset, root, str(store), overwrite=True, workers=args.workers, progress=False)
             seconds = time.perf_counter() - start
             ratios.append(seconds / floor)
-            print(f"{dataset:8} {len(clips):5d} {n_frames:7d} {floor:8.2f} {seconds:8.2f} {ratios[-1]:6.2f} "
-                  f"{n_frames / seconds:9.0f}   (ok {summary.ok}, failed {summary.failed})", flush=True)
+            print(
+                f"{dataset:8} {len(clips):5d} {n_frames:7d} {floor:8.2f} {seconds:8.2f} {ratios[-1]:6.2f} "
+                f"{n_frames / seconds:9.0f}   (ok {summary.ok}, failed {summary.failed})",
+                flush=True,
+            )
         if args.repeats > 1:
             print(f"{dataset:8} build / floor: min {min(ratios):.2f}, median {statistics.median(ratios):.2f}")
 

@@ -15,10 +15,11 @@ import time
 import cv2
 import numpy as np
 
-from mepipe import align, face
-from mepipe.config import BuildConfig
-from mepipe.recipe import get_recipe
-from mepipe.stages import detect_side
+from mepipe.engine.config import BuildConfig
+from mepipe.engine.stages import detect_side
+from mepipe.imaging import align
+from mepipe.pipelines import get_recipe
+from mepipe.synth import faces
 
 #: (recipe, frame (width, height), face-area widths in px; the first is the typical one)
 CASES = (
@@ -31,9 +32,10 @@ CASES = (
 def frame(recipe: str, size: tuple[int, int], width: float) -> np.ndarray:
     """The portrait centred in a frame as the release holds it (gray for SAMM)."""
     gray = get_recipe(recipe).color == "gray"
-    look = face.Look(size=1.0, angle=3.0, centre=(0.5, 0.5), brightness=0.0, gamma=1.0,
-                     mirror=False, backdrop=(170.0, 175.0, 180.0))
-    canvas = face.place(look, size, width, gray, np.random.default_rng(0)).canvas
+    look = faces.Look(
+        size=1.0, angle=3.0, centre=(0.5, 0.5), brightness=0.0, gamma=1.0, mirror=False, backdrop=(170.0, 175.0, 180.0)
+    )
+    canvas = faces.place(look, size, width, gray, np.random.default_rng(0)).canvas
     return canvas if gray else cv2.cvtColor(canvas, cv2.COLOR_BGR2RGB)
 
 

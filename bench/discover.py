@@ -1,7 +1,7 @@
 """Finding a release's frames root against merely listing its clip folders once.
 
 A lab's release can hold hundreds of clip folders of thousands of frames each, under
-folder names mepipe has never seen. The search (:func:`mepipe.release.open_release`)
+folder names mepipe has never seen. The search (:func:`mepipe.release.discover.open_release`)
 lists the tree once; the baseline, measured in the same run, is what every build does
 anyway: list each clip folder once. A tree of empty frame files in the CASME-II layout
 (255 clips of the 2014 sheet, ``FRAMES`` files each, under ``lab/CASME2/Cropped_original``)
@@ -15,8 +15,8 @@ import shutil
 import time
 from pathlib import Path
 
-from mepipe.recipe import get_recipe
-from mepipe.release import open_release
+from mepipe.pipelines import get_recipe
+from mepipe.release.discover import open_release
 
 OUT = Path(__file__).parent / "out"
 SHEET = Path(__file__).resolve().parent.parent / "tests/data/annotations/casme2/CASME2-coding-20140508.xlsx"
@@ -60,8 +60,10 @@ def main(argv: list[str] | None = None) -> None:
     listing = _best(lambda: [os.listdir(f) for f in folders])
     search = _best(lambda: open_release(recipe, root))
     print(f"discover  {len(folders)} clip folders x {FRAMES} frames, found {release.frames[''].describe()}")
-    print(f"discover  search {search * 1e3:7.1f} ms, listing every clip folder once {listing * 1e3:7.1f} ms: "
-          f"ratio {search / listing:.2f}")
+    print(
+        f"discover  search {search * 1e3:7.1f} ms, listing every clip folder once {listing * 1e3:7.1f} ms: "
+        f"ratio {search / listing:.2f}"
+    )
 
 
 if __name__ == "__main__":

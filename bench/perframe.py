@@ -46,8 +46,8 @@ def typical(root: Path, out: Path, upsample: int = 0) -> int:
     import dlib
     import numpy as np
 
-    from mepipe.align import model_path, similarity_from_landmarks
-    from mepipe.recipe import get_recipe
+    from mepipe.imaging.align import model_path, similarity_from_landmarks
+    from mepipe.pipelines import get_recipe
 
     detector = dlib.get_frontal_face_detector()
     predictor = dlib.shape_predictor(str(model_path()))
@@ -82,8 +82,9 @@ def typical(root: Path, out: Path, upsample: int = 0) -> int:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.perframe", description=__doc__)
-    parser.add_argument("--typical", nargs=2, metavar=("ROOT", "OUT"), type=Path,
-                        help="run the per-frame pipeline alone")
+    parser.add_argument(
+        "--typical", nargs=2, metavar=("ROOT", "OUT"), type=Path, help="run the per-frame pipeline alone"
+    )
     parser.add_argument("--upsample", type=int, default=0, help="with --typical: detector upsampling")
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args(argv)
@@ -93,20 +94,37 @@ def main(argv: list[str] | None = None) -> None:
     root = release()
     python = sys.executable
     per_frame = [python, "-m", "bench.perframe", "--typical", str(root), str(OUT / "casme2-12-typical")]
-    ours = [python, "-m", "mepipe", "build", "--dataset", "casme2", "--root", str(root),
-            "--out", str(OUT / "casme2-12.zarr"), "--overwrite", "--quiet"]
+    ours = [
+        python,
+        "-m",
+        "mepipe",
+        "build",
+        "--dataset",
+        "casme2",
+        "--root",
+        str(root),
+        "--out",
+        str(OUT / "casme2-12.zarr"),
+        "--overwrite",
+        "--quiet",
+    ]
     ratios: dict[int, list[float]] = {0: [], 1: []}
     for _ in range(args.repeats):
         seconds = wall(ours)
         for upsample, found in ratios.items():
             baseline = wall([*per_frame, "--upsample", str(upsample)])
             found.append(baseline / seconds)
-            print(f"perframe  12 clips: per-frame pipeline (upsampling {upsample}x) {baseline:5.1f} s, "
-                  f"mepipe build {seconds:5.2f} s, ratio {found[-1]:5.1f}x", flush=True)
+            print(
+                f"perframe  12 clips: per-frame pipeline (upsampling {upsample}x) {baseline:5.1f} s, "
+                f"mepipe build {seconds:5.2f} s, ratio {found[-1]:5.1f}x",
+                flush=True,
+            )
     for upsample, found in ratios.items():
         target = " (target >= 10)" if upsample == 0 else ""
-        print(f"perframe  ratio, upsampling {upsample}x: min {min(found):.1f}x, "
-              f"median {statistics.median(found):.1f}x{target}")
+        print(
+            f"perframe  ratio, upsampling {upsample}x: min {min(found):.1f}x, "
+            f"median {statistics.median(found):.1f}x{target}"
+        )
 
 
 if __name__ == "__main__":

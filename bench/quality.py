@@ -1,6 +1,6 @@
 """The quality flags' measures on clean synthetic builds and on constructed bad clips.
 
-Justifies the thresholds of :mod:`mepipe.quality`: for each synthetic release some clips
+Justifies the thresholds of :mod:`mepipe.report.quality`: for each synthetic release some clips
 are left clean, some get a bright object moving through the background (motion off the
 face) and some a head that slides steadily (head motion). Each store is built, and every
 sample measured as ``mepipe report`` measures it, with the landmarks and transform found
@@ -18,12 +18,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from mepipe import align, frames, quality
 from mepipe.build import build
-from mepipe.config import BuildConfig
-from mepipe.recipe import get_recipe
-from mepipe.stages import detect_side
-from mepipe.store import OK, open_store, read_table
+from mepipe.engine.config import BuildConfig
+from mepipe.engine.stages import detect_side
+from mepipe.imaging import align
+from mepipe.pipelines import get_recipe
+from mepipe.release import frames
+from mepipe.report import quality
+from mepipe.store import OK, open_store, read_columns
 from mepipe.synth import synthesize
 
 OUT = Path(__file__).parent / "out" / "quality"
@@ -68,8 +70,7 @@ def make_release(dataset: str, clips: int) -> tuple[Path, dict[str, str]]:
     scale, subjects = CASES[dataset]
     root = OUT / dataset
     shutil.rmtree(root, ignore_errors=True)
-    report = synthesize(dataset, root, subjects=subjects, clips_per_subject=clips, scale=scale,
-                        seed=3, progress=False)
+    report = synthesize(dataset, root, subjects=subjects, clips_per_subject=clips, scale=scale, seed=3, progress=False)
     recipe = get_recipe(dataset)
     cases = {}
     for number, sample in enumerate(report.samples):
@@ -104,14 +105,21 @@ def measure_store(dataset: str, root: Path, store: str) -> list[tuple[str, quali
     recipe = get_recipe(dataset)
     samples = {s.sample_id: s for s in recipe.read(recipe.find_sheet(root))}
     group = open_store(store)
-    table = read_table(group)
+    table = read_columns(group)
     out = []
     for index in np.flatnonzero(table["status"] == OK):
         sample = samples[str(table["sample_id"][index])]
         landmarks, transform, frame_size = _geometry(recipe, _frame_paths(recipe, root, sample)[0])
         measures = quality.measure(
-            group["onset"][index], group["apex"][index], group["trdi"][index], str(table["repair"][index]),
-            transform=transform, frame_size=frame_size, landmarks=landmarks, detect_step="scaled")
+            group["onset"][index],
+            group["apex"][index],
+            group["trdi"][index],
+            str(table["repair"][index]),
+            transform=transform,
+            frame_size=frame_size,
+            landmarks=landmarks,
+            detect_step="scaled",
+        )
         outside = 1 - quality.face_mask(landmarks, transform, SIZE).mean()
         out.append((sample.sample_id, measures, float(outside)))
     return out

@@ -18,9 +18,9 @@ from dataclasses import replace
 from pathlib import Path
 
 from mepipe.build import build
-from mepipe.htmlreport import THUMBS, write_report
-from mepipe.recipe import get_recipe
-from mepipe.store import OK, SampleResult, create_store, open_store, read_table, write_sample
+from mepipe.pipelines import get_recipe
+from mepipe.report.page import THUMBS, write_report
+from mepipe.store import OK, SampleResult, create_store, open_store, read_columns, write_sample
 from mepipe.synth import synthesize
 
 OUT = Path(__file__).parent / "out" / "report"
@@ -34,18 +34,24 @@ def make_store(samples: int) -> str:
     synthesize("casme2", root, subjects=4, clips_per_subject=4, scale=0.5, seed=5, progress=False)
     build("casme2", root, small, size=SIZE, progress=False)
     source = open_store(small)
-    table = read_table(source)
+    table = read_columns(source)
     recipe = get_recipe("casme2")
     base = recipe.read(recipe.find_sheet(root))
-    repeated = [replace(base[i % len(base)], sample_id=f"{base[i % len(base)].sample_id}#{i}")
-                for i in range(samples)]
+    repeated = [replace(base[i % len(base)], sample_id=f"{base[i % len(base)].sample_id}#{i}") for i in range(samples)]
     group = create_store(big, repeated, size=SIZE, attrs=dict(source.attrs["mepipe"]))
     images = {name: source[name][:] for name in THUMBS}
     for i in range(samples):
         j = i % len(base)
-        write_sample(group, i, SampleResult(
-            status=OK, repair=str(table["repair"][j]), n_frames=int(table["n_frames"][j]),
-            images={name: images[name][j] for name in THUMBS}))
+        write_sample(
+            group,
+            i,
+            SampleResult(
+                status=OK,
+                repair=str(table["repair"][j]),
+                n_frames=int(table["n_frames"][j]),
+                images={name: images[name][j] for name in THUMBS},
+            ),
+        )
     return big
 
 
@@ -67,10 +73,14 @@ def main(argv: list[str]) -> None:
     thumbs = sum(p.stat().st_size for p in (page.parent / "thumbs").iterdir())
     print(f"{args.samples} samples at {SIZE} px, {args.workers} threads")
     print(f"  read the four images of every sample: {floor:.1f} s")
-    print(f"  mepipe report:                        {seconds:.1f} s  "
-          f"({seconds / args.samples * 1e3:.1f} ms/sample, {seconds / floor:.1f}x the read)")
-    print(f"  page {page.stat().st_size / 1e6:.2f} MB, thumbnails {thumbs / 1e6:.1f} MB "
-          f"({thumbs / (len(THUMBS) * args.samples) / 1e3:.1f} kB each)")
+    print(
+        f"  mepipe report:                        {seconds:.1f} s  "
+        f"({seconds / args.samples * 1e3:.1f} ms/sample, {seconds / floor:.1f}x the read)"
+    )
+    print(
+        f"  page {page.stat().st_size / 1e6:.2f} MB, thumbnails {thumbs / 1e6:.1f} MB "
+        f"({thumbs / (len(THUMBS) * args.samples) / 1e3:.1f} kB each)"
+    )
 
 
 if __name__ == "__main__":

@@ -20,9 +20,9 @@ from pathlib import Path
 import dask
 
 from bench.build import CASES, OUT, decode_floor, frame_paths, release
-from mepipe import rankpool
 from mepipe.build import build
-from mepipe.recipe import get_recipe
+from mepipe.imaging import rankpool
+from mepipe.pipelines import get_recipe
 from mepipe.synth import synthesize
 
 MEMORY_SIZES = (20, 80, 159)
@@ -33,17 +33,22 @@ def speedup(dataset: str) -> None:
     seconds = {}
     for workers in (1, 2):
         start = time.perf_counter()
-        summary = build(dataset, root, str(OUT / f"{dataset}-w{workers}.zarr"), overwrite=True,
-                        workers=workers, progress=False)
+        summary = build(
+            dataset, root, str(OUT / f"{dataset}-w{workers}.zarr"), overwrite=True, workers=workers, progress=False
+        )
         seconds[workers] = time.perf_counter() - start
-    print(f"speed-up  {dataset}: 1 worker {seconds[1]:.1f} s, 2 workers {seconds[2]:.1f} s, "
-          f"ratio {seconds[1] / seconds[2]:.2f}x  ({summary.ok} clips)")
+    print(
+        f"speed-up  {dataset}: 1 worker {seconds[1]:.1f} s, 2 workers {seconds[2]:.1f} s, "
+        f"ratio {seconds[1] / seconds[2]:.2f}x  ({summary.ok} clips)"
+    )
     # what the machine itself gives two workers: decoding alone, no mepipe code
     clips = frame_paths(dataset, root)
     decode_floor(dataset, clips, 2)  # warm the page cache for both
     decode = {workers: decode_floor(dataset, clips, workers) for workers in (1, 2)}
-    print(f"speed-up  {dataset} decode only (the machine's own scaling): 1 worker {decode[1]:.1f} s, "
-          f"2 workers {decode[2]:.1f} s, ratio {decode[1] / decode[2]:.2f}x")
+    print(
+        f"speed-up  {dataset} decode only (the machine's own scaling): 1 worker {decode[1]:.1f} s, "
+        f"2 workers {decode[2]:.1f} s, ratio {decode[1] / decode[2]:.2f}x"
+    )
     per_sample = seconds[1] / summary.total
     overhead(per_sample)
 
@@ -58,20 +63,20 @@ def overhead(per_sample: float, n: int = 2000) -> None:
     graph = {("t", i): (_noop, i) for i in range(n)}
     keys = list(graph)
     rows = []
-    for name, get in (("sync", dask.get), ("threads", dask.threaded.get),
-                      ("processes", dask.multiprocessing.get)):
+    for name, get in (("sync", dask.get), ("threads", dask.threaded.get), ("processes", dask.multiprocessing.get)):
         start = time.perf_counter()
         get(graph, keys)
         rows.append((name, (time.perf_counter() - start) / n))
-    with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster, \
-            Client(cluster) as client:
+    with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster, Client(cluster) as client:
         client.get(graph, keys)  # warm the workers
         start = time.perf_counter()
         client.get(graph, keys)
         rows.append(("distributed", (time.perf_counter() - start) / n))
     for name, seconds in rows:
-        print(f"overhead  {name:12} {seconds * 1e6:8.0f} us/task = {seconds / per_sample * 100:6.3f} % "
-              f"of one sample ({per_sample * 1e3:.0f} ms, 1 worker)")
+        print(
+            f"overhead  {name:12} {seconds * 1e6:8.0f} us/task = {seconds / per_sample * 100:6.3f} % "
+            f"of one sample ({per_sample * 1e3:.0f} ms, 1 worker)"
+        )
 
 
 def _peak_rss_build(root: Path, sheet: Path, store: Path) -> dict:
@@ -104,8 +109,10 @@ def memory() -> None:
         row = _peak_rss_build(root, subset, OUT / f"samm-{n}.zarr")
         # what should bound memory: the largest clips in flight, not how many clips there are
         largest = max(decoded[:n]) * frame_mib
-        print(f"memory    samm full size, first {n:3d} clips: peak RSS {row['rss_mib']:7.0f} MiB, "
-              f"largest decoded clip {largest:5.0f} MiB, {row['seconds']:6.1f} s, ok {row['ok']}")
+        print(
+            f"memory    samm full size, first {n:3d} clips: peak RSS {row['rss_mib']:7.0f} MiB, "
+            f"largest decoded clip {largest:5.0f} MiB, {row['seconds']:6.1f} s, ok {row['ok']}"
+        )
 
 
 def main(argv: list[str] | None = None) -> None:

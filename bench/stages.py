@@ -13,10 +13,14 @@ import argparse
 import collections
 import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from bench.build import OUT, release
-from mepipe import align, build as build_module, frames, graph, rankpool, stages
+from mepipe import build as build_module
+from mepipe.engine import graph, stages
+from mepipe.imaging import align, rankpool
+from mepipe.release import frames
 
 #: stage name -> (module or class, function name); decode runs inside warping, and is
 #: subtracted from it
@@ -60,8 +64,9 @@ def main(argv: list[str] | None = None) -> None:
     build_module.opencv_threads = lambda scheduler, workers: 1
     try:
         start = time.perf_counter()
-        summary = build_module.build(args.dataset, root, str(OUT / f"{args.dataset}-stages.zarr"),
-                                     overwrite=True, workers=1, progress=False)
+        summary = build_module.build(
+            args.dataset, root, str(OUT / f"{args.dataset}-stages.zarr"), overwrite=True, workers=1, progress=False
+        )
         seconds = time.perf_counter() - start
     finally:
         for name, (owner, attr) in STAGES.items():
@@ -75,8 +80,10 @@ def main(argv: list[str] | None = None) -> None:
     totals["the rest (driver, scheduler, fields, checksums)"] = [seconds - accounted, float("nan")]
     print(f"stages    {args.dataset}, {clips} clips, 1 worker: build {seconds:.1f} s")
     for name, (wall, cpu) in totals.items():
-        print(f"stages    {name:48} {1000 * wall / clips:6.1f} ms/clip  {wall / decode:5.2f}x decode"
-              + ("" if cpu != cpu else f"  (CPU {1000 * cpu / clips:5.1f} ms)"))
+        print(
+            f"stages    {name:48} {1000 * wall / clips:6.1f} ms/clip  {wall / decode:5.2f}x decode"
+            + ("" if cpu != cpu else f"  (CPU {1000 * cpu / clips:5.1f} ms)")
+        )
     print(f"stages    build / decode, 1 worker: {seconds / decode:.2f}x")
 
 

@@ -6,7 +6,7 @@ build run again in a warm process (imports done, models loaded, kernels compiled
 only the sample's work and the store's creation and finish. The difference is the
 start-up: interpreter, imports, numba's cached kernels, dlib's models. The target is at
 most 1.5 s. The parts are timed alone, each in a fresh process, for what bounds it (the
-``+`` rows include importing ``mepipe.align``).
+``+`` rows include importing ``mepipe.imaging.align``).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ PARTS = {
     "import mepipe.cli": "import mepipe.cli",
     "import mepipe.build": "import mepipe.build",
     "numba kernels (cache)": "from mepipe import rankpool; rankpool.warmup()",
-    "import mepipe.align": "import mepipe.align",
+    "import mepipe.imaging.align": "import mepipe.imaging.align",
     "+ dlib detector": "import dlib; from mepipe import align; dlib.fhog_object_detector(str(align.DETECTOR))",
     "+ dlib predictor": "from mepipe import align; align._predictor()",
 }
@@ -54,8 +54,20 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args(argv)
     root, store = release(), OUT / "casme2-one-clip.zarr"
-    command = [sys.executable, "-m", "mepipe", "build", "--dataset", "casme2", "--root", str(root),
-               "--out", str(store), "--overwrite", "--quiet"]
+    command = [
+        sys.executable,
+        "-m",
+        "mepipe",
+        "build",
+        "--dataset",
+        "casme2",
+        "--root",
+        str(root),
+        "--out",
+        str(store),
+        "--overwrite",
+        "--quiet",
+    ]
     build("casme2", root, str(store), overwrite=True, progress=False)  # warms this process
     rows = []
     for _ in range(args.repeats):
@@ -64,18 +76,21 @@ def main(argv: list[str] | None = None) -> None:
         build("casme2", root, str(store), overwrite=True, progress=False)
         warm = time.perf_counter() - start
         rows.append((cold, warm))
-        print(f"startup   mepipe build, 1 clip: fresh process {cold:5.2f} s, warm process {warm:5.2f} s, "
-              f"start-up {cold - warm:5.2f} s", flush=True)
+        print(
+            f"startup   mepipe build, 1 clip: fresh process {cold:5.2f} s, warm process {warm:5.2f} s, "
+            f"start-up {cold - warm:5.2f} s",
+            flush=True,
+        )
     startups = [cold - warm for cold, warm in rows]
-    print(f"startup   start-up min {min(startups):.2f} s, median {statistics.median(startups):.2f} s "
-          "(target <= 1.5 s)")
+    print(f"startup   start-up min {min(startups):.2f} s, median {statistics.median(startups):.2f} s (target <= 1.5 s)")
     python = sys.executable
     base = min(wall([python, "-c", PARTS["interpreter"]]) for _ in range(args.repeats))
     for name, code in PARTS.items():
         seconds = min(wall([python, "-c", code]) for _ in range(args.repeats))
         extra = seconds if name == "interpreter" else seconds - base
-        print(f"startup   part: {name:24} {extra:5.2f} s" + ("" if name == "interpreter" else
-                                                             " (over the interpreter)"))
+        print(
+            f"startup   part: {name:24} {extra:5.2f} s" + ("" if name == "interpreter" else " (over the interpreter)")
+        )
 
 
 if __name__ == "__main__":

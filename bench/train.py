@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from mepipe.recipe import Sample
+from mepipe.release.recipe import Sample
 from mepipe.store import OK, SampleResult, create_store, write_sample
 from mepipe.train import train
 from mepipe.train.loop import classification_loss, device_name, resolve_device
@@ -46,21 +46,41 @@ def synthetic_store(path: Path, subjects: int, samples: int, size: int, seed: in
     for s, count in enumerate(counts):
         for k in range(count):
             c = int(rng.integers(len(CLASSES)))
-            entries.append(Sample(sample_id=f"sub{s + 1:02d}/EP{k:02d}", subject=f"sub{s + 1:02d}", clip=f"EP{k:02d}",
-                                  onset=1, apex=3, offset=5, emotion=CLASSES[c], label=CLASSES[c]))
+            entries.append(
+                Sample(
+                    sample_id=f"sub{s + 1:02d}/EP{k:02d}",
+                    subject=f"sub{s + 1:02d}",
+                    clip=f"EP{k:02d}",
+                    onset=1,
+                    apex=3,
+                    offset=5,
+                    emotion=CLASSES[c],
+                    label=CLASSES[c],
+                )
+            )
             labels.append(c)
     shutil.rmtree(path, ignore_errors=True)
-    group = create_store(str(path), entries, size=size, attrs={
-        "version": "bench", "dataset": "casme2", "classes": "5", "class_names": list(CLASSES), "size": size,
-    })
+    group = create_store(
+        str(path),
+        entries,
+        size=size,
+        attrs={
+            "version": "bench",
+            "dataset": "casme2",
+            "classes": "5",
+            "class_names": list(CLASSES),
+            "size": size,
+        },
+    )
     for i, c in enumerate(labels):
         images = {}
         for name in ("trdi", "midi", "onset", "apex"):
             image = rng.normal(128, 20, (size, size, 3))
             image[..., c % 3] += 20 * (1 + c // 3)
             images[name] = np.clip(image, 0, 255).astype(np.uint8)
-        write_sample(group, i, SampleResult(status=OK, n_frames=5, onset_index=1, apex_index=3, offset_index=5,
-                                            images=images))
+        write_sample(
+            group, i, SampleResult(status=OK, n_frames=5, onset_index=1, apex_index=3, offset_index=5, images=images)
+        )
 
 
 def anchor_rate(size: int, width: int, batch: int, steps: int, device: torch.device) -> float:
@@ -97,16 +117,22 @@ def main(argv: list[str] | None = None) -> None:
     preset.add_argument("--full", action="store_const", const="full", dest="preset")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--out", type=Path, default=OUT / "train")
-    parser.add_argument("--repeats", type=int, default=2,
-                        help="runs of each path, alternating; the best is shown (the machine may be shared)")
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=2,
+        help="runs of each path, alternating; the best is shown (the machine may be shared)",
+    )
     args = parser.parse_args(argv)
     subjects, samples, size, width, epochs, batch, anchor_batch, steps = PRESETS[args.preset or "cpu"]
     device = resolve_device(args.device)
     store = args.out / "store.zarr"
     synthetic_store(store, subjects, samples, size)
     options = dict(epochs=epochs, batch=batch, width=width, device=args.device, progress=False)
-    print(f"{args.preset or 'cpu'}: {subjects} subjects, {samples} samples, {size} px, width {width}, "
-          f"{epochs} epochs, batch {batch}, on {device_name(device)} ({torch.get_num_threads()} threads)")
+    print(
+        f"{args.preset or 'cpu'}: {subjects} subjects, {samples} samples, {size} px, width {width}, "
+        f"{epochs} epochs, batch {batch}, on {device_name(device)} ({torch.get_num_threads()} threads)"
+    )
     # the anchor first: it also pays the one-time costs (imports, first kernels)
     anchor = max(anchor_rate(size, width, anchor_batch, steps, device) for _ in range(args.repeats))
     rows = {}
@@ -120,7 +146,9 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{'':<32}{'samples/s':>10}{'wall s':>8}{'/ anchor':>10}{'/ sequential':>14}")
     for name, (rate, wall) in rows.items():
         print(f"{name:<32}{rate:>10.1f}{wall:>8.1f}{rate / anchor:>10.2f}{rate / sequential:>14.2f}")
-    print(f"{f'plain two-stream, batch {anchor_batch}':<32}{anchor:>10.1f}{'':>8}{1:>10.2f}{anchor / sequential:>14.2f}")
+    print(
+        f"{f'plain two-stream, batch {anchor_batch}':<32}{anchor:>10.1f}{'':>8}{1:>10.2f}{anchor / sequential:>14.2f}"
+    )
 
 
 if __name__ == "__main__":

@@ -15,30 +15,42 @@ import os
 import time
 import uuid
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import cv2
 import fsspec
 import numpy as np
 import zarr
 
-from . import __version__, layout
-from .config import BuildConfig
-from .errors import MepipeError, UsageError
-from .execute import is_distributed, run_graph
-from .graph import Outcome, build_graph
-from .lock import StoreLock
-from .progress import Progress
-from .provenance import library_versions
-from .recipe import Recipe, Sample, get_recipe
-from .release import Release, open_release
-from .report import reason_kind
-from .store import (FAILED, OK, FieldWriter, create_store, detect_step_counts, local_path,
-                    missing_alignment, read_table)
-from .verify import damaged_samples
+from mepipe import __version__
+from mepipe._shared.progress import Progress
+from mepipe._shared.provenance import library_versions
+from mepipe.engine.config import BuildConfig
+from mepipe.engine.execute import is_distributed, run_graph
+from mepipe.engine.graph import Outcome, build_graph
+from mepipe.engine.lock import StoreLock
+from mepipe.errors import MepipeError, UsageError
+from mepipe.pipelines import get_recipe
+from mepipe.release.discover import Release, open_release
+from mepipe.release.recipe import Recipe, Sample
+from mepipe.report.summary import reason_kind
+from mepipe.store import (
+    FAILED,
+    OK,
+    FieldWriter,
+    create_store,
+    detect_step_counts,
+    layout,
+    local_path,
+    missing_alignment,
+    read_columns,
+)
+from mepipe.store.verify import damaged_samples
+
 
 @dataclass
 class BuildSummary:
@@ -166,15 +178,23 @@ def _refuse_foreign(out: str) -> None:
         raise MepipeError(f"{out} exists and is not a mepipe store; choose another --out")
 
 
-def open_or_create(out: str, samples: Sequence[Sample], config: BuildConfig, attrs: dict,
-                   overwrite: bool) -> zarr.Group:
+def open_or_create(
+    out: str, samples: Sequence[Sample], config: BuildConfig, attrs: dict, overwrite: bool
+) -> zarr.Group:
     """The store to build into: created fresh, or an existing one of the same build."""
     _refuse_foreign(out)
     group = None if overwrite else _existing(out)
     if group is None:
         try:
-            return create_store(out, samples, size=config.size, channels=config.channels,
-                                keep_raw=config.keep_raw, attrs=attrs, overwrite=True)
+            return create_store(
+                out,
+                samples,
+                size=config.size,
+                channels=config.channels,
+                keep_raw=config.keep_raw,
+                attrs=attrs,
+                overwrite=True,
+            )
         except OSError as exc:
             raise MepipeError(f"cannot write the store {out}: {exc.strerror or exc} ({exc.filename})") from None
     _check_same_build(group, out, attrs, samples)
@@ -204,7 +224,7 @@ def build(
         Recipe name: ``casme2``, ``samm``, ``mmew``, ``casme3``, ``smic``, ``megc2019``.
     root : path
         The release folder (annotation sheet and frames), a folder above it, or the one
-        holding its subject folders: see :func:`mepipe.release.open_release`.
+        holding its subject folders: see :func:`mepipe.release.discover.open_release`.
     out : str
         Store path or fsspec URL.
     sheet : path, optional
@@ -223,7 +243,7 @@ def build(
         Once finished, store the images as zarr v3 shards of this many samples (one file
         per shard) instead of one file per sample.
     **options
-        Fields of :class:`~mepipe.config.BuildConfig` (``span``, ``size``, ``classes``,
+        Fields of :class:`~mepipe.engine.config.BuildConfig` (``span``, ``size``, ``classes``,
         ``gray``, ``keep_raw``, ``motion_reference``, ...).
 
     Returns
@@ -233,8 +253,13 @@ def build(
     config = BuildConfig(dataset=dataset, **options)
     if shard is not None and shard < 2:
         raise UsageError(f"--shard must be at least 2 samples per shard, not {shard}")
-    release = open_release(get_recipe(dataset), Path(root), sheet=None if sheet is None else Path(sheet),
-                           frames=None if frames is None else Path(frames), classes=config.classes)
+    release = open_release(
+        get_recipe(dataset),
+        Path(root),
+        sheet=None if sheet is None else Path(sheet),
+        frames=None if frames is None else Path(frames),
+        classes=config.classes,
+    )
     samples = release.samples
     if not samples:
         raise MepipeError(f"{release.sheet}: no samples in class set {config.classes!r}")
@@ -249,11 +274,18 @@ def build(
         todo = [(i, s) for i, s in enumerate(samples) if status[i] != OK or i in damaged]
         if todo:
             layout.prepare_writes(out)
-        graph, keys = build_graph(todo, release.frame_roots, out, config, token=uuid.uuid4().hex,
-                                  opencv_threads=opencv_threads(scheduler, workers))
+        graph, keys = build_graph(
+            todo,
+            release.frame_roots,
+            out,
+            config,
+            token=uuid.uuid4().hex,
+            opencv_threads=opencv_threads(scheduler, workers),
+        )
         outcomes: list[Outcome] = []
         fields = FieldWriter(group)
         with Progress(len(keys), f"build {dataset}", enabled=progress) as bar:
+
             def on_result(outcome: Outcome) -> None:
                 outcomes.append(outcome)
                 fields.add(outcome.index, outcome.fields)
@@ -274,7 +306,7 @@ def build(
                     f"writing {out} failed after {len(outcomes)} of {len(keys)} samples: "
                     f"{exc.strerror or exc}; fix that and rerun the same command to resume"
                 ) from None
-    table = read_table(group)
+    table = read_columns(group)
     failed = np.flatnonzero(table["status"] == FAILED)
     return BuildSummary(
         store=out,

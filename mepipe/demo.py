@@ -12,12 +12,12 @@ import shutil
 import sys
 from pathlib import Path
 
-from .build import build
-from .errors import MepipeError
-from .htmlreport import write_report
-from .preview import write_previews
-from .store import open_store
-from .synth import synthesize
+from mepipe.build import build
+from mepipe.errors import MepipeError
+from mepipe.report.page import write_report
+from mepipe.report.preview import write_previews
+from mepipe.store import open_store
+from mepipe.synth import synthesize
 
 DATASETS = {
     # dataset: (subjects, clips per subject, scale)
@@ -49,13 +49,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"report:   {write_report(store, out / 'reports' / dataset, progress=False)}")
         stores[dataset] = store
     if not args.no_train:
-        from .train import train
+        from mepipe.train import train
 
         run = out / "runs" / "casme2-afn"
         print(f"== training the AFN on {stores['casme2']} (leave-one-subject-out) into {run}")
         metrics = train(stores["casme2"], run, epochs=args.epochs, image_size=64, width=16, batch=16)
-        print(f"pooled: accuracy {metrics['accuracy']:.3f}  UF1 {metrics['uf1']:.3f}  "
-              f"UAR {metrics['uar']:.3f}  (chance: accuracy {metrics['chance']['majority_accuracy']:.3f}, UAR {metrics['chance']['uar']:.3f})")
+        print(
+            f"pooled: accuracy {metrics['accuracy']:.3f}  UF1 {metrics['uf1']:.3f}  "
+            f"UAR {metrics['uar']:.3f}  (chance: accuracy {metrics['chance']['majority_accuracy']:.3f}, UAR {metrics['chance']['uar']:.3f})"
+        )
         print(f"run outputs: {run}/metrics.json, predictions.csv, confusion.png, fusion_weights.png, curves.png")
     print("\nresults:")
     for dataset, store in stores.items():

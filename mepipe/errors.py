@@ -2,6 +2,8 @@
 
 import importlib
 
+from mepipe._shared.text import one_line
+
 
 class MepipeError(Exception):
     """A problem with the user's input or environment, reported as one line.
@@ -13,7 +15,7 @@ class MepipeError(Exception):
     exit_code = 1
 
     def __init__(self, message: str, *, exit_code: int | None = None) -> None:
-        super().__init__(" ".join(str(message).split()))
+        super().__init__(one_line(message))
         if exit_code is not None:
             self.exit_code = exit_code
 

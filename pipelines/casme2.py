@@ -17,11 +17,11 @@ import re
 from pathlib import PurePosixPath
 from typing import Any
 
-from mepipe.labels import MEGC2019_CLASSES
-from mepipe.recipe import Sample, SynthStyle
-from mepipe.sheet import cell_text
+from mepipe.release.labels import MEGC2019_CLASSES
+from mepipe.release.recipe import Sample, SynthStyle
+from mepipe.release.sheet import cell_text
 
-from ._release import SheetRecipe
+from ._sheet_recipe import SheetRecipe
 
 _FRAME = re.compile(r"(?:reg_)?img(\d+)\.(?:jpe?g|png|bmp)", re.IGNORECASE)
 _FIVE = ("happiness", "disgust", "repression", "surprise", "others")
@@ -41,15 +41,26 @@ class Casme2(SheetRecipe):
     sheet_file = "CASME2-coding-20190701.xlsx"
     # raw frames are the primary variant: the cropped releases were registered by a
     # method of their own, which this build's alignment would repeat
-    frames_dirs = ("CASME2_RAW_selected", "CASME2-RAW", "CASME2_RAW", "Cropped", "Cropped_original",
-                   "Cropped-updated")
+    frames_dirs = ("CASME2_RAW_selected", "CASME2-RAW", "CASME2_RAW", "Cropped", "Cropped_original", "Cropped-updated")
     sheet_globs = ("CASME2-coding-*.xlsx", "CASME2-coding-*.csv")
     sheet_names = ("Sheet1",)
-    layout = ("Subject", "Filename", None, "OnsetFrame", "ApexFrame", "OffsetFrame", None,
-              "Action Units", "Estimated Emotion")
+    layout = (
+        "Subject",
+        "Filename",
+        None,
+        "OnsetFrame",
+        "ApexFrame",
+        "OffsetFrame",
+        None,
+        "Action Units",
+        "Estimated Emotion",
+    )
     columns = {
-        "subject": ("Subject",), "clip": ("Filename",), "onset": ("OnsetFrame", "Onset"),
-        "apex": ("ApexFrame", "Apex"), "offset": ("OffsetFrame", "Offset"),
+        "subject": ("Subject",),
+        "clip": ("Filename",),
+        "onset": ("OnsetFrame", "Onset"),
+        "apex": ("ApexFrame", "Apex"),
+        "offset": ("OffsetFrame", "Offset"),
         "emotion": ("Estimated Emotion", "Emotion"),
     }
     class_sets = {
@@ -60,8 +71,7 @@ class Casme2(SheetRecipe):
     }
     label_maps = {
         "5": {emotion: emotion for emotion in _FIVE},
-        "3": {"happiness": "positive", "disgust": "negative", "repression": "negative",
-              "surprise": "surprise"},
+        "3": {"happiness": "positive", "disgust": "negative", "repression": "negative", "surprise": "surprise"},
     }
     megc_dataset = "casme2"
 

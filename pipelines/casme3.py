@@ -18,11 +18,11 @@ import re
 from pathlib import PurePosixPath
 from typing import Any
 
-from mepipe.labels import MEGC2019_CLASSES
-from mepipe.recipe import Sample, SynthStyle
-from mepipe.sheet import cell_int, cell_text
+from mepipe.release.labels import MEGC2019_CLASSES
+from mepipe.release.recipe import Sample, SynthStyle
+from mepipe.release.sheet import cell_int, cell_text
 
-from ._release import SheetRecipe
+from ._sheet_recipe import SheetRecipe
 
 _FRAME = re.compile(r"(\d+)\.(?:jpe?g|png|bmp)", re.IGNORECASE)
 _SIX = ("happy", "disgust", "surprise", "fear", "anger", "sad")
@@ -46,16 +46,25 @@ class Casme3(SheetRecipe):
     sheet_names = ("label",)
     layout = ("Subject", "Filename", "Onset", "Apex", "Offset", "AU", "Objective class", "emotion")
     columns = {
-        "subject": ("Subject",), "clip": ("Filename",), "onset": ("Onset", "OnsetFrame"),
-        "apex": ("Apex", "ApexFrame"), "offset": ("Offset", "OffsetFrame"),
+        "subject": ("Subject",),
+        "clip": ("Filename",),
+        "onset": ("Onset", "OnsetFrame"),
+        "apex": ("Apex", "ApexFrame"),
+        "offset": ("Offset", "OffsetFrame"),
         "emotion": ("emotion", "Estimated Emotion"),
     }
     class_sets = {"6": _SIX, "3": MEGC2019_CLASSES}
     label_maps = {
         "6": {emotion: emotion for emotion in _SIX},
         # the mapping HTNet's edited part A sheet uses
-        "3": {"happy": "positive", "surprise": "surprise", "anger": "negative",
-              "disgust": "negative", "fear": "negative", "sad": "negative"},
+        "3": {
+            "happy": "positive",
+            "surprise": "surprise",
+            "anger": "negative",
+            "disgust": "negative",
+            "fear": "negative",
+            "sad": "negative",
+        },
     }
 
     def clip_id(self, raw: dict[str, Any]) -> str:

@@ -1,7 +1,7 @@
 """The MEGC 2019 composite: SMIC-HS, CASME-II and SAMM as one 3-class dataset of 442 samples.
 
 ``--root`` holds the three releases, each in whatever layout it came in (each is found as
-its own recipe finds it, see :mod:`mepipe.release`)::
+its own recipe finds it, see :mod:`mepipe.release.discover`)::
 
     DIR/SMIC/SMIC_all_raw/HS/...        (or any other place up to 4 levels down)
     DIR/CASME2/CASME2-coding-20140508.xlsx, DIR/CASME2/CASME2_RAW_selected/...
@@ -18,15 +18,17 @@ size), with that release's frames root.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import replace
 from importlib import resources
 from pathlib import Path, PurePosixPath
-from typing import Sequence
 
 from mepipe.errors import UsageError
-from mepipe.labels import MEGC2019_CLASSES, megc2019_rows
-from mepipe.recipe import Recipe, Sample, get_recipe
-from mepipe.release import Release, Scan, open_release
+from mepipe.pipelines import get_recipe
+from mepipe.release.discover import Release, open_release
+from mepipe.release.labels import MEGC2019_CLASSES, megc2019_rows
+from mepipe.release.recipe import CompositeRecipe, Recipe, Sample
+from mepipe.release.scan import Scan
 
 from .smic import class_of_clip
 
@@ -35,7 +37,7 @@ PARTS = ("casme2", "samm", "smic")
 _LIST = "data/megc2019/combined_3class_gt.csv"
 
 
-class Megc2019(Recipe):
+class Megc2019(CompositeRecipe):
     """The MEGC 2019 composite over the ``casme2``, ``samm`` and ``smic`` recipes."""
 
     name = "megc2019"
@@ -75,15 +77,18 @@ class Megc2019(Recipe):
         self.check_classes(classes)
         return sample.label
 
-    def open(self, root: Path, *, sheet: Path | None, frames: Path | None, classes: str,
-             scanned: Scan, locate: bool = True) -> Release:
+    def open(
+        self, root: Path, *, sheet: Path | None, frames: Path | None, classes: str, scanned: Scan, locate: bool = True
+    ) -> Release:
         if sheet is not None or frames is not None:
             raise UsageError(
                 "--sheet and --frames name one release; the megc2019 composite finds its three "
                 "releases under --root (build a part alone with --dataset casme2|samm|smic)"
             )
-        parts = {name: open_release(get_recipe(name), root, classes="megc2019", scanned=scanned, locate=locate)
-                 for name in PARTS}
+        parts = {
+            name: open_release(get_recipe(name), root, classes="megc2019", scanned=scanned, locate=locate)
+            for name in PARTS
+        }
         samples = self._samples(parts)
         listed = Path(str(resources.files("mepipe").joinpath(_LIST)))
         digest = hashlib.sha256(self.digest(listed).encode())
@@ -101,11 +106,22 @@ class Megc2019(Recipe):
             own = by_key.get((dataset, subject, clip))
             if own is None:
                 source = parts[dataset].sheet
-                own = Sample(f"{subject}/{clip}", subject, clip, 0, None, 0,
-                             class_of_clip(clip) if dataset == "smic" else "", label,
-                             error=f"listed in MEGC 2019 but not in the {recipe.title} release ({source})")
-            samples.append(replace(own, sample_id=f"{dataset}/{own.sample_id}", subject=f"{dataset}/{subject}",
-                                   label=label, row=row))
+                own = Sample(
+                    f"{subject}/{clip}",
+                    subject,
+                    clip,
+                    0,
+                    None,
+                    0,
+                    class_of_clip(clip) if dataset == "smic" else "",
+                    label,
+                    error=f"listed in MEGC 2019 but not in the {recipe.title} release ({source})",
+                )
+            samples.append(
+                replace(
+                    own, sample_id=f"{dataset}/{own.sample_id}", subject=f"{dataset}/{subject}", label=label, row=row
+                )
+            )
         return samples
 
     # ---- the rest of the Recipe interface: per sample, the member's -------------------

@@ -19,11 +19,11 @@ import re
 from pathlib import PurePosixPath
 from typing import Any
 
-from mepipe.labels import MEGC2019_CLASSES
-from mepipe.recipe import Sample, SynthStyle
-from mepipe.sheet import cell_text
+from mepipe.release.labels import MEGC2019_CLASSES
+from mepipe.release.recipe import Sample, SynthStyle
+from mepipe.release.sheet import cell_text
 
-from ._release import SheetRecipe
+from ._sheet_recipe import SheetRecipe
 
 _FRAME = re.compile(r"(\d+)\.(?:jpe?g|png|bmp)", re.IGNORECASE)
 _SIX = ("happiness", "disgust", "surprise", "fear", "anger", "sadness")
@@ -46,19 +46,36 @@ class Mmew(SheetRecipe):
     frames_dirs = ("Micro_Expression", "Micro-Expression", "micro_expression")
     sheet_globs = ("MMEW_Micro_Exp*.xlsx", "MMEW_Micro_Exp*.csv")
     sheet_names = ("Sheet1",)
-    layout = ("Subject", "Filename", "OnsetFrame", "ApexFrame", "OffsetFrame", "Action Units",
-              "Estimated Emotion", "remarks")
+    layout = (
+        "Subject",
+        "Filename",
+        "OnsetFrame",
+        "ApexFrame",
+        "OffsetFrame",
+        "Action Units",
+        "Estimated Emotion",
+        "remarks",
+    )
     columns = {
-        "subject": ("Subject",), "clip": ("Filename",), "onset": ("OnsetFrame", "Onset"),
-        "apex": ("ApexFrame", "Apex"), "offset": ("OffsetFrame", "Offset"),
+        "subject": ("Subject",),
+        "clip": ("Filename",),
+        "onset": ("OnsetFrame", "Onset"),
+        "apex": ("ApexFrame", "Apex"),
+        "offset": ("OffsetFrame", "Offset"),
         "emotion": ("Estimated Emotion", "Emotion"),
     }
     class_sets = {"6": _SIX, "3": MEGC2019_CLASSES}
     label_maps = {
         "6": {emotion: emotion for emotion in _SIX},
         # MEGC-style; no published MMEW 3-class split exists
-        "3": {"happiness": "positive", "surprise": "surprise", "anger": "negative",
-              "disgust": "negative", "fear": "negative", "sadness": "negative"},
+        "3": {
+            "happiness": "positive",
+            "surprise": "surprise",
+            "anger": "negative",
+            "disgust": "negative",
+            "fear": "negative",
+            "sadness": "negative",
+        },
     }
 
     def subject_id(self, cell: Any) -> str:

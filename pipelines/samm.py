@@ -15,28 +15,47 @@ import re
 from pathlib import PurePosixPath
 from typing import Any
 
-from mepipe.labels import MEGC2019_CLASSES
-from mepipe.recipe import Sample, SynthStyle
-from mepipe.sheet import cell_text
+from mepipe.release.labels import MEGC2019_CLASSES
+from mepipe.release.recipe import Sample, SynthStyle
+from mepipe.release.sheet import cell_text
 
-from ._release import SheetRecipe
+from ._sheet_recipe import SheetRecipe
 
 _FRAME = re.compile(r"\d+_(\d+)\.(?:jpe?g|png|bmp)", re.IGNORECASE)
 _FIVE = ("anger", "contempt", "happiness", "surprise", "other")
 
 #: the notes above the header of SAMM_Micro_FACS_Codes_v2.xlsx, cell for cell
 _PREAMBLE = (
-    ("SAMM Dataset - Master FACS Codes", None, None, None,
-     "(Note to the users: If you're using SAMM, please cite: Davison, A. K., Lansley, C., "
-     "Costen, N., Tan, K., & Yap, M. H. (2016). SAMM: A spontaneous micro-facial movement "
-     "dataset. IEEE Transactions on Affective Computing.)"),
+    (
+        "SAMM Dataset - Master FACS Codes",
+        None,
+        None,
+        None,
+        "(Note to the users: If you're using SAMM, please cite: Davison, A. K., Lansley, C., "
+        "Costen, N., Tan, K., & Yap, M. H. (2016). SAMM: A spontaneous micro-facial movement "
+        "dataset. IEEE Transactions on Affective Computing.)",
+    ),
     (),
-    ("9/9/17 - New updates with Emotional and Objective Classes. For details please refer to: ",
-     None, None, None, None, None, None, None, "arXiv preprint arXiv:1708.07549."),
-    (None, None, None, None,
-     "(Note to the users: if you're using the emotional or objective classes, please cite: "
-     "Davison, A. K., Merghani, W., & Yap, M. H. (2017). Objective Classes for Micro-Facial "
-     "Expression Recognition. arXiv preprint arXiv:1708.07549.)"),
+    (
+        "9/9/17 - New updates with Emotional and Objective Classes. For details please refer to: ",
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        "arXiv preprint arXiv:1708.07549.",
+    ),
+    (
+        None,
+        None,
+        None,
+        None,
+        "(Note to the users: if you're using the emotional or objective classes, please cite: "
+        "Davison, A. K., Merghani, W., & Yap, M. H. (2017). Objective Classes for Micro-Facial "
+        "Expression Recognition. arXiv preprint arXiv:1708.07549.)",
+    ),
     (),
     ("Symbol Key:",),
     ('"/" = or',),
@@ -59,18 +78,34 @@ class Samm(SheetRecipe):
     fps = 200
     frame_pattern = _FRAME
     face_width = 400
-    synth_style = SynthStyle(subject="{n:03d}", first_subject=6, clip="{subject}_{emotion}_{index}",
-                             onsets=(1000, 12000))
+    synth_style = SynthStyle(
+        subject="{n:03d}", first_subject=6, clip="{subject}_{emotion}_{index}", onsets=(1000, 12000)
+    )
     sheet_file = "SAMM_Micro_FACS_Codes_v2.xlsx"
     frames_dirs = ("SAMM", "SAMM_CROP", "SAMM_cropped", "SAMM_crop")
     sheet_globs = ("SAMM*_Micro_FACS_Codes*.xlsx", "SAMM*_Micro_FACS_Codes*.csv")
     sheet_names = ("MICRO_ONLY",)
-    layout = ("Subject", "Filename", "Inducement Code", "Onset Frame", "Apex Frame", "Offset Frame",
-              "Duration", "Micro", "Action Units", "Estimated Emotion", "Objective Classes", "Notes")
+    layout = (
+        "Subject",
+        "Filename",
+        "Inducement Code",
+        "Onset Frame",
+        "Apex Frame",
+        "Offset Frame",
+        "Duration",
+        "Micro",
+        "Action Units",
+        "Estimated Emotion",
+        "Objective Classes",
+        "Notes",
+    )
     # the 2018 release names its columns Onset/Apex/Offset/Emotion
     columns = {
-        "subject": ("Subject",), "clip": ("Filename",), "onset": ("Onset Frame", "Onset"),
-        "apex": ("Apex Frame", "Apex"), "offset": ("Offset Frame", "Offset"),
+        "subject": ("Subject",),
+        "clip": ("Filename",),
+        "onset": ("Onset Frame", "Onset"),
+        "apex": ("Apex Frame", "Apex"),
+        "offset": ("Offset Frame", "Offset"),
         "emotion": ("Estimated Emotion", "Emotion"),
     }
     preamble = _PREAMBLE
@@ -78,9 +113,15 @@ class Samm(SheetRecipe):
     label_maps = {
         "5": {emotion: emotion for emotion in _FIVE},
         # unlike CASME-II, SAMM's fear and sadness count as negative (MEGC 2019)
-        "3": {"anger": "negative", "contempt": "negative", "disgust": "negative",
-              "fear": "negative", "sadness": "negative", "happiness": "positive",
-              "surprise": "surprise"},
+        "3": {
+            "anger": "negative",
+            "contempt": "negative",
+            "disgust": "negative",
+            "fear": "negative",
+            "sadness": "negative",
+            "happiness": "positive",
+            "surprise": "surprise",
+        },
     }
     megc_dataset = "samm"
 
@@ -94,8 +135,7 @@ class Samm(SheetRecipe):
     def extra_cells(self, sample: Sample) -> dict[str, Any]:
         parts = sample.clip.split("_")
         code = int(parts[1]) if len(parts) == 3 and parts[1].isdigit() else None
-        return {"Inducement Code": code, "Duration": sample.offset - sample.onset + 1,
-                "Micro": "Micro - 1/2"}
+        return {"Inducement Code": code, "Duration": sample.offset - sample.onset + 1, "Micro": "Micro - 1/2"}
 
     def clip_dir(self, sample: Sample) -> PurePosixPath:
         return PurePosixPath(sample.subject, sample.clip)

@@ -20,15 +20,17 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path, PurePosixPath
-from typing import Any, Sequence
+from typing import Any
 
 from mepipe.errors import UsageError
-from mepipe.frames import find_folder
-from mepipe.labels import MEGC2019_CLASSES
-from mepipe.recipe import Recipe, Sample, SynthStyle
-from mepipe.release import Listing, Scan, rank_folders
+from mepipe.release.discover import rank_folders
+from mepipe.release.labels import MEGC2019_CLASSES
+from mepipe.release.names import find_folder
+from mepipe.release.recipe import Recipe, Sample, SynthStyle
+from mepipe.release.scan import Listing, Scan
 
 _FRAME = re.compile(r"(?:reg_)?image(\d+)\.(?:bmp|jpe?g|png)", re.IGNORECASE)
 _SUBJECT = re.compile(r"s0*(\d+)", re.IGNORECASE)
@@ -125,7 +127,9 @@ class Smic(Recipe):
         self.check_classes(classes)
         folder = Path(sheet)
         if not folder.is_dir():
-            raise UsageError(f"{folder}: not a {self.title} HS folder (SMIC has no sheet: its folders are the annotations)")
+            raise UsageError(
+                f"{folder}: not a {self.title} HS folder (SMIC has no sheet: its folders are the annotations)"
+            )
         samples = []
         for subject_dir in sorted(_subject_dirs(folder), key=lambda p: int(_SUBJECT.fullmatch(p.name).group(1))):
             for clip_dir in _clip_folders(subject_dir):
@@ -149,13 +153,16 @@ class Smic(Recipe):
         emotion = clip_dir.parent.name.lower()
         clip = clip_spellings(clip_dir.name)[0]
         numbers = sorted(n for n in (self.frame_number(e.name) for e in os.scandir(clip_dir)) if n is not None)
-        common = dict(sample_id=f"{subject}/{clip}", subject=subject, clip=clip, emotion=emotion, label=emotion, row=row)
+        common = dict(
+            sample_id=f"{subject}/{clip}", subject=subject, clip=clip, emotion=emotion, label=emotion, row=row
+        )
         if len(numbers) < 2:
             return Sample(onset=0, apex=None, offset=0, error=f"{len(numbers)} frame(s) in {clip_dir}", **common)
         onset, offset = numbers[0], numbers[-1]
         apex = onset + (offset - onset) // 2
-        return Sample(onset=onset, apex=apex, offset=offset,
-                      repair=f"apex not annotated (SMIC): middle frame {apex}", **common)
+        return Sample(
+            onset=onset, apex=apex, offset=offset, repair=f"apex not annotated (SMIC): middle frame {apex}", **common
+        )
 
 
 def _subject_dirs(folder: Path) -> list[Path]:

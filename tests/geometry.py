@@ -8,10 +8,9 @@ the frame, a fallback detection step).
 from __future__ import annotations
 
 import numpy as np
-import zarr
 
-from mepipe.align import aligned_landmarks
-from mepipe.layout import consolidate, drop_consolidated
+from mepipe.imaging.align import aligned_landmarks
+from mepipe.store.layout import consolidate, drop_consolidated
 
 #: source -> output transform of every sample: source pixel (100, 100) lands on output
 #: (0, 0) at half scale, so a 64 px output window covers source 100..228
@@ -48,8 +47,13 @@ def add_geometry(store: str, **overrides: dict[int, object]) -> None:
     for name, array in values.items():
         chunks = (1, *array.shape[1:])
         dtype = str if name == "detect_step" else array.dtype
-        created = group.create_array(name, shape=array.shape, chunks=chunks, dtype=dtype,
-                                     dimension_names=("sample", *[f"{name}_{i}" for i in range(array.ndim - 1)]),
-                                     overwrite=True)
+        created = group.create_array(
+            name,
+            shape=array.shape,
+            chunks=chunks,
+            dtype=dtype,
+            dimension_names=("sample", *[f"{name}_{i}" for i in range(array.ndim - 1)]),
+            overwrite=True,
+        )
         created[:] = array
     consolidate(store)

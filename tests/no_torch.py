@@ -1,7 +1,7 @@
 """Python code that makes ``import torch`` fail as if PyTorch were not installed; put it in
 front of a ``python -c`` script."""
 
-WITHOUT_TORCH = '''
+WITHOUT_TORCH = """
 import sys
 
 class NoTorch:
@@ -10,4 +10,4 @@ class NoTorch:
             raise ModuleNotFoundError(f"No module named {name!r}", name=name)
 
 sys.meta_path.insert(0, NoTorch())
-'''
+"""

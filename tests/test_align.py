@@ -2,16 +2,17 @@
 
 import json
 from concurrent.futures import ThreadPoolExecutor
+from importlib import resources
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
-from mepipe import align
 from mepipe.errors import MepipeError, SampleError
+from mepipe.imaging import align
 
-DATA = Path(align.__file__).parent / "data"
+DATA = Path(str(resources.files("mepipe").joinpath("data")))
 FACE_CENTRE = (220.0, 121.0)  # centre of the stored face box (175, 76)-(265, 166)
 SIZE = 224
 
@@ -59,9 +60,7 @@ PLACEMENTS = {
     "rgb-mirror-rot-12": dict(angle=-12, scale=1.3, target=(400, 300), canvas=RGB, mirror=True),
     "rgb-small-rot3": dict(angle=3, scale=0.9, target=(300, 260), canvas=(640, 480)),
     "samm-gray-rot-5-x3.5": dict(angle=-5, scale=3.5, target=(1100, 560), canvas=SAMM, gray=True),
-    "samm-gray-mirror-rot10-x3": dict(
-        angle=10, scale=3.0, target=(800, 500), canvas=SAMM, gray=True, mirror=True
-    ),
+    "samm-gray-mirror-rot10-x3": dict(angle=10, scale=3.0, target=(800, 500), canvas=SAMM, gray=True, mirror=True),
 }
 
 
@@ -95,9 +94,7 @@ def test_canonical_layout_keeps_the_whole_face_inside(truth):
     assert left[1] == right[1] < mouth[1] and left[0] < mouth[0] < right[0]
 
 
-@pytest.mark.parametrize(
-    "angle, scale, shift, mirror", [(25, 2.5, (40, -300), False), (-40, 0.3, (7, 9), True)]
-)
+@pytest.mark.parametrize("angle, scale, shift, mirror", [(25, 2.5, (40, -300), False), (-40, 0.3, (7, 9), True)])
 def test_similarity_cancels_any_placement_of_the_landmarks(truth, angle, scale, shift, mirror):
     points = truth * [-1, 1] if mirror else truth
     placement = cv2.getRotationMatrix2D((0, 0), angle, scale)
@@ -115,8 +112,9 @@ def test_scale_follows_the_less_foreshortened_distance(truth):
     centre_x = truth[:, 0].mean()
     squashed[:, 0] = centre_x + 0.5 * (truth[:, 0] - centre_x)
     matrix = align.similarity_from_landmarks(squashed, SIZE)
-    left, right, mouth = _apply(matrix, [squashed[36:42].mean(0), squashed[42:48].mean(0),
-                                         (squashed[48] + squashed[54]) / 2])
+    left, right, mouth = _apply(
+        matrix, [squashed[36:42].mean(0), squashed[42:48].mean(0), (squashed[48] + squashed[54]) / 2]
+    )
     c_left, c_right, c_mouth = align.canonical_points(SIZE)
     span = np.hypot(*(mouth - (left + right) / 2))
     assert span == pytest.approx(np.hypot(*(c_mouth - (c_left + c_right) / 2)))
@@ -145,8 +143,7 @@ def test_one_transform_for_the_whole_clip(placed):
     for shift in (1, 2):
         # frame t is frame 0 moved by t px, so warping it by M is warping frame 0 by M o shift
         moved = info["matrix"] @ np.array([[1, 0, shift], [0, 1, 0], [0, 0, 1]], float)
-        expected = cv2.warpAffine(image, moved, (SIZE, SIZE), flags=cv2.INTER_LINEAR,
-                                  borderMode=cv2.BORDER_CONSTANT)
+        expected = cv2.warpAffine(image, moved, (SIZE, SIZE), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
         difference = np.abs(aligned[shift].astype(int) - expected)[inner]
         assert difference.max() <= 1
         # re-detecting per frame would have cancelled the shift
@@ -214,8 +211,7 @@ def test_rgb_frames_warp_into_a_preallocated_output(placed):
     matrix = align.similarity_from_landmarks(face["landmarks"], SIZE)
     out = np.zeros((1, SIZE, SIZE, 3), np.uint8)
     assert align.warp_clip(image[None], matrix, SIZE, out=out) is out
-    expected = cv2.warpAffine(image, matrix, (SIZE, SIZE), flags=cv2.INTER_LINEAR,
-                              borderMode=cv2.BORDER_CONSTANT)
+    expected = cv2.warpAffine(image, matrix, (SIZE, SIZE), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
     np.testing.assert_array_equal(out[0], expected)
     gray = align.warp_clip(image[None], matrix, SIZE, gray=True)
     np.testing.assert_array_equal(gray[0, :, :, 0], cv2.cvtColor(expected, cv2.COLOR_RGB2GRAY))
@@ -230,8 +226,9 @@ def test_landmarks_of_an_aligned_frame_need_no_detection(photo, truth, size):
     found = align.aligned_landmarks(aligned)
     expected = _apply(matrix, truth)
     assert np.mean(np.hypot(*(found - expected).T)) < 0.01 * size
-    moved = cv2.warpAffine(aligned, np.float64([[1, 0, 0.05 * size], [0, 1, 0]]), (size, size),
-                           borderMode=cv2.BORDER_REPLICATE)
+    moved = cv2.warpAffine(
+        aligned, np.float64([[1, 0, 0.05 * size], [0, 1, 0]]), (size, size), borderMode=cv2.BORDER_REPLICATE
+    )
     shift = (align.aligned_landmarks(moved) - found).mean(axis=0)
     np.testing.assert_allclose(shift, [0.05 * size, 0], atol=0.003 * size)
 
@@ -260,8 +257,9 @@ def test_threads_share_one_predictor_and_find_the_same_landmarks(photo):
     image = photo[:335]
     serial = align.FaceAligner(SIZE).detect(image)["landmarks"]
     with ThreadPoolExecutor(4) as pool:
-        found = list(pool.map(lambda _: (align.FaceAligner(SIZE).detect(image)["landmarks"],
-                                         align._predictor()), range(8)))
+        found = list(
+            pool.map(lambda _: (align.FaceAligner(SIZE).detect(image)["landmarks"], align._predictor()), range(8))
+        )
     for landmarks, predictor in found:
         np.testing.assert_array_equal(landmarks, serial)
         assert predictor is align._predictor()
@@ -283,8 +281,9 @@ def test_colour_frames_warp_to_the_bytes_of_a_three_channel_warp(photo, gray, bg
         matrix = np.array([[cos, sin, -0.2 * size], [-sin, cos, 0.1 * size]])
         got = align.warp_clip(source, matrix, size, gray=gray, bgr=bgr)
         for frame, warped in zip(frames, got):
-            expected = cv2.warpAffine(frame, matrix, (size, size), flags=cv2.INTER_LINEAR,
-                                      borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+            expected = cv2.warpAffine(
+                frame, matrix, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0
+            )
             if gray:
                 expected = cv2.cvtColor(expected, cv2.COLOR_RGB2GRAY)[..., None]
             np.testing.assert_array_equal(warped, expected)

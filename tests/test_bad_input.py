@@ -12,10 +12,10 @@ import shutil
 import subprocess
 import sys
 import zipfile
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
-from typing import Callable
 
 import cv2
 import numpy as np
@@ -24,10 +24,11 @@ import pytest
 import zarr
 
 from mepipe.build import BuildSummary, build
-from mepipe.check import check_release
 from mepipe.errors import MepipeError
-from mepipe.recipe import Sample, get_recipe
-from mepipe.store import FAILED, IMAGES, OK, read_table
+from mepipe.pipelines import get_recipe
+from mepipe.release.check import check_release
+from mepipe.release.recipe import Sample
+from mepipe.store import FAILED, IMAGES, OK, read_columns
 
 RECIPE = get_recipe("casme2")
 #: the size ``casme2_store`` was built at, so that undamaged samples compare byte for byte
@@ -96,7 +97,7 @@ def file_states(folder: Path) -> dict[str, tuple[int, int, int]]:
 
 def assert_failed(group: zarr.Group, index: int, error: str) -> None:
     """Row ``index`` failed with exactly ``error`` (one line) and none of its images written."""
-    table = read_table(group)
+    table = read_columns(group)
     assert (table["status"][index], str(table["error"][index])) == (FAILED, error)
     assert "\n" not in error and table["checksum"][index] == ""
     assert not any(group[name][index].any() for name in IMAGES)
@@ -104,17 +105,17 @@ def assert_failed(group: zarr.Group, index: int, error: str) -> None:
 
 def assert_others_clean(group: zarr.Group, clean: dict, skip: set[int]) -> None:
     """Every row but ``skip`` is ok, with the images the clean build made for its sample."""
-    table = read_table(group)
+    table = read_columns(group)
     for index, sample_id in enumerate(map(str, table["sample_id"])):
         if index in skip:
             continue
         assert (table["status"][index], str(table["error"][index])) == (OK, ""), sample_id
         for name in IMAGES:
-            np.testing.assert_array_equal(group[name][index], clean[sample_id][name],
-                                          err_msg=f"{sample_id} {name}")
+            np.testing.assert_array_equal(group[name][index], clean[sample_id][name], err_msg=f"{sample_id} {name}")
 
 
 # ---- frames on disk ------------------------------------------------------------------------
+
 
 def remove_folder(root: Path, sample: Sample) -> str:
     folder = root / RECIPE.frame_dir(sample)
@@ -133,8 +134,10 @@ def keep_onset_only(root: Path, sample: Sample) -> str:
     folder = root / RECIPE.frame_dir(sample)
     for number in range(sample.onset + 1, sample.offset + 1):
         frame_path(root, sample, number).unlink()
-    return (f"offset {sample.offset} beyond the last frame {sample.onset} in {folder}; "
-            f"fewer than 2 frames from onset {sample.onset}")
+    return (
+        f"offset {sample.offset} beyond the last frame {sample.onset} in {folder}; "
+        f"fewer than 2 frames from onset {sample.onset}"
+    )
 
 
 def empty_frame(root: Path, sample: Sample) -> str:
@@ -160,12 +163,16 @@ def resize_frame(root: Path, sample: Sample) -> str:
 
 def faceless_onset(fill: Callable[[np.ndarray], np.ndarray]) -> Damage:
     """The onset frame replaced by ``fill(frame)``, a valid image of the same size."""
+
     def damage(root: Path, sample: Sample) -> str:
         path = frame_path(root, sample, sample.onset)
         image = cv2.imread(str(path))
         cv2.imwrite(str(path), fill(image))
         height, width = image.shape[:2]
-        return f"{path}: no face found on the {width}x{height} reference frame (dlib HOG: scaled, full, upsampled, padded)"
+        return (
+            f"{path}: no face found on the {width}x{height} reference frame (dlib HOG: scaled, full, upsampled, padded)"
+        )
+
     return damage
 
 
@@ -207,8 +214,9 @@ def test_cli_lists_failures_one_line_each_and_check_agrees(release, clean, tmp_p
     damages = [remove_folder, remove_middle_frame, empty_frame, truncate_frame, resize_frame]
     errors = {index: damage(release, samples[index]) for index, damage in enumerate(damages)}
     out = tmp_path / "cli.zarr"
-    result = mepipe("build", "--dataset", "casme2", "--root", str(release), "--out", str(out),
-                    "--size", str(SIZE), "--quiet")
+    result = mepipe(
+        "build", "--dataset", "casme2", "--root", str(release), "--out", str(out), "--size", str(SIZE), "--quiet"
+    )
     assert (result.returncode, result.stderr) == (0, "")
     *listed, report = result.stdout.split("failed samples:\n", 1)[1].splitlines()
     assert listed == [f"  {samples[index].sample_id}: {error}" for index, error in errors.items()]
@@ -228,8 +236,7 @@ def test_fixed_frame_rebuilds_that_sample_alone(release, clean, casme2_release, 
     out = tmp_path / "store.zarr"
     run_build(release, out)
     before = file_states(out)
-    shutil.copy2(frame_path(casme2_release, victim, victim.onset + 1),
-                 frame_path(release, victim, victim.onset + 1))
+    shutil.copy2(frame_path(casme2_release, victim, victim.onset + 1), frame_path(release, victim, victim.onset + 1))
     summary, group = run_build(release, out)
     assert (summary.built, summary.skipped, summary.failed) == (1, summary.total - 1, 0)
     assert_others_clean(group, clean, skip=set())
@@ -244,14 +251,16 @@ def test_fixed_frame_rebuilds_that_sample_alone(release, clean, casme2_release, 
 
 # ---- the sheet's rows ----------------------------------------------------------------------
 
+
 def test_single_frame_clip_fails_naming_its_row(release, clean, tmp_path):
     samples = sheet_samples(release)
     victim = samples[VICTIM]
     samples[VICTIM] = replace(victim, apex=victim.onset, offset=victim.onset)
     rewrite_sheet(release, samples)
     _, group = run_build(release, tmp_path / "store.zarr")
-    assert_failed(group, VICTIM, f"sheet row {sheet_row(VICTIM)}: "
-                                 f"onset == offset {victim.onset}: 1 frame cannot be rank-pooled")
+    assert_failed(
+        group, VICTIM, f"sheet row {sheet_row(VICTIM)}: onset == offset {victim.onset}: 1 frame cannot be rank-pooled"
+    )
     assert_others_clean(group, clean, skip={VICTIM})
 
 
@@ -261,17 +270,20 @@ def test_onset_after_offset_fails_naming_its_row(release, clean, tmp_path):
     samples[VICTIM] = replace(victim, onset=victim.offset, offset=victim.onset)
     rewrite_sheet(release, samples)
     _, group = run_build(release, tmp_path / "store.zarr")
-    assert_failed(group, VICTIM, f"sheet row {sheet_row(VICTIM)}: "
-                                 f"onset {victim.offset} after offset {victim.onset}")
+    assert_failed(group, VICTIM, f"sheet row {sheet_row(VICTIM)}: onset {victim.offset} after offset {victim.onset}")
     assert_others_clean(group, clean, skip={VICTIM})
 
 
-@pytest.mark.parametrize("apex, repair", [
-    (None, "apex '/' missing"),
-    (lambda s: s.offset + 5, "apex {apex} outside onset..offset {onset}..{offset}"),
-    (lambda s: s.onset - 1, "apex {apex} outside onset..offset {onset}..{offset}"),
-    (lambda s: s.onset, "apex {apex} == onset"),
-], ids=["slash", "after-offset", "before-onset", "at-onset"])
+@pytest.mark.parametrize(
+    "apex, repair",
+    [
+        (None, "apex '/' missing"),
+        (lambda s: s.offset + 5, "apex {apex} outside onset..offset {onset}..{offset}"),
+        (lambda s: s.onset - 1, "apex {apex} outside onset..offset {onset}..{offset}"),
+        (lambda s: s.onset, "apex {apex} == onset"),
+    ],
+    ids=["slash", "after-offset", "before-onset", "at-onset"],
+)
 def test_unusable_apex_is_estimated_and_recorded(release, clean, tmp_path, apex, repair):
     samples = sheet_samples(release)
     victim = samples[VICTIM]
@@ -279,7 +291,7 @@ def test_unusable_apex_is_estimated_and_recorded(release, clean, tmp_path, apex,
     samples[VICTIM] = replace(victim, apex=written)  # None is written as '/', as the sheets do
     rewrite_sheet(release, samples)
     summary, group = run_build(release, tmp_path / "store.zarr")
-    table = read_table(group)
+    table = read_columns(group)
     estimated = int(table["apex_index"][VICTIM])
     assert victim.onset < estimated <= victim.offset
     assert (table["status"][VICTIM], str(table["error"][VICTIM])) == (OK, "")
@@ -299,14 +311,16 @@ def test_duplicated_row_fails_naming_both_rows(release, clean, tmp_path):
     rewrite_sheet(release, [*samples, first])
     summary, group = run_build(release, tmp_path / "store.zarr")
     duplicate = len(samples)
-    assert_failed(group, duplicate, f"sheet row {sheet_row(duplicate)}: "
-                                    f"duplicate of row {sheet_row(1)} ({first.sample_id})")
+    assert_failed(
+        group, duplicate, f"sheet row {sheet_row(duplicate)}: duplicate of row {sheet_row(1)} ({first.sample_id})"
+    )
     assert_others_clean(group, clean, skip={duplicate})  # the first of the two included
     assert summary.total == len(samples) + 1
 
 
-@pytest.mark.parametrize("escape", ["../../x", "../../../outside/clip", "{outside}"],
-                         ids=["dotdot-inside", "dotdot-outside", "absolute"])
+@pytest.mark.parametrize(
+    "escape", ["../../x", "../../../outside/clip", "{outside}"], ids=["dotdot-inside", "dotdot-outside", "absolute"]
+)
 def test_filename_leaving_the_root_fails_unread(release, clean, tmp_path, escape):
     samples = sheet_samples(release)
     victim = samples[VICTIM]
@@ -343,20 +357,25 @@ def test_non_ascii_release_clip_and_store(casme2_release, clean, tmp_path):
 
 # ---- the sheet as a file: the whole build refuses --------------------------------------------
 
+
 def rename_onset_column(sheet: Path) -> str:
     book = openpyxl.load_workbook(sheet)
     book.active["D1"] = "Start"
     book.save(sheet)
-    return (f"{sheet}: no column 'OnsetFrame' (found: Subject, Filename, Start, ApexFrame, "
-            "OffsetFrame, Action Units, Estimated Emotion)")
+    return (
+        f"{sheet}: no column 'OnsetFrame' (found: Subject, Filename, Start, ApexFrame, "
+        "OffsetFrame, Action Units, Estimated Emotion)"
+    )
 
 
 def delete_onset_column(sheet: Path) -> str:
     book = openpyxl.load_workbook(sheet)
     book.active.delete_cols(4)
     book.save(sheet)
-    return (f"{sheet}: no column 'OnsetFrame' (found: Subject, Filename, ApexFrame, OffsetFrame, "
-            "Action Units, Estimated Emotion)")
+    return (
+        f"{sheet}: no column 'OnsetFrame' (found: Subject, Filename, ApexFrame, OffsetFrame, "
+        "Action Units, Estimated Emotion)"
+    )
 
 
 def random_bytes(sheet: Path) -> str:
@@ -400,16 +419,19 @@ def test_unreadable_sheet_refuses_the_build(release, tmp_path, damage):
     assert not out.exists() and not Path(f"{out}.lock").exists()
 
 
-@pytest.mark.parametrize("damage", [rename_onset_column, random_bytes, png_renamed],
-                         ids=["renamed-column", "random-bytes", "png-renamed"])
+@pytest.mark.parametrize(
+    "damage", [rename_onset_column, random_bytes, png_renamed], ids=["renamed-column", "random-bytes", "png-renamed"]
+)
 def test_cli_sheet_error_is_one_line(release, tmp_path, damage):
     message = damage(RECIPE.find_sheet(release))
-    result = mepipe("build", "--dataset", "casme2", "--root", str(release),
-                    "--out", str(tmp_path / "store.zarr"), "--quiet")
+    result = mepipe(
+        "build", "--dataset", "casme2", "--root", str(release), "--out", str(tmp_path / "store.zarr"), "--quiet"
+    )
     assert (result.returncode, result.stdout, result.stderr) == (1, "", f"mepipe: error: {message}\n")
 
 
 # ---- where the store goes --------------------------------------------------------------------
+
 
 def under_a_file(tmp_path: Path) -> Path:
     (tmp_path / "afile").write_text("precious")
@@ -435,19 +457,29 @@ def a_folder_of_other_files(tmp_path: Path) -> Path:
     return tmp_path / "thesis"
 
 
-@pytest.mark.parametrize("place, message", [
-    pytest.param(under_a_file, "cannot write the store", id="under-a-file"),
-    pytest.param(a_file, "is not a mepipe store", id="is-a-file"),
-    pytest.param(read_only_folder, "cannot write the store", id="read-only-folder",
-                 marks=pytest.mark.skipif(os.geteuid() == 0, reason="root writes into a 0o555 folder "
-                                          "anyway; the file cases give real OS errors as root")),
-    pytest.param(a_folder_of_other_files, "is not a mepipe store", id="folder-of-other-files"),
-])
+@pytest.mark.parametrize(
+    "place, message",
+    [
+        pytest.param(under_a_file, "cannot write the store", id="under-a-file"),
+        pytest.param(a_file, "is not a mepipe store", id="is-a-file"),
+        pytest.param(
+            read_only_folder,
+            "cannot write the store",
+            id="read-only-folder",
+            marks=pytest.mark.skipif(
+                os.geteuid() == 0,
+                reason="root writes into a 0o555 folder anyway; the file cases give real OS errors as root",
+            ),
+        ),
+        pytest.param(a_folder_of_other_files, "is not a mepipe store", id="folder-of-other-files"),
+    ],
+)
 def test_unwritable_out_is_one_line_and_touches_nothing(samm_release, tmp_path, place, message):
     out = place(tmp_path)
     before = file_states(tmp_path)
-    result = mepipe("build", "--dataset", "samm", "--root", str(samm_release), "--out", str(out),
-                    "--size", "32", "--quiet")
+    result = mepipe(
+        "build", "--dataset", "samm", "--root", str(samm_release), "--out", str(out), "--size", "32", "--quiet"
+    )
     assert file_states(tmp_path) == before
     assert result.returncode == 1 and result.stdout == ""
     assert result.stderr.count("\n") == 1 and result.stderr.startswith("mepipe: error: ")
@@ -455,6 +487,7 @@ def test_unwritable_out_is_one_line_and_touches_nothing(samm_release, tmp_path, 
 
 
 # ---- written sheets are reproducible ---------------------------------------------------------
+
 
 @pytest.mark.parametrize("dataset", ["casme2", "samm"])
 def test_sheet_writes_are_byte_identical(request, tmp_path, dataset):

@@ -18,22 +18,35 @@ import pytest
 import zarr
 from click.testing import CliRunner
 
-from mepipe import align, frames
 from mepipe.build import build, opencv_threads
 from mepipe.cli import cli
-from mepipe.config import BuildConfig
+from mepipe.engine.config import BuildConfig
+from mepipe.engine.stages import Clip, detect_side, frames_needed, pool_clip
 from mepipe.errors import MepipeError
-from mepipe.layout import drop_consolidated
-from mepipe.recipe import get_recipe
-from mepipe.release import open_release
-from mepipe.report import describe
-from mepipe.stages import Clip, detect_side, frames_needed, pool_clip
-from mepipe.store import (ALIGNMENT_FIELDS, FAILED, IMAGES, OK, Alignment, create_store, read_table,
-                          write_sample)
-from mepipe.verify import verify_store
+from mepipe.imaging import align
+from mepipe.pipelines import get_recipe
+from mepipe.release import frames
+from mepipe.release.discover import open_release
+from mepipe.report.summary import describe
+from mepipe.store import ALIGNMENT_FIELDS, FAILED, IMAGES, OK, Alignment, create_store, read_columns, write_sample
+from mepipe.store.layout import drop_consolidated
+from mepipe.store.verify import verify_store
 
-TABLE_ARRAYS = ("sample_id", "subject", "clip", "emotion", "label", "onset_index", "apex_index",
-                "offset_index", "n_frames", "status", "error", "repair", "checksum")
+TABLE_ARRAYS = (
+    "sample_id",
+    "subject",
+    "clip",
+    "emotion",
+    "label",
+    "onset_index",
+    "apex_index",
+    "offset_index",
+    "n_frames",
+    "status",
+    "error",
+    "repair",
+    "checksum",
+)
 
 
 def arrays(store: str) -> dict[str, np.ndarray]:
@@ -58,12 +71,15 @@ def test_store_schema(casme2_store, casme2_release):
         assert array.shape == (n, 64, 64, 3) and array.dtype == np.uint8
         assert array.chunks == (1, 64, 64, 3)
         assert tuple(array.metadata.dimension_names) == ("sample", "y", "x", "channel")
-    table = read_table(group)
+    table = read_columns(group)
     assert [str(s) for s in table["sample_id"]] == [s.sample_id for s in samples]
     for name in ("onset_index", "apex_index", "offset_index", "n_frames"):
         assert table[name].dtype == np.int32
-    for name, dtype, shape in (("transform", np.float64, (2, 3)), ("landmarks", np.float32, (68, 2)),
-                               ("frame_size", np.int32, (2,))):
+    for name, dtype, shape in (
+        ("transform", np.float64, (2, 3)),
+        ("landmarks", np.float32, (68, 2)),
+        ("frame_size", np.int32, (2,)),
+    ):
         assert group[name].dtype == dtype and group[name].shape == (n, *shape), name
         assert group[name].chunks == (n, *shape), name  # a finished store: one chunk each
     assert group["detect_step"].shape == (n,) and group["detect_step"].chunks == (n,)
@@ -74,12 +90,21 @@ def test_store_schema(casme2_store, casme2_release):
     assert table["status"].dtype == np.uint8
     assert set(table["status"]) == {OK}, table["error"]
     attrs = group.attrs["mepipe"]
-    for key in ("version", "dataset", "span", "size", "classes", "class_names", "config",
-                "sheet_sha256", "created", "versions"):
+    for key in (
+        "version",
+        "dataset",
+        "span",
+        "size",
+        "classes",
+        "class_names",
+        "config",
+        "sheet_sha256",
+        "created",
+        "versions",
+    ):
         assert key in attrs, key
     assert attrs["config"]["span"] == "onset-apex" and attrs["size"] == 64
-    for sample, onset, apex, n_frames in zip(samples, table["onset_index"], table["apex_index"],
-                                             table["n_frames"]):
+    for sample, onset, apex, n_frames in zip(samples, table["onset_index"], table["apex_index"], table["n_frames"]):
         assert onset == sample.onset
         if sample.apex is not None:
             assert apex == sample.apex and n_frames == sample.apex - sample.onset + 1
@@ -116,8 +141,7 @@ def test_other_configuration_refused_then_overwritten(casme2_store, casme2_relea
     shutil.copytree(casme2_store, store)
     with pytest.raises(MepipeError, match=r"another configuration \(span: 'onset-apex' vs 'onset-offset'\)"):
         build("casme2", casme2_release, store, size=64, span="onset-offset", progress=False)
-    summary = build("casme2", casme2_release, store, size=64, span="onset-offset", overwrite=True,
-                    progress=False)
+    summary = build("casme2", casme2_release, store, size=64, span="onset-offset", overwrite=True, progress=False)
     assert summary.ok == summary.total
     assert zarr.open_group(store).attrs["mepipe"]["span"] == "onset-offset"
 
@@ -144,7 +168,7 @@ def shrink_subject(folder: Path) -> None:
         height, width = frame.shape[:2]
         small = cv2.resize(frame, (width // 2, height // 2), interpolation=cv2.INTER_AREA)
         canvas = np.full_like(frame, frame[0, 0])
-        canvas[height // 4:height // 4 + small.shape[0], width // 4:width // 4 + small.shape[1]] = small
+        canvas[height // 4 : height // 4 + small.shape[0], width // 4 : width // 4 + small.shape[1]] = small
         cv2.imwrite(str(path), canvas)
 
 
@@ -161,7 +185,7 @@ def test_missing_frame_fails_that_sample_only_and_fallback_faces_are_counted(cas
     summary = build("casme2", root, str(tmp_path / "s.zarr"), size=64, progress=False)
     assert summary.failed == 1 and summary.ok == summary.total - 1
     group = zarr.open_group(str(tmp_path / "s.zarr"))
-    table = read_table(group)
+    table = read_columns(group)
     index = [str(s) for s in table["sample_id"]].index(victim.sample_id)
     assert table["status"][index] == FAILED
     error = str(table["error"][index])
@@ -180,8 +204,23 @@ def test_missing_frame_fails_that_sample_only_and_fallback_faces_are_counted(cas
 
 def test_killed_build_resumes_to_identical_arrays(casme2_store, casme2_release, tmp_path):
     store = tmp_path / "killed.zarr"
-    command = [sys.executable, "-m", "mepipe", "build", "--dataset", "casme2", "--root",
-               str(casme2_release), "--out", str(store), "--size", "64", "--workers", "1", "--quiet"]
+    command = [
+        sys.executable,
+        "-m",
+        "mepipe",
+        "build",
+        "--dataset",
+        "casme2",
+        "--root",
+        str(casme2_release),
+        "--out",
+        str(store),
+        "--size",
+        "64",
+        "--workers",
+        "1",
+        "--quiet",
+    ]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     status_chunk = store / "status" / "c" / "0"  # written after the first sample, then every 2 s
     deadline = time.time() + 120
@@ -205,8 +244,9 @@ def test_killed_build_resumes_to_identical_arrays(casme2_store, casme2_release, 
 def test_cli_build_inspect_preview(casme2_release, tmp_path):
     store = str(tmp_path / "cli.zarr")
     runner = CliRunner()
-    result = runner.invoke(cli, ["build", "--dataset", "casme2", "--root", str(casme2_release),
-                                 "--out", store, "--size", "48", "--quiet"])
+    result = runner.invoke(
+        cli, ["build", "--dataset", "casme2", "--root", str(casme2_release), "--out", store, "--size", "48", "--quiet"]
+    )
     assert result.exit_code == 0, result.output
     assert "ok " in result.output and "frames/s" in result.output
     last = result.output.strip().splitlines()[-1]
@@ -228,7 +268,8 @@ def test_cli_build_inspect_preview(casme2_release, tmp_path):
 def test_cli_build_missing_root_is_one_line(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "mepipe", "build", "--dataset", "samm", "--root", str(tmp_path / "nope")],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
@@ -237,8 +278,13 @@ def test_cli_build_missing_root_is_one_line(tmp_path):
 
 def test_cli_build_without_root_or_env(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "MEPIPE_DATA"}
-    result = subprocess.run([sys.executable, "-m", "mepipe", "build", "--dataset", "samm"],
-                            capture_output=True, text=True, env=env, cwd=tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-m", "mepipe", "build", "--dataset", "samm"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+    )
     assert result.returncode == 2
     assert "$MEPIPE_DATA is not set" in result.stderr and result.stderr.count("\n") == 1
 
@@ -277,8 +323,9 @@ def test_build_matches_the_straightforward_path_byte_for_byte(casme2_release, ca
     config = BuildConfig.from_dict(group.attrs["mepipe"]["config"])
     recipe = get_recipe("casme2")
     release = open_release(recipe, casme2_release)
-    plain = create_store(str(Path(casme2_store).with_suffix(".plain")), release.samples,
-                         size=config.size, attrs={}, overwrite=True)
+    plain = create_store(
+        str(Path(casme2_store).with_suffix(".plain")), release.samples, size=config.size, attrs={}, overwrite=True
+    )
     ok = group["status"][:] == OK
     assert ok.sum() >= 8
     for index in np.flatnonzero(ok):
@@ -290,8 +337,16 @@ def test_build_matches_the_straightforward_path_byte_for_byte(casme2_release, ca
         side = detect_side(recipe, pixels.shape[1:], config.detect_face_px)
         aligned, info = align.align_clip(pixels, size=config.size, detect_max_side=side)
         alignment = Alignment(info["matrix"], info["landmarks"], info["frame_size"], info["step"])
-        clip = Clip(np.asarray(wanted), aligned, found.numbers[0], found.numbers[-1], found.apex,
-                    found.repairs, onset_file=by_number[found.numbers[0]], alignment=alignment)
+        clip = Clip(
+            np.asarray(wanted),
+            aligned,
+            found.numbers[0],
+            found.numbers[-1],
+            found.apex,
+            found.repairs,
+            onset_file=by_number[found.numbers[0]],
+            alignment=alignment,
+        )
         write_sample(plain, int(index), pool_clip(clip, sample, config))
     for name in (*IMAGES, *ALIGNMENT_FIELDS, *TABLE_ARRAYS):
         np.testing.assert_array_equal(group[name][:][ok], plain[name][:][ok], err_msg=name)

@@ -12,9 +12,10 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from mepipe.check import check_release
 from mepipe.cli import cli
-from mepipe.recipe import Sample, get_recipe
+from mepipe.pipelines import get_recipe
+from mepipe.release.check import check_release
+from mepipe.release.recipe import Sample
 
 casme2 = get_recipe("casme2")
 DATA = Path(__file__).parent / "data/annotations"
@@ -28,8 +29,7 @@ def _sample(clip, onset, apex, offset, emotion="happiness"):
 @pytest.fixture
 def release(tmp_path):
     """EP01 fine, EP02 apex '/' and offset past the disk (repaired), EP03 a frame missing."""
-    samples = [_sample("EP01", 3, 5, 8), _sample("EP02", 2, None, 6, "disgust"),
-               _sample("EP03", 10, 12, 20, "sadness")]
+    samples = [_sample("EP01", 3, 5, 8), _sample("EP02", 2, None, 6, "disgust"), _sample("EP03", 10, 12, 20, "sadness")]
     casme2.write_sheet(samples, tmp_path / casme2.sheet_file)
     for clip, numbers in {"EP01": range(1, 10), "EP02": range(2, 5), "EP03": range(10, 21)}.items():
         folder = tmp_path / "CASME2_RAW_selected" / "sub01" / clip
@@ -61,7 +61,10 @@ def test_check_reports_ok_repaired_broken(release):
     ]
     report = check_release(casme2, release)
     assert [(r.sample_id, r.status, r.frames) for r in report.results] == [
-        ("sub01/EP01", "ok", 6), ("sub01/EP02", "repaired", 3), ("sub01/EP03", "broken", 0)]
+        ("sub01/EP01", "ok", 6),
+        ("sub01/EP02", "repaired", 3),
+        ("sub01/EP03", "broken", 0),
+    ]
 
 
 def test_check_exit_0_when_usable_and_class_filter(release):
@@ -75,7 +78,9 @@ def test_check_decodes_frames_unless_quick(release):
     (release / "CASME2_RAW_selected/sub01/EP01/img4.jpg").write_bytes(b"")
     report = check_release(casme2, release, classes="5")
     assert (report.results[0].status, report.results[0].reason) == (
-        "broken", f"{release}/CASME2_RAW_selected/sub01/EP01/img4.jpg: empty file (0 bytes)")
+        "broken",
+        f"{release}/CASME2_RAW_selected/sub01/EP01/img4.jpg: empty file (0 bytes)",
+    )
     quick = _run("check", "--dataset", "casme2", "--root", release, "--classes", "5", "--quick")
     assert quick.exit_code == 0
 
@@ -86,8 +91,17 @@ def test_samples_csv(release):
     assert list(csv.reader(io.StringIO(result.stdout))) == [
         ["sample_id", "subject", "clip", "onset", "apex", "offset", "emotion", "label", "repair"],
         ["sub01/EP01", "sub01", "EP01", "3", "5", "8", "happiness", "happiness", ""],
-        ["sub01/EP02", "sub01", "EP02", "2", "", "6", "disgust", "disgust",
-         "apex '/' missing: estimated from peak motion intensity"],
+        [
+            "sub01/EP02",
+            "sub01",
+            "EP02",
+            "2",
+            "",
+            "6",
+            "disgust",
+            "disgust",
+            "apex '/' missing: estimated from peak motion intensity",
+        ],
         ["sub01/EP03", "sub01", "EP03", "10", "12", "20", "sadness", "sadness", ""],
     ]
 
@@ -97,11 +111,29 @@ def test_samples_json_and_table_from_real_sheet():
     result = _run("samples", "--dataset", "samm", "--sheet", sheet, "--classes", "megc2019", "--format", "json")
     records = json.loads(result.stdout)
     assert len(records) == 133
-    assert records[0] == {"sample_id": "006/006_1_2", "subject": "006", "clip": "006_1_2", "onset": 5562,
-                          "apex": 5588, "offset": 5632, "emotion": "anger", "label": "negative", "repair": ""}
+    assert records[0] == {
+        "sample_id": "006/006_1_2",
+        "subject": "006",
+        "clip": "006_1_2",
+        "onset": 5562,
+        "apex": 5588,
+        "offset": 5632,
+        "emotion": "anger",
+        "label": "negative",
+        "repair": "",
+    }
     table = _run("samples", "--dataset", "samm", "--sheet", sheet).stdout.splitlines()
-    assert len(table) == 160 and table[0].split() == ["sample_id", "subject", "clip", "onset", "apex",
-                                                       "offset", "emotion", "label", "repair"]
+    assert len(table) == 160 and table[0].split() == [
+        "sample_id",
+        "subject",
+        "clip",
+        "onset",
+        "apex",
+        "offset",
+        "emotion",
+        "label",
+        "repair",
+    ]
 
 
 def test_samples_report_row_errors_on_stderr():
@@ -116,17 +148,26 @@ def test_samples_report_row_errors_on_stderr():
     ]
 
 
-@pytest.mark.parametrize("args, message", [
-    (["check", "--dataset", "samm", "--root", "{tmp}/none"],
-     "no SAMM release at {tmp}/none: not a folder; make one with `mepipe synth --dataset samm --out {tmp}/none`"),
-    (["check", "--dataset", "samm", "--root", "{tmp}"],
-     "no SAMM release at {tmp}: expected SAMM_Micro_FACS_Codes_v2.xlsx or SAMM*_Micro_FACS_Codes*.xlsx or "
-     "SAMM*_Micro_FACS_Codes*.csv in it or up to 4 folders below; make one with `mepipe synth --dataset samm --out {tmp}`"),
-    (["samples", "--dataset", "samm", "--sheet", "{tmp}/x.xlsx"], "no SAMM sheet at {tmp}/x.xlsx: not a file"),
-    (["samples", "--dataset", "samm"], "give --root DIR (a release) or --sheet FILE"),
-    (["samples", "--dataset", "samm", "--root", "{tmp}", "--classes", "7"],
-     "unknown class set '7' for SAMM; valid: raw, 5, 3, megc2019"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (
+            ["check", "--dataset", "samm", "--root", "{tmp}/none"],
+            "no SAMM release at {tmp}/none: not a folder; make one with `mepipe synth --dataset samm --out {tmp}/none`",
+        ),
+        (
+            ["check", "--dataset", "samm", "--root", "{tmp}"],
+            "no SAMM release at {tmp}: expected SAMM_Micro_FACS_Codes_v2.xlsx or SAMM*_Micro_FACS_Codes*.xlsx or "
+            "SAMM*_Micro_FACS_Codes*.csv in it or up to 4 folders below; make one with `mepipe synth --dataset samm --out {tmp}`",
+        ),
+        (["samples", "--dataset", "samm", "--sheet", "{tmp}/x.xlsx"], "no SAMM sheet at {tmp}/x.xlsx: not a file"),
+        (["samples", "--dataset", "samm"], "give --root DIR (a release) or --sheet FILE"),
+        (
+            ["samples", "--dataset", "samm", "--root", "{tmp}", "--classes", "7"],
+            "unknown class set '7' for SAMM; valid: raw, 5, 3, megc2019",
+        ),
+    ],
+)
 def test_usage_errors_are_one_line_exit_2(tmp_path, args, message):
     result = _run(*[a.format(tmp=tmp_path) for a in args])
     assert result.exit_code == 2
@@ -135,8 +176,12 @@ def test_usage_errors_are_one_line_exit_2(tmp_path, args, message):
 
 def test_bad_sheet_via_subprocess(tmp_path):
     (tmp_path / "SAMM_Micro_FACS_Codes_v2.xlsx").write_bytes(b"not a workbook")
-    result = subprocess.run([sys.executable, "-m", "mepipe", "check", "--dataset", "samm", "--root", str(tmp_path)],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "mepipe", "check", "--dataset", "samm", "--root", str(tmp_path)],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 1
-    assert result.stderr == (f"mepipe: error: {tmp_path}/SAMM_Micro_FACS_Codes_v2.xlsx: "
-                             "not an .xlsx workbook (no zip signature)\n")
+    assert result.stderr == (
+        f"mepipe: error: {tmp_path}/SAMM_Micro_FACS_Codes_v2.xlsx: not an .xlsx workbook (no zip signature)\n"
+    )

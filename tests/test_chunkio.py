@@ -10,15 +10,18 @@ import pytest
 import zarr
 from zarr.codecs import BloscCodec
 
-from mepipe.chunkio import chunk_files
+from mepipe.store.chunkio import chunk_files
 
 SHAPE = (5, 24, 24, 3)
 
 
 def files_of(root: Path) -> dict[str, bytes]:
     """Every chunk file under ``root`` (metadata left out), by relative path."""
-    return {str(path.relative_to(root)): path.read_bytes()
-            for path in sorted(root.rglob("*")) if path.is_file() and path.name != "zarr.json"}
+    return {
+        str(path.relative_to(root)): path.read_bytes()
+        for path in sorted(root.rglob("*"))
+        if path.is_file() and path.name != "zarr.json"
+    }
 
 
 def pair(tmp_path: Path, dtype: str, **options) -> tuple[zarr.Array, zarr.Array]:
@@ -26,23 +29,31 @@ def pair(tmp_path: Path, dtype: str, **options) -> tuple[zarr.Array, zarr.Array]
     arrays = []
     for name in ("zarr", "files"):
         group = zarr.open_group(tmp_path / f"{name}.zarr", mode="w")
-        arrays.append(group.create_array("images", shape=SHAPE, chunks=(1, *SHAPE[1:]), dtype=dtype,
-                                         fill_value=0, **options))
+        arrays.append(
+            group.create_array("images", shape=SHAPE, chunks=(1, *SHAPE[1:]), dtype=dtype, fill_value=0, **options)
+        )
     return arrays[0], arrays[1]
 
 
-@pytest.mark.parametrize("dtype, options", [
-    ("uint8", {}),  # the store's image arrays: zstd
-    ("float32", {}),  # keep_raw's arrays
-    ("uint8", {"compressors": None}),
-])
+@pytest.mark.parametrize(
+    "dtype, options",
+    [
+        ("uint8", {}),  # the store's image arrays: zstd
+        ("float32", {}),  # keep_raw's arrays
+        ("uint8", {"compressors": None}),
+    ],
+)
 def test_chunk_files_are_byte_for_byte_the_ones_zarr_writes(tmp_path, dtype, options):
     by_zarr, by_files = pair(tmp_path, dtype, **options)
     writer = chunk_files(by_files)
     assert writer is not None
     rng = np.random.default_rng(0)
-    values = [rng.integers(0, 255, SHAPE[1:]).astype(dtype), np.zeros(SHAPE[1:], dtype),
-              np.full(SHAPE[1:], 7, dtype), rng.normal(size=SHAPE[1:]).astype(dtype)]
+    values = [
+        rng.integers(0, 255, SHAPE[1:]).astype(dtype),
+        np.zeros(SHAPE[1:], dtype),
+        np.full(SHAPE[1:], 7, dtype),
+        rng.normal(size=SHAPE[1:]).astype(dtype),
+    ]
     for index, value in enumerate(values):
         by_zarr[index] = value
         writer.write(index, value)
@@ -57,8 +68,9 @@ def test_chunk_files_are_byte_for_byte_the_ones_zarr_writes(tmp_path, dtype, opt
 
 def test_arrays_whose_chunks_it_does_not_reproduce_are_left_to_zarr(tmp_path):
     group = zarr.open_group(tmp_path / "s.zarr", mode="w")
-    make = lambda name, **kw: group.create_array(name, shape=SHAPE, dtype="uint8", fill_value=0,
-                                                 **{"chunks": (1, *SHAPE[1:]), **kw})
+    make = lambda name, **kw: group.create_array(
+        name, shape=SHAPE, dtype="uint8", fill_value=0, **{"chunks": (1, *SHAPE[1:]), **kw}
+    )
     assert chunk_files(make("plain")) is not None
     assert chunk_files(make("two_samples", chunks=(2, *SHAPE[1:]))) is None
     assert chunk_files(make("tiles", chunks=(1, 12, 24, 3))) is None

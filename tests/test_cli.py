@@ -15,9 +15,7 @@ def test_help_lists_commands():
 
 
 def test_unknown_command_is_one_line_usage_error():
-    result = subprocess.run(
-        [sys.executable, "-m", "mepipe", "frobnicate"], capture_output=True, text=True
-    )
+    result = subprocess.run([sys.executable, "-m", "mepipe", "frobnicate"], capture_output=True, text=True)
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0
     assert result.stderr.startswith("mepipe: error:")

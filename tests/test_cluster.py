@@ -17,7 +17,7 @@ import zarr
 from distributed import Client
 
 from mepipe.build import build
-from mepipe.cluster import make_cluster
+from mepipe.engine.cluster import make_cluster
 from mepipe.store import OK
 
 from .test_build import assert_same_arrays
@@ -36,9 +36,27 @@ def test_local_cluster_build_equals_threads(casme2_store, casme2_release, tmp_pa
 def test_cli_local_cluster_and_fsspec_url(casme2_store, casme2_release, tmp_path):
     url = (tmp_path / "url.zarr").as_uri()
     result = subprocess.run(
-        [sys.executable, "-m", "mepipe", "build", "--dataset", "casme2", "--root", str(casme2_release),
-         "--out", url, "--size", "64", "--cluster", "local", "--workers", "2", "--quiet"],
-        capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "mepipe",
+            "build",
+            "--dataset",
+            "casme2",
+            "--root",
+            str(casme2_release),
+            "--out",
+            url,
+            "--size",
+            "64",
+            "--cluster",
+            "local",
+            "--workers",
+            "2",
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stderr
     assert_same_arrays(casme2_store, url)
@@ -49,17 +67,45 @@ def cli_cluster(tmp_path):
     """A scheduler and two workers started with Dask's own command-line tools."""
     scheduler_file = tmp_path / "scheduler.json"
     dask = [sys.executable, "-m", "dask"]
-    processes = [subprocess.Popen(
-        [*dask, "scheduler", "--scheduler-file", str(scheduler_file), "--port", "0",
-         "--host", "127.0.0.1", "--no-dashboard"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+    processes = [
+        subprocess.Popen(
+            [
+                *dask,
+                "scheduler",
+                "--scheduler-file",
+                str(scheduler_file),
+                "--port",
+                "0",
+                "--host",
+                "127.0.0.1",
+                "--no-dashboard",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+    ]
     deadline = time.time() + 60
     while not scheduler_file.exists() and time.time() < deadline:
         time.sleep(0.1)
-    processes.append(subprocess.Popen(
-        [*dask, "worker", "--scheduler-file", str(scheduler_file), "--nworkers", "2", "--nthreads", "1",
-         "--no-dashboard", "--host", "127.0.0.1"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    processes.append(
+        subprocess.Popen(
+            [
+                *dask,
+                "worker",
+                "--scheduler-file",
+                str(scheduler_file),
+                "--nworkers",
+                "2",
+                "--nthreads",
+                "1",
+                "--no-dashboard",
+                "--host",
+                "127.0.0.1",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+    )
     address = json.loads(scheduler_file.read_text())["address"]
     with Client(address) as client:
         client.wait_for_workers(2, timeout=60)
@@ -76,9 +122,25 @@ def cli_cluster(tmp_path):
 def test_cli_build_on_cli_started_cluster(cli_cluster, casme2_store, casme2_release, tmp_path):
     store = str(tmp_path / "tcp.zarr")
     result = subprocess.run(
-        [sys.executable, "-m", "mepipe", "build", "--dataset", "casme2", "--root", str(casme2_release),
-         "--out", store, "--size", "64", "--scheduler", cli_cluster, "--quiet"],
-        capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "mepipe",
+            "build",
+            "--dataset",
+            "casme2",
+            "--root",
+            str(casme2_release),
+            "--out",
+            store,
+            "--size",
+            "64",
+            "--scheduler",
+            cli_cluster,
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stderr
     assert_same_arrays(casme2_store, store)
@@ -86,9 +148,23 @@ def test_cli_build_on_cli_started_cluster(cli_cluster, casme2_store, casme2_rele
 
 def test_unreachable_scheduler_is_one_line(casme2_release, tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "mepipe", "build", "--dataset", "casme2", "--root", str(casme2_release),
-         "--out", str(tmp_path / "x.zarr"), "--scheduler", "tcp://127.0.0.1:1", "--quiet"],
-        capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "mepipe",
+            "build",
+            "--dataset",
+            "casme2",
+            "--root",
+            str(casme2_release),
+            "--out",
+            str(tmp_path / "x.zarr"),
+            "--scheduler",
+            "tcp://127.0.0.1:1",
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1
@@ -101,8 +177,11 @@ def test_killed_worker_build_finishes_identically(casme2_store, casme2_release, 
     with make_cluster("local", workers=2) as cluster, Client(cluster) as client:
         pids = client.run(os.getpid)
         outcome: dict = {}
-        runner = threading.Thread(target=lambda: outcome.update(summary=build(
-            "casme2", casme2_release, store, size=64, scheduler=client, progress=False)))
+        runner = threading.Thread(
+            target=lambda: outcome.update(
+                summary=build("casme2", casme2_release, store, size=64, scheduler=client, progress=False)
+            )
+        )
         runner.start()
         deadline = time.time() + 120
         while time.time() < deadline and not (status_dir.is_dir() and os.listdir(status_dir)):
@@ -120,32 +199,66 @@ def test_killed_worker_build_finishes_identically(casme2_store, casme2_release, 
 
 def test_slurm_job_script_from_options_and_yaml(casme2_release, tmp_path):
     config = tmp_path / "jobqueue.yaml"
-    config.write_text("jobqueue:\n  slurm:\n    queue: long\n    cores: 8\n    memory: 32GB\n"
-                      "    walltime: '04:00:00'\n    job-extra-directives: ['--account=melab']\n")
-    base = [sys.executable, "-m", "mepipe", "build", "--dataset", "casme2", "--root", str(casme2_release),
-            "--cluster", "slurm", "--dry-run"]
+    config.write_text(
+        "jobqueue:\n  slurm:\n    queue: long\n    cores: 8\n    memory: 32GB\n"
+        "    walltime: '04:00:00'\n    job-extra-directives: ['--account=melab']\n"
+    )
+    base = [
+        sys.executable,
+        "-m",
+        "mepipe",
+        "build",
+        "--dataset",
+        "casme2",
+        "--root",
+        str(casme2_release),
+        "--cluster",
+        "slurm",
+        "--dry-run",
+    ]
     from_yaml = subprocess.run([*base, "--cluster-config", str(config)], capture_output=True, text=True)
     assert from_yaml.returncode == 0, from_yaml.stderr
     script = from_yaml.stdout
-    for line in ("#SBATCH -p long", "#SBATCH --cpus-per-task=8", "#SBATCH --mem=30G",
-                 "#SBATCH -t 04:00:00", "#SBATCH --account=melab"):
+    for line in (
+        "#SBATCH -p long",
+        "#SBATCH --cpus-per-task=8",
+        "#SBATCH --mem=30G",
+        "#SBATCH -t 04:00:00",
+        "#SBATCH --account=melab",
+    ):
         assert line in script, line
     assert "distributed.cli.dask_worker" in script
-    overridden = subprocess.run([*base, "--cluster-config", str(config), "--queue", "short",
-                                 "--walltime", "00:30:00"], capture_output=True, text=True)
+    overridden = subprocess.run(
+        [*base, "--cluster-config", str(config), "--queue", "short", "--walltime", "00:30:00"],
+        capture_output=True,
+        text=True,
+    )
     assert "#SBATCH -p short" in overridden.stdout and "#SBATCH -t 00:30:00" in overridden.stdout
     assert "#SBATCH --cpus-per-task=8" in overridden.stdout
 
 
 def test_pbs_job_script_and_missing_cores(casme2_release):
-    base = [sys.executable, "-m", "mepipe", "build", "--dataset", "casme2", "--root", str(casme2_release),
-            "--cluster", "pbs", "--dry-run"]
-    result = subprocess.run([*base, "--queue", "batch", "--cores", "4", "--memory", "8GB",
-                             "--walltime", "01:00:00"], capture_output=True, text=True)
+    base = [
+        sys.executable,
+        "-m",
+        "mepipe",
+        "build",
+        "--dataset",
+        "casme2",
+        "--root",
+        str(casme2_release),
+        "--cluster",
+        "pbs",
+        "--dry-run",
+    ]
+    result = subprocess.run(
+        [*base, "--queue", "batch", "--cores", "4", "--memory", "8GB", "--walltime", "01:00:00"],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stderr
     assert "#PBS -q batch" in result.stdout and "#PBS -l walltime=01:00:00" in result.stdout
-    result = subprocess.run(base, capture_output=True, text=True,
-                            env={**os.environ, "DASK_CONFIG": "/nonexistent"})
+    result = subprocess.run(base, capture_output=True, text=True, env={**os.environ, "DASK_CONFIG": "/nonexistent"})
     assert result.returncode == 2 and result.stderr.count("\n") == 1
     assert "--cluster pbs:" in result.stderr and "cores" in result.stderr
 

@@ -14,7 +14,7 @@ import zarr
 
 from mepipe.dataset import loso_splits, open_dataset
 from mepipe.errors import UsageError
-from mepipe.recipe import get_recipe
+from mepipe.pipelines import get_recipe
 from mepipe.store import FAILED
 
 from .no_torch import WITHOUT_TORCH
@@ -146,4 +146,5 @@ def test_without_torch_dataset_imports_and_torch_dataset_says_so(casme2_store):
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.stdout.split() == [str(zarr.open_group(casme2_store)["status"].shape[0]), "3"]
     assert result.stderr.strip().splitlines()[-1] == (
-        "mepipe.errors.MepipeError: mepipe.dataset.TorchDataset needs PyTorch: pip install 'mepipe[train]'")
+        "mepipe.errors.MepipeError: mepipe.dataset.TorchDataset needs PyTorch: pip install 'mepipe[train]'"
+    )

@@ -1,6 +1,6 @@
 """Face detection finds every face, whatever its size: the cascade of ``align.DETECT_STEPS``.
 
-The packaged portrait is placed (``face.place``: known transform, so known true landmarks)
+The packaged portrait is placed (``faces.place``: known transform, so known true landmarks)
 at face widths from 60 px to wider than the frame, and detected as the build does it: the
 first step scans a copy scaled for the release's typical face (CASME-II 280 px in 640x480,
 SAMM 400 px in 2040x1088), so smaller faces are left to the fallbacks.
@@ -12,10 +12,11 @@ import cv2
 import numpy as np
 import pytest
 
-from mepipe import align, face
-from mepipe.config import BuildConfig
-from mepipe.recipe import get_recipe
-from mepipe.stages import detect_side
+from mepipe.engine.config import BuildConfig
+from mepipe.engine.stages import detect_side
+from mepipe.imaging import align
+from mepipe.pipelines import get_recipe
+from mepipe.synth import faces
 
 SIZE = 224
 CASME2, SAMM, CROPPED = ("casme2", (640, 480)), ("samm", (2040, 1088)), ("casme2", (280, 340))
@@ -45,9 +46,16 @@ def scene(recipe: str, frame: tuple[int, int], width: float, angle: float) -> tu
     """The portrait centred in a frame at face-area ``width``, rotated by ``angle``; the
     frame (RGB, or gray for SAMM as in the release) and the true landmarks in it."""
     gray = get_recipe(recipe).color == "gray"
-    look = face.Look(size=1.0, angle=angle, centre=(0.5, 0.5), brightness=0.0, gamma=1.0,
-                     mirror=False, backdrop=(170.0, 175.0, 180.0))
-    stage = face.place(look, frame, width, gray, np.random.default_rng(0))
+    look = faces.Look(
+        size=1.0,
+        angle=angle,
+        centre=(0.5, 0.5),
+        brightness=0.0,
+        gamma=1.0,
+        mirror=False,
+        backdrop=(170.0, 175.0, 180.0),
+    )
+    stage = faces.place(look, frame, width, gray, np.random.default_rng(0))
     image = stage.canvas if gray else cv2.cvtColor(stage.canvas, cv2.COLOR_BGR2RGB)
     return image, stage.points
 
@@ -68,4 +76,3 @@ def test_every_face_is_found_and_aligned(name):
     if (recipe, frame) == CROPPED:
         left, top, right, bottom = info["box"]
         assert min(left, top) < 0 or right > frame[0] or bottom > frame[1]
-

@@ -11,11 +11,11 @@ import pytest
 import zarr
 from click.testing import CliRunner
 
+from mepipe._shared.text import safe_name
 from mepipe.cli import cli
+from mepipe.dataset.export import export
 from mepipe.errors import MepipeError, UsageError
-from mepipe.export import export
-from mepipe.preview import safe_name
-from mepipe.recipe import Sample
+from mepipe.release.recipe import Sample
 from mepipe.store import FAILED, OK, SampleResult, create_store, write_sample
 
 
@@ -33,16 +33,24 @@ def read_png(path) -> np.ndarray:
 def odd_store(tmp_path) -> str:
     """A gray store whose names need sanitising; its last sample failed."""
     names = [("s 1", "a/b"), ("s 1", "ü?"), ("s2", "c"), ("s2", "d")]
-    samples = [Sample(sample_id=f"{s}/{c}", subject=s, clip=c, onset=1, apex=2, offset=3,
-                      emotion=e, label=e) for (s, c), e in zip(names, ("joy", "fear", "joy", "fear"))]
+    samples = [
+        Sample(sample_id=f"{s}/{c}", subject=s, clip=c, onset=1, apex=2, offset=3, emotion=e, label=e)
+        for (s, c), e in zip(names, ("joy", "fear", "joy", "fear"))
+    ]
     path = str(tmp_path / "odd.zarr")
-    group = create_store(path, samples, size=16, channels=1, attrs={
-        "version": "test", "dataset": "samm", "classes": "raw", "class_names": ["fear", "joy"]})
+    group = create_store(
+        path,
+        samples,
+        size=16,
+        channels=1,
+        attrs={"version": "test", "dataset": "samm", "classes": "raw", "class_names": ["fear", "joy"]},
+    )
     rng = np.random.default_rng(3)
     for i in range(3):
         images = {n: rng.integers(0, 256, (16, 16, 1), dtype=np.uint8) for n in ("trdi", "midi", "onset", "apex")}
-        write_sample(group, i, SampleResult(status=OK, n_frames=2, onset_index=1, apex_index=2, offset_index=3,
-                                            images=images))
+        write_sample(
+            group, i, SampleResult(status=OK, n_frames=2, onset_index=1, apex_index=2, offset_index=3, images=images)
+        )
     write_sample(group, 3, SampleResult(status=FAILED, error="no face found"))
     return path
 
@@ -58,12 +66,22 @@ def test_png_export_equals_the_store(casme2_store, tmp_path):
     for i, row in enumerate(rows):
         label, subject, clip = (str(group[k][i]) for k in ("label", "subject", "clip"))
         assert row["trdi_path"] == f"trdi/{label}/{subject}_{clip}.png"
-        assert (row["label"], row["subject"], int(row["onset"]), int(row["apex"])) == \
-            (label, subject, int(group["onset_index"][i]), int(group["apex_index"][i]))
+        assert (row["label"], row["subject"], int(row["onset"]), int(row["apex"])) == (
+            label,
+            subject,
+            int(group["onset_index"][i]),
+            int(group["apex_index"][i]),
+        )
         for name in ("trdi", "midi", "onset"):
             np.testing.assert_array_equal(read_png(out / row[f"{name}_path"]), group[name][i])
-    assert sorted(p.name for p in out.iterdir()) == ["export.json", "left_out.csv", "midi", "onset",
-                                                     "samples.csv", "trdi"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "export.json",
+        "left_out.csv",
+        "midi",
+        "onset",
+        "samples.csv",
+        "trdi",
+    ]
 
 
 def test_npz_export_under_another_class_set(casme2_store, tmp_path):
@@ -99,8 +117,9 @@ def test_foreign_folders_refused_earlier_exports_replaced(casme2_store, tmp_path
     foreign = tmp_path / "mine"
     foreign.mkdir()
     (foreign / "thesis.tex").write_text("precious")
-    with pytest.raises(MepipeError, match=f"^--out {foreign} is not empty and holds no mepipe export; "
-                                          "choose a new or empty folder$"):
+    with pytest.raises(
+        MepipeError, match=f"^--out {foreign} is not empty and holds no mepipe export; choose a new or empty folder$"
+    ):
         export(casme2_store, foreign, progress=False)
     assert [p.name for p in foreign.iterdir()] == ["thesis.tex"]
     with pytest.raises(UsageError, match="is a file; export writes a folder"):
@@ -110,16 +129,22 @@ def test_foreign_folders_refused_earlier_exports_replaced(casme2_store, tmp_path
     export(casme2_store, out, "png", progress=False)
     (out / "notes.txt").write_text("kept")
     export(casme2_store, out, "npz", ("trdi",), classes="3", progress=False)
-    assert sorted(p.name for p in out.iterdir()) == ["export.json", "left_out.csv", "notes.txt",
-                                                     "samples.csv", "trdi.npz"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "export.json",
+        "left_out.csv",
+        "notes.txt",
+        "samples.csv",
+        "trdi.npz",
+    ]
     with pytest.raises(UsageError, match="trdi_raw'; it holds trdi, midi, onset, apex"):
         export(casme2_store, out, arrays=("trdi_raw",), progress=False)
 
 
 def test_cli_errors_are_one_line(casme2_store, tmp_path):
     shutil.copytree(casme2_store, tmp_path / "s.zarr")
-    result = CliRunner().invoke(cli, ["export", str(tmp_path / "s.zarr"), "--out", str(tmp_path),
-                                      "--quiet"])
+    result = CliRunner().invoke(cli, ["export", str(tmp_path / "s.zarr"), "--out", str(tmp_path), "--quiet"])
     assert result.exit_code == 1
-    assert result.output == f"mepipe: error: --out {tmp_path} is not empty and holds no mepipe export; " \
-                            "choose a new or empty folder\n"
+    assert (
+        result.output == f"mepipe: error: --out {tmp_path} is not empty and holds no mepipe export; "
+        "choose a new or empty folder\n"
+    )

@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 
 from mepipe.errors import SampleError
-from mepipe.frames import check_clip, clip_frames, frame_folder, list_frames, read_clip, read_frame
-from mepipe.recipe import Sample, get_recipe
+from mepipe.pipelines import get_recipe
+from mepipe.release.frames import check_clip, clip_frames, frame_folder, list_frames, read_clip, read_frame
+from mepipe.release.recipe import Sample
 
 casme2, samm = get_recipe("casme2"), get_recipe("samm")
 RNG = np.random.default_rng(0)
@@ -85,8 +86,9 @@ def test_clamp_to_one_frame_fails(tmp_path):
     folder, _ = _folder(tmp_path, range(1, 4))
     with pytest.raises(SampleError) as err:
         clip_frames(_sample(apex=None), casme2, tmp_path / RAW)
-    assert str(err.value) == (f"sub01/EP02_01f: offset 8 beyond the last frame 3 in {folder}; "
-                              "fewer than 2 frames from onset 3")
+    assert str(err.value) == (
+        f"sub01/EP02_01f: offset 8 beyond the last frame 3 in {folder}; fewer than 2 frames from onset 3"
+    )
 
 
 def test_missing_folder_and_sample_error(tmp_path):
@@ -146,12 +148,18 @@ def _jpeg(path, shape=(6, 8, 3)):
     return path
 
 
-@pytest.mark.parametrize("damage, message", [
-    (lambda p: p.write_bytes(b""), "empty file (0 bytes)"),
-    (lambda p: p.write_bytes(p.read_bytes()[:-40]), "truncated JPEG (no end marker)"),
-    (lambda p: p.write_bytes(b"\xff\xd8" + bytes(range(200)) + b"\xff\xd9"), "cannot decode image (corrupt or not an image)"),
-    (lambda p: _jpeg(p, (7, 8, 3)), "frame size 8x7 differs from the clip's first frame 8x6"),
-])
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        (lambda p: p.write_bytes(b""), "empty file (0 bytes)"),
+        (lambda p: p.write_bytes(p.read_bytes()[:-40]), "truncated JPEG (no end marker)"),
+        (
+            lambda p: p.write_bytes(b"\xff\xd8" + bytes(range(200)) + b"\xff\xd9"),
+            "cannot decode image (corrupt or not an image)",
+        ),
+        (lambda p: _jpeg(p, (7, 8, 3)), "frame size 8x7 differs from the clip's first frame 8x6"),
+    ],
+)
 def test_damaged_frames_are_named(tmp_path, damage, message):
     paths = [_jpeg(tmp_path / f"img{i}.jpg") for i in range(3)]
     damage(paths[1])

@@ -11,10 +11,9 @@ import numpy as np
 import pytest
 import zarr
 
-from mepipe import layout
 from mepipe.build import build
-from mepipe.store import FAILED, IMAGE_COMPRESSOR, IMAGES, OK, per_sample_arrays
-from mepipe.verify import verify_store
+from mepipe.store import FAILED, IMAGE_COMPRESSOR, IMAGES, OK, layout, per_sample_arrays
+from mepipe.store.verify import verify_store
 
 from .test_build import assert_same_arrays
 
@@ -44,8 +43,10 @@ def test_finished_store_has_one_file_per_field_and_per_image(casme2_store):
     for name in IMAGES:
         assert chunk_files(casme2_store, name) == n
     # one zarr.json per array and the root's, no leftovers of the rewrite
-    assert len(files(casme2_store)) == 4 * n + sum(chunk_files(casme2_store, f) for f in fields) + len(
-        fields) + len(IMAGES) + 1
+    assert (
+        len(files(casme2_store))
+        == 4 * n + sum(chunk_files(casme2_store, f) for f in fields) + len(fields) + len(IMAGES) + 1
+    )
     assert not [name for name in os.listdir(casme2_store) if "." in name and name != "zarr.json"]
 
 
@@ -92,14 +93,14 @@ def test_shards_then_resume_repair_and_reshard(store_copy, casme2_store, casme2_
 
 
 @pytest.mark.parametrize("state", ["copy-partial", "between-renames", "old-left"])
-def test_a_rewrite_killed_at_any_point_is_finished_by_the_next_build(state, store_copy, casme2_store,
-                                                                    casme2_release):
-    """Each state a kill during a rewrite of ``status`` can leave (see mepipe.layout)."""
+def test_a_rewrite_killed_at_any_point_is_finished_by_the_next_build(state, store_copy, casme2_store, casme2_release):
+    """Each state a kill during a rewrite of ``status`` can leave (see mepipe.store.layout)."""
     root = Path(store_copy)
     group = zarr.open_group(store_copy, mode="r+", use_consolidated=False)
     group.update_attributes({})  # what the build does before touching the layout
-    per_sample = group.create_array("status.compact", shape=group["status"].shape, chunks=(1,),
-                                    dtype="uint8", dimension_names=("sample",))
+    per_sample = group.create_array(
+        "status.compact", shape=group["status"].shape, chunks=(1,), dtype="uint8", dimension_names=("sample",)
+    )
     if state == "copy-partial":
         per_sample[:2] = group["status"][:2]  # a kill while copying: the rest is missing
     else:

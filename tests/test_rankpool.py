@@ -10,10 +10,16 @@ import cv2
 import numpy as np
 import pytest
 
-from mepipe import rankpool
-from mepipe.rankpool import (
-    arp_weights, dynamic_images, motion_intensity, motion_order, peak_motion, rank_pool,
-    rank_pool_pair, to_uint8,
+from mepipe.imaging import rankpool
+from mepipe.imaging.rankpool import (
+    arp_weights,
+    dynamic_images,
+    motion_intensity,
+    motion_order,
+    peak_motion,
+    rank_pool,
+    rank_pool_pair,
+    to_uint8,
 )
 
 RTOL = 1e-5  # max|got - ref| <= RTOL * max|ref|
@@ -173,9 +179,12 @@ def reference_motion(frames: np.ndarray, reference: str, sigma: float = 1.0) -> 
     frames = np.asarray(frames, dtype=np.float64)
     gray = frames @ [0.299, 0.587, 0.114] if frames.ndim == 4 else frames
     ksize = 2 * int(np.ceil(3 * sigma)) + 1
-    blurred = [cv2.GaussianBlur(g.astype(np.float32), (ksize, ksize), sigma,
-                                borderType=cv2.BORDER_REFLECT_101).astype(np.float64)
-               for g in gray]
+    blurred = [
+        cv2.GaussianBlur(g.astype(np.float32), (ksize, ksize), sigma, borderType=cv2.BORDER_REFLECT_101).astype(
+            np.float64
+        )
+        for g in gray
+    ]
     m = np.zeros(len(frames))
     for t in range(1, len(frames)):
         ref = blurred[0] if reference == "onset" else blurred[t - 1]
@@ -199,8 +208,7 @@ def test_motion_intensity_gray_inputs_agree():
     want = motion_intensity(rgb)
     np.testing.assert_allclose(motion_intensity(gray), want, rtol=1e-5)
     np.testing.assert_allclose(motion_intensity(gray[..., None]), want, rtol=1e-5)
-    np.testing.assert_allclose(motion_intensity(np.repeat(gray[..., None], 3, axis=3)), want,
-                               rtol=1e-5)
+    np.testing.assert_allclose(motion_intensity(np.repeat(gray[..., None], 3, axis=3)), want, rtol=1e-5)
 
 
 def test_motion_intensity_rejects_bad_arguments():

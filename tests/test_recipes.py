@@ -11,8 +11,9 @@ import openpyxl
 import pytest
 
 from mepipe.errors import UsageError
-from mepipe.recipe import Sample, get_recipe, recipe_names
-from mepipe.sheet import write_table
+from mepipe.pipelines import get_recipe, recipe_names
+from mepipe.release.recipe import Sample
+from mepipe.release.sheet import write_table
 
 DATA = Path(__file__).parent / "data"
 CASME2_2014 = DATA / "annotations/casme2/CASME2-coding-20140508.xlsx"
@@ -40,25 +41,53 @@ def test_registry():
     assert (casme3.color, casme3.fps) == ("rgb", 30)
 
 
-@pytest.mark.parametrize("recipe, sheet, classes, counts", [
-    (casme2, CASME2_2014, "raw", {"others": 99, "disgust": 63, "happiness": 32, "repression": 27,
-                                  "surprise": 25, "sadness": 7, "fear": 2}),
-    (casme2, CASME2_2019, "raw", {"others": 99, "disgust": 63, "happiness": 32, "repression": 27,
-                                  "surprise": 28, "sadness": 4, "fear": 2}),
-    (casme2, CASME2_2014, "5", {"others": 99, "disgust": 63, "happiness": 32, "repression": 27, "surprise": 25}),
-    (casme2, CASME2_2019, "5", {"others": 99, "disgust": 63, "happiness": 32, "repression": 27, "surprise": 28}),
-    (casme2, CASME2_2014, "3", {"negative": 90, "positive": 32, "surprise": 25}),
-    (casme2, CASME2_2014, "megc2019", {"negative": 88, "positive": 32, "surprise": 25}),
-    (casme2, CASME2_2019, "megc2019", {"negative": 88, "positive": 32, "surprise": 25}),
-    (samm, SAMM, "raw", {"anger": 57, "other": 26, "happiness": 26, "surprise": 15, "contempt": 12,
-                         "disgust": 9, "fear": 8, "sadness": 6}),
-    (samm, SAMM, "5", {"anger": 57, "other": 26, "happiness": 26, "surprise": 15, "contempt": 12}),
-    (samm, SAMM, "3", {"negative": 92, "positive": 26, "surprise": 15}),
-    (samm, SAMM, "megc2019", {"negative": 92, "positive": 26, "surprise": 15}),
-    (casme3, CASME3, "raw", {"disgust": 250, "surprise": 187, "others": 161, "fear": 86, "anger": 64,
-                             "sad": 57, "happy": 55}),
-    (casme3, CASME3, "3", {"negative": 457, "surprise": 187, "positive": 55}),
-])
+@pytest.mark.parametrize(
+    "recipe, sheet, classes, counts",
+    [
+        (
+            casme2,
+            CASME2_2014,
+            "raw",
+            {"others": 99, "disgust": 63, "happiness": 32, "repression": 27, "surprise": 25, "sadness": 7, "fear": 2},
+        ),
+        (
+            casme2,
+            CASME2_2019,
+            "raw",
+            {"others": 99, "disgust": 63, "happiness": 32, "repression": 27, "surprise": 28, "sadness": 4, "fear": 2},
+        ),
+        (casme2, CASME2_2014, "5", {"others": 99, "disgust": 63, "happiness": 32, "repression": 27, "surprise": 25}),
+        (casme2, CASME2_2019, "5", {"others": 99, "disgust": 63, "happiness": 32, "repression": 27, "surprise": 28}),
+        (casme2, CASME2_2014, "3", {"negative": 90, "positive": 32, "surprise": 25}),
+        (casme2, CASME2_2014, "megc2019", {"negative": 88, "positive": 32, "surprise": 25}),
+        (casme2, CASME2_2019, "megc2019", {"negative": 88, "positive": 32, "surprise": 25}),
+        (
+            samm,
+            SAMM,
+            "raw",
+            {
+                "anger": 57,
+                "other": 26,
+                "happiness": 26,
+                "surprise": 15,
+                "contempt": 12,
+                "disgust": 9,
+                "fear": 8,
+                "sadness": 6,
+            },
+        ),
+        (samm, SAMM, "5", {"anger": 57, "other": 26, "happiness": 26, "surprise": 15, "contempt": 12}),
+        (samm, SAMM, "3", {"negative": 92, "positive": 26, "surprise": 15}),
+        (samm, SAMM, "megc2019", {"negative": 92, "positive": 26, "surprise": 15}),
+        (
+            casme3,
+            CASME3,
+            "raw",
+            {"disgust": 250, "surprise": 187, "others": 161, "fear": 86, "anger": 64, "sad": 57, "happy": 55},
+        ),
+        (casme3, CASME3, "3", {"negative": 457, "surprise": 187, "positive": 55}),
+    ],
+)
 def test_class_counts(recipe, sheet, classes, counts):
     samples = recipe.read(sheet, classes)
     assert Counter(s.label for s in samples) == counts
@@ -79,7 +108,14 @@ def test_casme2_rows_in_sheet_order_with_ids():
     assert len(samples) == 255 and len({s.sample_id for s in samples}) == 255
     first = samples[0]
     assert (first.sample_id, first.subject, first.clip, first.onset, first.apex, first.offset, first.row) == (
-        "sub01/EP02_01f", "sub01", "EP02_01f", 46, 59, 86, 2)
+        "sub01/EP02_01f",
+        "sub01",
+        "EP02_01f",
+        46,
+        59,
+        86,
+        2,
+    )
     assert [s.row for s in samples] == list(range(2, 257))
     assert {s.subject for s in samples} == {f"sub{i:02d}" for i in range(1, 27)}
     assert not any(s.error for s in samples)
@@ -98,9 +134,11 @@ def test_quirks_are_repaired_and_recorded():
     by_id = {s.sample_id: s for s in samm.read(SAMM)}
     assert by_id["028/028_4_1"].apex is None
     assert by_id["028/028_4_1"].repair == (
-        "apex 1143 outside onset..offset 1071..1134: estimated from peak motion intensity")
+        "apex 1143 outside onset..offset 1071..1134: estimated from peak motion intensity"
+    )
     assert by_id["032/032_3_1"].repair == (
-        "apex 1930 outside onset..offset 4896..4970: estimated from peak motion intensity")
+        "apex 1930 outside onset..offset 4896..4970: estimated from peak motion intensity"
+    )
     assert by_id["032/032_3_2"].apex == 5127
     assert sum(bool(s.repair) for s in by_id.values()) == 2
 
@@ -115,7 +153,9 @@ def test_casme3_ids_quirks_and_folders():
     assert by_id["spNO.216/d_3647"].error == "sheet row 751: onset 3647 after offset 2694"
     assert by_id["spNO.40/e_1812"].error == "sheet row 798: offset 0 (no offset annotated)"
     assert sum(bool(s.error) for s in samples) == 3
-    assert by_id["spNO.149/d_112"].repair == "apex 83 outside onset..offset 112..358: estimated from peak motion intensity"
+    assert (
+        by_id["spNO.149/d_112"].repair == "apex 83 outside onset..offset 112..358: estimated from peak motion intensity"
+    )
     assert sum(s.repair.endswith("== onset: estimated from peak motion intensity") for s in samples) == 55
     assert Counter(s.emotion for s in samples)["others"] == 161  # 'Others' lower-cased
 
@@ -132,14 +172,20 @@ def test_unpadded_csv_export_normalises_subjects(tmp_path):
     (tmp_path / "samm.csv").write_text("\n".join(unpadded) + "\n")
     assert unpadded[14].startswith("6,006_1_2,")
     assert samm.read(tmp_path / "samm.csv") == samm.read(SAMM)
-    rows = [[int(s.subject[3:]), s.clip, None, s.onset, s.apex, s.offset, None, 4, s.emotion]
-            for s in casme2.read(CASME2_2014)[:20]]
+    rows = [
+        [int(s.subject[3:]), s.clip, None, s.onset, s.apex, s.offset, None, 4, s.emotion]
+        for s in casme2.read(CASME2_2014)[:20]
+    ]
     write_table(tmp_path / "casme2.xlsx", casme2.layout, rows)
-    assert [s.subject for s in casme2.read(tmp_path / "casme2.xlsx")] == [s.subject for s in casme2.read(CASME2_2014)[:20]]
+    assert [s.subject for s in casme2.read(tmp_path / "casme2.xlsx")] == [
+        s.subject for s in casme2.read(CASME2_2014)[:20]
+    ]
 
 
-@pytest.mark.parametrize("recipe, sheet", [(casme2, CASME2_2014), (casme2, CASME2_2019), (samm, SAMM),
-                                           (casme3, CASME3), (samm, SAMM.with_suffix(".csv"))])
+@pytest.mark.parametrize(
+    "recipe, sheet",
+    [(casme2, CASME2_2014), (casme2, CASME2_2019), (samm, SAMM), (casme3, CASME3), (samm, SAMM.with_suffix(".csv"))],
+)
 def test_write_sheet_round_trip(tmp_path, recipe, sheet):
     samples = recipe.read(sheet)
     out = tmp_path / recipe.sheet_file
@@ -155,13 +201,24 @@ def test_written_sheets_keep_release_quirks(tmp_path):
     assert book.sheetnames == ["MICRO_ONLY"]
     rows = list(book["MICRO_ONLY"].iter_rows(values_only=True))
     original = list(openpyxl.load_workbook(SAMM, read_only=True)["MICRO_ONLY"].iter_rows(values_only=True))
-    assert [tuple(c for c in r if c is not None) for r in rows[:14]] == \
-           [tuple(c for c in r if c is not None) for r in original[:14]]
+    assert [tuple(c for c in r if c is not None) for r in rows[:14]] == [
+        tuple(c for c in r if c is not None) for r in original[:14]
+    ]
 
     casme2.write_sheet(casme2.read(CASME2_2019), tmp_path / "casme2.xlsx")
     header, *_ = openpyxl.load_workbook(tmp_path / "casme2.xlsx", read_only=True)["Sheet1"].iter_rows(values_only=True)
-    assert header == ("Subject", "Filename", None, "OnsetFrame", "ApexFrame", "OffsetFrame", None,
-                      "Action Units", "Estimated Emotion", "Objective Classes")
+    assert header == (
+        "Subject",
+        "Filename",
+        None,
+        "OnsetFrame",
+        "ApexFrame",
+        "OffsetFrame",
+        None,
+        "Action Units",
+        "Estimated Emotion",
+        "Objective Classes",
+    )
 
 
 @pytest.mark.parametrize("recipe", [casme2, samm, mmew, casme3])
@@ -176,23 +233,30 @@ def test_write_sheet_without_raw_cells(tmp_path, recipe):
     ]
     recipe.write_sheet(made, tmp_path / recipe.sheet_file)
     read = recipe.read(recipe.find_sheet(tmp_path))
-    expected = [replace(made[0], row=read[0].row),
-                replace(made[1], row=read[1].row, repair="apex '/' missing: estimated from peak motion intensity")]
+    expected = [
+        replace(made[0], row=read[0].row),
+        replace(made[1], row=read[1].row, repair="apex '/' missing: estimated from peak motion intensity"),
+    ]
     assert read == expected
     assert read[1].row == read[0].row + 1
 
 
 def test_sheet_errors_keep_the_row(tmp_path):
-    rows = [["01", "EP01", None, 10, 12, 30, None, 4, "happiness"],
-            ["01", "EP02", None, 50, 40, 20, None, 4, "Disgust "],
-            ["01", "EP01", None, 10, 12, 30, None, 4, "happiness"],
-            ["02", "EP03", None, "?", 12, 30, None, 4, "others"],
-            ["02", "EP04", None, 7, 9, 7, None, 4, "others"]]
+    rows = [
+        ["01", "EP01", None, 10, 12, 30, None, 4, "happiness"],
+        ["01", "EP02", None, 50, 40, 20, None, 4, "Disgust "],
+        ["01", "EP01", None, 10, 12, 30, None, 4, "happiness"],
+        ["02", "EP03", None, "?", 12, 30, None, 4, "others"],
+        ["02", "EP04", None, 7, 9, 7, None, 4, "others"],
+    ]
     path = write_table(tmp_path / "s.xlsx", casme2.layout, rows)
     samples = casme2.read(path)
     assert [s.error for s in samples] == [
-        "", "sheet row 3: onset 50 after offset 20", "sheet row 4: duplicate of row 2 (sub01/EP01)",
-        "sheet row 5: onset '?' is not a frame number", "sheet row 6: onset == offset 7: 1 frame cannot be rank-pooled",
+        "",
+        "sheet row 3: onset 50 after offset 20",
+        "sheet row 4: duplicate of row 2 (sub01/EP01)",
+        "sheet row 5: onset '?' is not a frame number",
+        "sheet row 6: onset == offset 7: 1 frame cannot be rank-pooled",
     ]
     assert samples[1].emotion == "disgust"
 
@@ -216,13 +280,24 @@ def test_class_sets_and_label_of():
             assert set(recipe.label_maps.get(name, {}).values()) <= set(classes)
 
 
-@pytest.mark.parametrize("recipe, name, number", [
-    (casme2, "img46.jpg", 46), (casme2, "reg_img46.jpg", 46), (casme2, "img123.JPG", 123),
-    (casme2, "Thumbs.db", None), (casme2, "img.jpg", None),
-    (samm, "006_05562.jpg", 5562), (samm, "006_12349.jpg", 12349), (samm, "notes.txt", None),
-    (mmew, "1.jpg", 1), (mmew, "17.jpg", 17), (mmew, ".DS_Store", None),
-    (casme3, "175.jpg", 175), (casme3, "depth_175.png", None),
-])
+@pytest.mark.parametrize(
+    "recipe, name, number",
+    [
+        (casme2, "img46.jpg", 46),
+        (casme2, "reg_img46.jpg", 46),
+        (casme2, "img123.JPG", 123),
+        (casme2, "Thumbs.db", None),
+        (casme2, "img.jpg", None),
+        (samm, "006_05562.jpg", 5562),
+        (samm, "006_12349.jpg", 12349),
+        (samm, "notes.txt", None),
+        (mmew, "1.jpg", 1),
+        (mmew, "17.jpg", 17),
+        (mmew, ".DS_Store", None),
+        (casme3, "175.jpg", 175),
+        (casme3, "depth_175.png", None),
+    ],
+)
 def test_frame_number(recipe, name, number):
     assert recipe.frame_number(name) == number
 
@@ -236,14 +311,22 @@ def test_frame_name_parses_back(recipe):
 
 def test_clip_dirs():
     sample = Sample("sub01/EP02_01f", "sub01", "EP02_01f", 46, 59, 86, "happiness", "happiness")
-    assert casme2.clip_dirs(sample) == (PurePosixPath("sub01/EP02_01f"), PurePosixPath("01/EP02_01f"),
-                                        PurePosixPath("1/EP02_01f"))
+    assert casme2.clip_dirs(sample) == (
+        PurePosixPath("sub01/EP02_01f"),
+        PurePosixPath("01/EP02_01f"),
+        PurePosixPath("1/EP02_01f"),
+    )
     assert casme2.frame_dir(sample) == PurePosixPath("CASME2_RAW_selected/sub01/EP02_01f")
-    assert samm.frame_dir(Sample("006/006_1_2", "006", "006_1_2", 1, 2, 3, "anger", "anger")) == \
-        PurePosixPath("SAMM/006/006_1_2")
+    assert samm.frame_dir(Sample("006/006_1_2", "006", "006_1_2", 1, 2, 3, "anger", "anger")) == PurePosixPath(
+        "SAMM/006/006_1_2"
+    )
     others = Sample("S03/S03-07-001", "S03", "S03-07-001", 1, 2, 3, "others", "others")
     assert [str(p) for p in mmew.clip_dirs(others)] == [
-        "others/S03-07-001", "repression/S03-07-001", "S03/others/S03-07-001", "S03/repression/S03-07-001"]
+        "others/S03-07-001",
+        "repression/S03-07-001",
+        "S03/others/S03-07-001",
+        "S03/repression/S03-07-001",
+    ]
 
 
 def test_find_sheet(tmp_path):
@@ -251,7 +334,8 @@ def test_find_sheet(tmp_path):
         casme2.find_sheet(tmp_path)
     assert str(err.value) == (
         f"no CASME-II release at {tmp_path}: expected CASME2-coding-20190701.xlsx or CASME2-coding-*.xlsx "
-        f"or CASME2-coding-*.csv in it or up to 4 folders below; make one with `mepipe synth --dataset casme2 --out {tmp_path}`")
+        f"or CASME2-coding-*.csv in it or up to 4 folders below; make one with `mepipe synth --dataset casme2 --out {tmp_path}`"
+    )
     (tmp_path / "annotations").mkdir()
     old = tmp_path / "annotations" / "CASME2-coding-20140508.xlsx"
     old.write_bytes(CASME2_2014.read_bytes())
@@ -261,13 +345,25 @@ def test_find_sheet(tmp_path):
 
 
 def test_mmew_sheet_with_inferred_header(tmp_path):
-    header = ["Subject", "Filename", "OnsetFrame", "ApexFrame", "OffsetFrame", "Action Units",
-              "Estimated Emotion", "remarks"]
-    rows = [[1, "S01-01-001", 10, 15, 30, "12", "Happiness", None],
-            [3, "S03-07-002", 5, "/", 20, "4", "others", "blink"]]
+    header = [
+        "Subject",
+        "Filename",
+        "OnsetFrame",
+        "ApexFrame",
+        "OffsetFrame",
+        "Action Units",
+        "Estimated Emotion",
+        "remarks",
+    ]
+    rows = [
+        [1, "S01-01-001", 10, 15, 30, "12", "Happiness", None],
+        [3, "S03-07-002", 5, "/", 20, "4", "others", "blink"],
+    ]
     path = write_table(tmp_path / "MMEW_Micro_Exp.xlsx", header, rows)
     samples = mmew.read(mmew.find_sheet(tmp_path))
     assert [(s.sample_id, s.apex, s.emotion) for s in samples] == [
-        ("S01/S01-01-001", 15, "happiness"), ("S03/S03-07-002", None, "others")]
+        ("S01/S01-01-001", 15, "happiness"),
+        ("S03/S03-07-002", None, "others"),
+    ]
     assert [s.sample_id for s in mmew.read(path, "6")] == ["S01/S01-01-001"]
     assert mmew.frame_dir(samples[0]) == PurePosixPath("Micro_Expression/happiness/S01-01-001")

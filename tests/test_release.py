@@ -12,8 +12,9 @@ from click.testing import CliRunner
 from mepipe.build import build
 from mepipe.cli import cli
 from mepipe.errors import UsageError
-from mepipe.recipe import get_recipe
-from mepipe.release import Scan, open_release
+from mepipe.pipelines import get_recipe
+from mepipe.release.discover import open_release
+from mepipe.release.scan import Scan
 
 casme2, samm = get_recipe("casme2"), get_recipe("samm")
 
@@ -33,11 +34,14 @@ def _run(*args):
     return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
 
 
-@pytest.mark.parametrize("frames, sheet_at", [
-    ("CASME2/Cropped_original", "CASME2"),          # meb's layout, --root above the release
-    ("data/me/CASME2_RAW_selected", "data/me/annotations"),  # sheet and frames 3 levels down
-    ("some_lab_name", ""),                           # a folder name no recipe knows
-])
+@pytest.mark.parametrize(
+    "frames, sheet_at",
+    [
+        ("CASME2/Cropped_original", "CASME2"),  # meb's layout, --root above the release
+        ("data/me/CASME2_RAW_selected", "data/me/annotations"),  # sheet and frames 3 levels down
+        ("some_lab_name", ""),  # a folder name no recipe knows
+    ],
+)
 def test_frames_and_sheet_found_under_any_name(casme2_release, tmp_path, frames, sheet_at):
     root = _relayout(casme2_release, tmp_path / "disk", frames, sheet_at)
     release = open_release(casme2, root)
@@ -66,8 +70,9 @@ def test_raw_and_cropped_both_complete_primary_wins_frames_overrides(casme2_rele
     assert release.frames[""].others == ((root / "Cropped", len(release.samples)),)
     chosen = open_release(casme2, root, frames=root / "Cropped")
     assert (chosen.frames[""].path, chosen.frames[""].chosen_by) == (root / "Cropped", "--frames")
-    summary = build("casme2", root, str(tmp_path / "c.zarr"), frames=root / "Cropped", size=32,
-                    progress=False, workers=1)
+    summary = build(
+        "casme2", root, str(tmp_path / "c.zarr"), frames=root / "Cropped", size=32, progress=False, workers=1
+    )
     assert f"frames    {root / 'Cropped'} (" in summary.format()
     assert zarr.open_group(str(tmp_path / "c.zarr")).attrs["mepipe"]["frames"] == {"": "Cropped"}
     # resuming the same store from the other folder would mix two variants in one store
@@ -113,9 +118,11 @@ def test_no_clip_folder_anywhere_is_one_line_exit_2_and_no_store(casme2_release,
     assert not out.exists()
     checked = _run("check", "--dataset", "casme2", "--root", root, "--frames", root / "CASME2_RAW_selected")
     assert checked.exit_code == 2
-    assert checked.stderr.startswith(f"mepipe: error: no CASME-II clip folders in --frames {root / 'CASME2_RAW_selected'}: "
-                                     f"looked for {first.subject}/{first.clip} and the other clips of the sheet; "
-                                     "it holds: subject_")
+    assert checked.stderr.startswith(
+        f"mepipe: error: no CASME-II clip folders in --frames {root / 'CASME2_RAW_selected'}: "
+        f"looked for {first.subject}/{first.clip} and the other clips of the sheet; "
+        "it holds: subject_"
+    )
 
 
 def test_check_prints_the_frames_root(casme2_release, tmp_path):

@@ -13,19 +13,24 @@ import pytest
 import zarr
 from click.testing import CliRunner
 
-from mepipe import quality
 from mepipe.cli import cli
-from mepipe.htmlreport import GEOMETRY, THUMBS, default_out, write_report
-from mepipe.pipelines._release import check_span
-from mepipe.report import reason_kind
+from mepipe.pipelines._sheet_recipe import check_span
+from mepipe.report import quality
+from mepipe.report.page import GEOMETRY, THUMBS, default_out, write_report
+from mepipe.report.summary import reason_kind
 from mepipe.store import FAILED
 
 from .geometry import TRANSFORM, add_geometry
 
 SIZE = 64  # the casme2_store fixture's image side
 #: sample index -> the one flag constructed on it; the others are clean
-CONSTRUCTED = {1: "head-motion", 2: "fallback-detection", 3: "window-past-frame",
-               4: "motion-off-face", 5: "apex-repaired"}
+CONSTRUCTED = {
+    1: "head-motion",
+    2: "fallback-detection",
+    3: "window-past-frame",
+    4: "motion-off-face",
+    5: "apex-repaired",
+}
 FAILED_INDEX = 6
 FAILURE = "sub03/EP03_01/img46.jpg: no face found on the 320x240 reference frame (dlib HOG, also upsampled)"
 #: a frame only 164 px high: the window's source rows 99..227 reach past its last row
@@ -57,8 +62,9 @@ def constructed(casme2_store, tmp_path_factory) -> str:
     group = zarr.open_group(store, mode="r+")
     onset = group["onset"][1]
     # the head moved 5 px right between onset and apex: the onset's transform no longer fits
-    group["apex"][1] = cv2.warpAffine(onset, np.float64([[1, 0, 5], [0, 1, 0]]), (SIZE, SIZE),
-                                      borderMode=cv2.BORDER_REPLICATE)
+    group["apex"][1] = cv2.warpAffine(
+        onset, np.float64([[1, 0, 5], [0, 1, 0]]), (SIZE, SIZE), borderMode=cv2.BORDER_REPLICATE
+    )
     # all the TRDI's energy in a disc in the top-left corner, far from the face
     trdi = np.full((SIZE, SIZE, 3), 128, np.uint8)
     cv2.circle(trdi, (8, 8), 5, (255, 255, 255), -1)
@@ -124,11 +130,14 @@ def test_measures_of_the_constructed_cases(constructed, report):
     assert share == pytest.approx((227 - 163.5) / 128, abs=1e-6)
 
 
-@pytest.mark.parametrize("angle, scale, shift, frame", [
-    (0.0, 0.5, (-50, -50), (400, 400)),
-    (17.0, 0.3, (-10, 30), (240, 320)),
-    (-40.0, 1.7, (90, -200), (300, 180)),
-])
+@pytest.mark.parametrize(
+    "angle, scale, shift, frame",
+    [
+        (0.0, 0.5, (-50, -50), (400, 400)),
+        (17.0, 0.3, (-10, 30), (240, 320)),
+        (-40.0, 1.7, (90, -200), (300, 180)),
+    ],
+)
 def test_window_outside_matches_a_pixel_count(angle, scale, shift, frame):
     matrix = cv2.getRotationMatrix2D((0, 0), angle, scale)
     matrix[:, 2] = shift
@@ -138,8 +147,9 @@ def test_window_outside_matches_a_pixel_count(angle, scale, shift, frame):
     inverse = cv2.invertAffineTransform(matrix)
     points = np.stack([xs.ravel(), ys.ravel()], axis=1) @ inverse[:, :2].T + inverse[:, 2]
     height, width = frame
-    inside = ((points[:, 0] >= -0.5) & (points[:, 0] <= width - 0.5)
-              & (points[:, 1] >= -0.5) & (points[:, 1] <= height - 0.5))
+    inside = (
+        (points[:, 0] >= -0.5) & (points[:, 0] <= width - 0.5) & (points[:, 1] >= -0.5) & (points[:, 1] <= height - 0.5)
+    )
     assert quality.window_outside(matrix, frame, SIZE) == pytest.approx(1 - inside.mean(), abs=2e-3)
 
 
@@ -147,8 +157,8 @@ def test_off_face_share_of_known_energies():
     image = np.full((SIZE, SIZE, 3), 100, np.uint8)
     mask = np.zeros((SIZE, SIZE), bool)
     mask[:, : SIZE // 2] = True
-    image[:2, :5] = 130   # 10 pixels inside the face, deviation 30
-    image[:1, -5:] = 60   # 5 pixels outside, deviation -40
+    image[:2, :5] = 130  # 10 pixels inside the face, deviation 30
+    image[:1, -5:] = 60  # 5 pixels outside, deviation -40
     expected = 5 * 40**2 / (5 * 40**2 + 10 * 30**2)
     assert quality.off_face_share(image, mask) == pytest.approx(expected)
     assert quality.off_face_share(np.full((SIZE, SIZE, 1), 7, np.uint8), mask) == 0.0
@@ -163,7 +173,9 @@ def test_face_mask_is_the_hull_of_the_mapped_landmarks():
 
 def test_apex_repairs_are_found_by_the_release_wording():
     repairs = [
-        *check_span(10, "/", 30)[3], *check_span(10, 40, 30)[3], *check_span(10, 10, 30)[3],
+        *check_span(10, "/", 30)[3],
+        *check_span(10, 40, 30)[3],
+        *check_span(10, 10, 30)[3],
         "apex 50 beyond the clamped offset 45: estimated from peak motion intensity",
         "apex estimated at frame 17",
     ]
@@ -174,8 +186,12 @@ def test_apex_repairs_are_found_by_the_release_wording():
 
 
 def test_thresholds_are_strict_and_a_missing_measure_never_flags():
-    at = quality.Measures(head_motion=quality.HEAD_MOTION_PX, window_outside=quality.WINDOW_OUTSIDE_SHARE,
-                          off_face=quality.OFF_FACE_SHARE, detect_step="scaled")
+    at = quality.Measures(
+        head_motion=quality.HEAD_MOTION_PX,
+        window_outside=quality.WINDOW_OUTSIDE_SHARE,
+        off_face=quality.OFF_FACE_SHARE,
+        detect_step="scaled",
+    )
     assert quality.flags(at) == []
     assert quality.flags(quality.Measures()) == []
 
@@ -201,12 +217,16 @@ def test_cli_report_of_a_store_without_geometry_says_which_flags_need_a_rebuild(
 def test_cli_report_errors_are_one_line(casme2_store, tmp_path):
     (tmp_path / "file").write_text("x")
     result = CliRunner().invoke(cli, ["report", casme2_store, "--out", str(tmp_path / "file")])
-    assert (result.exit_code, result.output) == (2, f"mepipe: error: --out {tmp_path / 'file'} is a file; "
-                                                    "the report needs a folder\n")
+    assert (result.exit_code, result.output) == (
+        2,
+        f"mepipe: error: --out {tmp_path / 'file'} is a file; the report needs a folder\n",
+    )
     missing = tmp_path / "none.zarr"
     result = CliRunner().invoke(cli, ["report", str(missing), "--out", str(tmp_path / "r")])
-    assert (result.exit_code, result.output) == (1, f"mepipe: error: {missing}: not a mepipe store "
-                                                    "(no zarr group there)\n")
+    assert (result.exit_code, result.output) == (
+        1,
+        f"mepipe: error: {missing}: not a mepipe store (no zarr group there)\n",
+    )
 
 
 def test_default_out_sits_beside_a_local_store():

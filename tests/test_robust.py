@@ -16,10 +16,10 @@ import pytest
 import zarr
 
 from mepipe.build import build
+from mepipe.engine.lock import StoreLock
 from mepipe.errors import MepipeError
-from mepipe.lock import StoreLock
-from mepipe.store import FAILED, OK, read_table
-from mepipe.verify import verify_store
+from mepipe.store import FAILED, OK, read_columns
+from mepipe.store.verify import verify_store
 
 from .test_build import assert_same_arrays
 
@@ -41,7 +41,7 @@ def chunk(store: str, array: str, index: int) -> Path:
 
 def test_intact_store_verifies(casme2_store):
     report = verify_store(casme2_store)
-    assert report.ok and report.checked == read_table(zarr.open_group(casme2_store)).get("status").size
+    assert report.ok and report.checked == read_columns(zarr.open_group(casme2_store)).get("status").size
     result = mepipe("verify", casme2_store, "--quiet")
     assert result.returncode == 0 and ", 0 damaged" in result.stdout
 
@@ -73,28 +73,28 @@ def test_failed_samples_are_not_damage(store_copy):
 def test_second_build_on_same_store_refuses(casme2_release, tmp_path):
     store = str(tmp_path / "locked.zarr")
     with StoreLock(store):
-        result = mepipe("build", "--dataset", "casme2", "--root", str(casme2_release), "--out", store,
-                        "--size", "64", "--quiet")
+        result = mepipe(
+            "build", "--dataset", "casme2", "--root", str(casme2_release), "--out", store, "--size", "64", "--quiet"
+        )
     assert result.returncode == 1
     assert result.stderr.count("\n") == 1
-    assert f"{store} is being built by another mepipe (pid {os.getpid()} on {socket.gethostname()}" \
-        in result.stderr
+    assert f"{store} is being built by another mepipe (pid {os.getpid()} on {socket.gethostname()}" in result.stderr
     assert not Path(store + ".lock").exists()  # released on exit
 
 
 def test_stale_locks_are_taken_over(tmp_path):
     store = str(tmp_path / "s.zarr")
     lock = Path(store + ".lock")
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                          capture_output=True, text=True).stdout.strip()
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    ).stdout.strip()
     lock.write_text(json.dumps({"host": socket.gethostname(), "pid": int(dead), "heartbeat": time.time()}))
     with StoreLock(store):  # same host, process gone
         assert json.loads(lock.read_text())["pid"] == os.getpid()
     lock.write_text(json.dumps({"host": "elsewhere", "pid": 1, "heartbeat": time.time() - 3600}))
     with StoreLock(store):  # another host, heartbeat an hour old
         pass
-    lock.write_text(json.dumps({"host": "elsewhere", "pid": 1, "heartbeat": time.time(),
-                                "started": "now"}))
+    lock.write_text(json.dumps({"host": "elsewhere", "pid": 1, "heartbeat": time.time(), "started": "now"}))
     with pytest.raises(MepipeError, match="pid 1 on elsewhere"):
         StoreLock(store).acquire()
 
@@ -103,8 +103,9 @@ def test_stale_locks_are_taken_over(tmp_path):
 def small_tmpfs(tmp_path):
     mount = tmp_path / "tmpfs"
     mount.mkdir()
-    result = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)], capture_output=True, text=True
+    )
     if result.returncode:
         pytest.skip(f"cannot mount a small tmpfs to fill up here: {result.stderr.strip()}")
     yield mount
@@ -113,8 +114,7 @@ def small_tmpfs(tmp_path):
 
 def test_disk_full_stops_cleanly_and_resumes(casme2_release, small_tmpfs, tmp_path):
     store = str(small_tmpfs / "full.zarr")
-    args = ("build", "--dataset", "casme2", "--root", str(casme2_release), "--out", store,
-            "--size", "160", "--quiet")
+    args = ("build", "--dataset", "casme2", "--root", str(casme2_release), "--out", store, "--size", "160", "--quiet")
     result = mepipe(*args)
     assert result.returncode == 1, result.stdout
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr

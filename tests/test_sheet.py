@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from mepipe.errors import SheetError
-from mepipe.sheet import cell_int, cell_text, normalise_name, read_table, write_table
+from mepipe.release.sheet import cell_int, cell_text, normalise_name, read_table, write_table
 
 DATA = Path(__file__).parent / "data" / "annotations"
 SAMM = DATA / "samm" / "SAMM_Micro_FACS_Codes_v2.xlsx"
@@ -14,10 +14,22 @@ CASME2 = DATA / "casme2" / "CASME2-coding-20140508.xlsx"
 COLUMNS = {"subject": ("Subject",), "clip": ("Filename",), "onset": ("OnsetFrame", "Onset Frame")}
 
 
-@pytest.mark.parametrize("value, expected", [
-    (355, 355), (355.0, 355), ("355", 355), (" 355.0 ", 355), ("-3", -3),
-    ("/", None), ("", None), (None, None), (355.5, None), ("12a", None), (True, None),
-])
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        (355, 355),
+        (355.0, 355),
+        ("355", 355),
+        (" 355.0 ", 355),
+        ("-3", -3),
+        ("/", None),
+        ("", None),
+        (None, None),
+        (355.5, None),
+        ("12a", None),
+        (True, None),
+    ],
+)
 def test_cell_int(value, expected):
     assert cell_int(value) == expected
 
@@ -45,8 +57,13 @@ def test_casme2_spacer_columns_left_out_of_raw():
     assert table.names[2] is None and table.names[6] is None
     assert table.columns["onset"] == 3
     assert table.raw(table.rows[0][1]) == {
-        "Subject": "01", "Filename": "EP02_01f", "OnsetFrame": 46, "ApexFrame": 59,
-        "OffsetFrame": 86, "Action Units": 12, "Estimated Emotion": "happiness",
+        "Subject": "01",
+        "Filename": "EP02_01f",
+        "OnsetFrame": 46,
+        "ApexFrame": 59,
+        "OffsetFrame": 86,
+        "Action Units": 12,
+        "Estimated Emotion": "happiness",
     }
 
 
@@ -71,13 +88,19 @@ def test_two_missing_columns(tmp_path):
         read_table(path, COLUMNS)
 
 
-@pytest.mark.parametrize("name, content, message", [
-    ("random.xlsx", b"\x13\x99not a zip at all", "not an .xlsx workbook (no zip signature)"),
-    ("image.csv", (Path(__file__).parents[1] / "mepipe/data/astronaut.png").read_bytes(),
-     "binary file, not a CSV text file"),
-    ("image.png", b"\x89PNG\r\n", "unsupported sheet format '.png'; save it as .xlsx or .csv"),
-    ("empty.csv", b"", "empty sheet, no header row"),
-])
+@pytest.mark.parametrize(
+    "name, content, message",
+    [
+        ("random.xlsx", b"\x13\x99not a zip at all", "not an .xlsx workbook (no zip signature)"),
+        (
+            "image.csv",
+            (Path(__file__).parents[1] / "mepipe/data/astronaut.png").read_bytes(),
+            "binary file, not a CSV text file",
+        ),
+        ("image.png", b"\x89PNG\r\n", "unsupported sheet format '.png'; save it as .xlsx or .csv"),
+        ("empty.csv", b"", "empty sheet, no header row"),
+    ],
+)
 def test_not_a_spreadsheet(tmp_path, name, content, message):
     path = tmp_path / name
     path.write_bytes(content)
@@ -109,8 +132,9 @@ def test_cp1252_csv(tmp_path):
 def test_write_table_round_trip(tmp_path, suffix):
     preamble = [("Title", None, "note"), (), ("more",)]
     rows = [["01", "EP01", 3], ["02", None, 7]]
-    path = write_table(tmp_path / f"s{suffix}", ["Subject", "Filename", "OnsetFrame"], rows,
-                       sheet="MICRO_ONLY", preamble=preamble)
+    path = write_table(
+        tmp_path / f"s{suffix}", ["Subject", "Filename", "OnsetFrame"], rows, sheet="MICRO_ONLY", preamble=preamble
+    )
     table = read_table(path, COLUMNS)
     assert table.header_row == 4
     as_read = [tuple(cell_text(c) or None for c in cells) for _, cells in table.rows]

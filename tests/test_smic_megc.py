@@ -13,9 +13,10 @@ from click.testing import CliRunner
 
 from mepipe.build import build
 from mepipe.cli import cli
-from mepipe.labels import megc2019_rows
-from mepipe.recipe import Sample, get_recipe
-from mepipe.release import open_release
+from mepipe.pipelines import get_recipe
+from mepipe.release.discover import open_release
+from mepipe.release.labels import megc2019_rows
+from mepipe.release.recipe import Sample
 from mepipe.store import OK
 from mepipe.synth import synthesize
 
@@ -45,8 +46,12 @@ def test_smic_names_spelling_and_middle_apex(tmp_path):
     (hs / "s3" / "non_micro" / "x" / "s3_x_01").mkdir(parents=True)  # not micro-expressions
     (hs / "s3" / "micro").rename(hs / "s3" / "Micro")  # as some copies spell it
     (sample,) = open_release(smic, tmp_path).samples
-    assert (sample.sample_id, sample.subject, sample.clip, sample.emotion) == \
-        ("s03/s03_sur_02", "s03", "s03_sur_02", "surprise")
+    assert (sample.sample_id, sample.subject, sample.clip, sample.emotion) == (
+        "s03/s03_sur_02",
+        "s03",
+        "s03_sur_02",
+        "surprise",
+    )
     # onset/offset are the folder's first/last frame numbers; the apex is their middle
     assert (sample.onset, sample.apex, sample.offset) == (90823, 90826, 90830)
     assert sample.repair == "apex not annotated (SMIC): middle frame 90826"
@@ -55,8 +60,7 @@ def test_smic_names_spelling_and_middle_apex(tmp_path):
 
 
 def test_smic_synth_samples_check_build_round_trip(tmp_path):
-    report = synthesize("smic", tmp_path / "smic", subjects=2, clips_per_subject=3, scale=0.4, seed=3,
-                        progress=False)
+    report = synthesize("smic", tmp_path / "smic", subjects=2, clips_per_subject=3, scale=0.4, seed=3, progress=False)
     assert report.sheet == tmp_path / "smic" / "SMIC_all_raw" / "HS"
     assert [s.subject for s in report.samples] == ["s01"] * 3 + ["s02"] * 3
     assert {s.emotion for s in report.samples} == {"negative", "positive", "surprise"}
@@ -123,14 +127,26 @@ def test_composite_synth_build_and_train(tmp_path):
     subjects = sorted({str(group["subject"][i]) for i in ok})
     assert [s.split("/")[0] for s in subjects] == ["casme2", "casme2", "samm", "samm", "smic", "smic"]
     assert group.attrs["mepipe"]["frames"] == {
-        "casme2": "CASME2/CASME2_RAW_selected", "samm": "SAMM/SAMM", "smic": "SMIC/SMIC_all_raw/HS"}
+        "casme2": "CASME2/CASME2_RAW_selected",
+        "samm": "SAMM/SAMM",
+        "smic": "SMIC/SMIC_all_raw/HS",
+    }
     # SAMM's grey frames and the others' colour frames end up as the same 3-channel images
     assert group["trdi"][ok[2]].shape == group["trdi"][ok[0]].shape == (48, 48, 3)
     pytest.importorskip("torch")
     from mepipe.train import train
 
-    metrics = train(store, tmp_path / "run", epochs=1, batch=4, width=4, image_size=32, device="cpu",
-                    subjects=["samm/006"], progress=False)
+    metrics = train(
+        store,
+        tmp_path / "run",
+        epochs=1,
+        batch=4,
+        width=4,
+        image_size=32,
+        device="cpu",
+        subjects=["samm/006"],
+        progress=False,
+    )
     assert metrics["folds"][0]["subject"] == "samm/006"
 
 

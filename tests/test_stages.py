@@ -8,18 +8,19 @@ import cv2
 import numpy as np
 import pytest
 
-from mepipe import face, rankpool
-from mepipe.align import similarity_from_landmarks
-from mepipe.config import BuildConfig
+from mepipe.engine.config import BuildConfig
+from mepipe.engine.stages import Clip, align_clip, frames_needed, pool_clip, span_bounds
 from mepipe.errors import SampleError, UsageError
-from mepipe.recipe import Sample, get_recipe
-from mepipe.stages import Clip, align_clip, frames_needed, pool_clip, span_bounds
+from mepipe.imaging import rankpool
+from mepipe.imaging.align import similarity_from_landmarks
+from mepipe.pipelines import get_recipe
+from mepipe.release.recipe import Sample
 from mepipe.store import FAILED, OK, SampleResult, create_store, write_sample
+from mepipe.synth import faces
 
 
 def sample(onset=10, apex=14, offset=20, repair="") -> Sample:
-    return Sample("sub01/EP01", "sub01", "EP01", onset, apex, offset, "happiness", "happiness",
-                  repair=repair)
+    return Sample("sub01/EP01", "sub01", "EP01", onset, apex, offset, "happiness", "happiness", repair=repair)
 
 
 def clip_with_peak(onset=10, offset=20, peak=16, apex=14, size=16) -> Clip:
@@ -31,8 +32,9 @@ def clip_with_peak(onset=10, offset=20, peak=16, apex=14, size=16) -> Clip:
     return Clip(numbers, frames, onset, offset, apex, onset_file=Path("img10.jpg"))
 
 
-@pytest.mark.parametrize("span, expected", [("onset-apex", (10, 14)), ("onset-offset", (10, 20)),
-                                            ("apex-offset", (14, 20))])
+@pytest.mark.parametrize(
+    "span, expected", [("onset-apex", (10, 14)), ("onset-offset", (10, 20)), ("apex-offset", (14, 20))]
+)
 def test_span_bounds(span, expected):
     assert span_bounds(span, 10, 14, 20) == expected
 
@@ -50,8 +52,7 @@ def test_pool_clip_matches_rank_pooling_of_the_span():
     span = clip.frames[:5]
     np.testing.assert_array_equal(result.images["trdi"], rankpool.to_uint8(rankpool.rank_pool(span)))
     order = rankpool.motion_order(span)
-    np.testing.assert_array_equal(result.images["midi"],
-                                  rankpool.to_uint8(rankpool.rank_pool(span[order])))
+    np.testing.assert_array_equal(result.images["midi"], rankpool.to_uint8(rankpool.rank_pool(span[order])))
     np.testing.assert_array_equal(result.images["onset"], clip.frames[0])
     np.testing.assert_array_equal(result.images["apex"], clip.frames[4])
 
@@ -71,8 +72,11 @@ def test_keep_raw_stores_float_images():
 
 def test_span_of_one_frame_fails_with_reason():
     clip = clip_with_peak(apex=10)
-    with pytest.raises(SampleError, match=r"span onset-apex holds 1 frame\(s\) \(10..10\); "
-                                          "rank pooling needs at least 2"):
+    with pytest.raises(
+        SampleError,
+        match=r"span onset-apex holds 1 frame\(s\) \(10..10\); "
+        "rank pooling needs at least 2",
+    ):
         pool_clip(clip, sample(apex=10), BuildConfig("casme2", size=16))
 
 
@@ -85,8 +89,8 @@ def test_config_validation():
 
 
 def test_detection_copy_shows_a_typical_face_at_the_requested_size():
-    from mepipe.recipe import get_recipe
-    from mepipe.stages import detect_side
+    from mepipe.engine.stages import detect_side
+    from mepipe.pipelines import get_recipe
 
     casme2, samm = get_recipe("casme2"), get_recipe("samm")
     # CASME-II faces are ~280 px in 640x480 frames: 120 px needs a 274 px long side
@@ -108,9 +112,10 @@ def bilen_weights(count: int) -> np.ndarray:
 def test_motion_at_the_frame_edge_never_leaks_outside_it(tmp_path):
     # the subject near the left edge, so the canonical window reaches past the frame; the
     # only motion is a band along that edge changing brightness (a shoulder, a collar)
-    look = face.Look(size=1.0, angle=4.0, centre=(0.17, 0.6), brightness=0.0, gamma=1.0,
-                     mirror=False, backdrop=(170.0, 175.0, 180.0))
-    stage = face.place(look, (640, 480), 250, False, np.random.default_rng(0))
+    look = faces.Look(
+        size=1.0, angle=4.0, centre=(0.17, 0.6), brightness=0.0, gamma=1.0, mirror=False, backdrop=(170.0, 175.0, 180.0)
+    )
+    stage = faces.place(look, (640, 480), 250, False, np.random.default_rng(0))
     steps = np.array([0, 40, 120, 80, 20, 60])  # distinct sizes: motion order = order of size
     frames = np.repeat(cv2.cvtColor(stage.canvas, cv2.COLOR_BGR2RGB)[None], len(steps), axis=0)
     frames[:, :, :10] = (60 + steps)[:, None, None, None]
@@ -119,8 +124,7 @@ def test_motion_at_the_frame_edge_never_leaks_outside_it(tmp_path):
     config = BuildConfig("casme2", size=64, keep_raw=True)
     aligned = align_clip(clip, get_recipe("casme2"), config)
     result = pool_clip(aligned, sample(onset=10, apex=15, offset=15), config)
-    store = create_store(str(tmp_path / "s.zarr"), [sample(), sample()], size=64, keep_raw=True,
-                         attrs={})
+    store = create_store(str(tmp_path / "s.zarr"), [sample(), sample()], size=64, keep_raw=True, attrs={})
     write_sample(store, 0, result)
     write_sample(store, 1, SampleResult(status=FAILED, error="no face found"))
 
@@ -134,9 +138,14 @@ def test_motion_at_the_frame_edge_never_leaks_outside_it(tmp_path):
 
     # an independent reference from the recorded transform: warp with a constant border,
     # pool with Bilen's weights in time order (TRDI) and by size of change (MIDI)
-    warped = np.stack([cv2.warpAffine(f, transform, (64, 64), flags=cv2.INTER_LINEAR,
-                                      borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-                       for f in frames]).astype(np.float64)
+    warped = np.stack(
+        [
+            cv2.warpAffine(
+                f, transform, (64, 64), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0
+            )
+            for f in frames
+        ]
+    ).astype(np.float64)
     alpha = bilen_weights(len(frames))
     trdi = np.tensordot(alpha, warped, axes=1)
     midi = np.tensordot(alpha, warped[np.argsort(np.abs(steps), kind="stable")], axes=1)
@@ -148,13 +157,21 @@ def test_motion_at_the_frame_edge_never_leaks_outside_it(tmp_path):
     ys, xs = np.mgrid[0:64, 0:64]
     source = np.stack([xs, ys, np.ones_like(xs)], axis=-1) @ cv2.invertAffineTransform(transform).T
     margin = 1 + 1 / 16  # cv2 rounds source coordinates to 1/32 px
-    outside = ((source[..., 0] < -margin) | (source[..., 0] > 640 - 1 + margin)
-               | (source[..., 1] < -margin) | (source[..., 1] > 480 - 1 + margin))
+    outside = (
+        (source[..., 0] < -margin)
+        | (source[..., 0] > 640 - 1 + margin)
+        | (source[..., 1] < -margin)
+        | (source[..., 1] > 480 - 1 + margin)
+    )
     assert outside.mean() > 0.1
     for name in ("trdi_raw", "midi_raw"):
         assert (store[name][0][outside] == 0).all()
         assert np.abs(store[name][0][~outside]).max() > 0.1 * scale  # the band itself moves
     # replicated edge rows would have smeared the band's motion over them
-    replicated = np.stack([cv2.warpAffine(f, transform, (64, 64), flags=cv2.INTER_LINEAR,
-                                          borderMode=cv2.BORDER_REPLICATE) for f in frames])
+    replicated = np.stack(
+        [
+            cv2.warpAffine(f, transform, (64, 64), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+            for f in frames
+        ]
+    )
     assert np.abs(np.tensordot(alpha, replicated.astype(np.float64), axes=1)[outside]).max() > 0.1 * scale

@@ -13,11 +13,10 @@ import openpyxl
 import pytest
 from click.testing import CliRunner
 
-from mepipe import face
 from mepipe.cli import cli
 from mepipe.errors import UsageError
-from mepipe.recipe import get_recipe
-from mepipe.synth import class_emotions, synthesize
+from mepipe.pipelines import get_recipe
+from mepipe.synth import class_emotions, faces, synthesize
 
 # ---- temporal profile ------------------------------------------------------------------
 
@@ -25,7 +24,7 @@ from mepipe.synth import class_emotions, synthesize
 @pytest.mark.parametrize("onset, apex, offset", [(10, 17, 40), (100, 101, 130), (5, 29, 30)])
 def test_profile_rises_to_one_at_apex_and_falls_to_zero(onset, apex, offset):
     numbers = np.arange(onset - 3, offset + 4)
-    strength = face.temporal_profile(numbers, onset, apex, offset)
+    strength = faces.temporal_profile(numbers, onset, apex, offset)
     at = dict(zip(numbers.tolist(), strength))
     assert at[onset] == 0 and at[offset] == 0 and at[apex] == 1
     assert all(at[n] == 0 for n in (onset - 3, onset - 1, offset + 1, offset + 3))
@@ -38,8 +37,8 @@ def test_profile_rises_to_one_at_apex_and_falls_to_zero(onset, apex, offset):
 @pytest.mark.parametrize("rise, fall", [(0.5, 2.0), (2.0, 0.6)])
 def test_profile_shapes_keep_each_side_monotone_at_their_own_speed(rise, fall):
     numbers = np.arange(10, 41)
-    plain = face.temporal_profile(numbers, 10, 20, 40)
-    shaped = face.temporal_profile(numbers, 10, 20, 40, rise, fall)
+    plain = faces.temporal_profile(numbers, 10, 20, 40)
+    shaped = faces.temporal_profile(numbers, 10, 20, 40, rise, fall)
     assert shaped[0] == 0 and shaped[10] == 1 and shaped[-1] == 0
     assert np.all(np.diff(shaped[:11]) > 0) and np.all(np.diff(shaped[10:]) < 0)
     # an exponent below 1 rises (falls) early, above 1 late
@@ -47,7 +46,11 @@ def test_profile_shapes_keep_each_side_monotone_at_their_own_speed(rise, fall):
 
 
 def test_profile_with_apex_on_onset_starts_at_the_peak():
-    assert face.temporal_profile(np.array([7, 8, 17]), 7, 7, 17).tolist() == [1.0, pytest.approx(0.975528, abs=1e-6), 0.0]
+    assert faces.temporal_profile(np.array([7, 8, 17]), 7, 7, 17).tolist() == [
+        1.0,
+        pytest.approx(0.975528, abs=1e-6),
+        0.0,
+    ]
 
 
 # ---- displacement fields -----------------------------------------------------------------
@@ -55,9 +58,10 @@ def test_profile_with_apex_on_onset_starts_at_the_peak():
 
 def _straight_stage(size=(640, 480), face_width=280.0):
     """A subject looking straight at the camera: portrait axes are canvas axes."""
-    look = face.Look(size=1.0, angle=0.0, centre=(0.5, 0.5), brightness=0.0, gamma=1.0, mirror=False,
-                     backdrop=(180.0, 180.0, 180.0))
-    return face.place(look, size, face_width, False, np.random.default_rng(0))
+    look = faces.Look(
+        size=1.0, angle=0.0, centre=(0.5, 0.5), brightness=0.0, gamma=1.0, mirror=False, backdrop=(180.0, 180.0, 180.0)
+    )
+    return faces.place(look, size, face_width, False, np.random.default_rng(0))
 
 
 @pytest.fixture(scope="module")
@@ -65,21 +69,21 @@ def stage():
     return _straight_stage()
 
 
-@pytest.mark.parametrize("emotion", sorted(face.PATTERNS))
+@pytest.mark.parametrize("emotion", sorted(faces.PATTERNS))
 def test_field_peaks_at_the_requested_amplitude(stage, emotion):
-    field = face.displacement_field(stage, face.pattern_for(emotion), 2.25)
+    field = faces.displacement_field(stage, faces.pattern_for(emotion), 2.25)
     assert field.shape[:2] == stage.head.shape and field.dtype == np.float32
     assert np.linalg.norm(field, axis=2).max() == pytest.approx(2.25, rel=1e-5)
 
 
 def test_apex_amplitudes_are_one_to_three_pixels_at_full_scale():
-    for pattern in face.PATTERNS.values():
+    for pattern in faces.PATTERNS.values():
         low, high = pattern.amplitude
         assert 1.0 <= low < high <= 3.0
 
 
 def test_every_emotion_moves_the_face_differently(stage):
-    fields = {e: face.displacement_field(stage, face.PATTERNS[e], 2.0).ravel() for e in face.PATTERNS}
+    fields = {e: faces.displacement_field(stage, faces.PATTERNS[e], 2.0).ravel() for e in faces.PATTERNS}
     for a, b in itertools.combinations(fields, 2):
         cosine = fields[a] @ fields[b] / (np.linalg.norm(fields[a]) * np.linalg.norm(fields[b]))
         assert cosine < 0.9, (a, b, cosine)
@@ -92,31 +96,41 @@ def _at(stage, field, landmarks):
 
 def test_patterns_move_the_landmarks_the_action_units_say(stage):
     def field(emotion):
-        return face.displacement_field(stage, face.PATTERNS[emotion], 2.0)
+        return faces.displacement_field(stage, faces.PATTERNS[emotion], 2.0)
 
     happy, surprise, anger, sad = field("happiness"), field("surprise"), field("anger"), field("sadness")
     left_corner, right_corner = _at(stage, happy, (48,)), _at(stage, happy, (54,))
-    assert left_corner[1] < -0.5 and right_corner[1] < -0.5          # corners up
-    assert left_corner[0] < 0 < right_corner[0]                        # and out
+    assert left_corner[1] < -0.5 and right_corner[1] < -0.5  # corners up
+    assert left_corner[0] < 0 < right_corner[0]  # and out
     assert _at(stage, surprise, (19,))[1] < -1 and _at(stage, surprise, (24,))[1] < -1
     inner_left, inner_right = _at(stage, anger, (21,)), _at(stage, anger, (22,))
-    assert inner_left[1] > 0.5 and inner_right[1] > 0.5                # brows down
-    assert inner_left[0] > 0 > inner_right[0]                          # and together
+    assert inner_left[1] > 0.5 and inner_right[1] > 0.5  # brows down
+    assert inner_left[0] > 0 > inner_right[0]  # and together
     assert _at(stage, sad, (48,))[1] > 0.5 and _at(stage, sad, (21,))[1] < -0.5
 
 
 def test_release_spellings_share_a_pattern():
-    assert face.pattern_for("Anger") is face.PATTERNS["anger"]
-    assert face.pattern_for("Other") is face.pattern_for("others") is face.PATTERNS["others"]
-    assert face.pattern_for("happy") is face.PATTERNS["happiness"]
-    assert face.pattern_for("sad") is face.PATTERNS["sadness"]
-    assert face.pattern_for("bewilderment") is face.PATTERNS["others"]
+    assert faces.pattern_for("Anger") is faces.PATTERNS["anger"]
+    assert faces.pattern_for("Other") is faces.pattern_for("others") is faces.PATTERNS["others"]
+    assert faces.pattern_for("happy") is faces.PATTERNS["happiness"]
+    assert faces.pattern_for("sad") is faces.PATTERNS["sadness"]
+    assert faces.pattern_for("bewilderment") is faces.PATTERNS["others"]
 
 
 def test_a_clip_moves_only_the_subject_and_peaks_at_the_apex(stage):
     numbers = range(50, 71)
-    frames = list(face.expression_frames(stage, face.PATTERNS["surprise"], 2.0, numbers, (50, 58, 70),
-                                         (0.0, 0.0), np.random.default_rng(1), sigma=0.0))
+    frames = list(
+        faces.expression_frames(
+            stage,
+            faces.PATTERNS["surprise"],
+            2.0,
+            numbers,
+            (50, 58, 70),
+            (0.0, 0.0),
+            np.random.default_rng(1),
+            sigma=0.0,
+        )
+    )
     assert np.array_equal(frames[0], stage.canvas) and np.array_equal(frames[-1], stage.canvas)
     change = [np.abs(f.astype(int) - stage.canvas).sum() for f in frames]
     assert int(np.argmax(change)) == 8
@@ -129,8 +143,8 @@ def test_a_clip_moves_only_the_subject_and_peaks_at_the_apex(stage):
 
 def test_noise_is_gaussian_with_sigma_two():
     rng = np.random.default_rng(3)
-    bank = face.noise_bank(rng, (240, 320, 3), 2.0, pad=16)
-    window = face.noise_frame(bank, (240, 320, 3), rng)
+    bank = faces.noise_bank(rng, (240, 320, 3), 2.0, pad=16)
+    window = faces.noise_frame(bank, (240, 320, 3), rng)
     assert bank.shape == (256, 336, 3) and window.shape == (240, 320, 3) and window.dtype == np.int16
     assert abs(float(bank.mean())) < 0.05 and float(bank.std()) == pytest.approx(2.0, rel=0.05)
 
@@ -155,8 +169,9 @@ def test_recipe_reads_back_what_was_synthesised(release):
     samples = report.samples
     assert len(samples) == 6 and len({s.sample_id for s in samples}) == 6 and not any(s.error for s in samples)
     default = next(iter(recipe.class_sets))
-    assert [s.emotion for s in samples] == [class_emotions(recipe, default)[i % len(recipe.class_sets[default])]
-                                           for i in range(6)]
+    assert [s.emotion for s in samples] == [
+        class_emotions(recipe, default)[i % len(recipe.class_sets[default])] for i in range(6)
+    ]
     for s in samples:
         assert s.onset < s.apex < s.offset and 12 <= s.offset - s.onset + 1 <= 30
 
@@ -188,8 +203,9 @@ def test_frames_are_where_the_recipe_looks_with_the_release_size_and_colour(rele
         total += len(names)
     assert total == report.frames
     first = report.samples[0]
-    image = cv2.imread(str(report.root / recipe.frame_dir(first) / recipe.frame_name(first, first.onset)),
-                       cv2.IMREAD_UNCHANGED)
+    image = cv2.imread(
+        str(report.root / recipe.frame_dir(first) / recipe.frame_name(first, first.onset)), cv2.IMREAD_UNCHANGED
+    )
     assert image.shape[:2] == (height // 2, width // 2)
     assert (image.shape[2] if image.ndim == 3 else 1) == channels
     if channels == 3:
@@ -212,8 +228,16 @@ def _frames(root: Path) -> dict[str, bytes]:
 
 def test_same_seed_same_bytes_whatever_the_threads_other_seed_differs(tmp_path):
     def run(folder, seed, workers):
-        synthesize("casme2", tmp_path / folder, subjects=2, clips_per_subject=2, scale=0.25, seed=seed,
-                   workers=workers, progress=False)
+        synthesize(
+            "casme2",
+            tmp_path / folder,
+            subjects=2,
+            clips_per_subject=2,
+            scale=0.25,
+            seed=seed,
+            workers=workers,
+            progress=False,
+        )
         return _frames(tmp_path / folder)
 
     one, again, other = run("a", 5, 1), run("b", 5, 2), run("c", 6, 2)
@@ -230,8 +254,17 @@ def test_like_sheet_reproduces_every_row_and_its_quirks(tmp_path):
     sheet = book.active
     sheet.title = "Sheet1"
     for row in [
-        ("Subject", "Filename", None, "OnsetFrame", "ApexFrame", "OffsetFrame", None, "Action Units",
-         "Estimated Emotion"),
+        (
+            "Subject",
+            "Filename",
+            None,
+            "OnsetFrame",
+            "ApexFrame",
+            "OffsetFrame",
+            None,
+            "Action Units",
+            "Estimated Emotion",
+        ),
         ("04", "EP12_01f", None, 261, "/", 274, None, "4+7+L10", "disgust"),
         ("01", "EP02_01f", None, 46, 50, 59, None, 12, "happiness"),
         ("02", "EP03_02", None, 80, 70, 75, None, "?", "others"),
@@ -262,21 +295,40 @@ def test_made_up_samples_need_a_class_set_of_emotions(tmp_path):
 
 
 def test_cli_writes_a_release(tmp_path):
-    result = CliRunner().invoke(cli, ["synth", "--dataset", "mmew", "--out", str(tmp_path / "m"), "--subjects", "1",
-                                      "--clips-per-subject", "1", "--scale", "0.2", "--classes", "3"])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "synth",
+            "--dataset",
+            "mmew",
+            "--out",
+            str(tmp_path / "m"),
+            "--subjects",
+            "1",
+            "--clips-per-subject",
+            "1",
+            "--scale",
+            "0.2",
+            "--classes",
+            "3",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "1 samples (0 without frames: sheet errors)" in result.stdout
     assert [s.label for s in get_recipe("mmew").read(tmp_path / "m" / "MMEW_Micro_Exp.xlsx", "3")] == ["negative"]
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--dataset", "nope"], "Invalid value for '--dataset'"),
-    (["--dataset", "casme2", "--scale", "0"], "--scale must be in [0.1, 2.0], got 0.0"),
-    (["--dataset", "casme2", "--scale", "x"], "'x' is not a valid float"),
-    (["--dataset", "casme2", "--classes", "7"], "unknown class set '7' for CASME-II"),
-    (["--dataset", "casme2", "--classes", "raw"], "class set 'raw' has no fixed classes"),
-    (["--dataset", "casme2", "--like-sheet", "missing.xlsx"], "--like-sheet missing.xlsx: no such file"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--dataset", "nope"], "Invalid value for '--dataset'"),
+        (["--dataset", "casme2", "--scale", "0"], "--scale must be in [0.1, 2.0], got 0.0"),
+        (["--dataset", "casme2", "--scale", "x"], "'x' is not a valid float"),
+        (["--dataset", "casme2", "--classes", "7"], "unknown class set '7' for CASME-II"),
+        (["--dataset", "casme2", "--classes", "raw"], "class set 'raw' has no fixed classes"),
+        (["--dataset", "casme2", "--like-sheet", "missing.xlsx"], "--like-sheet missing.xlsx: no such file"),
+    ],
+)
 def test_cli_errors_are_one_line(tmp_path, args, message):
     result = CliRunner().invoke(cli, ["synth", "--out", str(tmp_path / "o"), *args])
     assert result.exit_code == 2
@@ -294,8 +346,8 @@ def test_cli_refuses_a_folder_that_is_not_empty(tmp_path):
 def test_blinks_and_jerks_make_motion_order_differ_from_time_order(casme2_release):
     # the synthetic expression rises steadily to the apex; without blinks, jerks and
     # uneven speeds, MIDI's reordering of onset..apex was mostly time order itself
-    from mepipe.frames import clip_frames, read_clip
-    from mepipe.rankpool import motion_order
+    from mepipe.imaging.rankpool import motion_order
+    from mepipe.release.frames import clip_frames, read_clip
 
     recipe = get_recipe("casme2")
     samples = recipe.read(recipe.find_sheet(casme2_release))

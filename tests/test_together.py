@@ -11,18 +11,18 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from click.testing import CliRunner  # noqa: E402
-from distributed import Client  # noqa: E402
+from click.testing import CliRunner
+from distributed import Client
 
-from mepipe.cli import cli  # noqa: E402
-from mepipe.cluster import make_cluster  # noqa: E402
-from mepipe.dataset import subject_splits  # noqa: E402
-from mepipe.train.data import load_store, loso_folds  # noqa: E402
-from mepipe.train.loop import TrainConfig, n_batches, train_fold  # noqa: E402
-from mepipe.train.sweep import sweep  # noqa: E402
-from mepipe.train.together import train_folds  # noqa: E402
+from mepipe.cli import cli
+from mepipe.dataset import subject_splits
+from mepipe.engine.cluster import make_cluster
+from mepipe.train.data import load_store, loso_folds
+from mepipe.train.loop import TrainConfig, n_batches, train_fold
+from mepipe.train.sweep import sweep
+from mepipe.train.together import train_folds
 
-from .test_train import make_store  # noqa: E402
+from .test_train import make_store
 
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
 torch.set_num_threads(1)
@@ -76,8 +76,26 @@ def test_folds_at_once_equal_sequential_folds(store, float64, variant):
 
 
 def test_cli_folds_at_once_writes_a_normal_run(store, tmp_path):
-    args = ["train", "--store", str(store), "--out", str(tmp_path), "--epochs", "1", "--width", "4",
-            "--batch", "8", "--device", "cpu", "--folds-at-once", "--seeds", "0,3", "--fold-group", "3"]
+    args = [
+        "train",
+        "--store",
+        str(store),
+        "--out",
+        str(tmp_path),
+        "--epochs",
+        "1",
+        "--width",
+        "4",
+        "--batch",
+        "8",
+        "--device",
+        "cpu",
+        "--folds-at-once",
+        "--seeds",
+        "0,3",
+        "--fold-group",
+        "3",
+    ]
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
     metrics = json.loads((tmp_path / "metrics.json").read_text())
@@ -88,14 +106,17 @@ def test_cli_folds_at_once_writes_a_normal_run(store, tmp_path):
 
 def _probs(path) -> list[list[str]]:
     with open(path, newline="") as f:
-        return [[v for k, v in row.items() if k.startswith(("sample_id", "seed", "prob_"))] for row in csv.DictReader(f)]
+        return [
+            [v for k, v in row.items() if k.startswith(("sample_id", "seed", "prob_"))] for row in csv.DictReader(f)
+        ]
 
 
 def test_sweep_on_a_local_cluster_equals_runs_here(store, tmp_path):
     options = dict(subjects=["s01", "s02"], **TINY)
     with make_cluster("local", workers=2) as cluster, Client(cluster) as client:
-        summary = sweep(store, tmp_path / "cluster", ["afn", "trdi"], [0, 1], scheduler=client,
-                        progress=False, **options)
+        summary = sweep(
+            store, tmp_path / "cluster", ["afn", "trdi"], [0, 1], scheduler=client, progress=False, **options
+        )
     assert list(summary["variants"]) == ["afn", "trdi"] and summary["seeds"] == [0, 1]
     for name in ("sweep.json", "sweep.png", "afn/metrics.json", "trdi/predictions.csv"):
         assert (tmp_path / "cluster" / name).stat().st_size > 0
@@ -104,20 +125,43 @@ def test_sweep_on_a_local_cluster_equals_runs_here(store, tmp_path):
     assert trdi["accuracy"] == pytest.approx(np.mean(accuracies))
     assert trdi["accuracy_std"] == pytest.approx(np.std(accuracies))
     # the same run here, through the command line: identical predictions
-    args = ["train", "--store", str(store), "--out", str(tmp_path / "here"), "--variant", "trdi",
-            "--seeds", "0,1", "--subjects", "s01,s02", "--epochs", "1", "--width", "4", "--batch", "8",
-            "--lr", "3e-3", "--device", "cpu"]
+    args = [
+        "train",
+        "--store",
+        str(store),
+        "--out",
+        str(tmp_path / "here"),
+        "--variant",
+        "trdi",
+        "--seeds",
+        "0,1",
+        "--subjects",
+        "s01,s02",
+        "--epochs",
+        "1",
+        "--width",
+        "4",
+        "--batch",
+        "8",
+        "--lr",
+        "3e-3",
+        "--device",
+        "cpu",
+    ]
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
     assert _probs(tmp_path / "here" / "predictions.csv") == _probs(tmp_path / "cluster" / "trdi" / "predictions.csv")
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--variant", "afn,sum"], "--variant: unknown variant(s) sum"),
-    (["--seeds", "0,x"], "--seeds takes a count (3) or a comma-separated list (0,1,2), not '0,x'"),
-    (["--seeds", "1,1"], "--seeds must list distinct non-negative seeds, not 1,1"),
-    (["--variant", "afn,trdi", "--scheduler", "threads"], "mepipe train --scheduler takes a tcp://HOST:PORT"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--variant", "afn,sum"], "--variant: unknown variant(s) sum"),
+        (["--seeds", "0,x"], "--seeds takes a count (3) or a comma-separated list (0,1,2), not '0,x'"),
+        (["--seeds", "1,1"], "--seeds must list distinct non-negative seeds, not 1,1"),
+        (["--variant", "afn,trdi", "--scheduler", "threads"], "mepipe train --scheduler takes a tcp://HOST:PORT"),
+    ],
+)
 def test_sweep_option_errors_are_one_line(store, tmp_path, args, message):
     result = CliRunner().invoke(cli, ["train", "--store", str(store), "--out", str(tmp_path), *args])
     assert result.exit_code == 2

@@ -18,22 +18,22 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from click.testing import CliRunner  # noqa: E402
+from click.testing import CliRunner
 
-from mepipe.cli import cli  # noqa: E402
-from mepipe.dataset import subject_splits  # noqa: E402
-from mepipe.errors import MepipeError, UsageError  # noqa: E402
-from mepipe.recipe import Sample  # noqa: E402
-from mepipe.store import FAILED, OK, SampleResult, create_store, write_sample  # noqa: E402
-from mepipe.train.augment import apply_affine, random_affine, standardise  # noqa: E402
-from mepipe.train.data import load_store, loso_folds  # noqa: E402
-from mepipe.train.defaults import VARIANTS  # noqa: E402
-from mepipe.train.loop import class_weights, classification_loss  # noqa: E402
-from mepipe.train.metrics import chance_levels, scores  # noqa: E402
-from mepipe.train.model import FusionNet, ResNetStream, load_backbone  # noqa: E402
-from mepipe.train.run import train  # noqa: E402
+from mepipe.cli import cli
+from mepipe.dataset import subject_splits
+from mepipe.errors import MepipeError, UsageError
+from mepipe.release.recipe import Sample
+from mepipe.store import FAILED, OK, SampleResult, create_store, write_sample
+from mepipe.train.augment import apply_affine, random_affine, standardise
+from mepipe.train.data import load_store, loso_folds
+from mepipe.train.defaults import VARIANTS
+from mepipe.train.loop import class_weights, classification_loss
+from mepipe.train.metrics import chance_levels, scores
+from mepipe.train.model import FusionNet, ResNetStream, load_backbone
+from mepipe.train.run import train
 
-from .no_torch import WITHOUT_TORCH  # noqa: E402
+from .no_torch import WITHOUT_TORCH
 
 # one thread: the machine is shared, and oversubscribed OpenMP threads spin rather than work
 torch.set_num_threads(1)
@@ -59,20 +59,40 @@ def make_store(path, per_class: int = 3, size: int = 32, failed: tuple[int, ...]
     for subject in SUBJECTS:
         for c, name in enumerate(CLASSES):
             for k in range(per_class):
-                samples.append(Sample(sample_id=f"{subject}/c{c}_{k}", subject=subject, clip=f"c{c}_{k}",
-                                      onset=1, apex=3, offset=5, emotion=name, label=name))
+                samples.append(
+                    Sample(
+                        sample_id=f"{subject}/c{c}_{k}",
+                        subject=subject,
+                        clip=f"c{c}_{k}",
+                        onset=1,
+                        apex=3,
+                        offset=5,
+                        emotion=name,
+                        label=name,
+                    )
+                )
                 labels.append(c)
-    group = create_store(str(path), samples, size=size, attrs={
-        "version": "test", "dataset": "samm", "classes": "raw", "class_names": list(CLASSES), "size": size,
-    })
+    group = create_store(
+        str(path),
+        samples,
+        size=size,
+        attrs={
+            "version": "test",
+            "dataset": "samm",
+            "classes": "raw",
+            "class_names": list(CLASSES),
+            "size": size,
+        },
+    )
     rng = np.random.default_rng(0)
     for i, c in enumerate(labels):
         if i in failed:
             write_sample(group, i, SampleResult(status=FAILED, error="no face"))
             continue
         images = {name: _image(rng, c, size) for name in ("trdi", "midi", "onset", "apex")}
-        write_sample(group, i, SampleResult(status=OK, n_frames=5, onset_index=1, apex_index=3,
-                                            offset_index=5, images=images))
+        write_sample(
+            group, i, SampleResult(status=OK, n_frames=5, onset_index=1, apex_index=3, offset_index=5, images=images)
+        )
     return labels
 
 
@@ -311,8 +331,11 @@ def test_run_writes_its_outputs(run):
     assert on_disk["store"]["mepipe"]["dataset"] == "samm"
     assert on_disk["config"]["epochs"] == FAST["epochs"] and on_disk["device"] == "cpu"
     assert on_disk["samples_per_s"] > 0
-    assert on_disk["chance"] == {"majority_accuracy": pytest.approx(1 / 3), "majority_class": 0,
-                                 "uar": pytest.approx(1 / 3)}
+    assert on_disk["chance"] == {
+        "majority_accuracy": pytest.approx(1 / 3),
+        "majority_class": 0,
+        "uar": pytest.approx(1 / 3),
+    }
 
 
 def test_metrics_json_equals_metrics_recomputed_from_predictions(run):
@@ -382,8 +405,27 @@ def test_several_seeds_report_each_and_their_mean(store, tmp_path):
 
 
 def test_cli_runs_a_variant_and_prints_the_table(store, tmp_path):
-    args = ["train", "--store", str(store), "--out", str(tmp_path), "--variant", "global", "--epochs", "1",
-            "--width", "8", "--batch", "8", "--subjects", "s01,s04", "--device", "cpu", "--image-size", "32"]
+    args = [
+        "train",
+        "--store",
+        str(store),
+        "--out",
+        str(tmp_path),
+        "--variant",
+        "global",
+        "--epochs",
+        "1",
+        "--width",
+        "8",
+        "--batch",
+        "8",
+        "--subjects",
+        "s01,s04",
+        "--device",
+        "cpu",
+        "--image-size",
+        "32",
+    ]
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
     assert "pooled" in result.output and "s04" in result.output

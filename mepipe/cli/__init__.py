@@ -12,12 +12,9 @@ import sys
 
 import click
 
-from .. import __version__
-from ..errors import MepipeError
-
-
-def _one_line(text: str) -> str:
-    return " ".join(str(text).split())
+from mepipe import __version__
+from mepipe._shared.text import one_line
+from mepipe.errors import MepipeError
 
 
 class MepipeGroup(click.Group):
@@ -26,11 +23,14 @@ class MepipeGroup(click.Group):
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         try:
             rv = super().main(
-                args=args, prog_name=prog_name or "mepipe", complete_var=complete_var,
-                standalone_mode=False, **extra,
+                args=args,
+                prog_name=prog_name or "mepipe",
+                complete_var=complete_var,
+                standalone_mode=False,
+                **extra,
             )
         except click.ClickException as exc:
-            click.echo(f"mepipe: error: {_one_line(exc.format_message())}", err=True)
+            click.echo(f"mepipe: error: {one_line(exc.format_message())}", err=True)
             sys.exit(exc.exit_code)
         except click.Abort:
             click.echo("mepipe: aborted", err=True)
@@ -42,8 +42,8 @@ class MepipeGroup(click.Group):
             if os.environ.get("MEPIPE_DEBUG"):
                 raise
             click.echo(
-                f"mepipe: internal error: {type(exc).__name__}: {_one_line(exc)} "
-                "(set MEPIPE_DEBUG=1 for the traceback)", err=True,
+                f"mepipe: internal error: {type(exc).__name__}: {one_line(exc)} (set MEPIPE_DEBUG=1 for the traceback)",
+                err=True,
             )
             sys.exit(3)
         sys.exit(rv if isinstance(rv, int) else 0)
@@ -66,9 +66,9 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from . import build, data, export, synth, train
+    from mepipe.cli import build, export, release, store, synth, train
 
-    for module in (data, synth, build, export, train):
+    for module in (release, synth, build, store, export, train):
         for command in module.COMMANDS:
             cli.add_command(command)
 

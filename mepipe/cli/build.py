@@ -1,4 +1,4 @@
-"""Commands: build, inspect, preview, report, verify."""
+"""The ``build`` command: a release in, a store out."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ from pathlib import Path
 
 import click
 
-from ..config import SPANS
-from ..errors import MepipeError, UsageError
-from ..recipe import recipe_names
+from mepipe.engine.config import SPANS
+from mepipe.errors import UsageError
+from mepipe.pipelines import recipe_names
+
 from .scheduling import dask_options, dask_scheduler
 
 
@@ -26,105 +27,110 @@ def _default_root(dataset: str) -> Path:
 
 @click.command()
 @click.option("--dataset", required=True, type=click.Choice(recipe_names()), help="Dataset recipe.")
-@click.option("--root", type=click.Path(path_type=Path),
-              help="Release folder, or a folder above it [default: $MEPIPE_DATA/<dataset>].")
+@click.option(
+    "--root",
+    type=click.Path(path_type=Path),
+    help="Release folder, or a folder above it [default: $MEPIPE_DATA/<dataset>].",
+)
 @click.option("--out", help="Store path or fsspec URL [default: <dataset>.zarr].")
 @click.option("--sheet", type=click.Path(path_type=Path), help="Annotation sheet, if not in the release.")
-@click.option("--frames", type=click.Path(path_type=Path),
-              help="Folder holding the <subject>/<clip> folders [default: found under --root].")
-@click.option("--span", type=click.Choice(SPANS), default="onset-apex", show_default=True,
-              help="Frames pooled.")
+@click.option(
+    "--frames",
+    type=click.Path(path_type=Path),
+    help="Folder holding the <subject>/<clip> folders [default: found under --root].",
+)
+@click.option("--span", type=click.Choice(SPANS), default="onset-apex", show_default=True, help="Frames pooled.")
 @click.option("--size", type=int, default=224, show_default=True, help="Side of the aligned images.")
 @click.option("--classes", default="raw", show_default=True, help="Class set: raw, 5, 3, megc2019, ...")
 @dask_options("threads", "threads, processes, sync, or tcp://HOST:PORT of a Dask cluster.")
 @click.option("--gray", is_flag=True, help="One channel instead of three.")
 @click.option("--keep-raw", is_flag=True, help="Also store the float32 dynamic images.")
-@click.option("--motion", "motion_reference", type=click.Choice(["onset", "previous"]), default="onset",
-              show_default=True, help="Motion intensity against the onset or the previous frame.")
-@click.option("--descending", "motion_descending", is_flag=True,
-              help="MIDI orders frames by descending motion.")
-@click.option("--shard", type=click.IntRange(min=2),
-              help="Store the finished images as zarr v3 shards of K samples (one file per shard).")
+@click.option(
+    "--motion",
+    "motion_reference",
+    type=click.Choice(["onset", "previous"]),
+    default="onset",
+    show_default=True,
+    help="Motion intensity against the onset or the previous frame.",
+)
+@click.option("--descending", "motion_descending", is_flag=True, help="MIDI orders frames by descending motion.")
+@click.option(
+    "--shard",
+    type=click.IntRange(min=2),
+    help="Store the finished images as zarr v3 shards of K samples (one file per shard).",
+)
 @click.option("--overwrite", is_flag=True, help="Replace a store built with another configuration.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def build(dataset, root, out, sheet, frames, span, size, classes, workers, scheduler, cluster, cluster_config,
-          queue, cores, memory, walltime, jobs, dry_run, gray, keep_raw, motion_reference,
-          motion_descending, shard, overwrite, quiet):
+def build(
+    dataset,
+    root,
+    out,
+    sheet,
+    frames,
+    span,
+    size,
+    classes,
+    workers,
+    scheduler,
+    cluster,
+    cluster_config,
+    queue,
+    cores,
+    memory,
+    walltime,
+    jobs,
+    dry_run,
+    gray,
+    keep_raw,
+    motion_reference,
+    motion_descending,
+    shard,
+    overwrite,
+    quiet,
+):
     """Build (or resume) a store of TRDI/MIDI dynamic images from a dataset release."""
-    from ..build import build as run_build
+    from mepipe.build import build as run_build
 
     options = dict(
-        sheet=sheet, frames=frames, workers=workers, overwrite=overwrite, progress=not quiet, shard=shard,
-        classes=classes, span=span, size=size, gray=gray, keep_raw=keep_raw,
-        motion_reference=motion_reference, motion_descending=motion_descending,
+        sheet=sheet,
+        frames=frames,
+        workers=workers,
+        overwrite=overwrite,
+        progress=not quiet,
+        shard=shard,
+        classes=classes,
+        span=span,
+        size=size,
+        gray=gray,
+        keep_raw=keep_raw,
+        motion_reference=motion_reference,
+        motion_descending=motion_descending,
     )
     root = root or _default_root(dataset)
     out = out or f"{dataset}.zarr"
-    with dask_scheduler(scheduler, cluster, workers=workers, cluster_config=cluster_config, queue=queue,
-                        cores=cores, memory=memory, walltime=walltime, jobs=jobs, dry_run=dry_run) as chosen:
+    with dask_scheduler(
+        scheduler,
+        cluster,
+        workers=workers,
+        cluster_config=cluster_config,
+        queue=queue,
+        cores=cores,
+        memory=memory,
+        walltime=walltime,
+        jobs=jobs,
+        dry_run=dry_run,
+    ) as chosen:
         if chosen is None:
             return 0
         summary = run_build(dataset, root, out, scheduler=chosen, **options)
     click.echo(summary.format())
-    from ..htmlreport import default_out
+    from mepipe.report.page import default_out
 
-    click.echo(f"look at every sample: mepipe report {shlex.quote(summary.store)} "
-               f"--out {shlex.quote(default_out(summary.store))}")
+    click.echo(
+        f"look at every sample: mepipe report {shlex.quote(summary.store)} "
+        f"--out {shlex.quote(default_out(summary.store))}"
+    )
     return 0 if summary.ok else 1
 
 
-@click.command()
-@click.argument("store")
-def inspect(store):
-    """Counts per status, class and subject; the build's configuration and provenance."""
-    from ..report import describe
-    from ..store import open_store
-
-    click.echo(describe(open_store(store)))
-
-
-@click.command()
-@click.argument("store")
-@click.option("--out", required=True, type=click.Path(path_type=Path), help="Folder for the PNGs.")
-@click.option("--per-class", type=click.IntRange(min=1), default=8, show_default=True)
-def preview(store, out, per_class):
-    """PNG contact sheets: aligned onset, apex, TRDI and MIDI per sample, by class."""
-    from ..preview import write_previews
-    from ..store import open_store
-
-    paths = write_previews(open_store(store), out, per_class=per_class)
-    if not paths:
-        raise MepipeError(f"{store}: no ok samples to preview")
-    for path in paths:
-        click.echo(str(path))
-
-
-@click.command()
-@click.argument("store")
-@click.option("--out", required=True, type=click.Path(path_type=Path),
-              help="Folder for index.html and its thumbnails.")
-@click.option("--workers", type=click.IntRange(min=1), help="Threads [default: one per core, at most 8].")
-@click.option("--quiet", is_flag=True, help="No progress bar.")
-def report(store, out, workers, quiet):
-    """An HTML page of every sample: thumbnails, status, repairs and quality flags."""
-    from ..htmlreport import write_report
-
-    click.echo(str(write_report(store, out, workers=workers, progress=not quiet)))
-
-
-@click.command()
-@click.argument("store")
-@click.option("--quiet", is_flag=True, help="No progress bar.")
-def verify(store, quiet):
-    """Re-read every ok sample and compare it with its checksum (exit 1 on damage)."""
-    from ..verify import verify_store
-
-    report = verify_store(store, progress=not quiet)
-    for index, sample_id, reason in report.damaged:
-        click.echo(f"damaged  {sample_id} (#{index}): {reason}")
-    click.echo(f"{report.checked} ok samples checked, {len(report.damaged)} damaged"
-               + ("" if report.ok else "; `mepipe build` with the same options rebuilds them"))
-    return 0 if report.ok else 1
-
-
-COMMANDS = [build, inspect, preview, report, verify]
+COMMANDS = [build]

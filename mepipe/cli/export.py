@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ..export import FORMATS
+from mepipe.dataset.export import FORMATS
 
 #: left-out samples named on stderr; the rest are in left_out.csv
 MAX_LISTED = 20
@@ -14,10 +14,20 @@ MAX_LISTED = 20
 
 @click.command()
 @click.argument("store")
-@click.option("--out", required=True, type=click.Path(path_type=Path),
-              help="New or empty folder (or an earlier export, replaced).")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="png", show_default=True,
-              help="png: <array>/<label>/<subject>_<clip>.png (ImageFolder); npz: one archive per array.")
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="New or empty folder (or an earlier export, replaced).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="png",
+    show_default=True,
+    help="png: <array>/<label>/<subject>_<clip>.png (ImageFolder); npz: one archive per array.",
+)
 @click.option("--arrays", default="trdi,midi", show_default=True, help="Comma-separated image arrays.")
 @click.option("--classes", default=None, help="Class set: raw, 5, 3, megc2019, ... [default: the store's own].")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
@@ -27,16 +37,19 @@ def export(store, out, fmt, arrays, classes, quiet):
     Failed and pending samples are left out, named on stderr and listed in
     OUT/left_out.csv.
     """
-    from ..export import export as run_export
+    from mepipe.dataset.export import export as run_export
 
-    summary = run_export(store, out, fmt, [a.strip() for a in arrays.split(",") if a.strip()],
-                         classes, progress=not quiet)
+    summary = run_export(
+        store, out, fmt, [a.strip() for a in arrays.split(",") if a.strip()], classes, progress=not quiet
+    )
     for sample_id, status, error in summary.left_out[:MAX_LISTED]:
         click.echo(f"mepipe: left out {sample_id} ({status}){': ' + error if error else ''}", err=True)
     if len(summary.left_out) > MAX_LISTED:
         click.echo(f"mepipe: ... and {len(summary.left_out) - MAX_LISTED} more", err=True)
-    click.echo(f"exported {summary.exported} samples ({', '.join(summary.arrays)}) as {fmt} to {out}; "
-               f"{len(summary.left_out)} left out (left_out.csv); table in samples.csv")
+    click.echo(
+        f"exported {summary.exported} samples ({', '.join(summary.arrays)}) as {fmt} to {out}; "
+        f"{len(summary.left_out)} left out (left_out.csv); table in samples.csv"
+    )
 
 
 COMMANDS = [export]

@@ -7,26 +7,34 @@ down afterwards.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import click
 
-from ..cluster import CLUSTERS
-from ..errors import UsageError
+from mepipe.engine.cluster import CLUSTERS
+from mepipe.errors import UsageError
 
 
 def dask_options(scheduler_default: str | None, scheduler_help: str):
     """Decorator adding --workers, --scheduler, --cluster and the batch-job options."""
     options = [
         click.option("--workers", type=click.IntRange(min=1), help="Local workers [default: one per core]."),
-        click.option("--scheduler", default=scheduler_default, show_default=scheduler_default is not None,
-                     help=scheduler_help),
-        click.option("--cluster", type=click.Choice(CLUSTERS),
-                     help="Start a Dask cluster for this command: local processes, or SLURM/PBS jobs."),
-        click.option("--cluster-config", type=click.Path(path_type=Path),
-                     help="Dask config YAML for --cluster (e.g. its jobqueue: section)."),
+        click.option(
+            "--scheduler", default=scheduler_default, show_default=scheduler_default is not None, help=scheduler_help
+        ),
+        click.option(
+            "--cluster",
+            type=click.Choice(CLUSTERS),
+            help="Start a Dask cluster for this command: local processes, or SLURM/PBS jobs.",
+        ),
+        click.option(
+            "--cluster-config",
+            type=click.Path(path_type=Path),
+            help="Dask config YAML for --cluster (e.g. its jobqueue: section).",
+        ),
         click.option("--queue", help="Batch queue/partition (--cluster slurm|pbs)."),
         click.option("--cores", type=click.IntRange(min=1), help="Cores per batch job."),
         click.option("--memory", help="Memory per batch job, e.g. 16GB."),
@@ -45,8 +53,16 @@ def dask_options(scheduler_default: str | None, scheduler_help: str):
 
 @contextmanager
 def dask_scheduler(
-    scheduler: Any, cluster: str | None, *, workers: int | None, cluster_config: Path | None,
-    queue: str | None, cores: int | None, memory: str | None, walltime: str | None, jobs: int | None,
+    scheduler: Any,
+    cluster: str | None,
+    *,
+    workers: int | None,
+    cluster_config: Path | None,
+    queue: str | None,
+    cores: int | None,
+    memory: str | None,
+    walltime: str | None,
+    jobs: int | None,
     dry_run: bool,
 ) -> Iterator[Any]:
     """What the command hands to the library as its scheduler.
@@ -62,13 +78,14 @@ def dask_scheduler(
         return
     from distributed import Client
 
-    from ..cluster import make_cluster, scale
+    from mepipe.engine.cluster import make_cluster, scale
 
     batch = dict(queue=queue, cores=cores, memory=memory, walltime=walltime)
     if cluster == "local" and any(batch.values()):
         raise UsageError("--queue/--cores/--memory/--walltime apply to --cluster slurm|pbs only")
-    with make_cluster(cluster, workers=workers, config_file=cluster_config,
-                      **(batch if cluster != "local" else {})) as running:
+    with make_cluster(
+        cluster, workers=workers, config_file=cluster_config, **(batch if cluster != "local" else {})
+    ) as running:
         if dry_run:
             if not hasattr(running, "job_script"):
                 raise UsageError("--dry-run needs --cluster slurm or --cluster pbs")

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from ..recipe import recipe_names
-from ..synth import synthesize
+from mepipe.pipelines import recipe_names
+from mepipe.synth import synthesize
 
 
 @click.command()
@@ -16,15 +16,28 @@ from ..synth import synthesize
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="New or empty release folder.")
 @click.option("--subjects", type=int, default=3, show_default=True, help="Subjects made up.")
 @click.option("--clips-per-subject", type=int, default=4, show_default=True, help="Clips per subject.")
-@click.option("--like-sheet", type=click.Path(path_type=Path),
-              help="Reproduce every row of this real annotation sheet instead (full-size benchmark data).")
-@click.option("--scale", type=float, default=1.0, show_default=True,
-              help="Frame size relative to the release's resolution.")
+@click.option(
+    "--like-sheet",
+    type=click.Path(path_type=Path),
+    help="Reproduce every row of this real annotation sheet instead (full-size benchmark data).",
+)
+@click.option(
+    "--scale", type=float, default=1.0, show_default=True, help="Frame size relative to the release's resolution."
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Same seed, same bytes.")
 @click.option("--classes", help="Class set the clips' emotions cycle over [default: the dataset's first, 5 or 6].")
 @click.option("--workers", type=int, help="Rendering threads [default: one per core].")
-def synth(dataset: str, out: Path, subjects: int, clips_per_subject: int, like_sheet: Path | None,
-          scale: float, seed: int, classes: str | None, workers: int | None) -> None:
+def synth(
+    dataset: str,
+    out: Path,
+    subjects: int,
+    clips_per_subject: int,
+    like_sheet: Path | None,
+    scale: float,
+    seed: int,
+    classes: str | None,
+    workers: int | None,
+) -> None:
     """Write a synthetic DATASET release under OUT: frames, folders and sheet as the real one.
 
     Faces come from one public-domain portrait, varied per subject; each clip holds a
@@ -32,8 +45,15 @@ def synth(dataset: str, out: Path, subjects: int, clips_per_subject: int, like_s
     """
     start = time.perf_counter()
     report = synthesize(
-        dataset, out, subjects=subjects, clips_per_subject=clips_per_subject, like_sheet=like_sheet,
-        scale=scale, seed=seed, classes=classes, workers=workers,
+        dataset,
+        out,
+        subjects=subjects,
+        clips_per_subject=clips_per_subject,
+        like_sheet=like_sheet,
+        scale=scale,
+        seed=seed,
+        classes=classes,
+        workers=workers,
     )
     broken = sum(1 for s in report.samples if s.error)
     click.echo(

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import click
 
-from ..errors import UsageError, require
-from ..train.defaults import DEFAULT_EPOCHS, VARIANTS
+from mepipe.errors import UsageError, require
+from mepipe.train.defaults import DEFAULT_EPOCHS, VARIANTS
+
 from .scheduling import dask_options, dask_scheduler
 
 
 def _import_train():
     require("torch", "PyTorch", "mepipe train", "train")
-    from ..train import report, run, sweep
+    from mepipe.train import report, run, sweep
 
     return run.train, sweep.sweep, report.format_summary, sweep.format_sweep
 
@@ -24,7 +25,9 @@ def _variants(value: str) -> list[str]:
     names = [v.strip() for v in value.split(",") if v.strip()]
     unknown = [v for v in names if v not in VARIANTS]
     if unknown or not names:
-        raise UsageError(f"--variant: unknown variant(s) {', '.join(unknown) or repr(value)}; known: {', '.join(VARIANTS)}")
+        raise UsageError(
+            f"--variant: unknown variant(s) {', '.join(unknown) or repr(value)}; known: {', '.join(VARIANTS)}"
+        )
     return names
 
 
@@ -39,34 +42,97 @@ def _seeds(value: str) -> int | list[int]:
 
 
 @click.command()
-@click.option("--store", required=True, type=click.Path(exists=True, file_okay=False), help="zarr store from mepipe build")
-@click.option("--out", required=True, type=click.Path(file_okay=False), help="run directory for metrics, predictions, figures")
+@click.option(
+    "--store", required=True, type=click.Path(exists=True, file_okay=False), help="zarr store from mepipe build"
+)
+@click.option(
+    "--out", required=True, type=click.Path(file_okay=False), help="run directory for metrics, predictions, figures"
+)
 @click.option("--classes", default=None, help="class set: raw, 5, 3, megc2019, ... (default: the store's own)")
-@click.option("--variant", default="afn", show_default=True,
-              help=f"fusion variant, or several comma-separated for a sweep: {', '.join(VARIANTS)}")
-@click.option("--epochs", type=click.IntRange(min=1), default=DEFAULT_EPOCHS, show_default=True,
-              help="fixed number of epochs per fold")
+@click.option(
+    "--variant",
+    default="afn",
+    show_default=True,
+    help=f"fusion variant, or several comma-separated for a sweep: {', '.join(VARIANTS)}",
+)
+@click.option(
+    "--epochs",
+    type=click.IntRange(min=1),
+    default=DEFAULT_EPOCHS,
+    show_default=True,
+    help="fixed number of epochs per fold",
+)
 @click.option("--batch", type=click.IntRange(min=2), default=32, show_default=True)
-@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=1e-4, show_default=True,
-              help="backbone learning rate (the head uses 10x)")
-@click.option("--seeds", default="1", show_default=True,
-              help="N: repeat with seeds 0..N-1; or a list (0,1,2): those seeds; report mean and std")
+@click.option(
+    "--lr",
+    type=click.FloatRange(min=0, min_open=True),
+    default=1e-4,
+    show_default=True,
+    help="backbone learning rate (the head uses 10x)",
+)
+@click.option(
+    "--seeds",
+    default="1",
+    show_default=True,
+    help="N: repeat with seeds 0..N-1; or a list (0,1,2): those seeds; report mean and std",
+)
 @click.option("--device", type=click.Choice(("auto", "cpu", "cuda")), default="auto", show_default=True)
-@click.option("--init-weights", type=click.Path(exists=True, dir_okay=False), default=None,
-              help="local torchvision ResNet-18 state dict for both streams (never downloaded)")
+@click.option(
+    "--init-weights",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="local torchvision ResNet-18 state dict for both streams (never downloaded)",
+)
 @click.option("--subjects", default=None, help="comma-separated test subjects: run only their folds")
 @click.option("--image-size", type=click.IntRange(min=32), default=None, help="resize images on load (pixels)")
-@click.option("--width", type=click.IntRange(min=1), default=64, show_default=True,
-              help="base channels of each ResNet stream (64 = ResNet-18)")
+@click.option(
+    "--width",
+    type=click.IntRange(min=1),
+    default=64,
+    show_default=True,
+    help="base channels of each ResNet stream (64 = ResNet-18)",
+)
 @click.option("--focal", is_flag=True, help="focal loss (gamma = 2) on top of the weighted cross-entropy")
-@click.option("--folds-at-once/--sequential", default=None,
-              help="train a run's folds side by side as one grouped network [default: on CUDA]")
-@click.option("--fold-group", type=click.IntRange(min=1), default=None,
-              help="at most this many (seed, fold) pairs side by side [default: one seed's folds]")
+@click.option(
+    "--folds-at-once/--sequential",
+    default=None,
+    help="train a run's folds side by side as one grouped network [default: on CUDA]",
+)
+@click.option(
+    "--fold-group",
+    type=click.IntRange(min=1),
+    default=None,
+    help="at most this many (seed, fold) pairs side by side [default: one seed's folds]",
+)
 @dask_options(None, "tcp://HOST:PORT of a Dask scheduler: one task per (variant, seed) run.")
-def train(store, out, classes, variant, epochs, batch, lr, seeds, device, init_weights, subjects,
-          image_size, width, focal, folds_at_once, fold_group, workers, scheduler, cluster, cluster_config,
-          queue, cores, memory, walltime, jobs, dry_run) -> None:
+def train(
+    store,
+    out,
+    classes,
+    variant,
+    epochs,
+    batch,
+    lr,
+    seeds,
+    device,
+    init_weights,
+    subjects,
+    image_size,
+    width,
+    focal,
+    folds_at_once,
+    fold_group,
+    workers,
+    scheduler,
+    cluster,
+    cluster_config,
+    queue,
+    cores,
+    memory,
+    walltime,
+    jobs,
+    dry_run,
+) -> None:
     """Leave-one-subject-out training of the TRDI/MIDI fusion network on STORE.
 
     One fold per subject, a fresh model per fold, a fixed number of epochs: nothing is
@@ -78,9 +144,18 @@ def train(store, out, classes, variant, epochs, batch, lr, seeds, device, init_w
     run, run_sweep, format_summary, format_sweep = _import_train()
     variants = _variants(variant)
     options = dict(
-        classes=classes, epochs=epochs, batch=batch, lr=lr, device=device, init_weights=init_weights,
+        classes=classes,
+        epochs=epochs,
+        batch=batch,
+        lr=lr,
+        device=device,
+        init_weights=init_weights,
         subjects=[s.strip() for s in subjects.split(",") if s.strip()] if subjects else None,
-        image_size=image_size, width=width, focal=focal, folds_at_once=folds_at_once, fold_group=fold_group,
+        image_size=image_size,
+        width=width,
+        focal=focal,
+        folds_at_once=folds_at_once,
+        fold_group=fold_group,
     )
     if len(variants) == 1 and scheduler is None and cluster is None:
         if dry_run:
@@ -89,8 +164,18 @@ def train(store, out, classes, variant, epochs, batch, lr, seeds, device, init_w
         click.echo(format_summary(metrics))
         click.echo(f"wrote {out}/metrics.json, predictions.csv, confusion.png, fusion_weights.png, curves.png")
         return
-    with dask_scheduler(scheduler, cluster, workers=workers, cluster_config=cluster_config, queue=queue,
-                        cores=cores, memory=memory, walltime=walltime, jobs=jobs, dry_run=dry_run) as chosen:
+    with dask_scheduler(
+        scheduler,
+        cluster,
+        workers=workers,
+        cluster_config=cluster_config,
+        queue=queue,
+        cores=cores,
+        memory=memory,
+        walltime=walltime,
+        jobs=jobs,
+        dry_run=dry_run,
+    ) as chosen:
         if dry_run:  # the job script is printed
             return
         summary = run_sweep(store, out, variants, _seeds(seeds), scheduler=chosen, **options)

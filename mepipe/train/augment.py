@@ -64,10 +64,13 @@ def random_affine(n: int, generator: torch.Generator, device: torch.device | str
     scale = MIN_CROP + (1 - MIN_CROP) * u[:, 2]
     shift = (2 * u[:, 3:5] - 1) * (1 - scale)[:, None]
     cos, sin = torch.cos(angle) * scale, torch.sin(angle) * scale
-    theta = torch.stack([
-        torch.stack([cos * flip, -sin, shift[:, 0]], 1),
-        torch.stack([sin * flip, cos, shift[:, 1]], 1),
-    ], 1)
+    theta = torch.stack(
+        [
+            torch.stack([cos * flip, -sin, shift[:, 0]], 1),
+            torch.stack([sin * flip, cos, shift[:, 1]], 1),
+        ],
+        1,
+    )
     return theta.float().to(device)
 
 

@@ -9,17 +9,17 @@ use (and whose ``TorchDataset`` streams from the store instead).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..dataset import select_samples
-from ..errors import MepipeError, UsageError
-from ..store import open_store
+from mepipe.dataset.select import select_samples
+from mepipe.errors import MepipeError, UsageError
+from mepipe.store import open_store
 
 #: samples resized per step when --image-size is given (bounds the float copy)
 _RESIZE_CHUNK = 64

@@ -17,7 +17,8 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from ..errors import UsageError
+from mepipe.errors import UsageError
+
 from .augment import apply_affine, random_affine, standardise
 from .data import Fold, StoreData
 from .model import FusionNet, at_least_float32, dropout_keep, load_backbone
@@ -94,8 +95,12 @@ def class_weights(labels: torch.Tensor, n_classes: int) -> torch.Tensor:
 
 
 def classification_loss(
-    logits: torch.Tensor, target: torch.Tensor, weights: torch.Tensor,
-    smoothing: float = LABEL_SMOOTHING, gamma: float = 0.0, valid: torch.Tensor | None = None,
+    logits: torch.Tensor,
+    target: torch.Tensor,
+    weights: torch.Tensor,
+    smoothing: float = LABEL_SMOOTHING,
+    gamma: float = 0.0,
+    valid: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Class-weighted, label-smoothed cross-entropy, optionally focal.
 
@@ -130,7 +135,9 @@ def new_model(n_classes: int, config: TrainConfig, own_seed: int) -> tuple[Fusio
 
 
 def new_optimiser(
-    named: list[tuple[str, torch.Tensor]], config: TrainConfig, total: int,
+    named: list[tuple[str, torch.Tensor]],
+    config: TrainConfig,
+    total: int,
 ) -> tuple[torch.optim.AdamW, torch.optim.lr_scheduler.LambdaLR]:
     """AdamW (backbone ``lr``, head 10x) and its cosine schedule over ``total`` steps."""
     backbone = [p for name, p in named if name.startswith(BACKBONE)]
@@ -162,8 +169,12 @@ def epoch_batches(n: int, batch: int, generator: torch.Generator) -> list[torch.
 
 
 def train_fold(
-    data: StoreData, fold: Fold, config: TrainConfig, seed: int,
-    device: torch.device, progress: bool = True,
+    data: StoreData,
+    fold: Fold,
+    config: TrainConfig,
+    seed: int,
+    device: torch.device,
+    progress: bool = True,
 ) -> FoldResult:
     """Train a fresh model on ``fold.train`` and predict ``fold.test``.
 
@@ -199,8 +210,13 @@ def train_fold(
     gamma = FOCAL_GAMMA if config.focal else 0.0
 
     losses, accuracies = [], []
-    bar = tqdm(total=total, desc=f"fold {fold.index + 1} ({fold.subject})", disable=not progress,
-               leave=True, dynamic_ncols=True)
+    bar = tqdm(
+        total=total,
+        desc=f"fold {fold.index + 1} ({fold.subject})",
+        disable=not progress,
+        leave=True,
+        dynamic_ncols=True,
+    )
     seen = 0
     start = time.perf_counter()
     model.train()
@@ -214,8 +230,9 @@ def train_fold(
             trdi, midi = augmented(data, rows, random_affine(len(rows), generator, device))
             keep = dropout_keep(len(rows), model.features, generator).to(device)
             with torch.autocast("cuda", dtype=torch.bfloat16, enabled=cuda):
-                logits, _ = model(trdi.contiguous(memory_format=memory_format),
-                                  midi.contiguous(memory_format=memory_format), keep)
+                logits, _ = model(
+                    trdi.contiguous(memory_format=memory_format), midi.contiguous(memory_format=memory_format), keep
+                )
             loss = classification_loss(logits, y, weights, gamma=gamma)
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
@@ -236,15 +253,27 @@ def train_fold(
     bar.close()
     probs, w_trdi = predict(model, data, fold.test, config.batch, device)
     return FoldResult(
-        fold=fold, seed=seed, probs=probs, w_trdi=w_trdi, loss_per_epoch=losses,
-        accuracy_per_epoch=accuracies, samples_per_s=seen / seconds, samples_seen=seen,
-        train_seconds=seconds, global_weights=model.global_weights(), init_report=init_report,
+        fold=fold,
+        seed=seed,
+        probs=probs,
+        w_trdi=w_trdi,
+        loss_per_epoch=losses,
+        accuracy_per_epoch=accuracies,
+        samples_per_s=seen / seconds,
+        samples_seen=seen,
+        train_seconds=seconds,
+        global_weights=model.global_weights(),
+        init_report=init_report,
     )
 
 
 @torch.no_grad()
 def predict(
-    model: FusionNet, data: StoreData, rows: np.ndarray, batch: int, device: torch.device,
+    model: FusionNet,
+    data: StoreData,
+    rows: np.ndarray,
+    batch: int,
+    device: torch.device,
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Class probabilities (and the AFN's TRDI weight) of ``rows``, model in eval mode.
 

@@ -18,7 +18,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..errors import MepipeError
+from mepipe.errors import MepipeError
+
 from .defaults import VARIANTS
 
 #: dropout before the classifier and the AFN hidden-size reduction (ours; the paper is silent)
@@ -79,8 +80,9 @@ class FoldBatchNorm2d(nn.BatchNorm2d):
             self.running_var.copy_(torch.where(keep, var, self.running_var))
         return y
 
-    def _masked(self, x: torch.Tensor, rows: torch.Tensor, running_mean: torch.Tensor,
-                running_var: torch.Tensor) -> torch.Tensor:
+    def _masked(
+        self, x: torch.Tensor, rows: torch.Tensor, running_mean: torch.Tensor, running_var: torch.Tensor
+    ) -> torch.Tensor:
         # the arithmetic of batch_norm, with sums over the real rows only
         b, channels, h, w = x.shape
         # statistics in float32 at least, as batch_norm keeps them under autocast
@@ -213,7 +215,8 @@ class FusionNet(nn.Module):
         dim = 8 * width
         if variant == "afn":
             self.fusion = nn.Sequential(
-                FoldLinear(2 * dim, dim // AFN_REDUCTION, folds), nn.ReLU(inplace=True),
+                FoldLinear(2 * dim, dim // AFN_REDUCTION, folds),
+                nn.ReLU(inplace=True),
                 FoldLinear(dim // AFN_REDUCTION, 2, folds),
             )
         elif variant == "global":
@@ -231,7 +234,10 @@ class FusionNet(nn.Module):
         return [s for s in (self.trdi_stream, self.midi_stream) if s is not None]
 
     def forward(
-        self, trdi: torch.Tensor, midi: torch.Tensor, keep: torch.Tensor | None = None,
+        self,
+        trdi: torch.Tensor,
+        midi: torch.Tensor,
+        keep: torch.Tensor | None = None,
         mask: FoldMask | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         weights = None
@@ -275,21 +281,24 @@ class FusionNet(nn.Module):
         with torch.device("meta"):
             stacked = cls(first.n_classes, first.variant, first.width, folds=len(models))
         states = [m.state_dict() for m in models]
-        state = {key: value if value.dim() == 0 else torch.cat([s[key] for s in states])
-                 for key, value in states[0].items()}
+        state = {
+            key: value if value.dim() == 0 else torch.cat([s[key] for s in states]) for key, value in states[0].items()
+        }
         stacked.load_state_dict(state, assign=True)
         return stacked
 
     def unstack(self) -> list[FusionNet]:
         """The K folds as separate one-fold networks (copies, on this network's device)."""
-        parts = {key: value if value.dim() == 0 else value.chunk(self.folds)
-                 for key, value in self.state_dict().items()}
+        parts = {
+            key: value if value.dim() == 0 else value.chunk(self.folds) for key, value in self.state_dict().items()
+        }
         models = []
         for k in range(self.folds):
             with torch.device("meta"):
                 model = type(self)(self.n_classes, self.variant, self.width)
-            model.load_state_dict({key: (v if isinstance(v, torch.Tensor) else v[k]).clone()
-                                   for key, v in parts.items()}, assign=True)
+            model.load_state_dict(
+                {key: (v if isinstance(v, torch.Tensor) else v[k]).clone() for key, v in parts.items()}, assign=True
+            )
             models.append(model)
         return models
 

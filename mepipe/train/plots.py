@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import MepipeError
+from mepipe.errors import MepipeError
 
 
 def _pyplot():
@@ -45,8 +45,9 @@ def plot_confusion(confusion: np.ndarray, class_names: list[str], path: Path, ti
     plt.close(fig)
 
 
-def plot_fusion_weights(w_trdi: np.ndarray | None, true: np.ndarray, class_names: list[str],
-                        path: Path, note: str) -> None:
+def plot_fusion_weights(
+    w_trdi: np.ndarray | None, true: np.ndarray, class_names: list[str], path: Path, note: str
+) -> None:
     """Distribution of the per-sample TRDI weight on test samples, one box per true class.
 
     ``w_trdi`` is ``None`` for variants without sample-wise weights; the image then
@@ -99,8 +100,9 @@ def plot_sweep(variants: dict[str, dict], scores: tuple[str, ...], path: Path, t
     for i, name in enumerate(names):
         means = [variants[name][k] for k in scores]
         stds = [variants[name][f"{k}_std"] for k in scores]
-        ax.bar(np.arange(len(scores)) + (i - (len(names) - 1) / 2) * width, means, width, yerr=stds,
-               capsize=3, label=name)
+        ax.bar(
+            np.arange(len(scores)) + (i - (len(names) - 1) / 2) * width, means, width, yerr=stds, capsize=3, label=name
+        )
     ax.set_xticks(range(len(scores)), scores)
     ax.set_ylim(0, 1)
     ax.set_ylabel("pooled LOSO score")

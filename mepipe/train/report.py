@@ -23,8 +23,11 @@ def predictions_table(results: list[FoldResult], data: StoreData) -> list[dict]:
         pred = r.probs.argmax(1)
         for k, i in enumerate(r.fold.test):
             row = {
-                "sample_id": data.sample_ids[i], "subject": data.subjects[i], "fold": r.fold.index,
-                "true": data.class_names[int(data.labels[i])], "pred": data.class_names[int(pred[k])],
+                "sample_id": data.sample_ids[i],
+                "subject": data.subjects[i],
+                "fold": r.fold.index,
+                "true": data.class_names[int(data.labels[i])],
+                "pred": data.class_names[int(pred[k])],
             }
             row.update({f"prob_{c}": f"{p:.6g}" for c, p in zip(data.class_names, r.probs[k])})
             row["seed"] = r.seed
@@ -61,19 +64,31 @@ def summarise(results: list[FoldResult], data: StoreData) -> dict:
         true = np.concatenate([labels[r.fold.test] for r in mine])
         pred = np.concatenate([r.probs.argmax(1) for r in mine])
         s = scores(true, pred, n_classes)
-        per_seed.append({"seed": seed, **{k: s[k] for k in ("n", "accuracy", "uf1", "uar", "confusion")},
-                         "per_class": _named(s["per_class"], data.class_names)})
+        per_seed.append(
+            {
+                "seed": seed,
+                **{k: s[k] for k in ("n", "accuracy", "uf1", "uar", "confusion")},
+                "per_class": _named(s["per_class"], data.class_names),
+            }
+        )
     folds = []
     for r in results:
         s = scores(labels[r.fold.test], r.probs.argmax(1), n_classes)
-        folds.append({
-            "fold": r.fold.index, "subject": r.fold.subject, "seed": r.seed,
-            "n_train": len(r.fold.train), "n_test": len(r.fold.test),
-            **{k: s[k] for k in ("accuracy", "uf1", "uar")},
-            "final_loss": r.loss_per_epoch[-1], "final_train_accuracy": r.accuracy_per_epoch[-1],
-            "loss_per_epoch": r.loss_per_epoch, "samples_per_s": r.samples_per_s,
-            "global_weights": r.global_weights,
-        })
+        folds.append(
+            {
+                "fold": r.fold.index,
+                "subject": r.fold.subject,
+                "seed": r.seed,
+                "n_train": len(r.fold.train),
+                "n_test": len(r.fold.test),
+                **{k: s[k] for k in ("accuracy", "uf1", "uar")},
+                "final_loss": r.loss_per_epoch[-1],
+                "final_train_accuracy": r.accuracy_per_epoch[-1],
+                "loss_per_epoch": r.loss_per_epoch,
+                "samples_per_s": r.samples_per_s,
+                "global_weights": r.global_weights,
+            }
+        )
     pooled_true = np.concatenate([labels[r.fold.test] for r in results if r.seed == seeds[0]])
 
     def mean(key: str) -> float:
@@ -84,19 +99,24 @@ def summarise(results: list[FoldResult], data: StoreData) -> dict:
         return None if values[0] is None else float(np.mean(values))
 
     return {
-        "accuracy": mean("accuracy"), "uf1": mean("uf1"), "uar": mean("uar"),
+        "accuracy": mean("accuracy"),
+        "uf1": mean("uf1"),
+        "uar": mean("uar"),
         "std": {k: float(np.std([s[k] for s in per_seed])) for k in ("accuracy", "uf1", "uar")},
         "n_samples": int(len(pooled_true)),
         "n_folds": len({r.fold.index for r in results}),
         "per_class": {
-            name: {"f1": mean_class(name, "f1"), "recall": mean_class(name, "recall"),
-                   "support": per_seed[0]["per_class"][name]["support"]}
+            name: {
+                "f1": mean_class(name, "f1"),
+                "recall": mean_class(name, "recall"),
+                "support": per_seed[0]["per_class"][name]["support"],
+            }
             for name in data.class_names
         },
         "chance": chance_levels(pooled_true, n_classes),
         "definitions": "predictions of all folds pooled, scored once per seed; UF1 = mean over classes of "
-                       "2TP/(2TP+FP+FN), UAR = mean over classes of TP/N_c, both over the classes present "
-                       "in the truth (absent classes: f1 and recall null)",
+        "2TP/(2TP+FP+FN), UAR = mean over classes of TP/N_c, both over the classes present "
+        "in the truth (absent classes: f1 and recall null)",
         "seeds": per_seed,
         "folds": folds,
         # all training samples over all training time: also right for folds trained side
@@ -112,8 +132,10 @@ def format_summary(metrics: dict) -> str:
     lines = [f"{head}{'n':>5}{'acc':>8}{'uf1':>8}{'uar':>8}"]
     for f in metrics["folds"]:
         seed = f"{f['seed']:>5}" if several else ""
-        lines.append(f"{f['fold']:>4}  {f['subject']:<12}{seed}{f['n_test']:>5}"
-                     f"{f['accuracy']:>8.3f}{f['uf1']:>8.3f}{f['uar']:>8.3f}")
+        lines.append(
+            f"{f['fold']:>4}  {f['subject']:<12}{seed}{f['n_test']:>5}"
+            f"{f['accuracy']:>8.3f}{f['uf1']:>8.3f}{f['uar']:>8.3f}"
+        )
     pad = 18 + (5 if several else 0)
     for s in metrics["seeds"]:
         label = f"pooled seed {s['seed']}" if several else "pooled"
@@ -123,6 +145,8 @@ def format_summary(metrics: dict) -> str:
         lines.append(f"{'mean':<{pad}}{'':>5}{metrics['accuracy']:>8.3f}{metrics['uf1']:>8.3f}{metrics['uar']:>8.3f}")
         lines.append(f"{'std':<{pad}}{'':>5}{std['accuracy']:>8.3f}{std['uf1']:>8.3f}{std['uar']:>8.3f}")
     chance = metrics["chance"]
-    lines.append(f"chance: majority-class accuracy {chance['majority_accuracy']:.3f}, UAR {chance['uar']:.3f}; "
-                 f"{metrics['samples_per_s']:.1f} training samples/s on {metrics['device']}")
+    lines.append(
+        f"chance: majority-class accuracy {chance['majority_accuracy']:.3f}, UAR {chance['uar']:.3f}; "
+        f"{metrics['samples_per_s']:.1f} training samples/s on {metrics['device']}"
+    )
     return "\n".join(lines)

@@ -8,17 +8,18 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import torch
 
-from .. import __version__
-from ..dataset import loso_splits
-from ..errors import UsageError
-from ..provenance import file_sha256
+from mepipe import __version__
+from mepipe._shared.provenance import file_sha256
+from mepipe.dataset import loso_splits
+from mepipe.errors import UsageError
+
 from .data import StoreData, load_store, loso_folds
 from .defaults import DEFAULT_EPOCHS, VARIANTS
 from .loop import FoldResult, TrainConfig, device_name, resolve_device, train_fold
@@ -39,8 +40,16 @@ def seed_list(seeds: int | Sequence[int]) -> list[int]:
     return chosen
 
 
-def _check(variant: str, epochs: int, batch: int, lr: float, width: int,
-           image_size: int | None, init_weights: str | Path | None, fold_group: int | None) -> None:
+def _check(
+    variant: str,
+    epochs: int,
+    batch: int,
+    lr: float,
+    width: int,
+    image_size: int | None,
+    init_weights: str | Path | None,
+    fold_group: int | None,
+) -> None:
     if variant not in VARIANTS:
         raise UsageError(f"unknown variant {variant!r}; known: {', '.join(VARIANTS)}")
     if fold_group is not None and fold_group < 1:
@@ -76,17 +85,43 @@ class RunSpec:
 
 
 def run_spec(
-    store: str | Path, *, classes: str | None = None, variant: str = "afn", epochs: int = DEFAULT_EPOCHS,
-    batch: int = 32, lr: float = 1e-4, device: str = "auto", init_weights: str | Path | None = None,
-    subjects: list[str] | None = None, image_size: int | None = None, width: int = 64, focal: bool = False,
-    folds_at_once: bool | None = None, fold_group: int | None = None,
+    store: str | Path,
+    *,
+    classes: str | None = None,
+    variant: str = "afn",
+    epochs: int = DEFAULT_EPOCHS,
+    batch: int = 32,
+    lr: float = 1e-4,
+    device: str = "auto",
+    init_weights: str | Path | None = None,
+    subjects: list[str] | None = None,
+    image_size: int | None = None,
+    width: int = 64,
+    focal: bool = False,
+    folds_at_once: bool | None = None,
+    fold_group: int | None = None,
 ) -> RunSpec:
     """Check the options of :func:`train` (one-line errors) and bundle them."""
     _check(variant, epochs, batch, lr, width, image_size, init_weights, fold_group)
-    config = TrainConfig(variant=variant, epochs=epochs, batch=batch, lr=lr, width=width, focal=focal,
-                         init_weights=str(init_weights) if init_weights else None)
-    return RunSpec(str(store), classes, image_size, tuple(subjects) if subjects else None, config, device,
-                   folds_at_once, fold_group)
+    config = TrainConfig(
+        variant=variant,
+        epochs=epochs,
+        batch=batch,
+        lr=lr,
+        width=width,
+        focal=focal,
+        init_weights=str(init_weights) if init_weights else None,
+    )
+    return RunSpec(
+        str(store),
+        classes,
+        image_size,
+        tuple(subjects) if subjects else None,
+        config,
+        device,
+        folds_at_once,
+        fold_group,
+    )
 
 
 def to_device(data: StoreData, device: torch.device) -> StoreData:
@@ -94,13 +129,17 @@ def to_device(data: StoreData, device: torch.device) -> StoreData:
     if device.type != "cuda":
         return data
     # one pinned, asynchronous copy per run instead of one per batch
-    return replace(data, trdi=data.trdi.pin_memory().to(device, non_blocking=True),
-                   midi=data.midi.pin_memory().to(device, non_blocking=True),
-                   labels=data.labels.to(device, non_blocking=True))
+    return replace(
+        data,
+        trdi=data.trdi.pin_memory().to(device, non_blocking=True),
+        midi=data.midi.pin_memory().to(device, non_blocking=True),
+        labels=data.labels.to(device, non_blocking=True),
+    )
 
 
-def fit(data: StoreData, spec: RunSpec, seeds: list[int], device: torch.device,
-        progress: bool = True) -> list[FoldResult]:
+def fit(
+    data: StoreData, spec: RunSpec, seeds: list[int], device: torch.device, progress: bool = True
+) -> list[FoldResult]:
     """Train and test every fold of ``spec`` for each of ``seeds``, in seed then fold order.
 
     Sequentially (one fold after another), or with ``spec.folds_at_once`` (default: on
@@ -114,7 +153,7 @@ def fit(data: StoreData, spec: RunSpec, seeds: list[int], device: torch.device,
     if together:
         size = spec.fold_group or len(folds)
         for start in range(0, len(jobs), size):
-            results += train_folds(data, jobs[start:start + size], spec.config, device, progress)
+            results += train_folds(data, jobs[start : start + size], spec.config, device, progress)
     else:
         results = [train_fold(data, fold, spec.config, seed, device, progress) for fold, seed in jobs]
     if results[0].init_report:
@@ -190,9 +229,22 @@ def train(
     kernel choices make runs close but not bit-identical. The folds-at-once path gives
     the sequential path's results up to float rounding (exactly so in float64).
     """
-    spec = run_spec(store, classes=classes, variant=variant, epochs=epochs, batch=batch, lr=lr, device=device,
-                    init_weights=init_weights, subjects=subjects, image_size=image_size, width=width,
-                    focal=focal, folds_at_once=folds_at_once, fold_group=fold_group)
+    spec = run_spec(
+        store,
+        classes=classes,
+        variant=variant,
+        epochs=epochs,
+        batch=batch,
+        lr=lr,
+        device=device,
+        init_weights=init_weights,
+        subjects=subjects,
+        image_size=image_size,
+        width=width,
+        focal=focal,
+        folds_at_once=folds_at_once,
+        fold_group=fold_group,
+    )
     chosen = seed_list(seeds)
     data = load_store(store, classes, image_size)
     target = resolve_device(device)
@@ -204,23 +256,29 @@ def report(out: str | Path, data: StoreData, results: list[FoldResult], spec: Ru
     """Score ``results``, write the run's files into ``out`` and return metrics.json's content."""
     config = spec.config
     metrics = summarise(results, data)
-    metrics.update({
-        "variant": config.variant,
-        "classes": data.classes,
-        "class_names": data.class_names,
-        "device": device_name,
-        "store": {"path": str(Path(spec.store).resolve()), "mepipe": data.provenance},
-        "config": {
-            **asdict(config), "seeds": sorted({r.seed for r in results}), "device": spec.device,
-            "subjects": list(spec.subjects) if spec.subjects else None,
-            "image_size": spec.image_size or int(data.trdi.shape[1]),
-            "folds_at_once": spec.folds_at_once, "fold_group": spec.fold_group,
-            "normalisation": "per image: minus median, divided by rms (all channels)",
-            "init_weights_sha256": file_sha256(Path(config.init_weights)) if config.init_weights else None,
-            "init_report": results[0].init_report or None,
-            "mepipe_version": __version__, "torch_version": torch.__version__,
-        },
-    })
+    metrics.update(
+        {
+            "variant": config.variant,
+            "classes": data.classes,
+            "class_names": data.class_names,
+            "device": device_name,
+            "store": {"path": str(Path(spec.store).resolve()), "mepipe": data.provenance},
+            "config": {
+                **asdict(config),
+                "seeds": sorted({r.seed for r in results}),
+                "device": spec.device,
+                "subjects": list(spec.subjects) if spec.subjects else None,
+                "image_size": spec.image_size or int(data.trdi.shape[1]),
+                "folds_at_once": spec.folds_at_once,
+                "fold_group": spec.fold_group,
+                "normalisation": "per image: minus median, divided by rms (all channels)",
+                "init_weights_sha256": file_sha256(Path(config.init_weights)) if config.init_weights else None,
+                "init_report": results[0].init_report or None,
+                "mepipe_version": __version__,
+                "torch_version": torch.__version__,
+            },
+        }
+    )
     _write_outputs(Path(out), metrics, results, data)
     return metrics
 
@@ -233,8 +291,12 @@ def _write_outputs(out: Path, metrics: dict, results: list, data) -> None:
     labels = data.labels.cpu().numpy()
     n_seeds = len(metrics["seeds"])
     confusion = np.sum([s["confusion"] for s in metrics["seeds"]], axis=0)
-    plot_confusion(confusion, data.class_names, out / "confusion.png",
-                   f"{metrics['variant']}: pooled LOSO predictions" + (f", {n_seeds} seeds summed" if n_seeds > 1 else ""))
+    plot_confusion(
+        confusion,
+        data.class_names,
+        out / "confusion.png",
+        f"{metrics['variant']}: pooled LOSO predictions" + (f", {n_seeds} seeds summed" if n_seeds > 1 else ""),
+    )
     if results[0].w_trdi is not None:
         w_trdi = np.concatenate([r.w_trdi for r in results])
         note = "AFN sample-wise TRDI weight on test samples" + (f" ({n_seeds} seeds)" if n_seeds > 1 else "")

@@ -14,15 +14,17 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import torch
 
-from ..errors import UsageError
-from ..execute import connect, is_distributed
+from mepipe.engine.execute import connect, is_distributed
+from mepipe.errors import UsageError
+
 from .data import StoreData, load_store
 from .defaults import VARIANTS
 from .loop import FoldResult, device_name, resolve_device
@@ -69,11 +71,13 @@ def sweep(
     variants = list(variants)
     unknown = [v for v in variants if v not in VARIANTS]
     if unknown or not variants or len(set(variants)) != len(variants):
-        raise UsageError(f"--variant must list distinct variants of {', '.join(VARIANTS)}; "
-                         f"got {','.join(variants) or 'none'}")
+        raise UsageError(
+            f"--variant must list distinct variants of {', '.join(VARIANTS)}; got {','.join(variants) or 'none'}"
+        )
     if scheduler is not None and not is_distributed(scheduler):
-        raise UsageError(f"mepipe train --scheduler takes a tcp://HOST:PORT address (or use --cluster), "
-                         f"not {scheduler!r}")
+        raise UsageError(
+            f"mepipe train --scheduler takes a tcp://HOST:PORT address (or use --cluster), not {scheduler!r}"
+        )
     base = run_spec(store, **options)
     specs = {v: replace(base, config=replace(base.config, variant=v)) for v in variants}
     chosen = seed_list(seeds)
@@ -82,8 +86,9 @@ def sweep(
     if scheduler is None:
         target = resolve_device(base.device)
         on_device = to_device(data, target)
-        done = {(v, seed): (fit(on_device, specs[v], [seed], target, progress), device_name(target))
-                for v, seed in tasks}
+        done = {
+            (v, seed): (fit(on_device, specs[v], [seed], target, progress), device_name(target)) for v, seed in tasks
+        }
     else:
         done = _on_cluster(scheduler, specs, tasks)
 
@@ -95,8 +100,12 @@ def sweep(
     summary = summarise_sweep(runs, data, chosen)
     out.mkdir(parents=True, exist_ok=True)
     (out / "sweep.json").write_text(json.dumps(summary, indent=2) + "\n")
-    plot_sweep({v: summary["variants"][v] for v in variants}, SCORES, out / "sweep.png",
-               f"{len(chosen)} seed(s), {summary['n_samples']} samples: mean and std over seeds")
+    plot_sweep(
+        {v: summary["variants"][v] for v in variants},
+        SCORES,
+        out / "sweep.png",
+        f"{len(chosen)} seed(s), {summary['n_samples']} samples: mean and std over seeds",
+    )
     return summary
 
 
@@ -110,9 +119,14 @@ def summarise_sweep(runs: dict[str, dict], data: StoreData, seeds: list[int]) ->
         "class_names": data.class_names,
         "chance": first["chance"],
         "variants": {
-            v: {**{k: m[k] for k in SCORES}, **{f"{k}_std": m["std"][k] for k in SCORES},
+            v: {
+                **{k: m[k] for k in SCORES},
+                **{f"{k}_std": m["std"][k] for k in SCORES},
                 "per_seed": [{"seed": s["seed"], **{k: s[k] for k in SCORES}} for s in m["seeds"]],
-                "samples_per_s": m["samples_per_s"], "device": m["device"], "run": f"{v}/metrics.json"}
+                "samples_per_s": m["samples_per_s"],
+                "device": m["device"],
+                "run": f"{v}/metrics.json",
+            }
             for v, m in runs.items()
         },
     }
@@ -122,11 +136,12 @@ def format_sweep(summary: dict) -> str:
     """The sweep as a plain-text table: one row per variant, mean +- std over seeds."""
     lines = [f"{'variant':<9}{'seeds':>6}" + "".join(f"{k:>17}" for k in SCORES)]
     for v, s in summary["variants"].items():
-        lines.append(f"{v:<9}{len(s['per_seed']):>6}"
-                     + "".join(f"{s[k]:>10.3f} +-{s[k + '_std']:.3f}" for k in SCORES))
+        lines.append(f"{v:<9}{len(s['per_seed']):>6}" + "".join(f"{s[k]:>10.3f} +-{s[k + '_std']:.3f}" for k in SCORES))
     chance = summary["chance"]
-    lines.append(f"chance: majority-class accuracy {chance['majority_accuracy']:.3f}, UAR {chance['uar']:.3f}; "
-                 f"{summary['n_samples']} samples")
+    lines.append(
+        f"chance: majority-class accuracy {chance['majority_accuracy']:.3f}, UAR {chance['uar']:.3f}; "
+        f"{summary['n_samples']} samples"
+    )
     return "\n".join(lines)
 
 

@@ -36,8 +36,18 @@ from tqdm import tqdm
 from .augment import random_affine
 from .data import Fold, StoreData
 from .loop import (
-    FOCAL_GAMMA, FoldResult, TrainConfig, augmented, class_weights, classification_loss, epoch_batches,
-    fold_seed, n_batches, new_model, new_optimiser, predict,
+    FOCAL_GAMMA,
+    FoldResult,
+    TrainConfig,
+    augmented,
+    class_weights,
+    classification_loss,
+    epoch_batches,
+    fold_seed,
+    n_batches,
+    new_model,
+    new_optimiser,
+    predict,
 )
 from .model import FoldMask, FusionNet, dropout_keep
 
@@ -45,8 +55,11 @@ _IDENTITY = torch.tensor([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
 
 
 def train_folds(
-    data: StoreData, jobs: list[tuple[Fold, int]], config: TrainConfig,
-    device: torch.device, progress: bool = True,
+    data: StoreData,
+    jobs: list[tuple[Fold, int]],
+    config: TrainConfig,
+    device: torch.device,
+    progress: bool = True,
 ) -> list[FoldResult]:
     """Train the (fold, run seed) ``jobs`` side by side; results as :func:`train_fold` gives them.
 
@@ -91,8 +104,13 @@ def train_folds(
     losses = [[] for _ in jobs]
     accuracies = [[] for _ in jobs]
     seen = np.zeros(k_folds, np.int64)
-    bar = tqdm(total=config.epochs * steps, desc=f"{k_folds} folds at once", disable=not progress,
-               leave=True, dynamic_ncols=True)
+    bar = tqdm(
+        total=config.epochs * steps,
+        desc=f"{k_folds} folds at once",
+        disable=not progress,
+        leave=True,
+        dynamic_ncols=True,
+    )
     start = time.perf_counter()
     model.train()
     for _ in range(config.epochs):
@@ -138,12 +156,21 @@ def train_folds(
     for k, ((fold, seed), single) in enumerate(zip(jobs, model.unstack())):
         single = single.to(device, memory_format=memory_format)
         probs, w_trdi = predict(single, data, fold.test, config.batch, device)
-        results.append(FoldResult(
-            fold=fold, seed=seed, probs=probs, w_trdi=w_trdi, loss_per_epoch=losses[k],
-            accuracy_per_epoch=accuracies[k], samples_per_s=seen.sum() / seconds,
-            samples_seen=int(seen[k]), train_seconds=seconds * seen[k] / seen.sum(),
-            global_weights=single.global_weights(), init_report=reports[k],
-        ))
+        results.append(
+            FoldResult(
+                fold=fold,
+                seed=seed,
+                probs=probs,
+                w_trdi=w_trdi,
+                loss_per_epoch=losses[k],
+                accuracy_per_epoch=accuracies[k],
+                samples_per_s=seen.sum() / seconds,
+                samples_seen=int(seen[k]),
+                train_seconds=seconds * seen[k] / seen.sum(),
+                global_weights=single.global_weights(),
+                init_report=reports[k],
+            )
+        )
     return results
 
 
@@ -172,8 +199,9 @@ def _optimisers(model: FusionNet, config: TrainConfig, totals: list[int]):
     return optimisers, schedules, grads
 
 
-def _step_inputs(chosen: dict[int, torch.Tensor], train_rows: list[np.ndarray],
-                 generators: list[torch.Generator], features: int) -> dict:
+def _step_inputs(
+    chosen: dict[int, torch.Tensor], train_rows: list[np.ndarray], generators: list[torch.Generator], features: int
+) -> dict:
     """Store rows, warps, dropout masks and validity of one step of all folds.
 
     Draws, for each fold with a batch at this step and in the order ``train_fold``
@@ -202,8 +230,14 @@ def _step_inputs(chosen: dict[int, torch.Tensor], train_rows: list[np.ndarray],
     active = np.zeros(k_folds, bool)
     active[list(chosen)] = True
     ragged = any(len(idx) < size for idx in chosen.values())
-    return {"index": index, "theta": theta.view(-1, 2, 3), "keep": keep, "valid": valid,
-            "active": active, "ragged": ragged}
+    return {
+        "index": index,
+        "theta": theta.view(-1, 2, 3),
+        "keep": keep,
+        "valid": valid,
+        "active": active,
+        "ragged": ragged,
+    }
 
 
 def _mask(batch: dict, device: torch.device) -> FoldMask | None:

@@ -1,0 +1,1 @@
+"""Helpers several rooms use: progress reporting, provenance, small text forms (private)."""

@@ -1,0 +1,67 @@
+"""Commands that look at a store: inspect, preview, report, verify."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from mepipe.errors import MepipeError
+
+
+@click.command()
+@click.argument("store")
+def inspect(store):
+    """Counts per status, class and subject; the build's configuration and provenance."""
+    from mepipe.report.summary import describe
+    from mepipe.store import open_store
+
+    click.echo(describe(open_store(store)))
+
+
+@click.command()
+@click.argument("store")
+@click.option("--out", required=True, type=click.Path(path_type=Path), help="Folder for the PNGs.")
+@click.option("--per-class", type=click.IntRange(min=1), default=8, show_default=True)
+def preview(store, out, per_class):
+    """PNG contact sheets: aligned onset, apex, TRDI and MIDI per sample, by class."""
+    from mepipe.report.preview import write_previews
+    from mepipe.store import open_store
+
+    paths = write_previews(open_store(store), out, per_class=per_class)
+    if not paths:
+        raise MepipeError(f"{store}: no ok samples to preview")
+    for path in paths:
+        click.echo(str(path))
+
+
+@click.command()
+@click.argument("store")
+@click.option("--out", required=True, type=click.Path(path_type=Path), help="Folder for index.html and its thumbnails.")
+@click.option("--workers", type=click.IntRange(min=1), help="Threads [default: one per core, at most 8].")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def report(store, out, workers, quiet):
+    """An HTML page of every sample: thumbnails, status, repairs and quality flags."""
+    from mepipe.report.page import write_report
+
+    click.echo(str(write_report(store, out, workers=workers, progress=not quiet)))
+
+
+@click.command()
+@click.argument("store")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def verify(store, quiet):
+    """Re-read every ok sample and compare it with its checksum (exit 1 on damage)."""
+    from mepipe.store.verify import verify_store
+
+    report = verify_store(store, progress=not quiet)
+    for index, sample_id, reason in report.damaged:
+        click.echo(f"damaged  {sample_id} (#{index}): {reason}")
+    click.echo(
+        f"{report.checked} ok samples checked, {len(report.damaged)} damaged"
+        + ("" if report.ok else "; `mepipe build` with the same options rebuilds them")
+    )
+    return 0 if report.ok else 1
+
+
+COMMANDS = [inspect, preview, report, verify]

@@ -1,0 +1,235 @@
+"""``export``: a store as plain files that other micro-expression code reads.
+
+* ``png``: ``OUT/<array>/<label>/<subject>_<clip>.png``, the layout of torchvision's
+  ``ImageFolder`` and most published MER code (names made portable: ``/`` and other odd
+  characters become ``_``);
+* ``npz``: ``OUT/<array>.npz`` per array, holding ``images`` (N, S, S, C) as stored, the
+  int ``label`` (index into ``class_names``), ``label_name``, ``sample_id``, ``subject``
+  and ``clip``.
+
+Both write ``OUT/samples.csv`` (one row per exported sample, in the npz files' order: ids,
+subject for leave-one-subject-out splits, label, frame indices and, for png, each image's
+path in ``<array>_path``), ``OUT/left_out.csv`` (samples not exported because they failed
+or are still pending, with the reason) and ``OUT/export.json`` (what was exported from
+which store; it marks the folder as an export that a later one may replace).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from mepipe._shared.progress import Progress
+from mepipe._shared.text import safe_name
+from mepipe.dataset.select import Selection, select_samples
+from mepipe.errors import MepipeError, UsageError
+from mepipe.store import OK, STATUS_NAMES, image_names, open_store
+
+FORMATS = ("png", "npz")
+MARKER = "export.json"
+#: samples read per zarr request
+_BATCH = 32
+CSV_COLUMNS = ("sample_id", "subject", "clip", "emotion", "label", "label_index", "onset", "apex", "offset", "n_frames")
+
+
+@dataclass
+class ExportSummary:
+    """What an export wrote, and the samples it left out: (sample_id, status, error)."""
+
+    out: Path
+    format: str
+    arrays: tuple[str, ...]
+    exported: int
+    left_out: list[tuple[str, str, str]] = field(default_factory=list)
+
+
+def _check(group, store: str, fmt: str, arrays: Sequence[str]) -> None:
+    if fmt not in FORMATS:
+        raise UsageError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
+    held = image_names(group)
+    if not arrays:
+        raise UsageError("--arrays names no array; give e.g. trdi,midi")
+    for name in arrays:
+        if name not in held:
+            raise UsageError(f"--arrays: {store} has no image array {name!r}; it holds {', '.join(held)}")
+        if fmt == "png" and group[name].dtype != np.uint8:
+            raise UsageError(
+                f"--arrays: {name} is {group[name].dtype}, which PNG cannot hold; export it with --format npz"
+            )
+
+
+def _png_names(selection: Selection, ok: np.ndarray) -> list[str]:
+    """``<label>/<subject>_<clip>.png`` per exported sample; two samples on one name is an
+    error (a silent overwrite would lose one)."""
+    fields = selection.fields
+    names, owner = [], {}
+    for i in ok:
+        name = f"{safe_name(selection.labels[i])}/{safe_name(fields['subject'][i])}_{safe_name(fields['clip'][i])}.png"
+        if name in owner:
+            raise MepipeError(
+                f"samples {owner[name]} and {fields['sample_id'][i]} both export to {name}; "
+                "their names differ only in characters a file name cannot hold"
+            )
+        owner[name] = fields["sample_id"][i]
+        names.append(name)
+    return names
+
+
+def _prepare(out: Path, entries: list[str]) -> None:
+    """Make ``out`` ready: new or empty, or an earlier export whose own files are removed.
+    Anything else is refused: exporting into it would mix files or erase them."""
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out} is a file; export writes a folder")
+    if out.is_dir() and any(out.iterdir()):
+        try:
+            previous = json.loads((out / MARKER).read_text())["entries"]
+        except (OSError, ValueError, KeyError, TypeError):
+            raise MepipeError(
+                f"--out {out} is not empty and holds no mepipe export; choose a new or empty folder"
+            ) from None
+        for name in previous:
+            path = out / Path(name).name  # only the earlier export's own top-level entries
+            if path.is_dir():
+                shutil.rmtree(path)
+            elif path.exists():
+                path.unlink()
+    out.mkdir(parents=True, exist_ok=True)
+
+
+def _write_png(path: Path, image: np.ndarray) -> None:
+    # cv2.imwrite cannot take every path (non-ASCII on some platforms): encode, then write
+    pixels = image[..., 0] if image.shape[-1] == 1 else cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
+    ok, encoded = cv2.imencode(".png", pixels)
+    if not ok:
+        raise MepipeError(f"cannot encode {path} as PNG")
+    path.write_bytes(encoded.tobytes())
+
+
+def _write_csv(path: Path, header: Sequence[str], rows: list[Sequence]) -> None:
+    with open(path, "w", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(rows)
+
+
+def export(
+    store: str,
+    out: str | Path,
+    fmt: str = "png",
+    arrays: Sequence[str] = ("trdi", "midi"),
+    classes: str | None = None,
+    progress: bool = True,
+) -> ExportSummary:
+    """Write the ok samples of ``store`` under ``out`` as PNG folders or npz archives.
+
+    Parameters
+    ----------
+    store : str
+        A store written by ``mepipe build``.
+    out : path
+        A new or empty folder, or an earlier export (its files are replaced).
+    fmt : str
+        ``png`` or ``npz`` (see the module notes for the layouts).
+    arrays : sequence of str
+        Image arrays to export; png takes the uint8 ones only.
+    classes : str, optional
+        Class set; samples outside it are not exported. Default: the store's own.
+    progress : bool
+        Show a progress bar on stderr.
+
+    Returns
+    -------
+    ExportSummary
+        Failed and pending samples are left out and listed in ``left_out``.
+    """
+    out = Path(out)
+    arrays = tuple(arrays)
+    group = open_store(str(store))
+    _check(group, store, fmt, arrays)
+    selection = select_samples(group, classes, ok_only=False)
+    fields = selection.fields
+    ok = np.flatnonzero(fields["status"] == OK)
+    if not len(ok):
+        raise MepipeError(f"{store}: no ok samples in class set {selection.classes} to export")
+    left_out = [
+        (str(fields["sample_id"][i]), STATUS_NAMES.get(int(fields["status"][i]), "?"), str(fields["error"][i]))
+        for i in np.flatnonzero(fields["status"] != OK)
+    ]
+    names = _png_names(selection, ok) if fmt == "png" else []
+    files = list(arrays) if fmt == "png" else [f"{name}.npz" for name in arrays]
+    entries = [*files, "samples.csv", "left_out.csv", MARKER]
+    _prepare(out, entries)
+    (out / MARKER).write_text(
+        json.dumps(
+            {
+                "store": str(store),
+                "format": fmt,
+                "arrays": list(arrays),
+                "classes": selection.classes,
+                "class_names": selection.class_names,
+                "entries": entries,
+                "mepipe": selection.provenance,
+            },
+            indent=1,
+        )
+        + "\n"
+    )
+
+    label_index = selection.label_index
+    stacked = (
+        {name: np.empty((len(ok), *group[name].shape[1:]), group[name].dtype) for name in arrays}
+        if fmt == "npz"
+        else {}
+    )
+    with Progress(len(ok), f"export {fmt}", enabled=progress) as bar:
+        for start in range(0, len(ok), _BATCH):
+            batch = ok[start : start + _BATCH]
+            rows = selection.rows[batch]
+            for name in arrays:
+                images = group[name].oindex[rows]
+                if fmt == "npz":
+                    stacked[name][start : start + len(batch)] = images
+                    continue
+                for k, image in enumerate(images):
+                    path = out / name / names[start + k]
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    _write_png(path, image)
+            for _ in batch:
+                bar.update(True)
+    strings = {key: fields[key][ok] for key in ("sample_id", "subject", "clip")}
+    for name, images in stacked.items():
+        np.savez_compressed(
+            out / f"{name}.npz",
+            images=images,
+            label=label_index[ok],
+            label_name=selection.labels[ok],
+            class_names=np.array(selection.class_names),
+            **strings,
+        )
+
+    table = []
+    for k, i in enumerate(ok):
+        row = [
+            fields["sample_id"][i],
+            fields["subject"][i],
+            fields["clip"][i],
+            fields["emotion"][i],
+            selection.labels[i],
+            int(label_index[i]),
+            int(fields["onset_index"][i]),
+            int(fields["apex_index"][i]),
+            int(fields["offset_index"][i]),
+            int(fields["n_frames"][i]),
+        ]
+        table.append(row + [f"{name}/{names[k]}" for name in arrays] if fmt == "png" else row)
+    paths = [f"{name}_path" for name in arrays] if fmt == "png" else []
+    _write_csv(out / "samples.csv", [*CSV_COLUMNS, *paths], table)
+    _write_csv(out / "left_out.csv", ("sample_id", "status", "error"), left_out)
+    return ExportSummary(out=out, format=fmt, arrays=arrays, exported=len(ok), left_out=left_out)

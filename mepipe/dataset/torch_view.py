@@ -1,0 +1,108 @@
+"""A store as a ``torch.utils.data.Dataset`` (reached as ``mepipe.dataset.TorchDataset``).
+
+Imports torch; :mod:`mepipe.dataset` imports this module only when asked for the class,
+so mepipe works without PyTorch.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import torch
+import torch.utils.data
+
+from mepipe.dataset.select import select_samples
+from mepipe.errors import UsageError
+from mepipe.store import image_names, open_store
+
+
+class TorchDataset(torch.utils.data.Dataset):
+    """Samples of a store, one dict of tensors each.
+
+    Parameters
+    ----------
+    store : str
+        Path or URL of a store written by ``mepipe build``.
+    index : sequence of int, optional
+        Positions along the ``sample`` axis of ``open_dataset(store, classes)``, e.g. a
+        fold from :func:`mepipe.dataset.loso_splits`; default: every sample.
+    arrays : sequence of str
+        Image arrays to return (``trdi``, ``midi``, ``onset``, ``apex``, raw ones).
+    classes : str, optional
+        Class set; default: the store's own.
+    transform : callable, optional
+        Called with the dict of image tensors, returns the dict to use (one call per
+        sample, so TRDI and MIDI can share one random augmentation).
+
+    Each item is ``{array: tensor (C, H, W), "label": int, "subject": str, "sample_id": str}``:
+    images channels-first in the stored dtype (uint8, or float32 for raw arrays), as
+    torchvision's transforms expect; ``label`` indexes ``class_names``.
+
+    Safe with ``DataLoader(num_workers > 0)``: the store is opened lazily in each process
+    that reads from it, never shared across a fork (zarr's I/O runs on an event-loop
+    thread that a forked child does not inherit).
+    """
+
+    def __init__(
+        self,
+        store: str,
+        index: Sequence[int] | np.ndarray | None = None,
+        arrays: Sequence[str] = ("trdi", "midi"),
+        classes: str | None = None,
+        transform: Callable[[dict], dict] | None = None,
+    ) -> None:
+        self.store = str(store)
+        group = open_store(self.store)
+        held = image_names(group)
+        for name in arrays:
+            if name not in held:
+                raise UsageError(f"{self.store}: no image array {name!r}; it holds {', '.join(held)}")
+        selection = select_samples(group, classes)
+        n = len(selection.rows)
+        positions = np.arange(n) if index is None else np.asarray(index, dtype=np.int64).reshape(-1)
+        outside = positions[(positions < -n) | (positions >= n)]
+        if outside.size:
+            raise UsageError(
+                f"index {int(outside[0])} is outside the {n} samples of {self.store} "
+                f"under class set {selection.classes}"
+            )
+        self.arrays = tuple(arrays)
+        self.transform = transform
+        self.class_names = list(selection.class_names)
+        self.classes = selection.classes
+        self.rows = selection.rows[positions]
+        self.labels = selection.label_index[positions]
+        self.subjects = selection.fields["subject"][positions]
+        self.sample_ids = selection.fields["sample_id"][positions]
+        self._opened: tuple[int, dict] | None = None
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def _array(self, name: str):
+        # one handle per process: a DataLoader worker opens its own after the fork
+        if self._opened is None or self._opened[0] != os.getpid():
+            group = open_store(self.store)
+            self._opened = (os.getpid(), {array: group[array] for array in self.arrays})
+        return self._opened[1][name]
+
+    def __getstate__(self) -> dict:
+        # spawned workers get the dataset pickled: without the parent's open store
+        return {**self.__dict__, "_opened": None}
+
+    def __getitem__(self, i: int) -> dict:
+        row = int(self.rows[i])
+        images = {
+            name: torch.from_numpy(np.ascontiguousarray(np.moveaxis(self._array(name)[row], -1, 0)))
+            for name in self.arrays
+        }
+        if self.transform is not None:
+            images = self.transform(images)
+        return {
+            **images,
+            "label": int(self.labels[i]),
+            "subject": str(self.subjects[i]),
+            "sample_id": str(self.sample_ids[i]),
+        }

@@ -1,0 +1,95 @@
+"""The build's configuration: every choice that shapes the arrays, in one record.
+
+Defaults follow ``method.md``; each value is stored in the store it produced, and a
+rebuild into an existing store must use the same values (or ``--overwrite``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from mepipe.errors import UsageError
+
+SPANS = ("onset-apex", "onset-offset", "apex-offset")
+MOTION_REFERENCES = ("onset", "previous")
+
+
+@dataclass(frozen=True)
+class BuildConfig:
+    """Choices that determine a store's contents.
+
+    Attributes
+    ----------
+    dataset : str
+        Recipe name (``casme2``, ``samm``, ``mmew``, ``casme3``).
+    classes : str
+        Class set of the recipe (``raw``, ``5``, ``3``, ``megc2019``, ...).
+    span : str
+        Frames pooled: ``onset-apex`` (default), ``onset-offset`` or ``apex-offset``.
+    size : int
+        Side of the aligned square output.
+    gray : bool
+        Keep one channel instead of three.
+    keep_raw : bool
+        Also store the float32 dynamic images.
+    motion_reference : str
+        ``onset`` (|frame - onset|) or ``previous`` (consecutive-frame difference).
+    motion_descending : bool
+        Order frames by descending motion for MIDI (default ascending: the strongest
+        motion gets the largest positive weight).
+    motion_sigma : float
+        Gaussian blur sigma before the motion difference.
+    detect_face_px : int
+        Face detection first runs on a copy scaled so that a face of the release's
+        typical width is about this wide: HOG finds faces from 80 px, and its cost grows
+        with the pixels it scans. Fallbacks (``align.DETECT_STEPS``) run only when that
+        finds no face.
+    """
+
+    dataset: str
+    classes: str = "raw"
+    span: str = "onset-apex"
+    size: int = 224
+    gray: bool = False
+    keep_raw: bool = False
+    motion_reference: str = "onset"
+    motion_descending: bool = False
+    motion_sigma: float = 1.0
+    detect_face_px: int = 120
+
+    def __post_init__(self) -> None:
+        if self.span not in SPANS:
+            raise UsageError(f"--span must be one of {', '.join(SPANS)}, not {self.span!r}")
+        if self.motion_reference not in MOTION_REFERENCES:
+            raise UsageError(
+                f"motion reference must be one of {', '.join(MOTION_REFERENCES)}, not {self.motion_reference!r}"
+            )
+        if not 16 <= self.size <= 2048:
+            raise UsageError(f"--size must be between 16 and 2048 pixels, not {self.size}")
+        if self.detect_face_px < 80:
+            raise UsageError(
+                f"detection face size must be at least 80 px (dlib HOG's window), not {self.detect_face_px}"
+            )
+        if self.motion_sigma <= 0:
+            raise UsageError(f"motion sigma must be positive, not {self.motion_sigma}")
+
+    @property
+    def channels(self) -> int:
+        return 1 if self.gray else 3
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> BuildConfig:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in known})
+
+    def differences(self, other: BuildConfig) -> list[str]:
+        """``name: ours vs theirs`` for each field that differs."""
+        return [
+            f"{f.name}: {getattr(other, f.name)!r} vs {getattr(self, f.name)!r}"
+            for f in fields(self)
+            if getattr(self, f.name) != getattr(other, f.name)
+        ]

@@ -1,0 +1,167 @@
+"""The per-sample stages of a build: frames -> aligned clip -> dynamic images.
+
+Each stage is a plain function of its inputs, so each can be tested alone and the Dask
+graph (``graph.py``) only wires them together. A stage that cannot go on raises
+:class:`~mepipe.errors.SampleError`; the graph turns that into a failed sample.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from mepipe._shared.text import join_repairs
+from mepipe.engine.config import BuildConfig
+from mepipe.errors import SampleError
+from mepipe.imaging import align, rankpool
+from mepipe.release import frames
+from mepipe.release.recipe import Recipe, Sample
+from mepipe.store import OK, Alignment, SampleResult
+
+
+@dataclass(frozen=True)
+class Clip:
+    """The frames of one sample.
+
+    ``numbers`` are the frame numbers of ``frames`` in increasing order; the first is
+    always the onset, the frame the alignment is anchored on, and ``onset_file`` is where
+    it was read from. ``apex`` is ``None`` when it must be estimated from motion.
+    ``frames`` are the source frames (an RGB or gray array, or the files, decoded as the
+    alignment reads them) until ``alignment`` is set, and the aligned frames after.
+    """
+
+    numbers: np.ndarray
+    frames: np.ndarray | frames.FrameFiles
+    onset: int
+    offset: int
+    apex: int | None
+    repairs: tuple[str, ...] = field(default=())
+    onset_file: Path = field(kw_only=True)
+    alignment: Alignment | None = field(default=None, kw_only=True)
+
+
+def span_bounds(span: str, onset: int, apex: int, offset: int) -> tuple[int, int]:
+    """First and last frame number pooled for ``span`` (inclusive)."""
+    return {
+        "onset-apex": (onset, apex),
+        "onset-offset": (onset, offset),
+        "apex-offset": (apex, offset),
+    }[span]
+
+
+def frames_needed(apex: int | None, onset: int, offset: int, span: str) -> list[int]:
+    """Frame numbers to decode: the span plus the onset, or all of onset..offset when the
+    apex must first be estimated from motion."""
+    if apex is None:
+        return list(range(onset, offset + 1))
+    lo, hi = span_bounds(span, onset, apex, offset)
+    return sorted({onset, *range(lo, hi + 1)})
+
+
+def load_clip(sample: Sample, recipe: Recipe, root: Path, config: BuildConfig) -> Clip:
+    """The frames a sample needs, from its folder under the frames root ``root``, found
+    by the numbers in their file names; they are decoded as :func:`align_clip` warps them.
+
+    Raises
+    ------
+    SampleError
+        The frames cannot be resolved. The message leaves out the sample id: the store's
+        row and the build summary show it beside the reason.
+    """
+    try:
+        found = frames.clip_frames(sample, recipe, Path(root))
+    except SampleError as exc:
+        raise SampleError(frames.sample_reason(sample, exc)) from None
+    onset, offset = found.numbers[0], found.numbers[-1]
+    wanted = frames_needed(found.apex, onset, offset, config.span)
+    by_number = dict(zip(found.numbers, found.paths))
+    files = frames.FrameFiles([by_number[n] for n in wanted], recipe.color, bgr=True)
+    return Clip(
+        np.asarray(wanted, dtype=np.int64),
+        files,
+        onset,
+        offset,
+        found.apex,
+        tuple(found.repairs),
+        onset_file=by_number[onset],
+    )
+
+
+def detect_side(recipe: Recipe, frame_shape: tuple[int, ...], face_px: int) -> int:
+    """Long side of the face detector's copy of a frame, so that a face of the release's
+    typical width (scaled with the frame, for re-sized releases) is about ``face_px``."""
+    height, width = frame_shape[:2]
+    expected = recipe.face_width * width / recipe.resolution[0]
+    return max(1, round(max(height, width) * min(1.0, face_px / expected)))
+
+
+def align_clip(clip: Clip, recipe: Recipe, config: BuildConfig) -> Clip:
+    """Warp every frame with the one similarity transform found on the onset frame, and
+    record that transform, the landmarks and the detection step in ``alignment``.
+
+    Raises
+    ------
+    SampleError
+        No usable face on the onset frame (the message names its file), or a frame that
+        cannot be decoded (named likewise).
+    """
+    source = clip.frames
+    bgr = isinstance(source, frames.FrameFiles) and source.bgr
+    onset = source[0]
+    if bgr and onset.ndim == 3:
+        onset = cv2.cvtColor(onset, cv2.COLOR_BGR2RGB)  # a copy: the warp reads the BGR one
+    side = detect_side(recipe, onset.shape, config.detect_face_px)
+    try:
+        info = align.aligner(config.size, side).transform(onset)
+    except SampleError as exc:
+        # the face is looked for on the onset frame only: that file is the one to look at
+        raise SampleError(f"{clip.onset_file}: {exc}") from None
+    aligned = align.warp_clip(source, info["matrix"], config.size, gray=config.gray, bgr=bgr)
+    alignment = Alignment(
+        transform=info["matrix"], landmarks=info["landmarks"], frame_size=info["frame_size"], detect_step=info["step"]
+    )
+    return replace(clip, frames=aligned, alignment=alignment)
+
+
+def pool_clip(clip: Clip, sample: Sample, config: BuildConfig) -> SampleResult:
+    """TRDI and MIDI of the span, plus the aligned onset and apex frames."""
+    repairs = [r for r in (sample.repair, *clip.repairs) if r]
+    apex = clip.apex
+    if apex is None:
+        apex = int(clip.numbers[rankpool.peak_motion(clip.frames, sigma=config.motion_sigma)])
+        repairs.append(f"apex estimated at frame {apex}")
+    lo, hi = span_bounds(config.span, clip.onset, apex, clip.offset)
+    first, last = np.searchsorted(clip.numbers, [lo, hi + 1])
+    if last - first < 2:
+        raise SampleError(
+            f"span {config.span} holds {last - first} frame(s) ({lo}..{hi}); rank pooling needs at least 2"
+        )
+    span_frames = clip.frames[first:last]
+    trdi, midi, _ = rankpool.dynamic_images(
+        span_frames,
+        reference=config.motion_reference,
+        descending=config.motion_descending,
+        sigma=config.motion_sigma,
+    )
+    images = {
+        "trdi": rankpool.to_uint8(trdi),
+        "midi": rankpool.to_uint8(midi),
+        "onset": clip.frames[0],
+        "apex": clip.frames[int(np.searchsorted(clip.numbers, apex))],
+    }
+    if config.keep_raw:
+        images["trdi_raw"] = trdi
+        images["midi_raw"] = midi
+    return SampleResult(
+        status=OK,
+        repair=join_repairs(repairs),
+        n_frames=int(last - first),
+        onset_index=clip.onset,
+        apex_index=apex,
+        offset_index=clip.offset,
+        images=images,
+        alignment=clip.alignment,
+    )

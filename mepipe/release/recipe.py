@@ -1,0 +1,219 @@
+"""The contract between a dataset release and the rest of mepipe.
+
+A *recipe* (one module per dataset in ``mepipe.pipelines``) knows where a release keeps
+its annotation sheet and frames, how to read the sheet into :class:`Sample` records, how
+frames are named, and which label maps the literature uses. Everything downstream
+(``check``, ``build``, ``synth``) talks to datasets only through this interface.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any
+
+from mepipe._shared.provenance import file_sha256
+from mepipe.errors import UsageError
+from mepipe.release.labels import megc2019_rows
+from mepipe.release.sheet import cell_text
+
+if TYPE_CHECKING:
+    from mepipe.release.discover import Release
+    from mepipe.release.scan import Scan
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One annotated micro-expression clip, as read from a sheet.
+
+    Attributes
+    ----------
+    sample_id : str
+        ``<subject>/<clip>``, unique within a dataset (e.g. ``sub01/EP02_01f``).
+    subject, clip : str
+        Normalised subject id (``sub01``, ``006``, ``S01``) and clip name as in the sheet.
+    onset, offset : int
+        Annotated frame numbers, as written in the frame file names.
+    apex : int or None
+        Annotated apex; ``None`` when it is missing or unusable and must be estimated
+        from motion intensity at build time (``repair`` says why).
+    emotion : str
+        The sheet's emotion, lower case.
+    label : str
+        Class name under the chosen class set (equals ``emotion`` for ``raw``).
+    repair : str
+        ``"; "``-joined repairs applied while reading; empty when none.
+    error : str
+        Non-empty when the row cannot be used at all (e.g. onset after offset, duplicated
+        row); such a sample is recorded as failed with this reason, never dropped.
+    row : int
+        1-based row of the sheet the sample came from (for messages).
+    """
+
+    sample_id: str
+    subject: str
+    clip: str
+    onset: int
+    apex: int | None
+    offset: int
+    emotion: str
+    label: str
+    repair: str = ""
+    error: str = ""
+    row: int = 0
+    extra: dict = field(default_factory=dict, compare=False, hash=False)
+
+
+@dataclass(frozen=True)
+class SynthStyle:
+    """What made-up samples of a release look like (``mepipe synth``): names, frame
+    numbers, face size.
+
+    Attributes
+    ----------
+    subject : str
+        Format of a subject id; fields ``n`` (subject number).
+    first_subject : int
+        Number of the first subject.
+    clip : str
+        Format of a clip name; fields ``subject``, ``index`` (clip number within the
+        subject, from 1), ``emotion`` (number of the emotion in the class set, from 1) and
+        ``emotion_name``.
+    onsets : (int, int)
+        Range of onset frame numbers.
+    """
+
+    subject: str = "S{n:02d}"
+    first_subject: int = 1
+    clip: str = "{subject}-{index:02d}"
+    onsets: tuple[int, int] = (1, 100)
+
+
+class Recipe(ABC):
+    """How to read one dataset release. Subclasses live in ``mepipe.pipelines``."""
+
+    #: registry key, e.g. ``"samm"``
+    name: str
+    #: human name, e.g. ``"SAMM"``
+    title: str
+    #: ``"rgb"`` or ``"gray"``: colour mode of the release's frames
+    color: str
+    #: (width, height) of the release's frames
+    resolution: tuple[int, int]
+    fps: int
+    #: class-set name -> ordered class names (``raw`` excluded; it is data dependent)
+    class_sets: dict[str, tuple[str, ...]]
+    #: where a release keeps its sheet, relative to its root (``synth`` writes it there)
+    sheet_file: str
+    #: names of the folder that holds the ``<subject>/<clip>`` folders, the primary
+    #: variant first (``synth`` writes it; the frames search prefers them in this order)
+    frames_dirs: tuple[str, ...]
+    #: True for releases whose annotations are their folder names (SMIC): the frames
+    #: folder is then the annotation source
+    sheetless: bool = False
+
+    #: conventions ``mepipe synth`` imitates; recipes set their own
+    synth_style: SynthStyle = SynthStyle()
+    #: this dataset's name in the MEGC 2019 list, when it is part of it
+    megc_dataset: str | None = None
+    #: recipe names of a composite's member datasets; empty for a single release
+    parts: tuple[str, ...] = ()
+
+    @property
+    def face_width(self) -> float:
+        """Typical face width in the release's frames, pixels at full resolution: sizes the
+        face detector's input and the synthetic faces. Recipes set their own; the default,
+        a face about half the frame high, is what the releases we know have."""
+        return 0.45 * self.resolution[1]
+
+    @abstractmethod
+    def find_sheet(self, root: Path, scanned: Scan | None = None) -> Path:
+        """The annotation sheet inside a release (``scanned``: a listing of ``root`` already
+        made); UsageError naming what it looked for."""
+
+    @abstractmethod
+    def read(self, sheet: Path, classes: str = "raw") -> list[Sample]:
+        """Samples of ``sheet`` in sheet order, restricted to the class set ``classes``."""
+
+    @abstractmethod
+    def clip_dir(self, sample: Sample) -> PurePosixPath:
+        """Folder of the sample's frames, relative to the frames root (``sub01/EP02_01f``)."""
+
+    def clip_dirs(self, sample: Sample) -> tuple[PurePosixPath, ...]:
+        """Folders below the frames root that may hold the sample's frames, most likely
+        first; the first that exists is used, :meth:`clip_dir` is named when none does."""
+        return (self.clip_dir(sample),)
+
+    def frame_dir(self, sample: Sample) -> PurePosixPath:
+        """Folder of the sample's frames relative to the release root, in the primary
+        variant of the layout (where ``synth`` writes them)."""
+        return PurePosixPath(self.frames_dirs[0], self.clip_dir(sample))
+
+    @abstractmethod
+    def frame_number(self, filename: str) -> int | None:
+        """Frame number parsed from a file name; ``None`` for files that are not frames."""
+
+    @abstractmethod
+    def frame_name(self, sample: Sample, number: int) -> str:
+        """File name of frame ``number`` in the release (used by ``synth``)."""
+
+    @abstractmethod
+    def write_sheet(self, samples: Sequence[Sample], path: Path) -> None:
+        """Write ``samples`` as an annotation sheet in the release's own format."""
+
+    def digest(self, sheet: Path) -> str:
+        """sha256 of the annotation source, recorded in every store built from it."""
+        return file_sha256(sheet)
+
+    def resolve(self, sample: Sample) -> tuple[Recipe, Sample, str]:
+        """The recipe that reads ``sample``'s frames, the sample as it knows it, and the
+        part (key of :attr:`Release.frames`) holding them; composites dispatch here."""
+        return self, sample, ""
+
+    def subject_id(self, cell: Any) -> str:
+        """Normalised subject id from a sheet cell (or a folder name, or the MEGC list)."""
+        return cell_text(cell)
+
+    def megc2019_label(self, sample: Sample) -> str | None:
+        """The sample's class in the official MEGC 2019 list; ``None`` when it is not listed."""
+        return self._megc2019.get((sample.subject, sample.clip))
+
+    @cached_property
+    def _megc2019(self) -> dict[tuple[str, str], str]:
+        return {
+            (self.subject_id(subject), clip): label
+            for dataset, subject, clip, label in megc2019_rows()
+            if dataset == self.megc_dataset
+        }
+
+    def check_classes(self, classes: str) -> None:
+        """UsageError unless ``classes`` is ``raw`` or one of :attr:`class_sets`."""
+        if classes != "raw" and classes not in self.class_sets:
+            valid = ", ".join(["raw", *self.class_sets])
+            raise UsageError(f"unknown class set {classes!r} for {self.title}; valid: {valid}")
+
+    def label_of(self, sample: Sample, classes: str) -> str | None:
+        """Class of ``sample`` under the class set ``classes``; ``None`` when it is left out.
+
+        Lets a trainer relabel stored samples from (subject, clip, emotion) alone.
+        Recipes with class sets beyond ``raw`` override this.
+        """
+        self.check_classes(classes)
+        return sample.emotion
+
+
+class CompositeRecipe(Recipe):
+    """A recipe whose samples come from several member releases under one root (MEGC 2019).
+
+    :func:`mepipe.release.discover.open_release` hands such a recipe the root and the
+    shared scan, and it opens its parts itself.
+    """
+
+    @abstractmethod
+    def open(
+        self, root: Path, *, sheet: Path | None, frames: Path | None, classes: str, scanned: Scan, locate: bool = True
+    ) -> Release:
+        """The composite release under ``root``, its parts opened from ``scanned``."""

@@ -1,0 +1,51 @@
+"""``inspect``: what a store holds, in words; how failures and repairs group."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import zarr
+
+from mepipe.store import OK, STATUS_NAMES, detect_step_counts, read_columns
+
+
+def reason_kind(text: str) -> str:
+    """What went wrong, not where: a failure or repair with its digits and paths dropped,
+    so that the same problem on different files or frames groups together."""
+    words = [w for w in text.split() if not any(c.isdigit() for c in w) and "/" not in w]
+    return " ".join(words[:8]) or text
+
+
+def describe(group: zarr.Group, max_listed: int = 20) -> str:
+    """Counts per status, detection step, class and subject, repairs and failures, then
+    configuration and provenance."""
+    table = read_columns(group)
+    attrs = dict(group.attrs["mepipe"])
+    status = table["status"]
+    ok = status == OK
+    labels = [str(x) for x in table["label"]]
+    lines = [f"{attrs.get('dataset')} store: {len(status)} samples, images {group['trdi'].shape[1:]}"]
+    lines.append("status:")
+    for code, count in sorted(Counter(int(s) for s in status).items()):
+        lines.append(f"  {STATUS_NAMES.get(code, str(code)):<24} {count:6d}")
+    steps = detect_step_counts(group)
+    if steps:
+        lines.append("faces by detection step (ok samples):")
+        lines += [f"  {step:<24} {count:6d}" for step, count in steps.items()]
+    lines.append("class (ok / all):")
+    ok_per_class = Counter(label for label, good in zip(labels, ok) if good)
+    for label, count in sorted(Counter(labels).items()):
+        lines.append(f"  {label:<24} {ok_per_class[label]:6d} / {count}")
+    per_subject = Counter(str(s) for s, good in zip(table["subject"], ok) if good)
+    lines.append(f"subjects with ok samples: {len(per_subject)}")
+    lines.append("  " + ", ".join(f"{s}:{n}" for s, n in sorted(per_subject.items())))
+    for title, mask, column in (("repaired", ok & (table["repair"] != ""), "repair"), ("failed", status == 2, "error")):
+        indices = [int(i) for i in mask.nonzero()[0]]
+        lines.append(f"{title}: {len(indices)}")
+        lines += [f"  {table['sample_id'][i]}: {table[column][i]}" for i in indices[:max_listed]]
+        if len(indices) > max_listed:
+            lines.append(f"  ... and {len(indices) - max_listed} more")
+    lines.append("configuration and provenance:")
+    lines += ["  " + line for line in json.dumps(attrs, indent=2, sort_keys=True).splitlines()]
+    return "\n".join(lines)

@@ -1,0 +1,70 @@
+"""The zarr store: its schema, writing, reading, chunk files, layout rewrites and checks.
+
+The names used across mepipe are importable from here; the submodules hold one job each:
+:mod:`~mepipe.store.schema` (what a store holds, creating and opening one),
+:mod:`~mepipe.store.write`, :mod:`~mepipe.store.read`, :mod:`~mepipe.store.chunkio`
+(chunk files written directly), :mod:`~mepipe.store.layout` (shards, compaction) and
+:mod:`~mepipe.store.verify` (checksums).
+"""
+
+from mepipe.store.read import as_str, detect_step_counts, read_columns, read_fields, sample_checksum
+from mepipe.store.schema import (
+    ALIGNMENT_FIELDS,
+    FAILED,
+    IMAGE_COMPRESSOR,
+    IMAGE_DIMS,
+    IMAGES,
+    OK,
+    OUTCOME_FIELDS,
+    PENDING,
+    RAW_IMAGES,
+    SHEET_FIELDS,
+    STATUS_NAMES,
+    Alignment,
+    SampleResult,
+    array,
+    checksum,
+    create_store,
+    image_names,
+    is_image,
+    local_path,
+    missing_alignment,
+    open_store,
+    per_sample_arrays,
+)
+from mepipe.store.write import FieldWriter, alignment_values, sample_fields, write_images, write_sample
+
+__all__ = [
+    "ALIGNMENT_FIELDS",
+    "FAILED",
+    "IMAGES",
+    "IMAGE_COMPRESSOR",
+    "IMAGE_DIMS",
+    "OK",
+    "OUTCOME_FIELDS",
+    "PENDING",
+    "RAW_IMAGES",
+    "SHEET_FIELDS",
+    "STATUS_NAMES",
+    "Alignment",
+    "FieldWriter",
+    "SampleResult",
+    "alignment_values",
+    "array",
+    "as_str",
+    "checksum",
+    "create_store",
+    "detect_step_counts",
+    "image_names",
+    "is_image",
+    "local_path",
+    "missing_alignment",
+    "open_store",
+    "per_sample_arrays",
+    "read_columns",
+    "read_fields",
+    "sample_checksum",
+    "sample_fields",
+    "write_images",
+    "write_sample",
+]

@@ -1,0 +1,42 @@
+"""Reading a store's per-sample fields and the checksums of its images as they are now."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+import zarr
+
+from mepipe.store.schema import OK, OUTCOME_FIELDS, SHEET_FIELDS, checksum, image_names, is_image, per_sample_arrays
+
+
+def detect_step_counts(group: zarr.Group) -> dict[str, int]:
+    """How many ``ok`` samples each detection step found the face of, most first; empty
+    for a store without the ``detect_step`` array."""
+    if "detect_step" not in group:
+        return {}
+    ok = group["status"][:] == OK
+    return dict(Counter(str(step) for step in group["detect_step"][:][ok]).most_common())
+
+
+def as_str(values: np.ndarray) -> np.ndarray:
+    """Strings as NumPy ``str_``: zarr 3 returns the variable-width StringDType, which
+    neither casts to ``"U"`` nor is understood by every library."""
+    if values.dtype.kind in "TO":
+        return np.array(values.tolist(), dtype=str).reshape(values.shape)
+    return values
+
+
+def read_fields(group: zarr.Group) -> dict[str, np.ndarray]:
+    """Every per-sample array that is not an image, read into memory (strings as ``str_``)."""
+    return {name: as_str(group[name][:]) for name in per_sample_arrays(group) if not is_image(name)}
+
+
+def read_columns(group: zarr.Group) -> dict[str, np.ndarray]:
+    """All 1-D per-sample arrays of a store, read into memory."""
+    return {name: group[name][:] for name in (*SHEET_FIELDS, *OUTCOME_FIELDS)}
+
+
+def sample_checksum(group: zarr.Group, index: int) -> str:
+    """Checksum of a sample's arrays as they are on disk now."""
+    return checksum({name: group[name][index] for name in image_names(group)})

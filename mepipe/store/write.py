@@ -1,0 +1,145 @@
+"""Writing a store's samples: images by the build's workers, small fields by its driver.
+
+A build's workers write the images (:func:`write_images`), each sample into its own
+chunks, so any number of them write concurrently without locks. The small per-sample
+fields (:func:`sample_fields`) go back to the one process driving the build, which
+writes those of many samples at once (:class:`FieldWriter`), ``status`` last: a killed
+build never leaves a sample marked ``ok`` whose images are missing, and a sample whose
+fields were not written yet is rebuilt by the next run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import math
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import zarr
+from zarr.core.sync import sync
+
+from mepipe.store.chunkio import ChunkFiles, chunk_files
+from mepipe.store.schema import ALIGNMENT_FIELDS, OK, Alignment, SampleResult, checksum
+
+
+def write_sample(group: zarr.Group, index: int, result: SampleResult) -> None:
+    """Write one sample's images and fields; ``status`` goes last as the commit mark.
+
+    For one writer at a time (tests, tools); a build writes the images from its workers
+    and the fields from its driver, in batches.
+    """
+    arrays = {name: group[name].async_array for name in result.images}
+    sync(_write_images(arrays, index, result.images))
+    writer = FieldWriter(group)
+    writer.add(index, sample_fields(result))
+    writer.flush()
+
+
+def write_images(store: str, index: int, images: Mapping[str, np.ndarray], token: str) -> None:
+    """Write one sample's images, each into its own chunk.
+
+    Chunks of a local store go straight to their files (:mod:`mepipe.store.chunkio`), the
+    others through zarr's event loop in one trip. ``token`` names one build: the arrays
+    are opened once per build and process and reused (opening reads each array's
+    metadata, which cost more than writing small images); a new token opens them again,
+    after the layout changed.
+    """
+    if not images:
+        return
+    files, arrays = _image_writers(store, tuple(sorted(images)), token)
+    for name in files:
+        files[name].write(index, images[name])
+    if arrays:
+        sync(_write_images(arrays, index, {name: images[name] for name in arrays}))
+
+
+@functools.lru_cache(maxsize=8)
+def _image_writers(store: str, names: tuple[str, ...], token: str) -> tuple[dict[str, ChunkFiles], dict[str, Any]]:
+    group = zarr.open_group(store, mode="r+", use_consolidated=False)
+    files, arrays = {}, {}
+    for name in names:
+        writer = chunk_files(group[name])
+        if writer is None:
+            arrays[name] = group[name].async_array
+        else:
+            files[name] = writer
+    return files, arrays
+
+
+async def _write_images(arrays: Mapping[str, Any], index: int, images: Mapping[str, np.ndarray]) -> None:
+    await asyncio.gather(*(arrays[name].setitem(index, value) for name, value in images.items()))
+
+
+def sample_fields(result: SampleResult) -> dict[str, Any]:
+    """A sample's stored values other than its images, ``status`` included (last)."""
+    return {
+        "onset_index": result.onset_index,
+        "apex_index": result.apex_index,
+        "offset_index": result.offset_index,
+        "n_frames": result.n_frames,
+        "error": result.error,
+        "repair": result.repair,
+        "checksum": checksum(result.images) if result.status == OK else "",
+        **alignment_values(result.alignment),
+        "status": result.status,
+    }
+
+
+class FieldWriter:
+    """The per-sample fields of settled samples, written many samples at a time.
+
+    :meth:`add` collects a sample's :func:`sample_fields`; :meth:`flush` writes everything
+    collected, ``status`` last, one write per array. It runs by itself for the first
+    sample (progress shows on disk at once) and then once ``interval`` seconds have passed
+    since the last flush. Writing per sample costs a dozen small writes through zarr's one
+    event loop, more than compressing the images.
+
+    Parameters
+    ----------
+    group : zarr.Group
+        The store, opened for writing.
+    interval : float
+        Seconds between automatic flushes: how much finished work a killed build loses.
+    """
+
+    def __init__(self, group: zarr.Group, interval: float = 2.0) -> None:
+        self.group = group
+        self.interval = interval
+        self.pending: dict[int, dict[str, Any]] = {}
+        self._last = -math.inf
+
+    def add(self, index: int, fields: Mapping[str, Any]) -> None:
+        self.pending[index] = dict(fields)
+        if time.monotonic() - self._last >= self.interval:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write every collected sample's fields, ``status`` last."""
+        self._last = time.monotonic()
+        if not self.pending:
+            return
+        indices = np.array(sorted(self.pending))
+        rows = [self.pending[i] for i in indices]
+        for name in rows[0]:  # sample_fields' order: status last
+            array = self.group[name]
+            values = np.array([row[name] for row in rows])
+            array.oindex[indices] = values if array.dtype.kind in "TO" else values.astype(array.dtype)
+        self.pending.clear()
+
+
+def alignment_values(alignment: Alignment | None) -> dict[str, Any]:
+    """The :data:`ALIGNMENT_FIELDS` of one sample as stored; NaN / -1 / "" without one."""
+    if alignment is None:
+        return {
+            name: fill if dtype is str else np.full(shape, fill, dtype)
+            for name, (dtype, shape, _, fill) in ALIGNMENT_FIELDS.items()
+        }
+    return {
+        "transform": np.asarray(alignment.transform, dtype="float64"),
+        "landmarks": np.asarray(alignment.landmarks, dtype="float32"),
+        "frame_size": np.asarray(alignment.frame_size, dtype="int32"),
+        "detect_step": alignment.detect_step,
+    }

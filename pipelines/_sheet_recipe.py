@@ -1,0 +1,207 @@
+"""What every sheet-based recipe shares: rows -> samples with their quirks, sheets back out.
+
+A concrete recipe declares its sheet's columns, layout and label maps and how it names
+subjects, folders and frames; :class:`SheetRecipe` does the reading, the repairs, the
+duplicate check, the class-set filtering and the writing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from mepipe._shared.text import join_repairs
+from mepipe.errors import UsageError
+from mepipe.release.recipe import Recipe, Sample
+from mepipe.release.scan import MAX_DEPTH, Scan
+from mepipe.release.sheet import Table, cell_int, cell_text, normalise_name, read_table, write_table
+
+#: the fields every recipe maps to sheet columns
+FIELDS = ("subject", "clip", "onset", "apex", "offset", "emotion")
+_ESTIMATED = "estimated from peak motion intensity"
+
+
+def check_span(onset: Any, apex: Any, offset: Any) -> tuple[int, int | None, int, list[str], str]:
+    """Frame numbers of one row, with the repairs applied and the error that remains.
+
+    Returns ``(onset, apex, offset, repairs, error)``; ``onset``/``offset`` are 0 when
+    their cells are not numbers (``error`` then says so). ``apex`` is ``None`` when it
+    is missing, outside [onset, offset] or equal to onset (an onset..apex crop would
+    hold one frame): the build estimates it from motion.
+    """
+    first, peak, last = cell_int(onset), cell_int(apex), cell_int(offset)
+    if first is None:
+        return 0, None, last or 0, [], f"onset {cell_text(onset)!r} is not a frame number"
+    if last is None:
+        return first, None, 0, [], f"offset {cell_text(offset)!r} is not a frame number"
+    if last == 0:
+        return first, peak, last, [], "offset 0 (no offset annotated)"
+    if first > last:
+        return first, peak, last, [], f"onset {first} after offset {last}"
+    if first == last:
+        return first, peak, last, [], f"onset == offset {first}: 1 frame cannot be rank-pooled"
+    if peak is None:
+        text = cell_text(apex)
+        what = f"apex {text!r} missing" if text else "apex missing"
+        return first, None, last, [f"{what}: {_ESTIMATED}"], ""
+    if not first <= peak <= last:
+        return first, None, last, [f"apex {peak} outside onset..offset {first}..{last}: {_ESTIMATED}"], ""
+    if peak == first:
+        return first, None, last, [f"apex {peak} == onset: {_ESTIMATED}"], ""
+    return first, peak, last, [], ""
+
+
+def flag_duplicates(samples: Sequence[Sample]) -> list[Sample]:
+    """``samples`` with an ``error`` on every repeat of an earlier sample id."""
+    first_row: dict[str, int] = {}
+    out = []
+    for sample in samples:
+        seen = first_row.setdefault(sample.sample_id, sample.row)
+        if seen != sample.row and not sample.error:
+            sample = replace(sample, error=f"sheet row {sample.row}: duplicate of row {seen} ({sample.sample_id})")
+        out.append(sample)
+    return out
+
+
+class SheetRecipe(Recipe):
+    """A recipe whose annotations are one worksheet with a header row."""
+
+    #: file-name patterns of version variants, searched in the root and one level down
+    sheet_globs: tuple[str, ...]
+    #: worksheet titles to try first; the first is the title :meth:`write_sheet` uses
+    sheet_names: tuple[str, ...]
+    #: the header as the release writes it; ``None`` is a blank spacer column
+    layout: tuple[str | None, ...]
+    #: field (see FIELDS) -> accepted header names, the release's own first
+    columns: dict[str, tuple[str, ...]]
+    #: rows written above the header (SAMM's notes)
+    preamble: tuple[tuple, ...] = ()
+    #: class set -> emotion (lower case) -> class name; emotions absent are left out
+    label_maps: dict[str, dict[str, str]] = {}
+    #: file names of frames, matched whole; group 1 is the frame number
+    frame_pattern: re.Pattern
+
+    def frame_number(self, filename: str) -> int | None:
+        match = self.frame_pattern.fullmatch(filename)
+        return int(match.group(1)) if match else None
+
+    # ---- dataset-specific naming (override) -------------------------------------------
+
+    def subject_cell(self, subject: str) -> str:
+        """The sheet's spelling of a normalised subject id."""
+        return subject
+
+    def clip_id(self, raw: dict[str, Any]) -> str:
+        """Clip name from a row's fields (``raw`` maps FIELDS to cells)."""
+        return cell_text(raw["clip"])
+
+    def clip_cell(self, sample: Sample) -> str:
+        """The sheet's ``Filename`` for a sample."""
+        return sample.clip
+
+    def emotion_cell(self, emotion: str) -> str:
+        """The sheet's spelling of a lower-case emotion."""
+        return emotion
+
+    def extra_cells(self, sample: Sample) -> dict[str, Any]:
+        """Cells of non-field columns for a sample made without a sheet (``synth``)."""
+        return {}
+
+    # ---- Recipe interface -------------------------------------------------------------
+
+    def find_sheet(self, root: Path, scanned: Scan | None = None) -> Path:
+        root = Path(root)
+        hint = f"make one with `mepipe synth --dataset {self.name} --out {root}`"
+        if not root.is_dir():
+            raise UsageError(f"no {self.title} release at {root}: not a folder; {hint}")
+        if (root / self.sheet_file).is_file():
+            return root / self.sheet_file
+        scanned = scanned if scanned is not None else Scan(root)
+        for pattern in self.sheet_globs:
+            found = scanned.find_files([pattern])
+            if found:
+                return found[0]
+        looked = " or ".join(dict.fromkeys([self.sheet_file, *self.sheet_globs]))
+        raise UsageError(
+            f"no {self.title} release at {root}: expected {looked} in it or up to {MAX_DEPTH} folders below; {hint}"
+        )
+
+    def read(self, sheet: Path, classes: str = "raw") -> list[Sample]:
+        self.check_classes(classes)
+        table = read_table(Path(sheet), self.columns, self.sheet_names)
+        samples = flag_duplicates([self._sample(table, number, cells) for number, cells in table.rows])
+        out = []
+        for sample in samples:
+            label = self.label_of(sample, classes)
+            if label is not None:
+                out.append(replace(sample, label=label))
+        return out
+
+    def label_of(self, sample: Sample, classes: str) -> str | None:
+        self.check_classes(classes)
+        if classes == "raw":
+            return sample.emotion
+        if classes == "megc2019":
+            return self.megc2019_label(sample)
+        return self.label_maps[classes].get(sample.emotion)
+
+    def write_sheet(self, samples: Sequence[Sample], path: Path) -> None:
+        header = list(self.layout)
+        known = {normalise_name(name) for name in header if name}
+        for sample in samples:
+            for name in sample.extra.get("raw", {}):
+                if normalise_name(name) not in known:
+                    header.append(name)
+                    known.add(normalise_name(name))
+        rows = [self._row(sample, header) for sample in samples]
+        write_table(Path(path), header, rows, sheet=self.sheet_names[0], preamble=self.preamble)
+
+    # ---- internals --------------------------------------------------------------------
+
+    def _sample(self, table: Table, number: int, cells: tuple) -> Sample:
+        fields = {key: cells[index] for key, index in table.columns.items()}
+        onset, apex, offset, repairs, error = check_span(fields["onset"], fields["apex"], fields["offset"])
+        subject = self.subject_id(fields["subject"]) if cell_text(fields["subject"]) else ""
+        clip = self.clip_id(fields) if cell_text(fields["clip"]) else ""
+        if not subject or not clip:
+            error = error or f"no {'subject' if not subject else 'clip name'}"
+        emotion = cell_text(fields["emotion"]).lower()
+        return Sample(
+            sample_id=f"{subject}/{clip}",
+            subject=subject,
+            clip=clip,
+            onset=onset,
+            apex=apex,
+            offset=offset,
+            emotion=emotion,
+            label=emotion,
+            repair=join_repairs(repairs),
+            error=f"sheet row {number}: {error}" if error else "",
+            row=number,
+            extra={"raw": table.raw(cells)},
+        )
+
+    def _row(self, sample: Sample, header: Sequence[str | None]) -> list[Any]:
+        raw = {normalise_name(name): value for name, value in sample.extra.get("raw", {}).items()}
+        if raw:
+            return [raw.get(normalise_name(name)) if name else None for name in header]
+        cells = {
+            "subject": self.subject_cell(sample.subject),
+            "clip": self.clip_cell(sample),
+            "onset": sample.onset,
+            "apex": "/" if sample.apex is None else sample.apex,
+            "offset": sample.offset,
+            "emotion": self.emotion_cell(sample.emotion),
+        }
+        extra = {normalise_name(k): v for k, v in self.extra_cells(sample).items()}
+        row = []
+        for name in header:
+            field = next(
+                (f for f, names in self.columns.items() if normalise_name(name) in {normalise_name(n) for n in names}),
+                None,
+            )
+            row.append(cells[field] if field else extra.get(normalise_name(name)))
+        return row
