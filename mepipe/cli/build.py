@@ -60,7 +60,7 @@ def _default_root(dataset: str) -> Path:
     help="Store the finished images as zarr v3 shards of K samples (one file per shard).",
 )
 @click.option("--overwrite", is_flag=True, help="Replace a store built with another configuration.")
-@click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option("--quiet", is_flag=True, help="No progress output.")
 def build(
     dataset,
     root,

@@ -30,7 +30,7 @@ MAX_LISTED = 20
 )
 @click.option("--arrays", default="trdi,midi", show_default=True, help="Comma-separated image arrays.")
 @click.option("--classes", default=None, help="Class set: raw, 5, 3, megc2019, ... [default: the store's own].")
-@click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option("--quiet", is_flag=True, help="No progress output.")
 def export(store, out, fmt, arrays, classes, quiet):
     """Write the ok samples of STORE as files most MER code reads, plus samples.csv.
 

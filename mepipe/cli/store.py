@@ -39,7 +39,7 @@ def preview(store, out, per_class):
 @click.argument("store")
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="Folder for index.html and its thumbnails.")
 @click.option("--workers", type=click.IntRange(min=1), help="Threads [default: one per core, at most 8].")
-@click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option("--quiet", is_flag=True, help="No progress output.")
 def report(store, out, workers, quiet):
     """An HTML page of every sample: thumbnails, status, repairs and quality flags."""
     from mepipe.report.page import write_report
@@ -49,7 +49,7 @@ def report(store, out, workers, quiet):
 
 @click.command()
 @click.argument("store")
-@click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option("--quiet", is_flag=True, help="No progress output.")
 def verify(store, quiet):
     """Re-read every ok sample and compare it with its checksum (exit 1 on damage)."""
     from mepipe.store.verify import verify_store

@@ -11,8 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from tqdm import tqdm
-
+from mepipe._shared.progress import Progress
 from mepipe._shared.text import join_repairs
 from mepipe.errors import SampleError, UsageError
 from mepipe.release.discover import open_release
@@ -96,13 +95,18 @@ def check_release(
     """Check every sample of the release at ``root`` (sheet and frames found there unless
     given, see :func:`mepipe.release.discover.open_release`).
 
-    ``progress`` shows a tqdm bar on stderr when it is a terminal.
+    ``progress`` shows progress on stderr: a bar on a terminal, lines in a log.
     """
     release = open_release(recipe, Path(root), sheet=sheet, frames=frames, classes=classes)
     roots = {part: found.path for part, found in release.frames.items()}
-    bar = tqdm(release.samples, desc=f"check {recipe.name}", unit="clip", disable=None if progress else True)
-    results = tuple(check_sample(sample, recipe, roots, decode) for sample in bar)
-    return CheckReport(recipe.name, release.root, release.sheet, classes, results, tuple(release.describe_frames()))
+    results = []
+    with Progress(len(release.samples), f"check {recipe.name}", enabled=progress) as bar:
+        for sample in release.samples:
+            results.append(check_sample(sample, recipe, roots, decode))
+            bar.update(results[-1].status != "broken")
+    return CheckReport(
+        recipe.name, release.root, release.sheet, classes, tuple(results), tuple(release.describe_frames())
+    )
 
 
 def format_report(report: CheckReport, recipe: Recipe) -> str:

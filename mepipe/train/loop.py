@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 import torch.nn.functional as F
-from tqdm import tqdm
 
+from mepipe._shared.progress import Progress
 from mepipe.errors import UsageError
 
 from .augment import apply_affine, random_affine, standardise
@@ -189,7 +189,8 @@ def train_fold(
         initialisation, the batch order, the augmentation and dropout.
     device : torch.device
     progress : bool
-        Show a tqdm bar (stderr) with the epoch's loss and training accuracy.
+        Show progress on stderr (a bar on a terminal, lines in a log) with the epoch's loss and
+        training accuracy.
 
     Returns
     -------
@@ -210,12 +211,8 @@ def train_fold(
     gamma = FOCAL_GAMMA if config.focal else 0.0
 
     losses, accuracies = [], []
-    bar = tqdm(
-        total=total,
-        desc=f"fold {fold.index + 1} ({fold.subject})",
-        disable=not progress,
-        leave=True,
-        dynamic_ncols=True,
+    bar = Progress(
+        total, f"fold {fold.index + 1} ({fold.subject})", enabled=progress, unit="step", outcomes=False, step=None
     )
     seen = 0
     start = time.perf_counter()
@@ -246,7 +243,7 @@ def train_fold(
         seen += n_epoch
         losses.append(float(loss_sum) / n_epoch)
         accuracies.append(float(correct) / n_epoch)
-        bar.set_postfix(loss=f"{losses[-1]:.3f}", acc=f"{accuracies[-1]:.2f}")
+        bar.note(loss=f"{losses[-1]:.3f}", acc=f"{accuracies[-1]:.2f}")
     if cuda:
         torch.cuda.synchronize(device)
     seconds = max(time.perf_counter() - start, 1e-9)

@@ -31,7 +31,8 @@ import time
 
 import numpy as np
 import torch
-from tqdm import tqdm
+
+from mepipe._shared.progress import Progress
 
 from .augment import random_affine
 from .data import Fold, StoreData
@@ -72,7 +73,7 @@ def train_folds(
     config : TrainConfig
     device : torch.device
     progress : bool
-        One tqdm bar for the group (stderr).
+        One progress display for the group (stderr: a bar on a terminal, lines in a log).
 
     Returns
     -------
@@ -104,12 +105,8 @@ def train_folds(
     losses = [[] for _ in jobs]
     accuracies = [[] for _ in jobs]
     seen = np.zeros(k_folds, np.int64)
-    bar = tqdm(
-        total=config.epochs * steps,
-        desc=f"{k_folds} folds at once",
-        disable=not progress,
-        leave=True,
-        dynamic_ncols=True,
+    bar = Progress(
+        config.epochs * steps, f"{k_folds} folds at once", enabled=progress, unit="step", outcomes=False, step=None
     )
     start = time.perf_counter()
     model.train()
