@@ -7,6 +7,7 @@ not; only a wheel shows one that is missing.
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
