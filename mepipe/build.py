@@ -44,10 +44,12 @@ from mepipe.store import (
     FieldWriter,
     create_store,
     detect_step_counts,
+    is_store,
     layout,
     local_path,
     missing_alignment,
     read_columns,
+    store_attrs,
 )
 from mepipe.store.verify import damaged_samples
 
@@ -145,9 +147,9 @@ def _existing(out: str) -> zarr.Group | None:
 
 
 def _check_same_build(group: zarr.Group, out: str, attrs: dict, samples: Sequence[Sample]) -> None:
-    old = group.attrs.get("mepipe")
-    if old is None:
+    if not is_store(group):
         raise MepipeError(f"{out} exists and is not a mepipe store; choose another --out or use --overwrite")
+    old = store_attrs(group)
     ours = BuildConfig.from_dict(attrs["config"])
     diffs = ours.differences(BuildConfig.from_dict(old.get("config", {"dataset": "?"})))
     missing = missing_alignment(group)

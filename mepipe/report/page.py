@@ -31,7 +31,7 @@ from mepipe._shared.text import join_repairs, split_repairs
 from mepipe.errors import UsageError
 from mepipe.report import quality
 from mepipe.report.summary import reason_kind
-from mepipe.store import FAILED, OK, STATUS_NAMES, open_store, read_columns
+from mepipe.store import FAILED, OK, STATUS_NAMES, open_store, read_columns, store_attrs
 
 #: thumbnail side, pixels
 THUMB_PX = 96
@@ -112,7 +112,7 @@ def write_report(store: str, out: str | Path, *, workers: int | None = None, pro
         with ThreadPoolExecutor(workers or min(os.cpu_count() or 1, MAX_WORKERS)) as pool:
             for _ in pool.map(work, todo):
                 bar.update(True)
-    page = render_page(rows, dict(group.attrs["mepipe"]), quality.unavailable(present), str(store))
+    page = render_page(rows, store_attrs(group), quality.unavailable(present), str(store))
     path = out / "index.html"
     path.write_text(page, encoding="utf-8")
     return path

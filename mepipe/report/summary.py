@@ -7,7 +7,7 @@ from collections import Counter
 
 import zarr
 
-from mepipe.store import OK, STATUS_NAMES, detect_step_counts, read_columns
+from mepipe.store import OK, STATUS_NAMES, detect_step_counts, read_columns, store_attrs
 
 
 def reason_kind(text: str) -> str:
@@ -21,7 +21,7 @@ def describe(group: zarr.Group, max_listed: int = 20) -> str:
     """Counts per status, detection step, class and subject, repairs and failures, then
     configuration and provenance."""
     table = read_columns(group)
-    attrs = dict(group.attrs["mepipe"])
+    attrs = store_attrs(group)
     status = table["status"]
     ok = status == OK
     labels = [str(x) for x in table["label"]]

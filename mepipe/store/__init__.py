@@ -20,6 +20,7 @@ from mepipe.store.schema import (
     RAW_IMAGES,
     SHEET_FIELDS,
     STATUS_NAMES,
+    STORE_ATTRS,
     Alignment,
     SampleResult,
     array,
@@ -27,10 +28,12 @@ from mepipe.store.schema import (
     create_store,
     image_names,
     is_image,
+    is_store,
     local_path,
     missing_alignment,
     open_store,
     per_sample_arrays,
+    store_attrs,
 )
 from mepipe.store.write import FieldWriter, alignment_values, sample_fields, write_images, write_sample
 
@@ -46,6 +49,7 @@ __all__ = [
     "RAW_IMAGES",
     "SHEET_FIELDS",
     "STATUS_NAMES",
+    "STORE_ATTRS",
     "Alignment",
     "FieldWriter",
     "SampleResult",
@@ -57,6 +61,7 @@ __all__ = [
     "detect_step_counts",
     "image_names",
     "is_image",
+    "is_store",
     "local_path",
     "missing_alignment",
     "open_store",
@@ -65,6 +70,7 @@ __all__ = [
     "read_fields",
     "sample_checksum",
     "sample_fields",
+    "store_attrs",
     "write_images",
     "write_sample",
 ]

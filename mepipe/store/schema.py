@@ -30,6 +30,9 @@ from zarr.codecs import ZstdCodec
 from mepipe.errors import MepipeError
 from mepipe.release.recipe import Sample
 
+#: the group attribute holding a store's version, configuration and provenance
+STORE_ATTRS = "mepipe"
+
 PENDING, OK, FAILED = 0, 1, 2
 STATUS_NAMES = {PENDING: "pending", OK: "ok", FAILED: "failed"}
 
@@ -184,7 +187,7 @@ def create_store(
             fill_value=fill,
             dimension_names=("sample", *dims),
         )
-    group.attrs["mepipe"] = dict(attrs)
+    group.attrs[STORE_ATTRS] = dict(attrs)
     return group
 
 
@@ -194,9 +197,19 @@ def open_store(path: str, mode: str = "r") -> zarr.Group:
         group = zarr.open_group(path, mode=mode)
     except (FileNotFoundError, zarr.errors.GroupNotFoundError, zarr.errors.NodeTypeValidationError):
         raise MepipeError(f"{path}: not a mepipe store (no zarr group there)") from None
-    if "mepipe" not in group.attrs:
-        raise MepipeError(f"{path}: a zarr group, but not a mepipe store (no 'mepipe' attributes)")
+    if not is_store(group):
+        raise MepipeError(f"{path}: a zarr group, but not a mepipe store (no {STORE_ATTRS!r} attributes)")
     return group
+
+
+def is_store(group: zarr.Group) -> bool:
+    """Whether ``group`` is a mepipe store: one holding :data:`STORE_ATTRS` attributes."""
+    return STORE_ATTRS in group.attrs
+
+
+def store_attrs(group: zarr.Group) -> dict[str, Any]:
+    """A store's ``attrs["mepipe"]``: version, dataset, configuration and provenance."""
+    return dict(group.attrs[STORE_ATTRS])
 
 
 def missing_alignment(group: zarr.Group) -> list[str]:
