@@ -6,7 +6,7 @@ PIP    := $(PY) -m pip
 STAMP  := $(VENV)/.installed
 DEMO   ?= demo
 
-.PHONY: help install demo test bench clean
+.PHONY: help install demo test bench docs clean
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -14,7 +14,7 @@ help:  ## list the targets
 $(STAMP): setup.cfg pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip -c constraints.txt setuptools wheel
-	$(PIP) install -q -c constraints.txt -e '.[train,cluster,dev]'
+	$(PIP) install -q -c constraints.txt -e '.[train,cluster,dev,docs]'
 	@touch $(STAMP)
 
 install: $(STAMP)  ## create .venv and install mepipe with all extras
@@ -28,5 +28,10 @@ test: $(STAMP)  ## run the test suite
 bench: $(STAMP)  ## run the benchmarks (ratios against baselines measured in the same run)
 	$(PY) -m bench
 
+# -E: read every page again, so docstrings changed since the last build are checked too
+# (an incremental build would not re-emit their warnings)
+docs: $(STAMP)  ## build the documentation site into docs/_build/html (warnings are errors)
+	$(VENV)/bin/sphinx-build -E -W --keep-going -q -b html docs docs/_build/html
+
 clean:  ## remove the venv and generated data
-	rm -rf $(VENV) $(DEMO) bench/out *.egg-info
+	rm -rf $(VENV) $(DEMO) bench/out *.egg-info docs/_build docs/api/generated

@@ -103,7 +103,7 @@ def test_detection_copy_shows_a_typical_face_at_the_requested_size():
 
 
 def bilen_weights(count: int) -> np.ndarray:
-    """alpha_t = 2(T - t + 1) - (T + 1)(H_T - H_{t-1}), t = 1..T (method.md, section 3)."""
+    """alpha_t = 2(T - t + 1) - (T + 1)(H_T - H_{t-1}), t = 1..T (docs/method.md, section 3)."""
     harmonic = np.concatenate([[0.0], np.cumsum(1.0 / np.arange(1, count + 1))])
     t = np.arange(1, count + 1)
     return 2.0 * (count - t + 1) - (count + 1) * (harmonic[count] - harmonic[t - 1])

@@ -1,6 +1,6 @@
 """The build's configuration: every choice that shapes the arrays, in one record.
 
-Defaults follow ``method.md``; each value is stored in the store it produced, and a
+Defaults follow ``docs/method.md``; each value is stored in the store it produced, and a
 rebuild into an existing store must use the same values (or ``--overwrite``).
 """
 
@@ -34,7 +34,7 @@ class BuildConfig:
     keep_raw : bool
         Also store the float32 dynamic images.
     motion_reference : str
-        ``onset`` (|frame - onset|) or ``previous`` (consecutive-frame difference).
+        ``onset`` (``|frame - onset|``) or ``previous`` (consecutive-frame difference).
     motion_descending : bool
         Order frames by descending motion for MIDI (default ascending: the strongest
         motion gets the largest positive weight).

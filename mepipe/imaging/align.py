@@ -1,4 +1,4 @@
-"""Onset-anchored face alignment: one similarity transform per clip (method.md, section 2).
+"""Onset-anchored face alignment: one similarity transform per clip (docs/method.md, section 2).
 
 The face and its 68 landmarks are found on the reference (onset) frame only, with dlib's
 HOG frontal detector (a cascade of :data:`DETECT_STEPS`: a fast down-scaled copy first,

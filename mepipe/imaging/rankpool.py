@@ -2,7 +2,7 @@
 
 A dynamic image (Bilen et al., CVPR 2016) is one fixed linear combination of a clip's
 frames, ``DI = sum_t alpha_t I_t``. TRDI pools the frames in time order; MIDI pools the
-same frames after sorting them by motion intensity (method.md, section 3).
+same frames after sorting them by motion intensity (docs/method.md, section 3).
 
 Pooling is one streaming weighted sum, run by one numba kernel (``nogil``,
 single-threaded: the build parallelises over clips with threads). The kernel keeps a tile

@@ -27,7 +27,7 @@ HEAD_MOTION_PX = 2.0
 #: of the aligned face is fill, not face
 WINDOW_OUTSIDE_SHARE = 0.25
 #: share of TRDI energy outside the face hull above which the dynamic image shows
-#: something other than the face moving; see README "Quality report" for the measurements
+#: something other than the face moving; see docs/quality.md for the measurements
 OFF_FACE_SHARE = 0.8
 #: the detection step of the normal case; any other means a fallback found the face
 NORMAL_DETECT_STEP = "scaled"

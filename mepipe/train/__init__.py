@@ -1,7 +1,7 @@
 """The training stage (needs the ``train`` extra: torch).
 
 Leave-one-subject-out training of the two-stream Adaptive Fusion Network on a store
-written by ``mepipe build`` (method.md sections 4 and 5). Modules, one job each:
+written by ``mepipe build`` (docs/method.md sections 4 and 5). Modules, one job each:
 ``data`` (store -> memory, LOSO split), ``model`` (streams and fusion variants),
 ``augment`` (input standardisation, paired augmentation), ``loop`` (one fold), ``metrics``
 (pure NumPy scores), ``report`` (predictions.csv, metrics, table), ``plots`` (figures)

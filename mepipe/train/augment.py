@@ -2,7 +2,7 @@
 
 Standardisation: each dynamic image is shifted so that its median is 0 and scaled to
 unit standard deviation, one offset and one scale over all its channels. The store's
-uint8 images are per-image min-max scaled (method.md section 3), so "no change", a DI's
+uint8 images are per-image min-max scaled (docs/method.md section 3), so "no change", a DI's
 physical zero, lands at a different grey level in every image (about 100 to 157 on the
 synthetic CASME-II) and the gain varies twenty-fold with clip length and motion. Most
 pixels of a face do not move, so the median recovers that zero; undoing offset and gain

@@ -34,7 +34,7 @@ BACKBONE = ("trdi_stream.", "midi_stream.")
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Hyper-parameters shared by every fold of a run (method.md section 4)."""
+    """Hyper-parameters shared by every fold of a run (docs/method.md section 4)."""
 
     variant: str = "afn"
     epochs: int = 30

@@ -1,6 +1,6 @@
 """Classification metrics of pooled LOSO predictions (pure NumPy).
 
-Conventions (method.md section 5): predictions of all folds are pooled and the metrics
+Conventions (docs/method.md section 5): predictions of all folds are pooled and the metrics
 computed once over the pool. UF1 is the mean over classes of 2TP/(2TP+FP+FN) and UAR the
 mean over classes of TP/N_c.
 

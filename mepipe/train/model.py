@@ -1,4 +1,4 @@
-"""The Adaptive Fusion Network (method.md section 4) and its ablation variants.
+"""The Adaptive Fusion Network (docs/method.md section 4) and its ablation variants.
 
 Two unshared ResNet-18-style streams (hand-written: torchvision is not a dependency) map
 the TRDI and the MIDI to feature vectors f_T, f_M of size 8W; a fusion head combines

@@ -1,0 +1,70 @@
+"""The README stays a short user's guide whose links land; the code cites pages that exist.
+
+Cheap checks on the Markdown sources only: ``make docs`` builds the site itself (with
+warnings as errors, which also catches broken links between the docs pages).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+MAX_README_LINES = 250
+
+# [text](target): inline Markdown links, targets without spaces
+_LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
+_SECTION_CITE = re.compile(r"docs/method\.md,? sections? (\d+)(?: and (\d+))?")
+
+
+def local_links(markdown: str) -> list[str]:
+    """Relative link targets of a Markdown text, without their ``#anchor``."""
+    targets = []
+    for target in _LINK.findall(markdown):
+        if re.match(r"[a-z][a-z0-9+.-]*:", target) or target.startswith("#"):
+            continue  # a URL (https:, mailto:) or an anchor on the same page
+        targets.append(target.split("#", 1)[0])
+    return targets
+
+
+def missing_targets(markdown: str, base: Path) -> list[str]:
+    return [target for target in local_links(markdown) if not (base / target).exists()]
+
+
+def test_readme_is_a_short_guide():
+    lines = README.read_text(encoding="utf-8").splitlines()
+    assert len(lines) <= MAX_README_LINES, f"README.md has {len(lines)} lines, at most {MAX_README_LINES}"
+
+
+def test_every_page_the_readme_links_exists():
+    text = README.read_text(encoding="utf-8")
+    docs = [target for target in local_links(text) if target.startswith("docs/")]
+    assert "docs/method.md" in docs and "docs/api/index.md" in docs, docs
+    assert missing_targets(text, ROOT) == []
+
+
+def test_link_check_sees_a_missing_page_and_skips_urls(tmp_path):
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "here.md").write_text("# here\n")
+    text = (
+        "[a](docs/here.md) [b](docs/here.md#a-heading) [c](docs/gone.md#x) "
+        "[d](https://example.org/x.md) [e](#usage) [f](mailto:someone@example.org)"
+    )
+    assert local_links(text) == ["docs/here.md", "docs/here.md", "docs/gone.md"]
+    assert missing_targets(text, tmp_path) == ["docs/gone.md"]
+
+
+def test_docstrings_cite_method_sections_that_exist():
+    headings = re.findall(r"^## (\d+)\. ", (ROOT / "docs" / "method.md").read_text(encoding="utf-8"), re.M)
+    cited, bare = set(), []
+    for path in [*(ROOT / "mepipe").rglob("*.py"), *(ROOT / "pipelines").rglob("*.py")]:
+        text = path.read_text(encoding="utf-8")
+        bare += [
+            f"{path.name}: {line.strip()}" for line in text.splitlines() if re.search(r"(?<!docs/)method\.md", line)
+        ]
+        for match in _SECTION_CITE.finditer(text):
+            cited.update(number for number in match.groups() if number)
+    assert bare == [], "cite the page users have: docs/method.md"
+    assert cited, "the scan must see the docstrings' citations"
+    assert cited <= set(headings), sorted(cited - set(headings))
