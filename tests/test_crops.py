@@ -365,3 +365,17 @@ def test_report_places_landmarks_where_a_resized_frame_has_its_face(scene):
     canonical = align.aligned_landmarks(out[0])
     assert np.median(np.hypot(*(found - expected).T)) < 0.1 * iod
     assert np.median(np.hypot(*(canonical - expected).T)) > 0.2 * iod
+
+
+def test_report_page_says_which_crop_and_flags_by_it(stores, tmp_path):
+    from mepipe.report.page import write_report
+
+    cases = {
+        ("cropped", "release"): ("release: registered crops resized whole, stretched", False),
+        ("cropped", "aligned"): ("aligned: face window canonical", True),
+        ("raw", "aligned"): ("aligned: face window canonical", False),
+    }
+    for key, (words, past_frame) in cases.items():
+        page = write_report(stores[key], tmp_path / "-".join(key), workers=1, progress=False).read_text()
+        assert f"<tr><th>crop</th><td>{words}</td></tr>" in page
+        assert ('<span class="flag" title="share of the output face window' in page) is past_frame, key
