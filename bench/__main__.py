@@ -13,6 +13,7 @@ BENCHMARKS = (
     "stages",
     "scale",
     "quality",
+    "crops",
     "report",
     "train",
 )

@@ -16,7 +16,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,7 @@ from mepipe.engine.graph import Outcome, build_graph
 from mepipe.engine.lock import StoreLock
 from mepipe.errors import MepipeError, UsageError
 from mepipe.pipelines import get_recipe
+from mepipe.release.crops import choose_crop
 from mepipe.release.discover import Release, open_release
 from mepipe.release.recipe import Recipe, Sample
 from mepipe.report.summary import reason_kind
@@ -71,6 +72,8 @@ class BuildSummary:
     frames_roots: list[str] = field(default_factory=list)
     #: ok samples per detection step that found their face, most first
     detect_steps: dict[str, int] = field(default_factory=dict)
+    #: the crop the build used, and why (:func:`mepipe.release.crops.choose_crop`)
+    crop: str = ""
 
     @property
     def failed(self) -> int:
@@ -82,6 +85,7 @@ class BuildSummary:
         lines = [
             f"store     {self.store}",
             *(f"frames    {line}" for line in self.frames_roots),
+            *([f"crop      {self.crop}"] if self.crop else []),
             f"samples   {self.total}  (built now {self.built}, already ok {self.skipped})",
             f"ok        {self.ok}",
             f"repaired  {self.repaired}  (annotation/frame repairs recorded per sample)",
@@ -89,7 +93,7 @@ class BuildSummary:
             f"time      {self.seconds:.1f} s, {self.frames} frames decoded, {rate:.0f} frames/s",
         ]
         if self.repaired_damage:
-            lines.insert(3, f"rebuilt   {self.repaired_damage}  (damaged data found and rebuilt)")
+            lines.insert(3 + bool(self.crop), f"rebuilt   {self.repaired_damage}  (damaged data found and rebuilt)")
         if set(self.detect_steps) - {"scaled"}:
             steps = ", ".join(f"{step} {count}" for step, count in self.detect_steps.items())
             lines.append(f"faces     {steps}  (found by detection step: the scaled copy or fallbacks)")
@@ -216,6 +220,7 @@ def build(
     overwrite: bool = False,
     progress: bool = True,
     shard: int | None = None,
+    crop: str | None = None,
     **options: Any,
 ) -> BuildSummary:
     """Build (or resume) the store ``out`` from the release at ``root``.
@@ -244,14 +249,20 @@ def build(
     shard : int, optional
         Once finished, store the images as zarr v3 shards of this many samples (one file
         per shard) instead of one file per sample.
+    crop : str, optional
+        ``release`` (the release's registered crops resized whole) or ``aligned`` (the face
+        found and aligned); by default ``release`` where the frames root found is a
+        registered-crop folder of the recipe (docs/crops.md).
     **options
         Fields of :class:`~mepipe.engine.config.BuildConfig` (``span``, ``size``, ``classes``,
-        ``gray``, ``keep_raw``, ``motion_reference``, ...).
+        ``gray``, ``keep_raw``, ``motion_reference``, ``keep_aspect``, ``face_window``, ...).
 
     Returns
     -------
     BuildSummary
     """
+    # the crop's own options are checked once the crop is known: it depends on the frames
+    crop_options = {name: options.pop(name) for name in ("keep_aspect", "face_window") if name in options}
     config = BuildConfig(dataset=dataset, **options)
     if shard is not None and shard < 2:
         raise UsageError(f"--shard must be at least 2 samples per shard, not {shard}")
@@ -265,6 +276,8 @@ def build(
     samples = release.samples
     if not samples:
         raise MepipeError(f"{release.sheet}: no samples in class set {config.classes!r}")
+    choice = choose_crop(release, crop)
+    config = replace(config, crop=choice.mode, **crop_options)
     attrs = _provenance(config, release)
     out = local_path(out)
     start = time.perf_counter()
@@ -323,4 +336,13 @@ def build(
         frames=sum(o.frames_decoded for o in outcomes),
         frames_roots=release.describe_frames(),
         detect_steps=detect_step_counts(group),
+        crop=f"{describe_crop(config)} ({choice.reason})",
     )
+
+
+def describe_crop(config: BuildConfig) -> str:
+    """The crop of a build in a few words: ``aligned, face window meb``, ``release,
+    stretched to 224x224``."""
+    if config.crop == "release":
+        return f"release, {'padded' if config.keep_aspect else 'stretched'} to {config.size}x{config.size}"
+    return f"aligned, face window {config.face_window}"

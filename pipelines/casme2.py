@@ -42,6 +42,8 @@ class Casme2(SheetRecipe):
     # raw frames are the primary variant: the cropped releases were registered by a
     # method of their own, which this build's alignment would repeat
     frames_dirs = ("CASME2_RAW_selected", "CASME2-RAW", "CASME2_RAW", "Cropped", "Cropped_original", "Cropped-updated")
+    # the releases' own cropped, registered faces (MMNet: Cropped-updated/Cropped)
+    registered_dirs = ("Cropped", "Cropped_original", "Cropped-updated")
     sheet_globs = ("CASME2-coding-*.xlsx", "CASME2-coding-*.csv")
     sheet_names = ("Sheet1",)
     layout = (

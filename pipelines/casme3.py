@@ -42,6 +42,7 @@ class Casme3(SheetRecipe):
     sheet_file = "cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx"
     # the folder names of the part A micro-expression frames (raw, cropped) in circulation
     frames_dirs = ("ME_A", "ME_A_cropped")
+    registered_dirs = ("ME_A_cropped",)
     sheet_globs = ("cas(me)3_part_A_ME_label*.xlsx", "cas(me)3_part_A_ME_label*.csv")
     sheet_names = ("label",)
     layout = ("Subject", "Filename", "Onset", "Apex", "Offset", "AU", "Objective class", "emotion")

@@ -67,6 +67,9 @@ class Megc2019(CompositeRecipe):
                 per_subject[subject].append((subject, clip, label))
         return {name: [row for rows in chosen[name].values() for row in rows] for name in PARTS}
 
+    def part_recipe(self, part: str) -> Recipe:
+        return get_recipe(part)
+
     def resolve(self, sample: Sample) -> tuple[Recipe, Sample, str]:
         part, _, subject = sample.subject.partition("/")
         own = replace(sample, subject=subject, sample_id=sample.sample_id.removeprefix(f"{part}/"))

@@ -83,6 +83,9 @@ class Samm(SheetRecipe):
     )
     sheet_file = "SAMM_Micro_FACS_Codes_v2.xlsx"
     frames_dirs = ("SAMM", "SAMM_CROP", "SAMM_cropped", "SAMM_crop")
+    # no registered crops: the release ships whole frames, and the SAMM_CROP folders in
+    # circulation are each lab's own crops, made by methods not published (MMNet#8), so
+    # builds align them like whole frames unless told --crop release
     sheet_globs = ("SAMM*_Micro_FACS_Codes*.xlsx", "SAMM*_Micro_FACS_Codes*.csv")
     sheet_names = ("MICRO_ONLY",)
     layout = (

@@ -50,6 +50,8 @@ def test_check_reports_ok_repaired_broken(release):
     assert result.stdout.splitlines() == [
         f"CASME-II release {release} (sheet CASME2-coding-20190701.xlsx, classes raw): 3 samples",
         f"frames {release}/CASME2_RAW_selected (3 of 3 clip folders)",
+        "crop   a build uses --crop aligned (CASME2_RAW_selected: not a registered-crop folder of CASME-II "
+        "(Cropped, Cropped_original, Cropped-updated); the face is found and aligned)",
         "  ok            1",
         "  repaired      1",
         "  broken        1",

@@ -11,6 +11,7 @@ import click
 from mepipe.engine.config import SPANS
 from mepipe.errors import UsageError
 from mepipe.pipelines import recipe_names
+from mepipe.release.crops import CROPS
 
 from .scheduling import dask_options, dask_scheduler
 
@@ -55,6 +56,21 @@ def _default_root(dataset: str) -> Path:
 )
 @click.option("--descending", "motion_descending", is_flag=True, help="MIDI orders frames by descending motion.")
 @click.option(
+    "--crop",
+    type=click.Choice(CROPS),
+    help="release: keep the release's registered crops, resized whole; aligned: find and align "
+    "the face [default: release for a registered-crop frames folder (Cropped, SMIC_all_cropped, ...), "
+    "else aligned; see docs/crops.md].",
+)
+@click.option("--keep-aspect", is_flag=True, help="--crop release: pad the short side instead of stretching.")
+@click.option(
+    "--face-window",
+    default="canonical",
+    show_default=True,
+    help="--crop aligned: how much of the output the face box spans: canonical, meb (the box + 2 %% "
+    "per side) or a share of the side, e.g. 0.8.",
+)
+@click.option(
     "--shard",
     type=click.IntRange(min=2),
     help="Store the finished images as zarr v3 shards of K samples (one file per shard).",
@@ -84,6 +100,9 @@ def build(
     keep_raw,
     motion_reference,
     motion_descending,
+    crop,
+    keep_aspect,
+    face_window,
     shard,
     overwrite,
     quiet,
@@ -105,6 +124,9 @@ def build(
         keep_raw=keep_raw,
         motion_reference=motion_reference,
         motion_descending=motion_descending,
+        crop=crop,
+        keep_aspect=keep_aspect,
+        face_window=face_window,
     )
     root = root or _default_root(dataset)
     out = out or f"{dataset}.zarr"

@@ -10,6 +10,8 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from mepipe.errors import UsageError
+from mepipe.imaging.align import window_fraction
+from mepipe.release.crops import CROPS
 
 SPANS = ("onset-apex", "onset-offset", "apex-offset")
 MOTION_REFERENCES = ("onset", "previous")
@@ -45,6 +47,15 @@ class BuildConfig:
         typical width is about this wide: HOG finds faces from 80 px, and its cost grows
         with the pixels it scans. Fallbacks (``align.DETECT_STEPS``) run only when that
         finds no face.
+    crop : str
+        ``aligned`` (the face found on the onset and aligned) or ``release`` (the
+        release's registered crops resized whole); docs/crops.md.
+    keep_aspect : bool
+        ``release`` crops: pad the short side instead of stretching.
+    face_window : str
+        ``aligned`` crops: how much of the output the face box spans, ``canonical``,
+        ``meb`` or a share of the side (``"0.8"``); see
+        :func:`mepipe.imaging.align.window_fraction`.
     """
 
     dataset: str
@@ -57,6 +68,9 @@ class BuildConfig:
     motion_descending: bool = False
     motion_sigma: float = 1.0
     detect_face_px: int = 120
+    crop: str = "aligned"
+    keep_aspect: bool = False
+    face_window: str = "canonical"
 
     def __post_init__(self) -> None:
         if self.span not in SPANS:
@@ -73,6 +87,23 @@ class BuildConfig:
             )
         if self.motion_sigma <= 0:
             raise UsageError(f"motion sigma must be positive, not {self.motion_sigma}")
+        if self.crop not in CROPS:
+            raise UsageError(f"--crop must be one of {', '.join(CROPS)}, not {self.crop!r}")
+        # a number given from Python is recorded as the text the CLI would record
+        object.__setattr__(self, "face_window", str(self.face_window))
+        try:
+            window_fraction(self.face_window)
+        except ValueError as exc:
+            raise UsageError(f"--face-window: {exc}") from None
+        if self.crop == "release" and self.face_window != "canonical":
+            raise UsageError("--face-window applies to --crop aligned; --crop release keeps the release's crop")
+        if self.crop == "aligned" and self.keep_aspect:
+            raise UsageError("--keep-aspect applies to --crop release; --crop aligned outputs the face window")
+
+    @property
+    def window(self) -> float | None:
+        """The face window's share of the output side; ``None`` for the canonical layout."""
+        return window_fraction(self.face_window)
 
     @property
     def channels(self) -> int:

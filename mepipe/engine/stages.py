@@ -16,7 +16,7 @@ import numpy as np
 from mepipe._shared.text import join_repairs
 from mepipe.engine.config import BuildConfig
 from mepipe.errors import SampleError
-from mepipe.imaging import align, rankpool
+from mepipe.imaging import align, rankpool, resize
 from mepipe.release import frames
 from mepipe.release.recipe import Recipe, Sample
 from mepipe.store import OK, Alignment, SampleResult
@@ -100,7 +100,8 @@ def detect_side(recipe: Recipe, frame_shape: tuple[int, ...], face_px: int) -> i
 
 def align_clip(clip: Clip, recipe: Recipe, config: BuildConfig) -> Clip:
     """Warp every frame with the one similarity transform found on the onset frame, and
-    record that transform, the landmarks and the detection step in ``alignment``.
+    record that transform, the landmarks and the detection step in ``alignment``; for
+    ``crop="release"``, :func:`keep_registration` instead.
 
     Raises
     ------
@@ -108,14 +109,14 @@ def align_clip(clip: Clip, recipe: Recipe, config: BuildConfig) -> Clip:
         No usable face on the onset frame (the message names its file), or a frame that
         cannot be decoded (named likewise).
     """
+    if config.crop == "release":
+        return keep_registration(clip, recipe, config)
     source = clip.frames
     bgr = isinstance(source, frames.FrameFiles) and source.bgr
-    onset = source[0]
-    if bgr and onset.ndim == 3:
-        onset = cv2.cvtColor(onset, cv2.COLOR_BGR2RGB)  # a copy: the warp reads the BGR one
+    onset = _rgb_onset(source, bgr)
     side = detect_side(recipe, onset.shape, config.detect_face_px)
     try:
-        info = align.aligner(config.size, side).transform(onset)
+        info = align.aligner(config.size, side, config.window).transform(onset)
     except SampleError as exc:
         # the face is looked for on the onset frame only: that file is the one to look at
         raise SampleError(f"{clip.onset_file}: {exc}") from None
@@ -124,6 +125,38 @@ def align_clip(clip: Clip, recipe: Recipe, config: BuildConfig) -> Clip:
         transform=info["matrix"], landmarks=info["landmarks"], frame_size=info["frame_size"], detect_step=info["step"]
     )
     return replace(clip, frames=aligned, alignment=alignment)
+
+
+def keep_registration(clip: Clip, recipe: Recipe, config: BuildConfig) -> Clip:
+    """Resize every frame whole (the release's registration kept), recording the resize
+    matrix as the transform; the onset's landmarks are looked for only for the report, and
+    a face not found leaves them NaN (``detect_step`` :data:`mepipe.imaging.align.NO_FACE`), not a failure.
+
+    Raises
+    ------
+    SampleError
+        A frame that cannot be decoded (the message names it).
+    """
+    source = clip.frames
+    bgr = isinstance(source, frames.FrameFiles) and source.bgr
+    onset = _rgb_onset(source, bgr)
+    side = detect_side(recipe, onset.shape, config.detect_face_px)
+    try:
+        face = align.aligner(config.size, side).detect(onset)
+        landmarks, step = face["landmarks"], face["step"]
+    except SampleError:
+        landmarks, step = np.full((68, 2), np.nan), align.NO_FACE
+    resized, matrix = resize.resize_clip(source, config.size, config.keep_aspect, gray=config.gray, bgr=bgr)
+    alignment = Alignment(transform=matrix, landmarks=landmarks, frame_size=onset.shape[:2], detect_step=step)
+    return replace(clip, frames=resized, alignment=alignment)
+
+
+def _rgb_onset(source: np.ndarray | frames.FrameFiles, bgr: bool) -> np.ndarray:
+    """The clip's onset frame, RGB or gray, as the face detector reads it."""
+    onset = source[0]
+    if bgr and onset.ndim == 3:
+        onset = cv2.cvtColor(onset, cv2.COLOR_BGR2RGB)  # a copy: the warp reads the BGR one
+    return onset
 
 
 def pool_clip(clip: Clip, sample: Sample, config: BuildConfig) -> SampleResult:

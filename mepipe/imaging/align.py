@@ -53,6 +53,16 @@ _MOUTH_Y = 0.69
 # The box dlib's HOG detector draws around a face in that layout, in units of S
 # (left, top, right, bottom): measured on aligned synthetic onsets, spread under 0.03 S.
 _FACE_BOX = (0.23, 0.23, 0.81, 0.81)
+#: Named face windows (``--face-window``), as the share of the output side the detected
+#: face box spans: ``canonical`` is the layout above, ``meb`` meb's crop (the detected box
+#: plus 2 % of its width on each side, docs/crops.md)
+FACE_WINDOWS: dict[str, float | None] = {"canonical": None, "meb": 1 / 1.04}
+# Where the detector's box (found on the source frame, mapped by the transform) lies in
+# the canonical layout, in units of S: centre and width, the mean over 50 placements of
+# the packaged portrait (rotated -12..10 degrees, boxes 81-270 px, mirrored), width spread
+# 0.03 S. A face window zooms the layout about that centre and moves it to the output's.
+_BOX_CENTRE = (0.50, 0.51)
+_BOX_WIDTH = 0.66
 # Landmarks on an aligned image are placed on a copy at least this large: dlib returns
 # whole pixels, and on a 64 px output one pixel is a large part of a micro-movement.
 _LANDMARK_MIN_SIDE = 448
@@ -60,6 +70,9 @@ _LANDMARK_MIN_SIDE = 448
 #: Detection steps, tried in this order until one finds a face: the scaled copy (the
 #: normal case, and the only one that runs when it succeeds), then the fallbacks.
 DETECT_STEPS = ("scaled", "full", "upsampled", "padded")
+#: The step recorded where none found a face: only builds that keep a release's registered
+#: crops (``--crop release``) keep such a sample, without landmarks.
+NO_FACE = "none"
 # The padded step adds this fraction of the frame's long side on every side, filled with
 # the frame's mean colour: on tight face crops (280 x 340, face wider than the frame)
 # replicated or black borders hid the face from HOG, reflected ones mirrored half-faces.
@@ -124,13 +137,48 @@ def _predictor() -> Any:
     return predictor
 
 
-def canonical_points(size: int) -> np.ndarray:
+def window_fraction(window: str) -> float | None:
+    """The share of the output side a face window gives the detected face box.
+
+    Parameters
+    ----------
+    window : str
+        A name of :data:`FACE_WINDOWS` or a number between 0.2 and 1.2 (``"0.8"``: the
+        box spans 80 % of the output's width).
+
+    Returns
+    -------
+    float or None
+        ``None`` for the canonical layout.
+
+    Raises
+    ------
+    ValueError
+        Neither a known name nor a number in range.
+    """
+    if window in FACE_WINDOWS:
+        return FACE_WINDOWS[window]
+    try:
+        fraction = float(window)
+    except ValueError:
+        fraction = float("nan")
+    if not 0.2 <= fraction <= 1.2:
+        names = ", ".join(FACE_WINDOWS)
+        raise ValueError(f"face window must be {names} or a share of the output between 0.2 and 1.2, not {window!r}")
+    return fraction
+
+
+def canonical_points(size: int, window: float | None = None) -> np.ndarray:
     """Canonical positions of the eye centres and the mouth in a ``size x size`` output.
 
     Parameters
     ----------
     size : int
         Output side in pixels.
+    window : float, optional
+        Share of the output side the face box is to span (see :func:`window_fraction`):
+        the canonical layout zoomed about the box's centre, which moves to the output's.
+        ``None``: the canonical layout itself.
 
     Returns
     -------
@@ -138,7 +186,10 @@ def canonical_points(size: int) -> np.ndarray:
         float64 ``(3, 2)``: image-left eye centre, image-right eye centre, mouth (the
         midpoint of the mouth corners), as ``(x, y)`` pixel coordinates.
     """
-    return size * np.array([[_EYE_X[0], _EYE_Y], [_EYE_X[1], _EYE_Y], [0.5, _MOUTH_Y]], dtype=np.float64)
+    points = np.array([[_EYE_X[0], _EYE_Y], [_EYE_X[1], _EYE_Y], [0.5, _MOUTH_Y]], dtype=np.float64)
+    if window is not None:
+        points = 0.5 + (window / _BOX_WIDTH) * (points - np.array(_BOX_CENTRE))
+    return size * points
 
 
 def _key_points(landmarks: np.ndarray) -> np.ndarray:
@@ -150,7 +201,7 @@ def _key_points(landmarks: np.ndarray) -> np.ndarray:
     return np.stack([points[_LEFT_EYE].mean(axis=0), points[_RIGHT_EYE].mean(axis=0), mouth])
 
 
-def similarity_from_landmarks(landmarks: np.ndarray, size: int) -> np.ndarray:
+def similarity_from_landmarks(landmarks: np.ndarray, size: int, window: float | None = None) -> np.ndarray:
     """The similarity transform that puts a face into the canonical ``size x size`` frame.
 
     Rotation levels the eye line; translation puts the eye midpoint at its canonical
@@ -165,6 +216,8 @@ def similarity_from_landmarks(landmarks: np.ndarray, size: int) -> np.ndarray:
         ``(68, 2)`` dlib landmarks, ``(x, y)`` in source pixels.
     size : int
         Output side in pixels.
+    window : float, optional
+        Face window, as for :func:`canonical_points`.
 
     Returns
     -------
@@ -173,7 +226,7 @@ def similarity_from_landmarks(landmarks: np.ndarray, size: int) -> np.ndarray:
         convention).
     """
     left, right, mouth = _key_points(landmarks)
-    c_left, c_right, c_mouth = canonical_points(size)
+    c_left, c_right, c_mouth = canonical_points(size, window)
     eyes = right - left
     middle = (left + right) / 2
     c_middle = (c_left + c_right) / 2
@@ -204,11 +257,14 @@ class FaceAligner:
         most this (HOG cost grows with the pixel count; SAMM frames are 2040 x 1088);
         only when it finds no face do the fallbacks scan the full resolution. Landmarks
         are always placed on the full-resolution image.
+    window : float, optional
+        Face window (:func:`canonical_points`); ``None``, the canonical layout.
     """
 
-    def __init__(self, size: int = 224, detect_max_side: int = 640) -> None:
+    def __init__(self, size: int = 224, detect_max_side: int = 640, window: float | None = None) -> None:
         self.size = size
         self.detect_max_side = detect_max_side
+        self.window = window
 
     def detect(self, image: np.ndarray) -> dict[str, Any]:
         """Find the subject's face and its landmarks, trying :data:`DETECT_STEPS` in order.
@@ -239,7 +295,7 @@ class FaceAligner:
         SampleError
             No face found by any step.
         """
-        image = _plain_image(image)
+        image = plain_image(image)
         detector, predictor = _models()
         height, width = image.shape[:2]
         scale = min(1.0, self.detect_max_side / max(height, width))
@@ -293,18 +349,18 @@ class FaceAligner:
         """:meth:`detect` on a clip's reference frame, plus the clip's ``matrix`` (source to
         output pixels) and the frame's ``frame_size`` ``(height, width)``."""
         face = self.detect(image)
-        matrix = similarity_from_landmarks(face["landmarks"], self.size)
+        matrix = similarity_from_landmarks(face["landmarks"], self.size, self.window)
         return {**face, "matrix": matrix, "frame_size": tuple(np.shape(image)[:2])}
 
 
-def aligner(size: int = 224, detect_max_side: int = 640) -> FaceAligner:
+def aligner(size: int = 224, detect_max_side: int = 640, window: float | None = None) -> FaceAligner:
     """The calling thread's :class:`FaceAligner` for these settings, created on first use."""
     cache = getattr(_local, "aligners", None)
     if cache is None:
         cache = _local.aligners = {}
-    key = (size, detect_max_side)
+    key = (size, detect_max_side, window)
     if key not in cache:
-        cache[key] = FaceAligner(size, detect_max_side)
+        cache[key] = FaceAligner(size, detect_max_side, window)
     return cache[key]
 
 
@@ -345,7 +401,7 @@ def _pad(image: np.ndarray, pad: int) -> np.ndarray:
     return cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=fill)
 
 
-def _plain_image(image: np.ndarray) -> np.ndarray:
+def plain_image(image: np.ndarray) -> np.ndarray:
     """A C-contiguous uint8 ``(H, W)`` or ``(H, W, 3)`` view of a frame, for dlib."""
     image = np.asarray(image)
     if image.ndim == 3 and image.shape[2] == 1:
@@ -408,7 +464,7 @@ def warp_clip(
     quad = np.empty((size, size, 4), dtype=np.uint8)
     padded: np.ndarray | None = None
     for index in range(count):
-        frame = _plain_image(frames[index])
+        frame = plain_image(frames[index])
         if frame.ndim == 2:
             # one channel warped, then replicated: a third of the work of warping RGB
             _warp(frame, matrix, out[index, :, :, 0] if gray else plane)
@@ -502,7 +558,39 @@ def align_clip(
     return aligner(size, detect_max_side).align(frames, gray=gray, reference=reference)
 
 
-def aligned_landmarks(image: np.ndarray) -> np.ndarray:
+def face_box(landmarks: np.ndarray, size: int) -> tuple[float, float, float, float]:
+    """Where the predictor's box of an aligned image lies for a face with these landmarks.
+
+    The canonical layout's box (the one :func:`aligned_landmarks` uses by default) carried
+    to the face: by the inverse of the similarity that would align these landmarks, its
+    rotation left out (the box is upright). For a face aligned to the canonical layout it
+    is that box; for a face window or a registered crop resized whole, the box around
+    wherever the face lies.
+
+    Parameters
+    ----------
+    landmarks : np.ndarray
+        ``(68, 2)`` landmarks in the image's pixels.
+    size : int
+        Side of the (square) image.
+
+    Returns
+    -------
+    (float, float, float, float)
+        ``(left, top, right, bottom)`` in units of ``size``.
+    """
+    matrix = similarity_from_landmarks(landmarks, size)
+    scale = float(np.hypot(*matrix[:, 0]))
+    linear = matrix[:, :2]
+    box = np.asarray(_FACE_BOX, dtype=np.float64) * size
+    centre = np.linalg.solve(linear, (box[:2] + box[2:]) / 2 - matrix[:, 2])
+    half = (box[2:] - box[:2]) / (2 * scale)
+    left, top = (centre - half) / size
+    right, bottom = (centre + half) / size
+    return float(left), float(top), float(right), float(bottom)
+
+
+def aligned_landmarks(image: np.ndarray, box: Sequence[float] | None = None) -> np.ndarray:
     """The 68 landmarks of an aligned (canonical layout) image, without detection.
 
     The face's place in an aligned image is known, so the shape predictor is given the
@@ -515,18 +603,21 @@ def aligned_landmarks(image: np.ndarray) -> np.ndarray:
     ----------
     image : np.ndarray
         uint8 ``(S, S)``, ``(S, S, 1)`` or ``(S, S, 3)`` aligned frame.
+    box : sequence of 4 floats, optional
+        The face's box ``(left, top, right, bottom)`` in units of S, where it is not the
+        canonical layout's (a face window, a registered crop): see :func:`face_box`.
 
     Returns
     -------
     np.ndarray
         float64 ``(68, 2)``, ``(x, y)`` in the image's pixels.
     """
-    image = _plain_image(image)
+    image = plain_image(image)
     size = image.shape[0]
     factor = max(1, -(-_LANDMARK_MIN_SIDE // size))
     if factor > 1:
         image = cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_LINEAR)
-    box = dlib.rectangle(*(int(round(v * size * factor)) for v in _FACE_BOX))
+    box = dlib.rectangle(*(int(round(v * size * factor)) for v in (_FACE_BOX if box is None else box)))
     shape = _predictor()(image, box)
     points = np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float64)
     # pixel centres: x_small = (x_large + 0.5) / factor - 0.5 for a resize by ``factor``

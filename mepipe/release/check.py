@@ -14,6 +14,7 @@ from pathlib import Path
 from mepipe._shared.progress import Progress
 from mepipe._shared.text import join_repairs
 from mepipe.errors import SampleError, UsageError
+from mepipe.release.crops import choose_crop
 from mepipe.release.discover import open_release
 from mepipe.release.frames import check_clip, clip_frames, sample_reason
 from mepipe.release.recipe import Recipe, Sample
@@ -41,6 +42,8 @@ class CheckReport:
     classes: str
     results: tuple[SampleCheck, ...]
     frames: tuple[str, ...] = ()
+    #: the crop a build of these frames uses by default, and why
+    crop: str = ""
 
     @property
     def counts(self) -> dict[str, int]:
@@ -104,9 +107,9 @@ def check_release(
         for sample in release.samples:
             results.append(check_sample(sample, recipe, roots, decode))
             bar.update(results[-1].status != "broken")
-    return CheckReport(
-        recipe.name, release.root, release.sheet, classes, tuple(results), tuple(release.describe_frames())
-    )
+    crop = choose_crop(release).describe() if release.frames else ""
+    frames_lines = tuple(release.describe_frames())
+    return CheckReport(recipe.name, release.root, release.sheet, classes, tuple(results), frames_lines, crop)
 
 
 def format_report(report: CheckReport, recipe: Recipe) -> str:
@@ -115,6 +118,7 @@ def format_report(report: CheckReport, recipe: Recipe) -> str:
         f"{recipe.title} release {report.root} (sheet {report.sheet.name}, classes {report.classes}): "
         f"{len(report.results)} samples",
         *(f"frames {line}" for line in report.frames),
+        *([f"crop   a build uses --crop {report.crop}"] if report.crop else []),
     ]
     lines += [f"  {status:<9}{count:>6}" for status, count in report.counts.items()]
     for status in ("repaired", "broken"):

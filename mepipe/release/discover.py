@@ -65,14 +65,15 @@ def _count(scan_: Scan, base: Path, recipe: Recipe, samples: Sequence[Sample]) -
     return sum(any(scan_.has_dir(base, rel) for rel in recipe.clip_dirs(s)) for s in samples)
 
 
-def _known_rank(recipe: Recipe, folder: Path) -> int:
-    """Position of ``folder``'s name among the recipe's known frame folders (tail match)."""
+def known_rank(names: Sequence[str], folder: Path) -> int:
+    """Position of the first of ``names`` (folder names, or ``a/b`` tails) that ``folder``'s
+    path ends with, case aside; ``len(names)`` when none does."""
     parts = [p.lower() for p in folder.parts]
-    for index, known in enumerate(recipe.frames_dirs):
+    for index, known in enumerate(names):
         tail = [p.lower() for p in PurePosixPath(known).parts]
         if tail and parts[-len(tail) :] == tail:
             return index
-    return len(recipe.frames_dirs)
+    return len(names)
 
 
 def locate_frames(recipe: Recipe, scan_: Scan, samples: Sequence[Sample], frames: Path | None = None) -> FramesRoot:
@@ -117,7 +118,7 @@ def rank_folders(recipe: Recipe, scan_: Scan, count: Callable[[Path, Listing], i
         found = count(folder, listed)
         if found:
             counted.add(folder)
-            scored.append((-found, _known_rank(recipe, folder), depth, str(folder), folder))
+            scored.append((-found, known_rank(recipe.frames_dirs, folder), depth, str(folder), folder))
     return [(folder, -found) for found, _, _, _, folder in sorted(scored)]
 
 

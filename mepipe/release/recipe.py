@@ -111,6 +111,9 @@ class Recipe(ABC):
     #: names of the folder that holds the ``<subject>/<clip>`` folders, the primary
     #: variant first (``synth`` writes it; the frames search prefers them in this order)
     frames_dirs: tuple[str, ...]
+    #: those of :attr:`frames_dirs` that hold the release's own registered face crops:
+    #: builds from them keep that registration by default (``--crop release``)
+    registered_dirs: tuple[str, ...] = ()
     #: True for releases whose annotations are their folder names (SMIC): the frames
     #: folder is then the annotation source
     sheetless: bool = False
@@ -172,6 +175,11 @@ class Recipe(ABC):
         """The recipe that reads ``sample``'s frames, the sample as it knows it, and the
         part (key of :attr:`Release.frames`) holding them; composites dispatch here."""
         return self, sample, ""
+
+    def part_recipe(self, part: str) -> Recipe:
+        """The recipe of the part ``part`` (a key of :attr:`Release.frames`): this one, or
+        a composite's member."""
+        return self
 
     def subject_id(self, cell: Any) -> str:
         """Normalised subject id from a sheet cell (or a folder name, or the MEGC list)."""

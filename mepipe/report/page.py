@@ -352,6 +352,13 @@ def _flag_summary(rows: Sequence[Row], unavailable: Mapping[str, str]) -> str:
     )
 
 
+def _crop(config: Mapping[str, Any]) -> str:
+    """The store's crop in words (docs/crops.md); stores from before the option were aligned."""
+    if config.get("crop", "aligned") == "release":
+        return f"release: registered crops resized whole, {'padded' if config.get('keep_aspect') else 'stretched'}"
+    return f"aligned: face window {config.get('face_window', 'canonical')}"
+
+
 def _provenance(attrs: Mapping[str, Any]) -> str:
     versions = attrs.get("versions", {})
     facts = [
@@ -361,6 +368,7 @@ def _provenance(attrs: Mapping[str, Any]) -> str:
         ("span", attrs.get("span")),
         ("size", attrs.get("size")),
         ("classes", attrs.get("classes")),
+        ("crop", _crop(attrs.get("config", {}))),
         ("created", attrs.get("created")),
         ("built by mepipe", attrs.get("version")),
         ("versions", ", ".join(f"{k} {v}" for k, v in sorted(versions.items()))),

@@ -18,7 +18,7 @@ import numpy as np
 
 from mepipe import __version__
 from mepipe._shared.text import join_repairs, split_repairs
-from mepipe.imaging.align import aligned_landmarks
+from mepipe.imaging.align import NO_FACE, aligned_landmarks, face_box
 
 #: mean landmark displacement (output pixels) between the aligned onset and apex above
 #: which the clip's one transform, found on the onset frame, no longer fits its apex
@@ -59,10 +59,12 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "fallback-detection",
         "fallback detection",
-        f"face found only by a fallback detection step (full, upsampled, padded), not on the {NORMAL_DETECT_STEP} copy",
+        f"face found only by a fallback detection step (full, upsampled, padded), not on the {NORMAL_DETECT_STEP} "
+        f"copy, or (registered crops, kept whole) by no step at all",
         ("detect_step",),
         "The normal detection, on a down-scaled copy, missed the face: it is small, cut off by "
-        "the frame edge or unusual; its alignment deserves a look.",
+        "the frame edge or unusual; its alignment deserves a look. A registered crop whose face "
+        "no step found is built all the same, without landmarks (no head-motion or off-face measure).",
     ),
     Rule(
         "window-past-frame",
@@ -140,14 +142,15 @@ def mean_displacement(before: np.ndarray, after: np.ndarray) -> float:
     return float(np.mean(np.hypot(*(np.asarray(after, float) - np.asarray(before, float)).T)))
 
 
-def head_motion(onset: np.ndarray, apex: np.ndarray) -> float:
+def head_motion(onset: np.ndarray, apex: np.ndarray, box: tuple[float, float, float, float] | None = None) -> float:
     """Mean landmark displacement between a clip's aligned onset and apex frames (pixels).
 
-    Both frames were warped by the transform found on the onset, so a face that did not
-    move stays where the onset's face was; landmarks come from the same canonical box on
-    both (:func:`mepipe.imaging.align.aligned_landmarks`).
+    Both frames were warped by the one transform of the clip, so a face that did not
+    move stays where the onset's face was; landmarks come from the same box on both
+    (:func:`mepipe.imaging.align.aligned_landmarks`): ``box`` (units of the side, see
+    :func:`mepipe.imaging.align.face_box`), or the canonical layout's.
     """
-    return mean_displacement(aligned_landmarks(onset), aligned_landmarks(apex))
+    return mean_displacement(aligned_landmarks(onset, box), aligned_landmarks(apex, box))
 
 
 def to_output(points: np.ndarray, transform: np.ndarray) -> np.ndarray:
@@ -246,14 +249,23 @@ def measure(
         The sample's geometry arrays, where the store has them.
     """
     size = trdi.shape[0]
-    has_transform = transform is not None and np.all(np.isfinite(transform))
-    window = off_face = None
-    if has_transform and frame_size is not None and np.all(np.asarray(frame_size) > 0):
-        window = window_outside(transform, tuple(int(v) for v in frame_size), size)
-    if has_transform and landmarks is not None and np.all(np.isfinite(landmarks)):
+    if transform is not None and not np.all(np.isfinite(transform)):
+        transform = None
+    # landmarks recorded as missing (a registered crop whose face was not found)
+    no_face = landmarks is not None and not np.all(np.isfinite(landmarks))
+    if no_face:
+        landmarks = None
+    window = off_face = box = None
+    if transform is not None and frame_size is not None and np.all(np.asarray(frame_size) > 0):
+        window = window_outside(transform, (int(frame_size[0]), int(frame_size[1])), size)
+    if transform is not None and landmarks is not None:
         off_face = off_face_share(trdi, face_mask(landmarks, transform, size))
+        # where the face lies in the output: the canonical box, or a face window's, or
+        # wherever a registered crop resized whole put it
+        box = face_box(to_output(landmarks, transform), size)
+    motion = None if no_face else head_motion(onset, apex, box)
     return Measures(
-        head_motion=head_motion(onset, apex),
+        head_motion=motion,
         detect_step=detect_step or None,
         window_outside=window,
         off_face=off_face,
@@ -266,7 +278,9 @@ def flags(measures: Measures) -> list[Flag]:
     found = []
     if measures.head_motion is not None and measures.head_motion > HEAD_MOTION_PX:
         found.append(Flag("head-motion", f"{measures.head_motion:.1f} px"))
-    if measures.detect_step is not None and measures.detect_step != NORMAL_DETECT_STEP:
+    if measures.detect_step == NO_FACE:
+        found.append(Flag("fallback-detection", "no face found"))
+    elif measures.detect_step is not None and measures.detect_step != NORMAL_DETECT_STEP:
         found.append(Flag("fallback-detection", measures.detect_step))
     if measures.window_outside is not None and measures.window_outside > WINDOW_OUTSIDE_SHARE:
         found.append(Flag("window-past-frame", f"{measures.window_outside:.0%}"))
