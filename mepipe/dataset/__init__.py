@@ -25,6 +25,7 @@ import numpy as np
 from mepipe.dataset.select import select_samples
 from mepipe.errors import MepipeError, require
 from mepipe.store import image_names, open_store
+from mepipe.store.schema import AU_MULTIHOT
 
 
 def _dims(name: str, array) -> tuple[str, ...]:
@@ -54,7 +55,9 @@ def open_dataset(store: str, classes: str | None = None, ok_only: bool = True):
         kept) as dask-backed variables over ``(sample, y, x, channel)``; ``sample``
         indexed by the sample id; every other per-sample field (``subject``, ``clip``,
         ``emotion``, ``label`` under ``classes``, ``status``, frame indices, ...) as a
-        coordinate; ``attrs``: ``mepipe`` (provenance), ``classes`` and ``class_names``.
+        coordinate (the action units as ``action_units``, ``au``, ``au_tokens`` and the
+        ``(sample, au_unit)`` targets ``au_multihot``, with ``au_unit`` the AU numbers);
+        ``attrs``: ``mepipe`` (provenance), ``classes`` and ``class_names``.
     """
     import dask.array
     import xarray
@@ -73,6 +76,8 @@ def open_dataset(store: str, classes: str | None = None, ok_only: bool = True):
     for name in [*first, *rest]:
         values = selection.labels if name == "label" else selection.fields[name]
         coords[name] = (_dims(name, group[name]), values)
+    if AU_MULTIHOT in selection.fields:
+        coords["au_unit"] = ("au_unit", np.array(selection.provenance.get("au_vocabulary", []), dtype=np.int64))
     return xarray.Dataset(
         variables,
         coords=coords,

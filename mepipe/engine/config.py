@@ -45,6 +45,9 @@ class BuildConfig:
         typical width is about this wide: HOG finds faces from 80 px, and its cost grows
         with the pixels it scans. Fallbacks (``align.DETECT_STEPS``) run only when that
         finds no face.
+    au_vocabulary : tuple of int, optional
+        The AUs of the store's ``au_multihot`` columns, in order; default: every AU
+        the build's samples code for certain.
     """
 
     dataset: str
@@ -57,8 +60,12 @@ class BuildConfig:
     motion_descending: bool = False
     motion_sigma: float = 1.0
     detect_face_px: int = 120
+    au_vocabulary: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
+        if self.au_vocabulary is not None:
+            # stored as a JSON list; compared as a tuple
+            object.__setattr__(self, "au_vocabulary", tuple(int(a) for a in self.au_vocabulary))
         if self.span not in SPANS:
             raise UsageError(f"--span must be one of {', '.join(SPANS)}, not {self.span!r}")
         if self.motion_reference not in MOTION_REFERENCES:
