@@ -99,12 +99,17 @@ class Casme2(SheetRecipe):
                 return samples
         elif not Path(objective_sheet).is_file():
             raise UsageError(f"--objective-sheet {objective_sheet}: no such file")
-        columns = {"subject": ("Subject",), "clip": ("Filename",), "objective": ("Objective Class", "Objective Classes")}
+        columns = {
+            "subject": ("Subject",),
+            "clip": ("Filename",),
+            "objective": ("Objective Class", "Objective Classes"),
+        }
         table = read_table(Path(objective_sheet), columns, ("Sheet1",))
         classes = {
-            (self.subject_id(cells[table.columns["subject"]]), cell_text(cells[table.columns["clip"]])): objective_class(
-                cells[table.columns["objective"]]
-            )
+            (
+                self.subject_id(cells[table.columns["subject"]]),
+                cell_text(cells[table.columns["clip"]]),
+            ): objective_class(cells[table.columns["objective"]])
             for _, cells in table.rows
         }
         return [replace(s, objective_class=classes.get((s.subject, s.clip), "")) for s in samples]

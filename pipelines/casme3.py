@@ -72,8 +72,12 @@ class Casme3(SheetRecipe):
             34,
             "a 3456-frame (115 s) micro-expression: a typo, meb's fix",
         ),
-        Erratum({"subject": "spNO.40", "clip": "e", "onset": "1812"}, "offset", "0", 1845, "not annotated; meb's value"),
-        Erratum({"subject": "spNO.40", "clip": "e", "onset": "2327"}, "offset", "0", 2403, "not annotated; meb's value"),
+        Erratum(
+            {"subject": "spNO.40", "clip": "e", "onset": "1812"}, "offset", "0", 1845, "not annotated; meb's value"
+        ),
+        Erratum(
+            {"subject": "spNO.40", "clip": "e", "onset": "2327"}, "offset", "0", 2403, "not annotated; meb's value"
+        ),
         Erratum(
             {"subject": "spNO.216", "clip": "e", "offset": "25"},
             "onset",

@@ -14,7 +14,6 @@ from mepipe.pipelines import recipe_names
 from mepipe.release.au import parse_vocabulary
 
 from .release import objective_sheet_option
-
 from .scheduling import dask_options, dask_scheduler
 
 

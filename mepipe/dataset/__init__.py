@@ -1,12 +1,15 @@
-"""A store as any trainer wants it: an xarray Dataset, LOSO splits, a PyTorch Dataset.
+"""A store as any trainer wants it: an xarray Dataset, LOSO/LODO splits, a PyTorch Dataset.
 
 ::
 
-    from mepipe.dataset import open_dataset, loso_splits, TorchDataset
+    from mepipe.dataset import open_dataset, loso_splits, lodo_splits, split_manifest, TorchDataset
 
     ds = open_dataset("casme2.zarr", classes="5")       # lazy, indexed by sample id
     for subject, train, test in loso_splits("casme2.zarr", classes="5"):
         train_set = TorchDataset("casme2.zarr", train, classes="5")
+    for member, train, test in lodo_splits("megc2019.zarr"):   # composite stores only
+        ...
+    split_manifest("megc2019.zarr", "lodo", out="folds.csv")  # the same folds, as CSV
 
 All three select the same samples in the same order (status ok, label inside the class
 set, store order), so the integer positions :func:`loso_splits` yields index the
@@ -19,11 +22,13 @@ uses the same folds.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 
 from mepipe.dataset.select import select_samples
-from mepipe.errors import MepipeError, require
+from mepipe.dataset.splits import manifest_rows, protocol_splits, subject_splits, write_manifest
+from mepipe.errors import require
 from mepipe.store import image_names, open_store
 from mepipe.store.schema import AU_MULTIHOT
 
@@ -89,14 +94,15 @@ def open_dataset(store: str, classes: str | None = None, ok_only: bool = True):
     )
 
 
-def subject_splits(subjects: np.ndarray) -> list[tuple[str, np.ndarray, np.ndarray]]:
-    """Leave-one-subject-out: ``(subject, train positions, test positions)`` per subject,
-    in sorted subject order."""
-    subjects = np.asarray(subjects).astype(str)
-    everyone = sorted(set(subjects.tolist()))
-    if len(everyone) < 2:
-        raise MepipeError(f"leave-one-subject-out needs at least 2 subjects; the store has {len(everyone)}")
-    return [(s, np.flatnonzero(subjects != s), np.flatnonzero(subjects == s)) for s in everyone]
+__all__ = [
+    "open_dataset",
+    "subject_splits",
+    "loso_splits",
+    "lodo_splits",
+    "protocol_folds",
+    "split_manifest",
+    "TorchDataset",
+]
 
 
 def loso_splits(store: str, classes: str | None = None) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
@@ -110,8 +116,40 @@ def loso_splits(store: str, classes: str | None = None) -> Iterator[tuple[str, n
         Positions along the ``sample`` axis of ``open_dataset(store, classes)`` (and of
         ``TorchDataset(store, classes=classes)``).
     """
+    yield from protocol_folds(store, "loso", classes)
+
+
+def lodo_splits(store: str, classes: str | None = None) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
+    """Leave-one-dataset-out folds of a composite store (MEGC 2019): one per member dataset.
+
+    Yields
+    ------
+    dataset : str
+        The fold's held-out member (``casme2``, ``samm``, ``smic``), in the composite's order.
+    train_index, test_index : numpy.ndarray of int
+        Positions as in :func:`loso_splits`.
+    """
+    yield from protocol_folds(store, "lodo", classes)
+
+
+def protocol_folds(store: str, protocol: str, classes: str | None = None) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """The folds of ``protocol`` (``loso`` or ``lodo``) over a store's selected samples."""
     selection = select_samples(open_store(str(store)), classes)
-    yield from subject_splits(selection.fields["subject"])
+    return protocol_splits(selection.fields["subject"], str(selection.provenance.get("dataset", "")), protocol)
+
+
+def split_manifest(
+    store: str, protocol: str = "loso", classes: str | None = None, out: str | Path | None = None
+) -> list[dict]:
+    """The folds of ``protocol`` as rows ``sample_id, fold, held_out, split`` (``train`` or
+    ``test``), one per fold and sample; written as CSV to ``out`` when given. Another trainer
+    reading it trains and tests on exactly the samples ``mepipe train --protocol`` does."""
+    selection = select_samples(open_store(str(store)), classes)
+    folds = protocol_splits(selection.fields["subject"], str(selection.provenance.get("dataset", "")), protocol)
+    rows = manifest_rows(selection.fields["sample_id"], folds)
+    if out is not None:
+        write_manifest(rows, out)
+    return rows
 
 
 def __getattr__(name: str):

@@ -30,15 +30,11 @@ from mepipe.errors import UsageError
 
 #: FACS 2002 action unit and action descriptor numbers (3 and 40 are unused; 51-58 head,
 #: 61-66 eye positions)
-FACS_AUS: frozenset[int] = frozenset(
-    [1, 2, *range(4, 40), *range(41, 47), *range(51, 59), *range(61, 67)]
-)
+FACS_AUS: frozenset[int] = frozenset([1, 2, *range(4, 40), *range(41, 47), *range(51, 59), *range(61, 67)])
 #: meb's cross-dataset AU protocol: the 12 AUs common to its six datasets
 MEB_AUS: tuple[int, ...] = (1, 2, 4, 5, 6, 7, 9, 10, 12, 14, 15, 17)
 
-_SIMPLE = re.compile(
-    r"(?P<side>[LRATB](?:/[LRATB])?)?\s*(?P<au>\d+)\s*(?P<intensity>[A-E](?:/[A-E])?)?", re.IGNORECASE
-)
+_SIMPLE = re.compile(r"(?P<side>[LRATB](?:/[LRATB])?)?\s*(?P<au>\d+)\s*(?P<intensity>[A-E](?:/[A-E])?)?", re.IGNORECASE)
 _REF = re.compile(r"ref\s*\((?P<inner>[^()]*)\)", re.IGNORECASE)
 _OR = re.compile(r"\s+or\s+", re.IGNORECASE)
 
