@@ -65,7 +65,10 @@ def test_split_manifests_hold_the_folds_train_runs(composite, tmp_path):
     for protocol, folds in (("loso", list(loso_splits(composite))), ("lodo", list(lodo_splits(composite)))):
         out = tmp_path / f"{protocol}.csv"
         result = _run("splits", composite, "--protocol", protocol, "--out", out)
-        assert result.exit_code == 0 and result.stdout == f"wrote {out}: {len(folds)} {protocol} folds, {len(ids) * len(folds)} rows\n"
+        assert (
+            result.exit_code == 0
+            and result.stdout == f"wrote {out}: {len(folds)} {protocol} folds, {len(ids) * len(folds)} rows\n"
+        )
         rows = _read(out)
         assert list(rows[0]) == ["sample_id", "fold", "held_out", "split"]
         assert rows == [{k: str(v) for k, v in row.items()} for row in split_manifest(composite, protocol)]
@@ -93,7 +96,12 @@ def _challenge_scores(rows: list[dict]) -> dict:
         if tp + fn:  # classes absent from the truth are left out (as mepipe does)
             f1.append(2 * tp / (2 * tp + fp + fn))
             recall.append(tp / (tp + fn))
-    return {"n": n, "accuracy": sum(r["true"] == r["pred"] for r in rows) / n, "uf1": np.mean(f1), "uar": np.mean(recall)}
+    return {
+        "n": n,
+        "accuracy": sum(r["true"] == r["pred"] for r in rows) / n,
+        "uf1": np.mean(f1),
+        "uar": np.mean(recall),
+    }
 
 
 def test_per_dataset_scores_recomputed_from_predictions(lodo_run):
