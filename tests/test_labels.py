@@ -13,7 +13,6 @@ import pytest
 import zarr
 from click.testing import CliRunner
 
-from mepipe.build import build
 from mepipe.cli import cli
 from mepipe.dataset import open_dataset
 from mepipe.pipelines import get_recipe
@@ -82,7 +81,7 @@ def _summary(text):
         (
             "16+23+2+1",
             "1+2+16+23",
-            [(16, "", "", True, "au"), (23, "", "", True, "au")] + [(2, "", "", True, "au"), (1, "", "", True, "au")],
+            [(16, "", "", True, "au"), (23, "", "", True, "au"), (2, "", "", True, "au"), (1, "", "", True, "au")],
         ),
         ("?", "", []),
         (12, "12", [(12, "", "", True, "au")]),

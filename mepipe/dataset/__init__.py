@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -75,7 +76,7 @@ def open_dataset(store: str, classes: str | None = None, ok_only: bool = True):
         array = group[name]
         lazy = dask.array.from_zarr(array, chunks=array.shards or array.chunks, inline_array=True)
         variables[name] = (_dims(name, array), lazy if len(rows) == array.shape[0] else lazy[rows])
-    coords = {"sample": selection.fields["sample_id"]}
+    coords: dict[str, Any] = {"sample": selection.fields["sample_id"]}
     first = ("subject", "clip", "emotion", "label", "status")  # the ones people look for, in front
     rest = sorted(set(selection.fields) - {*first, "sample_id"})
     for name in [*first, *rest]:

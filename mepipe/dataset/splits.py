@@ -73,7 +73,7 @@ def protocol_splits(subjects: np.ndarray, dataset: str, protocol: str) -> list[F
     raise UsageError(f"--protocol must be one of {', '.join(PROTOCOLS)}, not {protocol!r}")
 
 
-def manifest_rows(sample_ids: Sequence[str], folds: Sequence[Fold]) -> list[dict]:
+def manifest_rows(sample_ids: Sequence[str] | np.ndarray, folds: Sequence[Fold]) -> list[dict]:
     """One row per (fold, sample): ``sample_id, fold, held_out, split`` (``train``/``test``),
     folds in order, samples in store order within each."""
     ids = np.asarray(sample_ids).astype(str)

@@ -177,7 +177,9 @@ def _cell(text: Any) -> str:
 
 def _terms(cell: str) -> list[str]:
     """Split on ``+`` outside brackets, each term stripped."""
-    terms, depth, current = [], 0, []
+    terms: list[str] = []
+    current: list[str] = []
+    depth = 0
     for char in cell:
         depth += (char == "(") - (char == ")")
         if char == "+" and depth == 0:
