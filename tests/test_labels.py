@@ -223,37 +223,13 @@ def test_store_holds_the_action_units_and_their_targets(casme2_release, casme2_s
     assert list(objective["label"].values) == list(objective["objective_class"].values)
     # a fixed vocabulary, meb's 12; an AU outside FACS is refused in one line
     out = tmp_path / "meb.zarr"
-    built = _run(
-        "build",
-        "--dataset",
-        "casme2",
-        "--root",
-        casme2_release,
-        "--out",
-        out,
-        "--size",
-        "32",
-        "--quiet",
-        "--workers",
-        "1",
-        "--au-vocabulary",
-        ",".join(map(str, MEB_AUS)),
-    )
+    build = ("build", "--dataset", "casme2", "--root", casme2_release, "--size", "32", "--quiet", "--workers", "1")
+    built = _run(*build, "--out", out, "--au-vocabulary", ",".join(map(str, MEB_AUS)))
     assert built.exit_code == 0, built.output
     meb = zarr.open_group(str(out))
     assert meb.attrs["mepipe"]["au_vocabulary"] == list(MEB_AUS)
     assert np.array_equal(meb["au_multihot"][:], multihot([str(a) for a in meb["au"][:]], MEB_AUS))
-    bad = _run(
-        "build",
-        "--dataset",
-        "casme2",
-        "--root",
-        casme2_release,
-        "--out",
-        tmp_path / "x.zarr",
-        "--au-vocabulary",
-        "1,2,3",
-    )
+    bad = _run(*build, "--out", tmp_path / "x.zarr", "--au-vocabulary", "1,2,3")
     assert bad.exit_code == 2 and bad.stderr == "mepipe: error: --au-vocabulary: AU 3 is not a FACS action unit\n"
     pytest.importorskip("torch")
     from mepipe.dataset import TorchDataset

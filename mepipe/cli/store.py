@@ -64,15 +64,19 @@ def verify(store, quiet):
     return 0 if report.ok else 1
 
 
-@click.command()
-@click.argument("store")
-@click.option(
+#: shared with ``mepipe train``
+protocol_option = click.option(
     "--protocol",
     type=click.Choice(("loso", "lodo")),
     default="loso",
     show_default=True,
     help="loso: one fold per subject; lodo: one fold per member dataset (composite stores).",
 )
+
+
+@click.command()
+@click.argument("store")
+@protocol_option
 @click.option("--classes", default=None, help="Class set [default: the store's own].")
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="CSV file to write.")
 def splits(store, protocol, classes, out):

@@ -12,6 +12,7 @@ from mepipe.errors import UsageError, require
 from mepipe.train.defaults import DEFAULT_EPOCHS, VARIANTS
 
 from .scheduling import dask_options, dask_scheduler
+from .store import protocol_option
 
 
 def _import_train():
@@ -104,13 +105,7 @@ def _seeds(value: str) -> int | list[int]:
     default=None,
     help="at most this many (seed, fold) pairs side by side [default: one seed's folds]",
 )
-@click.option(
-    "--protocol",
-    type=click.Choice(("loso", "lodo")),
-    default="loso",
-    show_default=True,
-    help="loso: one fold per subject; lodo: one fold per member dataset of a composite store",
-)
+@protocol_option
 @click.option(
     "--megc-log",
     type=click.Path(dir_okay=False),
