@@ -35,6 +35,7 @@ from mepipe.engine.graph import Outcome, build_graph
 from mepipe.engine.lock import StoreLock
 from mepipe.errors import MepipeError, UsageError
 from mepipe.pipelines import get_recipe
+from mepipe.release.au import release_vocabulary
 from mepipe.release.crops import choose_crop
 from mepipe.release.discover import Release, open_release
 from mepipe.release.recipe import Recipe, Sample
@@ -124,6 +125,7 @@ def _provenance(config: BuildConfig, release: Release) -> dict[str, Any]:
         "size": config.size,
         "classes": config.classes,
         "class_names": class_names(recipe, config.classes, samples),
+        "au_vocabulary": list(config.au_vocabulary or release_vocabulary(s.au for s in samples)),
         "config": config.to_dict(),
         "sheet": sheet.name,
         "sheet_sha256": release.digest,
@@ -221,6 +223,7 @@ def build(
     progress: bool = True,
     shard: int | None = None,
     crop: str | None = None,
+    objective_sheet: str | Path | None = None,
     **options: Any,
 ) -> BuildSummary:
     """Build (or resume) the store ``out`` from the release at ``root``.
@@ -253,9 +256,12 @@ def build(
         ``release`` (the release's registered crops resized whole) or ``aligned`` (the face
         found and aligned); by default ``release`` where the frames root found is a
         registered-crop folder of the recipe (docs/crops.md).
+    objective_sheet : path, optional
+        CASME-II's objective-class sheet, when not the one beside its coding sheet.
     **options
         Fields of :class:`~mepipe.engine.config.BuildConfig` (``span``, ``size``, ``classes``,
-        ``gray``, ``keep_raw``, ``motion_reference``, ``keep_aspect``, ``face_window``, ...).
+        ``gray``, ``keep_raw``, ``motion_reference``, ``keep_aspect``, ``face_window``,
+        ``au_vocabulary``, ...).
 
     Returns
     -------
@@ -272,6 +278,7 @@ def build(
         sheet=None if sheet is None else Path(sheet),
         frames=None if frames is None else Path(frames),
         classes=config.classes,
+        objective_sheet=None if objective_sheet is None else Path(objective_sheet),
     )
     samples = release.samples
     if not samples:

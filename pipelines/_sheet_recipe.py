@@ -8,13 +8,15 @@ duplicate check, the class-set filtering and the writing.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from dataclasses import replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from mepipe._shared.text import join_repairs
 from mepipe.errors import UsageError
+from mepipe.release.au import au_text, certain_aus, parse_action_units, tokens_text
+from mepipe.release.labels import objective_class
 from mepipe.release.recipe import Recipe, Sample
 from mepipe.release.scan import MAX_DEPTH, Scan
 from mepipe.release.sheet import Table, cell_int, cell_text, normalise_name, read_table, write_table
@@ -22,6 +24,56 @@ from mepipe.release.sheet import Table, cell_int, cell_text, normalise_name, rea
 #: the fields every recipe maps to sheet columns
 FIELDS = ("subject", "clip", "onset", "apex", "offset", "emotion")
 _ESTIMATED = "estimated from peak motion intensity"
+
+
+@dataclass(frozen=True)
+class Erratum:
+    """A known error in one row of a published sheet, fixed only while the row still holds it.
+
+    Attributes
+    ----------
+    row : mapping
+        Field (see FIELDS) -> cell text that picks the row (``{"subject": "032", "clip": "032_3_2"}``).
+    field : str
+        ``onset``, ``apex`` or ``offset``.
+    wrong : str
+        The cell as published; a sheet holding anything else is left alone.
+    right : int or None
+        The value used instead; ``None`` sets an apex aside, to be estimated from motion.
+    reason : str
+        Why, and whose fix it is (docs/errata.md lists every one).
+    """
+
+    row: Mapping[str, str]
+    field: str
+    wrong: str
+    right: int | None
+    reason: str
+
+    def applies(self, fields: Mapping[str, Any], subject_id: Callable[[Any], str]) -> bool:
+        """Whether the row ``fields`` is this erratum's row, still holding the error
+        (subjects compared normalised: CSV exports lose SAMM's padding)."""
+
+        def text(key: str) -> str:
+            return subject_id(fields[key]) if key == "subject" else cell_text(fields[key])
+
+        picked = all(text(key) == (subject_id(v) if key == "subject" else v) for key, v in self.row.items())
+        return picked and text(self.field) == self.wrong
+
+    def describe(self) -> str:
+        """The repair as recorded on the sample."""
+        value = "set aside" if self.right is None else f"-> {self.right}"
+        return f"erratum: {self.field} {self.wrong} {value} ({self.reason})"
+
+
+def apply_errata(errata: Sequence[Erratum], fields: dict[str, Any], subject_id: Callable[[Any], str]) -> list[str]:
+    """Fix ``fields`` (one row's cells) in place; the repairs made."""
+    repairs = []
+    for erratum in errata:
+        if erratum.applies(fields, subject_id):
+            fields[erratum.field] = erratum.right
+            repairs.append(erratum.describe())
+    return repairs
 
 
 def check_span(onset: Any, apex: Any, offset: Any) -> tuple[int, int | None, int, list[str], str]:
@@ -83,6 +135,12 @@ class SheetRecipe(Recipe):
     label_maps: dict[str, dict[str, str]] = {}
     #: file names of frames, matched whole; group 1 is the frame number
     frame_pattern: re.Pattern
+    #: header names of the action-unit column, when the sheet has one
+    au_columns: tuple[str, ...] = ("Action Units", "AU", "AUs")
+    #: header names of the objective-class column, when the sheet has one
+    objective_columns: tuple[str, ...] = ("Objective Classes", "Objective Class")
+    #: known errors of the published sheets, fixed where a row still holds them (docs/errata.md)
+    errata: tuple[Erratum, ...] = ()
 
     def frame_number(self, filename: str) -> int | None:
         match = self.frame_pattern.fullmatch(filename)
@@ -129,10 +187,13 @@ class SheetRecipe(Recipe):
             f"no {self.title} release at {root}: expected {looked} in it or up to {MAX_DEPTH} folders below; {hint}"
         )
 
-    def read(self, sheet: Path, classes: str = "raw") -> list[Sample]:
+    def read(self, sheet: Path, classes: str = "raw", *, objective_sheet: Path | None = None) -> list[Sample]:
         self.check_classes(classes)
         table = read_table(Path(sheet), self.columns, self.sheet_names)
         samples = flag_duplicates([self._sample(table, number, cells) for number, cells in table.rows])
+        samples = self.add_objective(samples, Path(sheet), objective_sheet)
+        if classes == "objective" and not any(s.objective_class for s in samples):
+            raise UsageError(f"--classes objective: {sheet} holds no objective classes")
         out = []
         for sample in samples:
             label = self.label_of(sample, classes)
@@ -146,7 +207,16 @@ class SheetRecipe(Recipe):
             return sample.emotion
         if classes == "megc2019":
             return self.megc2019_label(sample)
+        if classes == "objective":
+            return sample.objective_class or None
         return self.label_maps[classes].get(sample.emotion)
+
+    def add_objective(self, samples: list[Sample], sheet: Path, objective_sheet: Path | None) -> list[Sample]:
+        """``samples`` with objective classes from a sheet of their own, for releases that
+        ship one (CASME-II); the others have them in their coding sheet."""
+        if objective_sheet is not None:
+            raise UsageError(f"--objective-sheet: {self.title} has no separate objective-class sheet")
+        return samples
 
     def write_sheet(self, samples: Sequence[Sample], path: Path) -> None:
         header = list(self.layout)
@@ -163,7 +233,12 @@ class SheetRecipe(Recipe):
 
     def _sample(self, table: Table, number: int, cells: tuple) -> Sample:
         fields = {key: cells[index] for key, index in table.columns.items()}
+        fixed = apply_errata(self.errata, fields, self.subject_id)
         onset, apex, offset, repairs, error = check_span(fields["onset"], fields["apex"], fields["offset"])
+        repairs = fixed + repairs
+        raw = table.raw(cells)
+        units = optional_cell(raw, self.au_columns)
+        tokens, warnings = parse_action_units(units)
         subject = self.subject_id(fields["subject"]) if cell_text(fields["subject"]) else ""
         clip = self.clip_id(fields) if cell_text(fields["clip"]) else ""
         if not subject or not clip:
@@ -181,7 +256,12 @@ class SheetRecipe(Recipe):
             repair=join_repairs(repairs),
             error=f"sheet row {number}: {error}" if error else "",
             row=number,
-            extra={"raw": table.raw(cells)},
+            extra={"raw": raw},
+            action_units=" ".join(cell_text(units).split()),
+            au=au_text(certain_aus(tokens)),
+            au_tokens=tokens_text(tokens),
+            au_warning="; ".join(f"sheet row {number}: {w}" for w in warnings),
+            objective_class=objective_class(optional_cell(raw, self.objective_columns)),
         )
 
     def _row(self, sample: Sample, header: Sequence[str | None]) -> list[Any]:
@@ -197,6 +277,10 @@ class SheetRecipe(Recipe):
             "emotion": self.emotion_cell(sample.emotion),
         }
         extra = {normalise_name(k): v for k, v in self.extra_cells(sample).items()}
+        for name in self.au_columns:
+            extra.setdefault(normalise_name(name), sample.action_units or None)
+        for name in self.objective_columns:
+            extra.setdefault(normalise_name(name), int(sample.objective_class) if sample.objective_class else None)
         row = []
         for name in header:
             field = next(
@@ -205,3 +289,10 @@ class SheetRecipe(Recipe):
             )
             row.append(cells[field] if field else extra.get(normalise_name(name)))
         return row
+
+
+def optional_cell(raw: Mapping[str, Any], names: Sequence[str]) -> Any:
+    """The cell of the first column among ``names`` (matched normalised); ``None`` without one."""
+    wanted = [normalise_name(n) for n in names]
+    by_name = {normalise_name(k): v for k, v in raw.items()}
+    return next((by_name[n] for n in wanted if n in by_name), None)

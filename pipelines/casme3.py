@@ -18,11 +18,11 @@ import re
 from pathlib import PurePosixPath
 from typing import Any
 
-from mepipe.release.labels import MEGC2019_CLASSES
+from mepipe.release.labels import MEGC2019_CLASSES, OBJECTIVE_CLASSES
 from mepipe.release.recipe import Sample, SynthStyle
 from mepipe.release.sheet import cell_int, cell_text
 
-from ._sheet_recipe import SheetRecipe
+from ._sheet_recipe import Erratum, SheetRecipe
 
 _FRAME = re.compile(r"(\d+)\.(?:jpe?g|png|bmp)", re.IGNORECASE)
 _SIX = ("happy", "disgust", "surprise", "fear", "anger", "sad")
@@ -54,7 +54,46 @@ class Casme3(SheetRecipe):
         "offset": ("Offset", "OffsetFrame"),
         "emotion": ("emotion", "Estimated Emotion"),
     }
-    class_sets = {"6": _SIX, "3": MEGC2019_CLASSES}
+    class_sets = {"6": _SIX, "3": MEGC2019_CLASSES, "objective": OBJECTIVE_CLASSES}
+    # meb's index fixes of this sheet, each checked against the row it names; meb's apex
+    # 160 for spNO.149/d (apex 83 before onset 112) is not needed: such an apex is
+    # estimated from motion, as every apex outside onset..offset (docs/errata.md)
+    errata = (
+        Erratum(
+            {"subject": "spNO.216", "clip": "d", "apex": "2668"},
+            "onset",
+            "3647",
+            2647,
+            "after its apex 2668 and offset 2694: a typo, meb's fix",
+        ),
+        Erratum(
+            {"subject": "spNO.214", "clip": "c", "onset": "5"},
+            "offset",
+            "3460",
+            34,
+            "a 3456-frame (115 s) micro-expression: a typo, meb's fix",
+        ),
+        Erratum(
+            {"subject": "spNO.40", "clip": "e", "onset": "1812"}, "offset", "0", 1845, "not annotated; meb's value"
+        ),
+        Erratum(
+            {"subject": "spNO.40", "clip": "e", "onset": "2327"}, "offset", "0", 2403, "not annotated; meb's value"
+        ),
+        Erratum(
+            {"subject": "spNO.216", "clip": "e", "offset": "25"},
+            "onset",
+            "0",
+            1,
+            "onset 0; meb's fix",
+        ),
+        Erratum(
+            {"subject": "spNO.216", "clip": "e", "offset": "25"},
+            "apex",
+            "0",
+            1,
+            "apex 0; meb's fix",
+        ),
+    )
     label_maps = {
         "6": {emotion: emotion for emotion in _SIX},
         # the mapping HTNet's edited part A sheet uses

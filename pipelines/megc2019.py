@@ -132,7 +132,7 @@ class Megc2019(CompositeRecipe):
     def find_sheet(self, root: Path, scanned: Scan | None = None) -> Path:
         raise UsageError("the megc2019 composite has no sheet of its own: give --root DIR holding the three releases")
 
-    def read(self, sheet: Path, classes: str = "raw") -> list[Sample]:
+    def read(self, sheet: Path, classes: str = "raw", *, objective_sheet: Path | None = None) -> list[Sample]:
         raise UsageError("the megc2019 composite is read from its three releases: give --root DIR holding them")
 
     def write_sheet(self, samples: Sequence[Sample], path: Path) -> None:

@@ -15,11 +15,11 @@ import re
 from pathlib import PurePosixPath
 from typing import Any
 
-from mepipe.release.labels import MEGC2019_CLASSES
+from mepipe.release.labels import MEGC2019_CLASSES, OBJECTIVE_CLASSES
 from mepipe.release.recipe import Sample, SynthStyle
 from mepipe.release.sheet import cell_text
 
-from ._sheet_recipe import SheetRecipe
+from ._sheet_recipe import Erratum, SheetRecipe
 
 _FRAME = re.compile(r"\d+_(\d+)\.(?:jpe?g|png|bmp)", re.IGNORECASE)
 _FIVE = ("anger", "contempt", "happiness", "surprise", "other")
@@ -112,7 +112,19 @@ class Samm(SheetRecipe):
         "emotion": ("Estimated Emotion", "Emotion"),
     }
     preamble = _PREAMBLE
-    class_sets = {"5": _FIVE, "3": MEGC2019_CLASSES, "megc2019": MEGC2019_CLASSES}
+    class_sets = {"5": _FIVE, "3": MEGC2019_CLASSES, "megc2019": MEGC2019_CLASSES, "objective": OBJECTIVE_CLASSES}
+    # meb's other SAMM fixes need none here: 028_4_1 and 032_3_1 have an apex outside
+    # onset..offset (estimated from motion, as every such apex), 013_1_9's offset already
+    # reads 5739 in this v2 sheet (docs/errata.md)
+    errata = (
+        Erratum(
+            {"subject": "032", "clip": "032_3_2"},
+            "apex",
+            "5127",
+            None,
+            "1 frame after onset 5126; meb uses 5130 from optical flow",
+        ),
+    )
     label_maps = {
         "5": {emotion: emotion for emotion in _FIVE},
         # unlike CASME-II, SAMM's fear and sadness count as negative (MEGC 2019)

@@ -122,10 +122,12 @@ class Smic(Recipe):
             )
         return ranked[0][0]
 
-    def read(self, sheet: Path, classes: str = "raw") -> list[Sample]:
+    def read(self, sheet: Path, classes: str = "raw", *, objective_sheet: Path | None = None) -> list[Sample]:
         """Samples of the ``HS`` folder ``sheet``, subject by subject (numerically), then class
         and clip name."""
         self.check_classes(classes)
+        if objective_sheet is not None:
+            raise UsageError(f"--objective-sheet: {self.title} has no objective classes")
         folder = Path(sheet)
         if not folder.is_dir():
             raise UsageError(

@@ -22,14 +22,18 @@ DATA = Path(__file__).parent / "data/annotations"
 RNG = np.random.default_rng(1)
 
 
-def _sample(clip, onset, apex, offset, emotion="happiness"):
-    return Sample(f"sub01/{clip}", "sub01", clip, onset, apex, offset, emotion, emotion)
+def _sample(clip, onset, apex, offset, emotion="happiness", units=""):
+    return Sample(f"sub01/{clip}", "sub01", clip, onset, apex, offset, emotion, emotion, action_units=units)
 
 
 @pytest.fixture
 def release(tmp_path):
     """EP01 fine, EP02 apex '/' and offset past the disk (repaired), EP03 a frame missing."""
-    samples = [_sample("EP01", 3, 5, 8), _sample("EP02", 2, None, 6, "disgust"), _sample("EP03", 10, 12, 20, "sadness")]
+    samples = [
+        _sample("EP01", 3, 5, 8, units="R12+6"),
+        _sample("EP02", 2, None, 6, "disgust"),
+        _sample("EP03", 10, 12, 20, "sadness", "?"),
+    ]
     casme2.write_sheet(samples, tmp_path / casme2.sheet_file)
     for clip, numbers in {"EP01": range(1, 10), "EP02": range(2, 5), "EP03": range(10, 21)}.items():
         folder = tmp_path / "CASME2_RAW_selected" / "sub01" / clip
@@ -91,8 +95,8 @@ def test_samples_csv(release):
     result = _run("samples", "--dataset", "casme2", "--root", release, "--format", "csv")
     assert result.exit_code == 0
     assert list(csv.reader(io.StringIO(result.stdout))) == [
-        ["sample_id", "subject", "clip", "onset", "apex", "offset", "emotion", "label", "repair"],
-        ["sub01/EP01", "sub01", "EP01", "3", "5", "8", "happiness", "happiness", ""],
+        [*"sample_id subject clip onset apex offset emotion label repair action_units au objective_class".split()],
+        ["sub01/EP01", "sub01", "EP01", "3", "5", "8", "happiness", "happiness", "", "R12+6", "6+12", ""],
         [
             "sub01/EP02",
             "sub01",
@@ -103,8 +107,11 @@ def test_samples_csv(release):
             "disgust",
             "disgust",
             "apex '/' missing: estimated from peak motion intensity",
+            "",
+            "",
+            "",
         ],
-        ["sub01/EP03", "sub01", "EP03", "10", "12", "20", "sadness", "sadness", ""],
+        ["sub01/EP03", "sub01", "EP03", "10", "12", "20", "sadness", "sadness", "", "?", "", ""],
     ]
 
 
@@ -123,30 +130,30 @@ def test_samples_json_and_table_from_real_sheet():
         "emotion": "anger",
         "label": "negative",
         "repair": "",
+        "action_units": "4+7",
+        "au": "4+7",
+        "objective_class": "3",
     }
     table = _run("samples", "--dataset", "samm", "--sheet", sheet).stdout.splitlines()
-    assert len(table) == 160 and table[0].split() == [
-        "sample_id",
-        "subject",
-        "clip",
-        "onset",
-        "apex",
-        "offset",
-        "emotion",
-        "label",
-        "repair",
-    ]
+    assert len(table) == 160
+    assert (
+        table[0].split()
+        == "sample_id subject clip onset apex offset emotion label repair action_units au objective_class".split()
+    )
 
 
-def test_samples_report_row_errors_on_stderr():
-    sheet = DATA / "casme3/cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx"
-    result = _run("samples", "--dataset", "casme3", "--sheet", sheet, "--format", "csv")
+def test_samples_report_row_errors_and_au_warnings_on_stderr(tmp_path):
+    lines = (DATA / "samm/SAMM_Micro_FACS_Codes_v2.csv").read_text().splitlines()
+    lines[14] = lines[14].replace(",5562,", ",x5562,", 1)  # the first data row's onset
+    sheet = tmp_path / "samm.csv"
+    sheet.write_text("\n".join(lines) + "\n")
+    result = _run("samples", "--dataset", "samm", "--sheet", sheet, "--format", "csv")
     assert result.exit_code == 0
-    assert len(result.stdout.splitlines()) == 861
+    assert len(result.stdout.splitlines()) == 160
     assert result.stderr.splitlines() == [
-        "mepipe: spNO.216/d_3647: sheet row 751: onset 3647 after offset 2694",
-        "mepipe: spNO.40/e_1812: sheet row 798: offset 0 (no offset annotated)",
-        "mepipe: spNO.40/e_2327: sheet row 800: offset 0 (no offset annotated)",
+        "mepipe: 006/006_1_2: sheet row 15: onset 'x5562' is not a frame number",
+        "mepipe: warning: 026/026_5_1: sheet row 135: action units 'R14+17+soft focus': "
+        "'soft focus' is not an AU code, ignored",
     ]
 
 
@@ -166,7 +173,7 @@ def test_samples_report_row_errors_on_stderr():
         (["samples", "--dataset", "samm"], "give --root DIR (a release) or --sheet FILE"),
         (
             ["samples", "--dataset", "samm", "--root", "{tmp}", "--classes", "7"],
-            "unknown class set '7' for SAMM; valid: raw, 5, 3, megc2019",
+            "unknown class set '7' for SAMM; valid: raw, 5, 3, megc2019, objective",
         ),
     ],
 )

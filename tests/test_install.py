@@ -23,6 +23,10 @@ PACKAGES = sorted(m for m, path in MODULES.items() if path.name == "__init__.py"
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory) -> Path:
     work = tmp_path_factory.mktemp("wheel")
+    # built from a copy: setuptools leaves build/ and egg-info in the tree it builds
+    source = work / "source"
+    ignored = shutil.ignore_patterns(".*", "build", "dist", "*.egg-info", "*.zarr", "demo", "_build", "__pycache__")
+    shutil.copytree(ROOT, source, ignore=ignored)
     subprocess.run(
         [
             sys.executable,
@@ -34,7 +38,7 @@ def installed(tmp_path_factory) -> Path:
             "-q",
             "-w",
             str(work / "dist"),
-            str(ROOT),
+            str(source),
         ],
         check=True,
         capture_output=True,

@@ -28,7 +28,7 @@ casme2, samm, mmew, casme3 = (get_recipe(n) for n in ("casme2", "samm", "mmew", 
 def test_provenance_hashes():
     table = (DATA / "PROVENANCE.md").read_text()
     listed = re.findall(r"^\| `(annotations/[^`]+)` \|.*\| `([0-9a-f]{64})` \|$", table, re.MULTILINE)
-    assert len(listed) == 6
+    assert len(listed) == 7
     for name, digest in listed:
         assert hashlib.sha256((DATA / name).read_bytes()).hexdigest() == digest, name
 
@@ -139,8 +139,10 @@ def test_quirks_are_repaired_and_recorded():
     assert by_id["032/032_3_1"].repair == (
         "apex 1930 outside onset..offset 4896..4970: estimated from peak motion intensity"
     )
-    assert by_id["032/032_3_2"].apex == 5127
-    assert sum(bool(s.repair) for s in by_id.values()) == 2
+    # meb's third SAMM apex fix, applied as a recorded erratum (docs/errata.md)
+    assert by_id["032/032_3_2"].apex is None
+    assert by_id["032/032_3_2"].repair.startswith("erratum: apex 5127 set aside (1 frame after onset 5126;")
+    assert sum(bool(s.repair) for s in by_id.values()) == 3
 
 
 def test_casme3_ids_quirks_and_folders():
@@ -150,9 +152,14 @@ def test_casme3_ids_quirks_and_folders():
     assert [s.sample_id for s in samples[2:4]] == ["spNO.1/e_62", "spNO.1/e_96"]
     assert casme3.clip_dir(by_id["spNO.1/b_166"]) == PurePosixPath("spNO.1/b/color")
     assert casme3.frame_name(by_id["spNO.1/b_166"], 175) == "175.jpg"
-    assert by_id["spNO.216/d_3647"].error == "sheet row 751: onset 3647 after offset 2694"
-    assert by_id["spNO.40/e_1812"].error == "sheet row 798: offset 0 (no offset annotated)"
-    assert sum(bool(s.error) for s in samples) == 3
+    # meb's index fixes, applied as recorded errata (docs/errata.md); without them these
+    # rows failed: onset 3647 after offset 2694, offset 0 (twice)
+    assert by_id["spNO.216/d_2647"].repair == (
+        "erratum: onset 3647 -> 2647 (after its apex 2668 and offset 2694: a typo, meb's fix)"
+    )
+    assert by_id["spNO.40/e_1812"].offset == 1845 and by_id["spNO.40/e_2327"].offset == 2403
+    assert by_id["spNO.214/c_5"].offset == 34
+    assert sum(bool(s.error) for s in samples) == 0
     assert (
         by_id["spNO.149/d_112"].repair == "apex 83 outside onset..offset 112..358: estimated from peak motion intensity"
     )
@@ -264,7 +271,7 @@ def test_sheet_errors_keep_the_row(tmp_path):
 def test_class_sets_and_label_of():
     with pytest.raises(UsageError) as err:
         samm.read(SAMM, "6")
-    assert str(err.value) == "unknown class set '6' for SAMM; valid: raw, 5, 3, megc2019"
+    assert str(err.value) == "unknown class set '6' for SAMM; valid: raw, 5, 3, megc2019, objective"
     with pytest.raises(UsageError, match="valid: raw, 6, 3$"):
         mmew.label_of(Sample("S01/a", "S01", "a", 1, 2, 3, "fear", "fear"), "megc2019")
     raw = {s.sample_id: s for s in casme2.read(CASME2_2014)}

@@ -112,7 +112,7 @@ def test_no_clip_folder_anywhere_is_one_line_exit_2_and_no_store(casme2_release,
         f"mepipe: error: no CASME-II frames under {root}: no folder up to 4 levels down (known names first: "
         "CASME2_RAW_selected, CASME2-RAW, CASME2_RAW, Cropped, Cropped_original, Cropped-updated) holds the "
         f"sheet's clip folders, e.g. {first.subject}/{first.clip}; found at the top of {root}: "
-        "CASME2-coding-20190701.xlsx, CASME2_RAW_selected/, notes.txt, synth_motion.csv; "
+        "CASME2-ObjectiveClasses.xlsx, CASME2-coding-20190701.xlsx, CASME2_RAW_selected/, notes.txt, synth_motion.csv; "
         "point --frames at the folder holding them\n"
     )
     assert not out.exists()

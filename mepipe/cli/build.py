@@ -11,8 +11,10 @@ import click
 from mepipe.engine.config import SPANS
 from mepipe.errors import UsageError
 from mepipe.pipelines import recipe_names
+from mepipe.release.au import parse_vocabulary
 from mepipe.release.crops import CROPS
 
+from .release import objective_sheet_option
 from .scheduling import dask_options, dask_scheduler
 
 
@@ -42,7 +44,12 @@ def _default_root(dataset: str) -> Path:
 )
 @click.option("--span", type=click.Choice(SPANS), default="onset-apex", show_default=True, help="Frames pooled.")
 @click.option("--size", type=int, default=224, show_default=True, help="Side of the aligned images.")
-@click.option("--classes", default="raw", show_default=True, help="Class set: raw, 5, 3, megc2019, ...")
+@click.option("--classes", default="raw", show_default=True, help="Class set: raw, 5, 3, megc2019, objective, ...")
+@objective_sheet_option
+@click.option(
+    "--au-vocabulary",
+    help="AUs of the au_multihot targets, e.g. 1,2,4,5,6,7,9,10,12,14,15,17 [default: every AU the release codes].",
+)
 @dask_options("threads", "threads, processes, sync, or tcp://HOST:PORT of a Dask cluster.")
 @click.option("--gray", is_flag=True, help="One channel instead of three.")
 @click.option("--keep-raw", is_flag=True, help="Also store the float32 dynamic images.")
@@ -86,6 +93,8 @@ def build(
     span,
     size,
     classes,
+    objective_sheet,
+    au_vocabulary,
     workers,
     scheduler,
     cluster,
@@ -118,6 +127,8 @@ def build(
         progress=not quiet,
         shard=shard,
         classes=classes,
+        objective_sheet=objective_sheet,
+        au_vocabulary=None if au_vocabulary is None else parse_vocabulary(au_vocabulary),
         span=span,
         size=size,
         gray=gray,

@@ -14,11 +14,33 @@ from mepipe.release.check import check_release, format_report, release_samples, 
 from mepipe.release.recipe import Sample
 
 #: the columns of ``mepipe samples --format csv``, in order
-SAMPLE_COLUMNS = ("sample_id", "subject", "clip", "onset", "apex", "offset", "emotion", "label", "repair")
+SAMPLE_COLUMNS = (
+    "sample_id",
+    "subject",
+    "clip",
+    "onset",
+    "apex",
+    "offset",
+    "emotion",
+    "label",
+    "repair",
+    "action_units",
+    "au",
+    "objective_class",
+)
 
 _dataset = click.option("--dataset", required=True, type=click.Choice(recipe_names()), help="Dataset recipe.")
 _classes = click.option(
-    "--classes", default="raw", show_default=True, help="Class set: raw, or one of the dataset's (5, 3, megc2019, 6)."
+    "--classes",
+    default="raw",
+    show_default=True,
+    help="Class set: raw, or one of the dataset's (5, 3, megc2019, 6, objective).",
+)
+#: shared with ``mepipe build``
+objective_sheet_option = click.option(
+    "--objective-sheet",
+    type=click.Path(path_type=Path),
+    help="CASME-II's objective-class sheet [default: the CASME2-ObjectiveClasses sheet beside the coding sheet].",
 )
 
 
@@ -47,6 +69,7 @@ def _table(records: list[dict]) -> str:
 @click.option("--root", type=click.Path(path_type=Path), help="Release folder (the sheet is found in it).")
 @click.option("--sheet", type=click.Path(path_type=Path), help="Annotation sheet (.xlsx or .csv export).")
 @_classes
+@objective_sheet_option
 @click.option(
     "--format",
     "fmt",
@@ -55,14 +78,17 @@ def _table(records: list[dict]) -> str:
     show_default=True,
     help="Output format.",
 )
-def samples(dataset: str, root: Path | None, sheet: Path | None, classes: str, fmt: str) -> None:
-    """List the samples of a dataset's annotation sheet, with labels and repairs.
+def samples(
+    dataset: str, root: Path | None, sheet: Path | None, classes: str, objective_sheet: Path | None, fmt: str
+) -> None:
+    """List the samples of a dataset's annotation sheet, with labels, repairs and action units.
 
-    Rows that cannot be used are still listed; their errors go to stderr, one per line.
+    Rows that cannot be used are still listed; their errors go to stderr, one per line,
+    and so do AU strings that could not be read (``warning:``).
     """
     recipe = get_recipe(dataset)
     recipe.check_classes(classes)
-    found = release_samples(recipe, root, sheet, classes)
+    found = release_samples(recipe, root, sheet, classes, objective_sheet)
     records = [_record(s) for s in found]
     if fmt == "json":
         click.echo(json.dumps(records, indent=1))

@@ -1,4 +1,4 @@
-"""Commands that look at a store: inspect, preview, report, verify."""
+"""Commands that look at a store: inspect, preview, report, verify, splits."""
 
 from __future__ import annotations
 
@@ -64,4 +64,29 @@ def verify(store, quiet):
     return 0 if report.ok else 1
 
 
-COMMANDS = [inspect, preview, report, verify]
+#: shared with ``mepipe train``
+protocol_option = click.option(
+    "--protocol",
+    type=click.Choice(("loso", "lodo")),
+    default="loso",
+    show_default=True,
+    help="loso: one fold per subject; lodo: one fold per member dataset (composite stores).",
+)
+
+
+@click.command()
+@click.argument("store")
+@protocol_option
+@click.option("--classes", default=None, help="Class set [default: the store's own].")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="CSV file to write.")
+def splits(store, protocol, classes, out):
+    """Write the folds mepipe train runs as a CSV manifest: sample_id, fold, held_out, split
+    (train or test), one row per fold and sample, for other trainers to use."""
+    from mepipe.dataset import split_manifest
+
+    rows = split_manifest(store, protocol, classes, out=out)
+    folds = len({row["fold"] for row in rows})
+    click.echo(f"wrote {out}: {folds} {protocol} folds, {len(rows)} rows")
+
+
+COMMANDS = [inspect, preview, report, verify, splits]

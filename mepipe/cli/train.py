@@ -12,6 +12,7 @@ from mepipe.errors import UsageError, require
 from mepipe.train.defaults import DEFAULT_EPOCHS, VARIANTS
 
 from .scheduling import dask_options, dask_scheduler
+from .store import protocol_option
 
 
 def _import_train():
@@ -104,6 +105,13 @@ def _seeds(value: str) -> int | list[int]:
     default=None,
     help="at most this many (seed, fold) pairs side by side [default: one seed's folds]",
 )
+@protocol_option
+@click.option(
+    "--megc-log",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="also write the predictions in the MEGC 2019 log format (composite stores)",
+)
 @dask_options(None, "tcp://HOST:PORT of a Dask scheduler: one task per (variant, seed) run.")
 def train(
     store,
@@ -122,6 +130,8 @@ def train(
     focal,
     folds_at_once,
     fold_group,
+    protocol,
+    megc_log,
     workers,
     scheduler,
     cluster,
@@ -133,10 +143,12 @@ def train(
     jobs,
     dry_run,
 ) -> None:
-    """Leave-one-subject-out training of the TRDI/MIDI fusion network on STORE.
+    """Leave-one-subject-out (or, --protocol lodo, leave-one-dataset-out) training of the
+    TRDI/MIDI fusion network on STORE.
 
-    One fold per subject, a fresh model per fold, a fixed number of epochs: nothing is
-    chosen by looking at the test subject. Writes metrics.json, predictions.csv,
+    One fold per subject (or member dataset), a fresh model per fold, a fixed number of
+    epochs: nothing is chosen by looking at the test fold. A composite store's metrics
+    also hold each member's scores (per_dataset). Writes metrics.json, predictions.csv,
     confusion.png, fusion_weights.png and curves.png to OUT. With several variants, or
     on a Dask cluster, each variant's run goes to OUT/<variant>/ and OUT/sweep.json and
     OUT/sweep.png compare them.
@@ -156,14 +168,17 @@ def train(
         focal=focal,
         folds_at_once=folds_at_once,
         fold_group=fold_group,
+        protocol=protocol,
     )
     if len(variants) == 1 and scheduler is None and cluster is None:
         if dry_run:
             raise UsageError("--dry-run needs --cluster slurm or --cluster pbs")
-        metrics = run(store, out, variant=variants[0], seeds=_seeds(seeds), progress=True, **options)
+        metrics = run(store, out, variant=variants[0], seeds=_seeds(seeds), megc_log=megc_log, progress=True, **options)
         click.echo(format_summary(metrics))
         click.echo(f"wrote {out}/metrics.json, predictions.csv, confusion.png, fusion_weights.png, curves.png")
         return
+    if megc_log is not None:
+        raise UsageError("--megc-log writes one run's predictions: give one variant, without a cluster")
     with dask_scheduler(
         scheduler,
         cluster,

@@ -1,12 +1,15 @@
-"""A store as any trainer wants it: an xarray Dataset, LOSO splits, a PyTorch Dataset.
+"""A store as any trainer wants it: an xarray Dataset, LOSO/LODO splits, a PyTorch Dataset.
 
 ::
 
-    from mepipe.dataset import open_dataset, loso_splits, TorchDataset
+    from mepipe.dataset import open_dataset, loso_splits, lodo_splits, split_manifest, TorchDataset
 
     ds = open_dataset("casme2.zarr", classes="5")       # lazy, indexed by sample id
     for subject, train, test in loso_splits("casme2.zarr", classes="5"):
         train_set = TorchDataset("casme2.zarr", train, classes="5")
+    for member, train, test in lodo_splits("megc2019.zarr"):   # composite stores only
+        ...
+    split_manifest("megc2019.zarr", "lodo", out="folds.csv")  # the same folds, as CSV
 
 All three select the same samples in the same order (status ok, label inside the class
 set, store order), so the integer positions :func:`loso_splits` yields index the
@@ -19,12 +22,16 @@ uses the same folds.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from mepipe.dataset.select import select_samples
-from mepipe.errors import MepipeError, require
+from mepipe.dataset.splits import manifest_rows, protocol_splits, subject_splits, write_manifest
+from mepipe.errors import require
 from mepipe.store import image_names, open_store
+from mepipe.store.schema import AU_MULTIHOT
 
 
 def _dims(name: str, array) -> tuple[str, ...]:
@@ -54,7 +61,9 @@ def open_dataset(store: str, classes: str | None = None, ok_only: bool = True):
         kept) as dask-backed variables over ``(sample, y, x, channel)``; ``sample``
         indexed by the sample id; every other per-sample field (``subject``, ``clip``,
         ``emotion``, ``label`` under ``classes``, ``status``, frame indices, ...) as a
-        coordinate; ``attrs``: ``mepipe`` (provenance), ``classes`` and ``class_names``.
+        coordinate (the action units as ``action_units``, ``au``, ``au_tokens`` and the
+        ``(sample, au_unit)`` targets ``au_multihot``, with ``au_unit`` the AU numbers);
+        ``attrs``: ``mepipe`` (provenance), ``classes`` and ``class_names``.
     """
     import dask.array
     import xarray
@@ -67,12 +76,14 @@ def open_dataset(store: str, classes: str | None = None, ok_only: bool = True):
         array = group[name]
         lazy = dask.array.from_zarr(array, chunks=array.shards or array.chunks, inline_array=True)
         variables[name] = (_dims(name, array), lazy if len(rows) == array.shape[0] else lazy[rows])
-    coords = {"sample": selection.fields["sample_id"]}
+    coords: dict[str, Any] = {"sample": selection.fields["sample_id"]}
     first = ("subject", "clip", "emotion", "label", "status")  # the ones people look for, in front
     rest = sorted(set(selection.fields) - {*first, "sample_id"})
     for name in [*first, *rest]:
         values = selection.labels if name == "label" else selection.fields[name]
         coords[name] = (_dims(name, group[name]), values)
+    if AU_MULTIHOT in selection.fields:
+        coords["au_unit"] = ("au_unit", np.array(selection.provenance.get("au_vocabulary", []), dtype=np.int64))
     return xarray.Dataset(
         variables,
         coords=coords,
@@ -84,14 +95,15 @@ def open_dataset(store: str, classes: str | None = None, ok_only: bool = True):
     )
 
 
-def subject_splits(subjects: np.ndarray) -> list[tuple[str, np.ndarray, np.ndarray]]:
-    """Leave-one-subject-out: ``(subject, train positions, test positions)`` per subject,
-    in sorted subject order."""
-    subjects = np.asarray(subjects).astype(str)
-    everyone = sorted(set(subjects.tolist()))
-    if len(everyone) < 2:
-        raise MepipeError(f"leave-one-subject-out needs at least 2 subjects; the store has {len(everyone)}")
-    return [(s, np.flatnonzero(subjects != s), np.flatnonzero(subjects == s)) for s in everyone]
+__all__ = [
+    "open_dataset",
+    "subject_splits",
+    "loso_splits",
+    "lodo_splits",
+    "protocol_folds",
+    "split_manifest",
+    "TorchDataset",
+]
 
 
 def loso_splits(store: str, classes: str | None = None) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
@@ -105,8 +117,40 @@ def loso_splits(store: str, classes: str | None = None) -> Iterator[tuple[str, n
         Positions along the ``sample`` axis of ``open_dataset(store, classes)`` (and of
         ``TorchDataset(store, classes=classes)``).
     """
+    yield from protocol_folds(store, "loso", classes)
+
+
+def lodo_splits(store: str, classes: str | None = None) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
+    """Leave-one-dataset-out folds of a composite store (MEGC 2019): one per member dataset.
+
+    Yields
+    ------
+    dataset : str
+        The fold's held-out member (``casme2``, ``samm``, ``smic``), in the composite's order.
+    train_index, test_index : numpy.ndarray of int
+        Positions as in :func:`loso_splits`.
+    """
+    yield from protocol_folds(store, "lodo", classes)
+
+
+def protocol_folds(store: str, protocol: str, classes: str | None = None) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """The folds of ``protocol`` (``loso`` or ``lodo``) over a store's selected samples."""
     selection = select_samples(open_store(str(store)), classes)
-    yield from subject_splits(selection.fields["subject"])
+    return protocol_splits(selection.fields["subject"], str(selection.provenance.get("dataset", "")), protocol)
+
+
+def split_manifest(
+    store: str, protocol: str = "loso", classes: str | None = None, out: str | Path | None = None
+) -> list[dict]:
+    """The folds of ``protocol`` as rows ``sample_id, fold, held_out, split`` (``train`` or
+    ``test``), one per fold and sample; written as CSV to ``out`` when given. Another trainer
+    reading it trains and tests on exactly the samples ``mepipe train --protocol`` does."""
+    selection = select_samples(open_store(str(store)), classes)
+    folds = protocol_splits(selection.fields["subject"], str(selection.provenance.get("dataset", "")), protocol)
+    rows = manifest_rows(selection.fields["sample_id"], folds)
+    if out is not None:
+        write_manifest(rows, out)
+    return rows
 
 
 def __getattr__(name: str):

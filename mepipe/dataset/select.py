@@ -66,6 +66,7 @@ def _relabel(fields: dict[str, np.ndarray], dataset: str, classes: str) -> tuple
             offset=int(fields["offset_index"][i]),
             emotion=str(fields["emotion"][i]),
             label=str(fields["label"][i]),
+            objective_class=str(fields["objective_class"][i]) if "objective_class" in fields else "",
         )
         labels.append(recipe.label_of(sample, classes))
     names = sorted({x for x in labels if x is not None}) if classes == "raw" else list(recipe.class_sets[classes])

@@ -16,6 +16,7 @@ import torch.utils.data
 from mepipe.dataset.select import select_samples
 from mepipe.errors import UsageError
 from mepipe.store import image_names, open_store
+from mepipe.store.schema import AU_MULTIHOT
 
 
 class TorchDataset(torch.utils.data.Dataset):
@@ -38,7 +39,8 @@ class TorchDataset(torch.utils.data.Dataset):
 
     Each item is ``{array: tensor (C, H, W), "label": int, "subject": str, "sample_id": str}``:
     images channels-first in the stored dtype (uint8, or float32 for raw arrays), as
-    torchvision's transforms expect; ``label`` indexes ``class_names``.
+    torchvision's transforms expect; ``label`` indexes ``class_names``. Stores with AU
+    targets add ``"au_multihot"``: uint8 ``(K,)`` over :attr:`au_vocabulary`.
 
     Safe with ``DataLoader(num_workers > 0)``: the store is opened lazily in each process
     that reads from it, never shared across a fork (zarr's I/O runs on an event-loop
@@ -76,6 +78,9 @@ class TorchDataset(torch.utils.data.Dataset):
         self.labels = selection.label_index[positions]
         self.subjects = selection.fields["subject"][positions]
         self.sample_ids = selection.fields["sample_id"][positions]
+        targets = selection.fields.get(AU_MULTIHOT)
+        self.au_multihot = None if targets is None else np.asarray(targets[positions], dtype=np.uint8)
+        self.au_vocabulary = [int(a) for a in selection.provenance.get("au_vocabulary", [])]
         self._opened: tuple[int, dict] | None = None
 
     def __len__(self) -> int:
@@ -100,9 +105,12 @@ class TorchDataset(torch.utils.data.Dataset):
         }
         if self.transform is not None:
             images = self.transform(images)
-        return {
+        item = {
             **images,
             "label": int(self.labels[i]),
             "subject": str(self.subjects[i]),
             "sample_id": str(self.sample_ids[i]),
         }
+        if self.au_multihot is not None:
+            item["au_multihot"] = torch.from_numpy(self.au_multihot[i].copy())
+        return item

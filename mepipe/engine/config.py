@@ -56,6 +56,9 @@ class BuildConfig:
         ``aligned`` crops: how much of the output the face box spans, ``canonical``,
         ``meb`` or a share of the side (``"0.8"``); see
         :func:`mepipe.imaging.align.window_fraction`.
+    au_vocabulary : tuple of int, optional
+        The AUs of the store's ``au_multihot`` columns, in order; default: every AU
+        the build's samples code for certain.
     """
 
     dataset: str
@@ -71,8 +74,12 @@ class BuildConfig:
     crop: str = "aligned"
     keep_aspect: bool = False
     face_window: str = "canonical"
+    au_vocabulary: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
+        if self.au_vocabulary is not None:
+            # stored as a JSON list; compared as a tuple
+            object.__setattr__(self, "au_vocabulary", tuple(int(a) for a in self.au_vocabulary))
         if self.span not in SPANS:
             raise UsageError(f"--span must be one of {', '.join(SPANS)}, not {self.span!r}")
         if self.motion_reference not in MOTION_REFERENCES:

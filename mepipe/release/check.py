@@ -57,7 +57,9 @@ class CheckReport:
         return self.counts["broken"] == 0
 
 
-def release_samples(recipe: Recipe, root: Path | None, sheet: Path | None, classes: str) -> list[Sample]:
+def release_samples(
+    recipe: Recipe, root: Path | None, sheet: Path | None, classes: str, objective_sheet: Path | None = None
+) -> list[Sample]:
     """The samples of a sheet given alone, or of the release under ``root`` (whose frames
     need not be there: only the annotations are read)."""
     if root is None:
@@ -65,8 +67,11 @@ def release_samples(recipe: Recipe, root: Path | None, sheet: Path | None, class
             raise UsageError("give --root DIR (a release) or --sheet FILE")
         if not Path(sheet).exists():
             raise UsageError(f"no {recipe.title} sheet at {sheet}: not a file")
-        return recipe.read(Path(sheet), classes)
-    return list(open_release(recipe, Path(root), sheet=sheet, classes=classes, locate=False).samples)
+        return recipe.read(Path(sheet), classes, objective_sheet=objective_sheet)
+    release = open_release(
+        recipe, Path(root), sheet=sheet, classes=classes, locate=False, objective_sheet=objective_sheet
+    )
+    return list(release.samples)
 
 
 def check_sample(sample: Sample, recipe: Recipe, frames_roots: Mapping[str, Path], decode: bool = True) -> SampleCheck:
@@ -130,5 +135,6 @@ def format_report(report: CheckReport, recipe: Recipe) -> str:
 
 
 def sample_errors(samples: Sequence[Sample]) -> list[str]:
-    """One line per sample whose sheet row cannot be used."""
-    return [f"{s.sample_id}: {s.error}" for s in samples if s.error]
+    """One line per sample whose sheet row cannot be used, then one per AU warning."""
+    errors = [f"{s.sample_id}: {s.error}" for s in samples if s.error]
+    return errors + [f"warning: {s.sample_id}: {s.au_warning}" for s in samples if s.au_warning]

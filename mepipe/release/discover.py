@@ -195,6 +195,7 @@ def open_release(
     classes: str = "raw",
     scanned: Scan | None = None,
     locate: bool = True,
+    objective_sheet: Path | None = None,
 ) -> Release:
     """Find the sheet and the frames of a ``recipe`` release under ``root``.
 
@@ -213,6 +214,8 @@ def open_release(
         A scan of ``root`` already made (composites share one between their parts).
     locate : bool
         Find the frames; without it only the annotations are read (``frames`` is empty).
+    objective_sheet : Path, optional
+        A separate objective-class sheet (CASME-II), instead of the one beside the sheet.
 
     Raises
     ------
@@ -228,8 +231,19 @@ def open_release(
         )
     scanned = scanned if scanned is not None else Scan(root)
     if isinstance(recipe, CompositeRecipe):
+        if objective_sheet is not None:
+            raise UsageError(f"--objective-sheet: the {recipe.title} has no objective classes")
         return recipe.open(root, sheet=sheet, frames=frames, classes=classes, scanned=scanned, locate=locate)
-    return open_single(recipe, root, scanned, sheet=sheet, frames=frames, classes=classes, locate=locate)
+    return open_single(
+        recipe,
+        root,
+        scanned,
+        sheet=sheet,
+        frames=frames,
+        classes=classes,
+        locate=locate,
+        objective_sheet=objective_sheet,
+    )
 
 
 def open_single(
@@ -241,6 +255,7 @@ def open_single(
     frames: Path | None,
     classes: str,
     locate: bool = True,
+    objective_sheet: Path | None = None,
 ) -> Release:
     """The release of a recipe with one sheet and one frames root (any but a composite)."""
     if sheet is not None:
@@ -251,6 +266,6 @@ def open_single(
         sheet = Path(frames)
     else:
         sheet = recipe.find_sheet(root, scanned)
-    samples = recipe.read(sheet, classes)
+    samples = recipe.read(sheet, classes, objective_sheet=objective_sheet)
     found = {"": locate_frames(recipe, scanned, samples, frames)} if locate and samples else {}
     return Release(recipe, root, sheet, tuple(samples), found, recipe.digest(sheet))

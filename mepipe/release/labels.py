@@ -1,4 +1,4 @@
-"""Class sets shared by several recipes: the official MEGC 2019 composite list.
+"""Class sets shared by several recipes: the official MEGC 2019 composite list, objective classes.
 
 The list (``mepipe/data/megc2019/combined_3class_gt.csv``, no header:
 ``dataset,subject,filename,label`` with 0=negative, 1=positive, 2=surprise) fixes the exact
@@ -13,6 +13,9 @@ import csv
 import io
 from functools import cache
 from importlib import resources
+from typing import Any
+
+from mepipe.release.sheet import cell_text
 
 #: MEGC 2019 class names, in the order of the list's integer labels
 MEGC2019_CLASSES: tuple[str, ...] = ("negative", "positive", "surprise")
@@ -31,3 +34,15 @@ def megc2019_rows() -> tuple[tuple[str, str, str, str], ...]:
         for dataset, subject, clip, label in csv.reader(io.StringIO(text))
         if dataset.strip()
     )
+
+
+#: objective classes I..VII (Davison et al. 2018, arXiv 1708.07549), as stored: "1".."7"
+OBJECTIVE_CLASSES: tuple[str, ...] = tuple(str(n) for n in range(1, 8))
+_ROMAN = {"I": 1, "II": 2, "III": 3, "IV": 4, "V": 5, "VI": 6, "VII": 7}
+
+
+def objective_class(cell: Any) -> str:
+    """A sheet's objective class (``3``, ``3.0``, ``'III'``) as ``"3"``; ``""`` for anything else."""
+    text = cell_text(cell).upper()
+    number = _ROMAN.get(text) or (int(text) if text.isdigit() else None)
+    return str(number) if number in range(1, 8) else ""

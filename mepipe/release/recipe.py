@@ -51,6 +51,16 @@ class Sample:
         row); such a sample is recorded as failed with this reason, never dropped.
     row : int
         1-based row of the sheet the sample came from (for messages).
+    action_units : str
+        The sheet's AU cell as text, trimmed (``""`` where the release codes none).
+    au : str
+        The AUs coded for certain, ascending, ``+``-joined (:mod:`mepipe.release.au`).
+    au_tokens : str
+        Every token's structure as JSON text (:func:`mepipe.release.au.tokens_text`).
+    au_warning : str
+        Why (part of) ``action_units`` could not be read; empty when all was read.
+    objective_class : str
+        Objective class ``1``..``7`` (Davison et al. 2018); ``""`` when the release has none.
     """
 
     sample_id: str
@@ -65,6 +75,11 @@ class Sample:
     error: str = ""
     row: int = 0
     extra: dict = field(default_factory=dict, compare=False, hash=False)
+    action_units: str = ""
+    au: str = ""
+    au_tokens: str = ""
+    au_warning: str = ""
+    objective_class: str = ""
 
 
 @dataclass(frozen=True)
@@ -138,8 +153,9 @@ class Recipe(ABC):
         made); UsageError naming what it looked for."""
 
     @abstractmethod
-    def read(self, sheet: Path, classes: str = "raw") -> list[Sample]:
-        """Samples of ``sheet`` in sheet order, restricted to the class set ``classes``."""
+    def read(self, sheet: Path, classes: str = "raw", *, objective_sheet: Path | None = None) -> list[Sample]:
+        """Samples of ``sheet`` in sheet order, restricted to the class set ``classes``
+        (``objective_sheet``: a release's separate objective-class sheet, CASME-II's)."""
 
     @abstractmethod
     def clip_dir(self, sample: Sample) -> PurePosixPath:
@@ -199,6 +215,11 @@ class Recipe(ABC):
 
     def check_classes(self, classes: str) -> None:
         """UsageError unless ``classes`` is ``raw`` or one of :attr:`class_sets`."""
+        if classes == "objective" and classes not in self.class_sets:
+            raise UsageError(
+                f"--classes objective: {self.title} has no objective classes "
+                "(CASME-II, SAMM and CAS(ME)^3 publish them)"
+            )
         if classes != "raw" and classes not in self.class_sets:
             valid = ", ".join(["raw", *self.class_sets])
             raise UsageError(f"unknown class set {classes!r} for {self.title}; valid: {valid}")

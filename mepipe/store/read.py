@@ -33,8 +33,9 @@ def read_fields(group: zarr.Group) -> dict[str, np.ndarray]:
 
 
 def read_columns(group: zarr.Group) -> dict[str, np.ndarray]:
-    """All 1-D per-sample arrays of a store, read into memory."""
-    return {name: group[name][:] for name in (*SHEET_FIELDS, *OUTCOME_FIELDS)}
+    """All 1-D per-sample arrays of a store, read into memory (fields added to the schema
+    later are absent from older stores)."""
+    return {name: group[name][:] for name in (*SHEET_FIELDS, *OUTCOME_FIELDS) if name in group}
 
 
 def sample_checksum(group: zarr.Group, index: int) -> str:

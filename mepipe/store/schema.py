@@ -5,7 +5,10 @@ The layout is a contract that trainers and other tools read directly
 
 * ``trdi``, ``midi``, ``onset``, ``apex`` -- uint8 ``(N, S, S, C)``, one chunk per sample;
 * ``trdi_raw``, ``midi_raw`` -- float32, only with ``keep_raw``;
-* 1-D arrays over ``sample``: the sheet's fields (written once, at creation) and the
+* ``au_multihot`` -- uint8 ``(N, K)`` over ``attrs["mepipe"]["au_vocabulary"]`` (the
+  certain AUs of each sample's ``au`` field);
+* 1-D arrays over ``sample``: the sheet's fields (written once, at creation; action units
+  as ``action_units``, ``au`` and ``au_tokens``) and the
   build's outcome per sample (``status``, ``error``, ``repair``, frame indices,
   ``n_frames``, ``checksum``), each one chunk;
 * the alignment of each sample (:data:`ALIGNMENT_FIELDS`: ``transform``, ``landmarks``,
@@ -28,6 +31,7 @@ import zarr
 from zarr.codecs import ZstdCodec
 
 from mepipe.errors import MepipeError
+from mepipe.release.au import multihot
 from mepipe.release.recipe import Sample
 
 #: the group attribute holding a store's version, configuration and provenance
@@ -39,7 +43,20 @@ STATUS_NAMES = {PENDING: "pending", OK: "ok", FAILED: "failed"}
 IMAGES = ("trdi", "midi", "onset", "apex")
 RAW_IMAGES = ("trdi_raw", "midi_raw")
 #: written once at creation, from the sheet
-SHEET_FIELDS = {"sample_id": str, "subject": str, "clip": str, "emotion": str, "label": str}
+SHEET_FIELDS = {
+    "sample_id": str,
+    "subject": str,
+    "clip": str,
+    "emotion": str,
+    "label": str,
+    "action_units": str,
+    "au": str,
+    "au_tokens": str,
+    "au_warning": str,
+    "objective_class": str,
+}
+#: the AU targets; its second dimension is ``attrs["mepipe"]["au_vocabulary"]``
+AU_MULTIHOT = "au_multihot"
 #: written by the task that builds the sample; ``status`` last
 OUTCOME_FIELDS = {
     "onset_index": "int32",
@@ -139,7 +156,8 @@ def create_store(
     keep_raw : bool
         Also create the float32 ``trdi_raw`` / ``midi_raw`` arrays.
     attrs : mapping
-        Stored as ``attrs["mepipe"]`` (configuration and provenance).
+        Stored as ``attrs["mepipe"]`` (configuration and provenance); with an
+        ``au_vocabulary`` (list of AU numbers) the store gets ``au_multihot`` over it.
     overwrite : bool
         Replace an existing store at ``path``.
     """
@@ -173,6 +191,18 @@ def create_store(
         array = group.create_array(name, shape=(n,), chunks=(max(n, 1),), dtype=dtype, dimension_names=("sample",))
         if n:
             array[:] = values
+    vocabulary = attrs.get("au_vocabulary")
+    if vocabulary is not None:
+        targets = group.create_array(
+            AU_MULTIHOT,
+            shape=(n, len(vocabulary)),
+            chunks=(max(n, 1), max(len(vocabulary), 1)),
+            dtype="uint8",
+            fill_value=0,
+            dimension_names=("sample", "au_unit"),
+        )
+        if n and vocabulary:
+            targets[:] = multihot([s.au for s in samples], vocabulary)
     for name, dtype in OUTCOME_FIELDS.items():
         fill = "" if dtype is str else (PENDING if name == "status" else -1)
         group.create_array(

@@ -37,6 +37,8 @@ SCALE_RANGE = (0.1, 2.0)
 CLIP_LENGTHS = (12, 30)
 #: side file beside the sheet: each clip's blinks, head jerks and profile shape
 MOTION_FILE = "synth_motion.csv"
+#: AU strings made-up samples cycle over: the sheets' spellings (sides, intensities, or, ?)
+AU_STRINGS = ("4+L10", "12", "1+R2+25", "L12 or L14", "6+12", "1A+2B+L14C", "?")
 
 
 @dataclass(frozen=True)
@@ -181,7 +183,9 @@ def make_samples(
     classes: str,
     rng: np.random.Generator,
 ) -> list[Sample]:
-    """Made-up samples: emotions cycling over the class set, clips of 12..30 frames.
+    """Made-up samples: emotions cycling over the class set, clips of 12..30 frames,
+    AU strings cycling over :data:`AU_STRINGS` and, for releases with objective classes,
+    classes cycling over 1..7.
 
     Raises
     ------
@@ -210,6 +214,8 @@ def make_samples(
                     offset=onset + length - 1,
                     emotion=emotion,
                     label=recipe.label_of(_probe(emotion), classes),
+                    action_units=AU_STRINGS[len(samples) % len(AU_STRINGS)],
+                    objective_class=str(len(samples) % 7 + 1) if "objective" in recipe.class_sets else "",
                 )
             )
     return samples

@@ -7,6 +7,10 @@ from pathlib import Path
 
 import numpy as np
 
+from mepipe.dataset.splits import member_of
+from mepipe.errors import UsageError
+from mepipe.pipelines import get_recipe
+
 from .data import StoreData
 from .loop import FoldResult
 from .metrics import chance_levels, scores
@@ -44,6 +48,50 @@ def write_predictions(rows: list[dict], path: Path) -> None:
         writer.writerows(rows)
 
 
+def members(data: StoreData) -> tuple[str, ...]:
+    """The member datasets of a composite store (MEGC 2019), in its order; ``()`` otherwise."""
+    dataset = str(data.provenance.get("dataset", ""))
+    try:
+        return get_recipe(dataset).parts
+    except UsageError:  # a store of a recipe this mepipe does not know: no members
+        return ()
+
+
+def per_dataset(true: np.ndarray, pred: np.ndarray, sample_member: np.ndarray, names: tuple[str, ...], n_classes: int):
+    """Each member's ``n``, accuracy, UF1 and UAR over its samples of all folds: the
+    challenge's way, from TP/FP/FN summed over that member's folds (one confusion matrix)."""
+    out = {}
+    for name in names:
+        mine = sample_member == name
+        if mine.any():
+            s = scores(true[mine], pred[mine], n_classes)
+            out[name] = {k: s[k] for k in ("n", "accuracy", "uf1", "uar", "confusion")}
+    return out
+
+
+def write_megc_log(rows: list[dict], data: StoreData, path: Path) -> Path:
+    """The predictions of the first seed in the MEGC 2019 log format: one line per sample,
+    no header, ``dataset,subject,filename,label,predicted``, as the official list
+    (``combined_3class_gt.csv``) writes its first four columns (integer labels in
+    ``class_names`` order: 0 negative, 1 positive, 2 surprise)."""
+    if not members(data):
+        raise UsageError(
+            f"--megc-log: the store is a {data.provenance.get('dataset')} store, not a MEGC 2019 composite"
+        )
+    place = {name: i for i, name in enumerate(data.class_names)}
+    first = rows[0]["seed"] if rows else 0
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        for row in rows:
+            if row["seed"] != first:
+                continue
+            dataset, subject, clip = str(row["sample_id"]).split("/", 2)
+            spelled = str(int(subject)) if dataset == "samm" and subject.isdigit() else subject
+            writer.writerow([dataset, spelled, clip, place[row["true"]], place[row["pred"]]])
+    return path
+
+
 def _named(per_class: dict, names: list[str]) -> dict:
     return {name: {key: values[c] for key, values in per_class.items()} for c, name in enumerate(names)}
 
@@ -58,6 +106,8 @@ def summarise(results: list[FoldResult], data: StoreData) -> dict:
     n_classes = len(data.class_names)
     labels = data.labels.cpu().numpy()
     seeds = sorted({r.seed for r in results})
+    names = members(data)
+    sample_member = member_of(data.subjects) if names else np.array([])
     per_seed = []
     for seed in seeds:
         mine = [r for r in results if r.seed == seed]
@@ -71,6 +121,9 @@ def summarise(results: list[FoldResult], data: StoreData) -> dict:
                 "per_class": _named(s["per_class"], data.class_names),
             }
         )
+        if names:
+            tested = np.concatenate([r.fold.test for r in mine])
+            per_seed[-1]["per_dataset"] = per_dataset(true, pred, sample_member[tested], names, n_classes)
     folds = []
     for r in results:
         s = scores(labels[r.fold.test], r.probs.argmax(1), n_classes)
@@ -98,10 +151,16 @@ def summarise(results: list[FoldResult], data: StoreData) -> dict:
         values = [s["per_class"][name][key] for s in per_seed]
         return None if values[0] is None else float(np.mean(values))
 
+    composite = {}
+    if names:
+        for name in per_seed[0]["per_dataset"]:
+            runs = [s["per_dataset"][name] for s in per_seed]
+            composite[name] = {"n": runs[0]["n"], **{k: float(np.mean([r[k] for r in runs])) for k in KEYS}}
     return {
         "accuracy": mean("accuracy"),
         "uf1": mean("uf1"),
         "uar": mean("uar"),
+        **({"per_dataset": composite} if names else {}),
         "std": {k: float(np.std([s[k] for s in per_seed])) for k in ("accuracy", "uf1", "uar")},
         "n_samples": int(len(pooled_true)),
         "n_folds": len({r.fold.index for r in results}),
@@ -125,6 +184,10 @@ def summarise(results: list[FoldResult], data: StoreData) -> dict:
     }
 
 
+#: the scores reported per member dataset
+KEYS = ("accuracy", "uf1", "uar")
+
+
 def format_summary(metrics: dict) -> str:
     """Per-fold and pooled results as a plain-text table."""
     several = len(metrics["seeds"]) > 1
@@ -144,6 +207,10 @@ def format_summary(metrics: dict) -> str:
         std = metrics["std"]
         lines.append(f"{'mean':<{pad}}{'':>5}{metrics['accuracy']:>8.3f}{metrics['uf1']:>8.3f}{metrics['uar']:>8.3f}")
         lines.append(f"{'std':<{pad}}{'':>5}{std['accuracy']:>8.3f}{std['uf1']:>8.3f}{std['uar']:>8.3f}")
+    if metrics.get("per_dataset"):
+        lines.append(f"{'composite':<{pad}}{metrics['n_samples']:>5}" + "".join(f"{metrics[k]:>8.3f}" for k in KEYS))
+        for name, member in metrics["per_dataset"].items():
+            lines.append(f"{'  ' + name:<{pad}}{member['n']:>5}" + "".join(f"{member[k]:>8.3f}" for k in KEYS))
     chance = metrics["chance"]
     lines.append(
         f"chance: majority-class accuracy {chance['majority_accuracy']:.3f}, UAR {chance['uar']:.3f}; "

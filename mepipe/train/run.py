@@ -17,14 +17,15 @@ import torch
 
 from mepipe import __version__
 from mepipe._shared.provenance import file_sha256
-from mepipe.dataset import loso_splits
+from mepipe.dataset import protocol_folds
+from mepipe.dataset.splits import PROTOCOLS
 from mepipe.errors import UsageError
 
 from .data import StoreData, load_store, loso_folds
 from .defaults import DEFAULT_EPOCHS, VARIANTS
 from .loop import FoldResult, TrainConfig, device_name, resolve_device, train_fold
 from .plots import plot_confusion, plot_curves, plot_fusion_weights
-from .report import predictions_table, summarise, write_predictions
+from .report import predictions_table, summarise, write_megc_log, write_predictions
 from .together import train_folds
 
 
@@ -49,7 +50,10 @@ def _check(
     image_size: int | None,
     init_weights: str | Path | None,
     fold_group: int | None,
+    protocol: str = "loso",
 ) -> None:
+    if protocol not in PROTOCOLS:
+        raise UsageError(f"--protocol must be one of {', '.join(PROTOCOLS)}, not {protocol!r}")
     if variant not in VARIANTS:
         raise UsageError(f"unknown variant {variant!r}; known: {', '.join(VARIANTS)}")
     if fold_group is not None and fold_group < 1:
@@ -82,6 +86,7 @@ class RunSpec:
     device: str
     folds_at_once: bool | None
     fold_group: int | None
+    protocol: str = "loso"
 
 
 def run_spec(
@@ -100,9 +105,10 @@ def run_spec(
     focal: bool = False,
     folds_at_once: bool | None = None,
     fold_group: int | None = None,
+    protocol: str = "loso",
 ) -> RunSpec:
     """Check the options of :func:`train` (one-line errors) and bundle them."""
-    _check(variant, epochs, batch, lr, width, image_size, init_weights, fold_group)
+    _check(variant, epochs, batch, lr, width, image_size, init_weights, fold_group, protocol)
     config = TrainConfig(
         variant=variant,
         epochs=epochs,
@@ -121,6 +127,7 @@ def run_spec(
         device,
         folds_at_once,
         fold_group,
+        protocol,
     )
 
 
@@ -146,7 +153,8 @@ def fit(
     CUDA) in groups of ``spec.fold_group`` (seed, fold) pairs (default: the folds of one
     seed) trained side by side by :func:`~mepipe.train.together.train_folds`.
     """
-    folds = loso_folds(loso_splits(spec.store, data.classes), list(spec.subjects) if spec.subjects else None)
+    splits = protocol_folds(spec.store, spec.protocol, data.classes)
+    folds = loso_folds(splits, list(spec.subjects) if spec.subjects else None)
     jobs = [(fold, seed) for seed in seeds for fold in folds]
     together = device.type == "cuda" if spec.folds_at_once is None else spec.folds_at_once
     results = []
@@ -179,9 +187,12 @@ def train(
     focal: bool = False,
     folds_at_once: bool | None = None,
     fold_group: int | None = None,
+    protocol: str = "loso",
+    megc_log: str | Path | None = None,
     progress: bool = True,
 ) -> dict:
-    """Leave-one-subject-out training and evaluation of a fusion network on a store.
+    """Leave-one-subject-out (or leave-one-dataset-out) training and evaluation of a
+    fusion network on a store.
 
     Parameters
     ----------
@@ -215,6 +226,11 @@ def train(
         :mod:`mepipe.train.together`); default: on CUDA only.
     fold_group : int, optional
         At most this many (seed, fold) pairs side by side; default: one seed's folds.
+    protocol : str
+        ``loso`` (one fold per subject) or ``lodo`` (one fold per member dataset of a
+        composite store).
+    megc_log : str or Path, optional
+        Also write the predictions in the MEGC 2019 log format (docs/labels.md).
     progress : bool
         Show a progress bar per fold (or group of folds) on stderr.
 
@@ -244,12 +260,17 @@ def train(
         focal=focal,
         folds_at_once=folds_at_once,
         fold_group=fold_group,
+        protocol=protocol,
     )
     chosen = seed_list(seeds)
+    protocol_folds(spec.store, protocol, classes)  # a bad protocol fails before anything loads
     data = load_store(store, classes, image_size)
     target = resolve_device(device)
     results = fit(to_device(data, target), spec, chosen, target, progress)
-    return report(out, data, results, spec, device_name(target))
+    metrics = report(out, data, results, spec, device_name(target))
+    if megc_log is not None:
+        write_megc_log(predictions_table(results, data), data, Path(megc_log))
+    return metrics
 
 
 def report(out: str | Path, data: StoreData, results: list[FoldResult], spec: RunSpec, device_name: str) -> dict:
@@ -271,6 +292,7 @@ def report(out: str | Path, data: StoreData, results: list[FoldResult], spec: Ru
                 "image_size": spec.image_size or int(data.trdi.shape[1]),
                 "folds_at_once": spec.folds_at_once,
                 "fold_group": spec.fold_group,
+                "protocol": spec.protocol,
                 "normalisation": "per image: minus median, divided by rms (all channels)",
                 "init_weights_sha256": file_sha256(Path(config.init_weights)) if config.init_weights else None,
                 "init_report": results[0].init_report or None,
