@@ -8,10 +8,10 @@ duplicate check, the class-set filtering and the writing.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from mepipe._shared.text import join_repairs
 from mepipe.errors import UsageError
@@ -76,11 +76,11 @@ class SheetRecipe(Recipe):
     #: the header as the release writes it; ``None`` is a blank spacer column
     layout: tuple[str | None, ...]
     #: field (see FIELDS) -> accepted header names, the release's own first
-    columns: dict[str, tuple[str, ...]]
+    columns: ClassVar[Mapping[str, tuple[str, ...]]]
     #: rows written above the header (SAMM's notes)
     preamble: tuple[tuple, ...] = ()
     #: class set -> emotion (lower case) -> class name; emotions absent are left out
-    label_maps: dict[str, dict[str, str]] = {}
+    label_maps: ClassVar[Mapping[str, Mapping[str, str]]] = {}
     #: file names of frames, matched whole; group 1 is the frame number
     frame_pattern: re.Pattern
 

@@ -14,8 +14,9 @@ The file name's number is the sheet's frame number, not zero-padded. The sheet's
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import PurePosixPath
-from typing import Any
+from typing import Any, ClassVar
 
 from mepipe.release.labels import MEGC2019_CLASSES
 from mepipe.release.recipe import Sample, SynthStyle
@@ -55,7 +56,7 @@ class Casme2(SheetRecipe):
         "Action Units",
         "Estimated Emotion",
     )
-    columns = {
+    columns: ClassVar[Mapping[str, tuple[str, ...]]] = {
         "subject": ("Subject",),
         "clip": ("Filename",),
         "onset": ("OnsetFrame", "Onset"),
@@ -63,13 +64,13 @@ class Casme2(SheetRecipe):
         "offset": ("OffsetFrame", "Offset"),
         "emotion": ("Estimated Emotion", "Emotion"),
     }
-    class_sets = {
+    class_sets: ClassVar[Mapping[str, tuple[str, ...]]] = {
         "5": _FIVE,
         # MEGC 2019 rules: others, fear and sadness are left out, not called negative
         "3": MEGC2019_CLASSES,
         "megc2019": MEGC2019_CLASSES,
     }
-    label_maps = {
+    label_maps: ClassVar[Mapping[str, Mapping[str, str]]] = {
         "5": {emotion: emotion for emotion in _FIVE},
         "3": {"happiness": "positive", "disgust": "negative", "repression": "negative", "surprise": "surprise"},
     }

@@ -15,8 +15,9 @@ size reported for the part A release.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import PurePosixPath
-from typing import Any
+from typing import Any, ClassVar
 
 from mepipe.release.labels import MEGC2019_CLASSES
 from mepipe.release.recipe import Sample, SynthStyle
@@ -45,7 +46,7 @@ class Casme3(SheetRecipe):
     sheet_globs = ("cas(me)3_part_A_ME_label*.xlsx", "cas(me)3_part_A_ME_label*.csv")
     sheet_names = ("label",)
     layout = ("Subject", "Filename", "Onset", "Apex", "Offset", "AU", "Objective class", "emotion")
-    columns = {
+    columns: ClassVar[Mapping[str, tuple[str, ...]]] = {
         "subject": ("Subject",),
         "clip": ("Filename",),
         "onset": ("Onset", "OnsetFrame"),
@@ -53,8 +54,8 @@ class Casme3(SheetRecipe):
         "offset": ("Offset", "OffsetFrame"),
         "emotion": ("emotion", "Estimated Emotion"),
     }
-    class_sets = {"6": _SIX, "3": MEGC2019_CLASSES}
-    label_maps = {
+    class_sets: ClassVar[Mapping[str, tuple[str, ...]]] = {"6": _SIX, "3": MEGC2019_CLASSES}
+    label_maps: ClassVar[Mapping[str, Mapping[str, str]]] = {
         "6": {emotion: emotion for emotion in _SIX},
         # the mapping HTNet's edited part A sheet uses
         "3": {

@@ -20,10 +20,10 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, ClassVar
 
 from mepipe.errors import UsageError
 from mepipe.release.discover import rank_folders
@@ -74,7 +74,7 @@ class Smic(Recipe):
     sheet_file = "SMIC_all_raw/HS"
     # raw frames first (the build aligns them itself), then the cropped release
     frames_dirs = ("SMIC_all_raw/HS", "SMIC_all_cropped/HS", "SMIC/HS", "HS", "SMIC-HS", "SMIC_HS")
-    class_sets = {"3": _THREE, "megc2019": MEGC2019_CLASSES}
+    class_sets: ClassVar[Mapping[str, tuple[str, ...]]] = {"3": _THREE, "megc2019": MEGC2019_CLASSES}
     megc_dataset = "smic"
     synth_style = SynthStyle(subject="s{n}", clip="{subject}_{emotion_name:.2}_{index:02d}", onsets=(1000, 90000))
 

@@ -49,7 +49,7 @@ def write_previews(group: zarr.Group, out: Path, per_class: int = 8, side: int =
     table = read_columns(group)
     written = []
     for label in sorted({str(x) for x in table["label"]}):
-        chosen = [i for i in np.flatnonzero((table["status"] == OK) & (table["label"] == label))][:per_class]
+        chosen = list(np.flatnonzero((table["status"] == OK) & (table["label"] == label)))[:per_class]
         if not chosen:
             continue
         rows = [{name: group[name][int(i)] for name in COLUMNS} for i in chosen]
