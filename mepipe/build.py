@@ -47,7 +47,9 @@ from mepipe.store import (
     layout,
     local_path,
     missing_alignment,
+    read_array,
     read_columns,
+    store_attrs,
 )
 from mepipe.store.verify import damaged_samples
 
@@ -145,9 +147,9 @@ def _existing(out: str) -> zarr.Group | None:
 
 
 def _check_same_build(group: zarr.Group, out: str, attrs: dict, samples: Sequence[Sample]) -> None:
-    old = group.attrs.get("mepipe")
-    if old is None:
+    if "mepipe" not in group.attrs:
         raise MepipeError(f"{out} exists and is not a mepipe store; choose another --out or use --overwrite")
+    old = store_attrs(group)
     ours = BuildConfig.from_dict(attrs["config"])
     diffs = ours.differences(BuildConfig.from_dict(old.get("config", {"dataset": "?"})))
     missing = missing_alignment(group)
@@ -160,7 +162,7 @@ def _check_same_build(group: zarr.Group, out: str, attrs: dict, samples: Sequenc
         diffs.append("annotation sheet: a different file (sha256 differs)")
     if "frames" in old and old["frames"] != attrs["frames"]:
         diffs.append(f"frames folder: {old['frames']} vs {attrs['frames']}")
-    if not diffs and list(group["sample_id"][:]) != [s.sample_id for s in samples]:
+    if not diffs and list(read_array(group, "sample_id")) != [s.sample_id for s in samples]:
         diffs.append("sample list differs")
     if diffs:
         raise MepipeError(
@@ -268,7 +270,7 @@ def build(
     start = time.perf_counter()
     with StoreLock(out):
         group = open_or_create(out, samples, config, attrs, overwrite)
-        status = group["status"][:]
+        status = read_array(group, "status")
         damage = damaged_samples(group)
         damaged = {index for index, _, _ in damage.damaged if index >= 0}
         todo = [(i, s) for i, s in enumerate(samples) if status[i] != OK or i in damaged]

@@ -90,8 +90,9 @@ class SheetRecipe(Recipe):
 
     # ---- dataset-specific naming (override) -------------------------------------------
 
-    def subject_cell(self, subject: str) -> str:
-        """The sheet's spelling of a normalised subject id."""
+    def subject_cell(self, subject: str) -> int | str:
+        """The sheet's spelling of a normalised subject id (a number where the release's
+        own sheet has one)."""
         return subject
 
     def clip_id(self, raw: dict[str, Any]) -> str:

@@ -130,8 +130,8 @@ class Smic(Recipe):
             raise UsageError(
                 f"{folder}: not a {self.title} HS folder (SMIC has no sheet: its folders are the annotations)"
             )
-        samples = []
-        for subject_dir in sorted(_subject_dirs(folder), key=lambda p: int(_SUBJECT.fullmatch(p.name).group(1))):
+        samples: list[Sample] = []
+        for subject_dir in _subject_dirs(folder):
             for clip_dir in _clip_folders(subject_dir):
                 sample = self._sample(subject_dir.name, clip_dir, len(samples) + 1)
                 label = self.label_of(sample, classes)
@@ -153,7 +153,7 @@ class Smic(Recipe):
         emotion = clip_dir.parent.name.lower()
         clip = clip_spellings(clip_dir.name)[0]
         numbers = sorted(n for n in (self.frame_number(e.name) for e in os.scandir(clip_dir)) if n is not None)
-        common = dict(
+        common: dict[str, Any] = dict(
             sample_id=f"{subject}/{clip}", subject=subject, clip=clip, emotion=emotion, label=emotion, row=row
         )
         if len(numbers) < 2:
@@ -166,7 +166,13 @@ class Smic(Recipe):
 
 
 def _subject_dirs(folder: Path) -> list[Path]:
-    return [Path(e.path) for e in os.scandir(folder) if e.is_dir() and _SUBJECT.fullmatch(e.name)]
+    """The subject folders (``s1``, ``s02``, ...) of an HS folder, by subject number."""
+    numbered = []
+    for entry in os.scandir(folder):
+        match = _SUBJECT.fullmatch(entry.name)
+        if entry.is_dir() and match:
+            numbered.append((int(match.group(1)), Path(entry.path)))
+    return [path for _, path in sorted(numbered, key=lambda pair: pair[0])]
 
 
 def _clip_folders(subject_dir: Path) -> list[Path]:

@@ -19,12 +19,13 @@ uses the same folds.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 
 from mepipe.dataset.select import select_samples
 from mepipe.errors import MepipeError, require
-from mepipe.store import image_names, open_store
+from mepipe.store import array, image_names, open_store
 
 
 def _dims(name: str, array) -> tuple[str, ...]:
@@ -62,17 +63,17 @@ def open_dataset(store: str, classes: str | None = None, ok_only: bool = True):
     group = open_store(str(store))
     selection = select_samples(group, classes, ok_only)
     rows = selection.rows
-    variables = {}
+    variables: dict[str, tuple[tuple[str, ...], Any]] = {}
     for name in image_names(group):
-        array = group[name]
-        lazy = dask.array.from_zarr(array, chunks=array.shards or array.chunks, inline_array=True)
-        variables[name] = (_dims(name, array), lazy if len(rows) == array.shape[0] else lazy[rows])
-    coords = {"sample": selection.fields["sample_id"]}
+        stored = array(group, name)
+        lazy = dask.array.from_zarr(stored, chunks=stored.shards or stored.chunks, inline_array=True)
+        variables[name] = (_dims(name, stored), lazy if len(rows) == stored.shape[0] else lazy[rows])
+    coords: dict[str, Any] = {"sample": selection.fields["sample_id"]}
     first = ("subject", "clip", "emotion", "label", "status")  # the ones people look for, in front
     rest = sorted(set(selection.fields) - {*first, "sample_id"})
     for name in [*first, *rest]:
         values = selection.labels if name == "label" else selection.fields[name]
-        coords[name] = (_dims(name, group[name]), values)
+        coords[name] = (_dims(name, array(group, name)), values)
     return xarray.Dataset(
         variables,
         coords=coords,

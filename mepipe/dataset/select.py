@@ -13,7 +13,7 @@ import numpy as np
 
 from mepipe.pipelines import get_recipe
 from mepipe.release.recipe import Sample
-from mepipe.store import OK, read_fields
+from mepipe.store import OK, read_fields, store_attrs
 
 
 @dataclass(frozen=True)
@@ -86,7 +86,7 @@ def select_samples(group, classes: str | None = None, ok_only: bool = True) -> S
     ok_only : bool
         Keep only samples whose status is ok (built, not failed or pending).
     """
-    provenance = dict(group.attrs["mepipe"])
+    provenance = store_attrs(group)
     fields = read_fields(group)
     own = provenance.get("classes")
     if classes is None or classes == own:

@@ -57,7 +57,8 @@ def run_graph(
         if key in wanted:
             on_result(result)
 
-    get = {"threads": dask.threaded.get, "processes": dask.multiprocessing.get}.get(scheduler)
+    schedulers: dict[str, Callable[..., Any]] = {"threads": dask.threaded.get, "processes": dask.multiprocessing.get}
+    get = schedulers.get(scheduler)
     with Callback(posttask=posttask):
         if get is None:
             dask.get(graph, list(keys))

@@ -330,7 +330,10 @@ def _scan(
         return None
     confident = [f for f, score in zip(faces, scores) if score >= _MIN_RELATIVE_SCORE * max(scores)]
     face = max(confident, key=lambda rect: rect.area())
-    return tuple(int(round((v - pad) / factor)) for v in (face.left(), face.top(), face.right(), face.bottom()))
+    left, top, right, bottom = (
+        int(round((v - pad) / factor)) for v in (face.left(), face.top(), face.right(), face.bottom())
+    )
+    return left, top, right, bottom
 
 
 def _overflow(box: tuple[int, int, int, int], shape: tuple[int, ...]) -> int:

@@ -225,7 +225,7 @@ def _smoothed_gray(frame: np.ndarray, sigma: float) -> np.ndarray:
     kernel is ``2 * ceil(3 sigma) + 1`` wide with cv2's default border
     ``BORDER_REFLECT_101`` (``gfedcb|abcdefgh|gfedcba``).
     """
-    gray = np.ascontiguousarray(frame, dtype=np.float32)
+    gray: np.ndarray = np.ascontiguousarray(frame, dtype=np.float32)
     if gray.ndim == 3:
         gray = cv2.cvtColor(gray, cv2.COLOR_RGB2GRAY) if gray.shape[2] == 3 else np.ascontiguousarray(gray[:, :, 0])
     ksize = 2 * math.ceil(3 * sigma) + 1

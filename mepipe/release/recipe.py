@@ -217,3 +217,8 @@ class CompositeRecipe(Recipe):
         self, root: Path, *, sheet: Path | None, frames: Path | None, classes: str, scanned: Scan, locate: bool = True
     ) -> Release:
         """The composite release under ``root``, its parts opened from ``scanned``."""
+
+    @abstractmethod
+    def listed(self, subjects: int, clips_per_subject: int) -> dict[str, list[tuple[str, str, str]]]:
+        """Member -> ``(subject, clip, label)`` of the samples ``mepipe synth`` writes: the
+        first ``subjects`` subjects of each member, their first ``clips_per_subject`` clips."""

@@ -129,7 +129,9 @@ class Scan:
 
 
 def _list(folder: Path) -> Listing | None:
-    folders, sheets, names = {}, [], []
+    folders: dict[str, str] = {}
+    sheets: list[str] = []
+    names: list[str] = []
     try:
         with os.scandir(folder) as entries:
             for entry in entries:

@@ -246,11 +246,13 @@ def measure(
         The sample's geometry arrays, where the store has them.
     """
     size = trdi.shape[0]
-    has_transform = transform is not None and np.all(np.isfinite(transform))
+    if transform is not None and not np.all(np.isfinite(transform)):
+        transform = None  # not recorded for this sample
     window = off_face = None
-    if has_transform and frame_size is not None and np.all(np.asarray(frame_size) > 0):
-        window = window_outside(transform, tuple(int(v) for v in frame_size), size)
-    if has_transform and landmarks is not None and np.all(np.isfinite(landmarks)):
+    if transform is not None and frame_size is not None and np.all(np.asarray(frame_size) > 0):
+        height, width = (int(v) for v in frame_size)
+        window = window_outside(transform, (height, width), size)
+    if transform is not None and landmarks is not None and np.all(np.isfinite(landmarks)):
         off_face = off_face_share(trdi, face_mask(landmarks, transform, size))
     return Measures(
         head_motion=head_motion(onset, apex),

@@ -31,6 +31,8 @@ from mepipe.store.schema import (
     missing_alignment,
     open_store,
     per_sample_arrays,
+    read_array,
+    store_attrs,
 )
 from mepipe.store.write import FieldWriter, alignment_values, sample_fields, write_images, write_sample
 
@@ -61,10 +63,12 @@ __all__ = [
     "missing_alignment",
     "open_store",
     "per_sample_arrays",
+    "read_array",
     "read_columns",
     "read_fields",
     "sample_checksum",
     "sample_fields",
+    "store_attrs",
     "write_images",
     "write_sample",
 ]

@@ -26,7 +26,7 @@ import numpy as np
 from mepipe._shared.progress import Progress
 from mepipe.errors import UsageError
 from mepipe.pipelines import get_recipe
-from mepipe.release.recipe import Recipe, Sample, SynthStyle
+from mepipe.release.recipe import CompositeRecipe, Recipe, Sample, SynthStyle
 from mepipe.synth import faces
 
 #: JPEG quality of the written frames: close to what the releases ship
@@ -107,7 +107,7 @@ def synthesize(
     recipe = get_recipe(dataset)
     out = Path(out)
     _check_args(recipe, out, subjects, clips_per_subject, like_sheet, scale, classes, workers)
-    if recipe.parts:
+    if isinstance(recipe, CompositeRecipe):
         return _synthesize_composite(recipe, out, subjects, clips_per_subject, scale, seed, workers, progress)
     if like_sheet is not None:
         samples = recipe.read(Path(like_sheet), "raw")
@@ -142,7 +142,7 @@ def _write_release(
 
 
 def _synthesize_composite(
-    recipe: Recipe,
+    recipe: CompositeRecipe,
     out: Path,
     subjects: int,
     clips_per_subject: int,
@@ -154,7 +154,8 @@ def _synthesize_composite(
     """Each member release in ``out/<member>``, holding listed samples of the composite:
     the first ``subjects`` subjects of each member, their first ``clips_per_subject`` clips."""
     rng = np.random.default_rng(seed)
-    written, frames = [], 0
+    written: list[Sample] = []
+    frames = 0
     for name, rows in recipe.listed(subjects, clips_per_subject).items():
         part = get_recipe(name)
         emotions = dict(zip(part.class_sets["3"], class_emotions(part, "3")))
@@ -190,6 +191,7 @@ def make_samples(
         list, not an emotion rule).
     """
     emotions = class_emotions(recipe, classes)
+    names = recipe.class_sets[classes]  # emotions[k] is the one emotion of class names[k]
     samples = []
     for s in range(subjects):
         subject = style.subject.format(n=style.first_subject + s)
@@ -209,7 +211,7 @@ def make_samples(
                     apex=apex,
                     offset=onset + length - 1,
                     emotion=emotion,
-                    label=recipe.label_of(_probe(emotion), classes),
+                    label=names[which],
                 )
             )
     return samples
