@@ -34,7 +34,7 @@ from mepipe.errors import MepipeError, SampleError
 LANDMARK_MODEL = "shape_predictor_68_face_landmarks.dat"
 #: dlib's frontal face detector as ``save()`` writes it (mepipe/data/PROVENANCE.md)
 #: found through the package, not this module's folder, so it holds wherever modules move
-DETECTOR = Path(str(resources.files("mepipe").joinpath("data", "frontal_face_detector.svm")))
+DETECTOR = Path(str(resources.files("mepipe").joinpath("data/frontal_face_detector.svm")))
 
 # iBUG 68-point indices; dlib labels points by their place in the image, so 36-41 is the
 # image-left eye whether or not the face is mirrored.
