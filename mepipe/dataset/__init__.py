@@ -19,24 +19,31 @@ uses the same folds.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import zarr
+from zarr.core.metadata import ArrayV3Metadata
 
 from mepipe.dataset.select import select_samples
 from mepipe.errors import MepipeError, require
 from mepipe.store import array, image_names, open_store
 
+if TYPE_CHECKING:
+    import xarray
 
-def _dims(name: str, array) -> tuple[str, ...]:
+
+def _dims(name: str, stored: zarr.Array) -> tuple[str, ...]:
     # arrays without (distinct) dimension names get ``<name>_<axis>``: xarray needs names
-    names = tuple(array.metadata.dimension_names or ())
-    if len(names) == array.ndim and None not in names and len(set(names)) == array.ndim:
-        return names
-    return ("sample", *(f"{name}_{axis}" for axis in range(1, array.ndim)))
+    metadata = stored.metadata
+    names = tuple(metadata.dimension_names or ()) if isinstance(metadata, ArrayV3Metadata) else ()
+    named = tuple(n for n in names if n is not None)
+    if len(named) == stored.ndim and len(set(named)) == stored.ndim:
+        return named
+    return ("sample", *(f"{name}_{axis}" for axis in range(1, stored.ndim)))
 
 
-def open_dataset(store: str, classes: str | None = None, ok_only: bool = True):
+def open_dataset(store: str, classes: str | None = None, ok_only: bool = True) -> xarray.Dataset:
     """The store as a lazy :class:`xarray.Dataset`.
 
     Parameters
@@ -110,7 +117,7 @@ def loso_splits(store: str, classes: str | None = None) -> Iterator[tuple[str, n
     yield from subject_splits(selection.fields["subject"])
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> Any:
     # TorchDataset subclasses torch's Dataset: defined where torch is imported, on demand
     if name == "TorchDataset":
         require("torch", "PyTorch", "mepipe.dataset.TorchDataset", "train")

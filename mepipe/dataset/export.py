@@ -26,6 +26,7 @@ from typing import Any
 
 import cv2
 import numpy as np
+import zarr
 
 from mepipe._shared.progress import Progress
 from mepipe._shared.text import safe_name
@@ -51,7 +52,7 @@ class ExportSummary:
     left_out: list[tuple[str, str, str]] = field(default_factory=list)
 
 
-def _check(group, store: str, fmt: str, arrays: Sequence[str]) -> None:
+def _check(group: zarr.Group, store: str, fmt: str, arrays: Sequence[str]) -> None:
     if fmt not in FORMATS:
         raise UsageError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
     held = image_names(group)

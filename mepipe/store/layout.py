@@ -26,6 +26,7 @@ a stale listing would send readers and writers to the wrong chunks.
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 import fsspec
 import numpy as np
@@ -54,7 +55,7 @@ def _layout(array: zarr.Array) -> tuple[tuple, tuple | None]:
     return tuple(array.chunks), (tuple(array.shards) if array.shards else None)
 
 
-def _fs(out: str):
+def _fs(out: str) -> tuple[Any, str]:
     fs, root = fsspec.core.url_to_fs(out)
     return fs, root.rstrip("/")
 

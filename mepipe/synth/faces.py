@@ -12,7 +12,7 @@ needs no detector at synthesis time.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -506,7 +506,7 @@ def expression_frames(
     rng: np.random.Generator,
     sigma: float = 2.0,
     motion: ClipMotion | None = None,
-):
+) -> Iterator[np.ndarray]:
     """Frames of one clip: the pattern rising to ``amplitude`` at the apex, head drifting.
 
     Parameters

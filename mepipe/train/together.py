@@ -175,7 +175,9 @@ def train_folds(
     return results
 
 
-def _optimisers(model: FusionNet, config: TrainConfig, totals: list[int]):
+def _optimisers(
+    model: FusionNet, config: TrainConfig, totals: list[int]
+) -> tuple[list[torch.optim.AdamW], list[torch.optim.lr_scheduler.LambdaLR], list[torch.Tensor]]:
     """One AdamW and schedule per fold over its slices of the stacked parameters.
 
     The gradients are allocated once and zeroed in place before each backward pass,
