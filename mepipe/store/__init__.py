@@ -4,7 +4,10 @@ The names used across mepipe are importable from here; the submodules hold one j
 :mod:`~mepipe.store.schema` (what a store holds, creating and opening one),
 :mod:`~mepipe.store.write`, :mod:`~mepipe.store.read`, :mod:`~mepipe.store.chunkio`
 (chunk files written directly), :mod:`~mepipe.store.layout` (shards, compaction) and
-:mod:`~mepipe.store.verify` (checksums).
+:mod:`~mepipe.store.verify` (checksums). Code reads a store through
+:func:`~mepipe.store.schema.array` (an array of it: zarr types ``group[name]`` as an
+array or a group), :func:`~mepipe.store.schema.read_array` (its values, as NumPy) and
+:func:`~mepipe.store.schema.store_attrs` (its ``attrs["mepipe"]``).
 """
 
 from mepipe.store.read import as_str, detect_step_counts, read_columns, read_fields, sample_checksum

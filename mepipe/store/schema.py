@@ -26,6 +26,7 @@ from typing import Any, Literal
 import numpy as np
 import zarr
 from zarr.codecs import ZstdCodec
+from zarr.core.indexing import Selection
 
 from mepipe.errors import MepipeError
 from mepipe.release.recipe import Sample
@@ -237,7 +238,7 @@ def array(group: zarr.Group, name: str) -> zarr.Array:
     return node
 
 
-def read_array(group: zarr.Group, name: str, selection: Any = slice(None)) -> np.ndarray:
+def read_array(group: zarr.Group, name: str, selection: Selection = slice(None)) -> np.ndarray:
     """``group[name][selection]`` in memory, as NumPy: all of it by default.
 
     zarr types a read as "array-like or scalar" (its buffers may live elsewhere, on a
