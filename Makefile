@@ -5,8 +5,10 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 STAMP  := $(VENV)/.installed
 DEMO   ?= demo
+# what ruff checks; mypy reads its files from pyproject.toml
+LINTED := mepipe pipelines tests bench cli.py
 
-.PHONY: help install demo test bench docs clean
+.PHONY: help install demo test lint bench docs clean
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -24,6 +26,11 @@ demo: $(STAMP)  ## synthesise small datasets, build, preview and train on them
 
 test: $(STAMP)  ## run the test suite
 	$(VENV)/bin/pytest -q
+
+lint: $(STAMP)  ## ruff check, ruff format --check and mypy: all must be clean
+	$(VENV)/bin/ruff check $(LINTED)
+	$(VENV)/bin/ruff format --check $(LINTED)
+	$(VENV)/bin/mypy
 
 bench: $(STAMP)  ## run the benchmarks (ratios against baselines measured in the same run)
 	$(PY) -m bench

@@ -50,6 +50,7 @@ from mepipe.store import (
     layout,
     local_path,
     missing_alignment,
+    read_array,
     read_columns,
     store_attrs,
 )
@@ -168,7 +169,7 @@ def _check_same_build(group: zarr.Group, out: str, attrs: dict, samples: Sequenc
         diffs.append("annotation sheet: a different file (sha256 differs)")
     if "frames" in old and old["frames"] != attrs["frames"]:
         diffs.append(f"frames folder: {old['frames']} vs {attrs['frames']}")
-    if not diffs and list(group["sample_id"][:]) != [s.sample_id for s in samples]:
+    if not diffs and list(read_array(group, "sample_id")) != [s.sample_id for s in samples]:
         diffs.append("sample list differs")
     if diffs:
         raise MepipeError(
@@ -290,7 +291,7 @@ def build(
     start = time.perf_counter()
     with StoreLock(out):
         group = open_or_create(out, samples, config, attrs, overwrite)
-        status = group["status"][:]
+        status = read_array(group, "status")
         damage = damaged_samples(group)
         damaged = {index for index, _, _ in damage.damaged if index >= 0}
         todo = [(i, s) for i, s in enumerate(samples) if status[i] != OK or i in damaged]

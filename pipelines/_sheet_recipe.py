@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from mepipe._shared.text import join_repairs
 from mepipe.errors import UsageError
@@ -128,11 +128,11 @@ class SheetRecipe(Recipe):
     #: the header as the release writes it; ``None`` is a blank spacer column
     layout: tuple[str | None, ...]
     #: field (see FIELDS) -> accepted header names, the release's own first
-    columns: dict[str, tuple[str, ...]]
+    columns: ClassVar[Mapping[str, tuple[str, ...]]]
     #: rows written above the header (SAMM's notes)
     preamble: tuple[tuple, ...] = ()
     #: class set -> emotion (lower case) -> class name; emotions absent are left out
-    label_maps: dict[str, dict[str, str]] = {}
+    label_maps: ClassVar[Mapping[str, Mapping[str, str]]] = {}
     #: file names of frames, matched whole; group 1 is the frame number
     frame_pattern: re.Pattern
     #: header names of the action-unit column, when the sheet has one
@@ -148,8 +148,9 @@ class SheetRecipe(Recipe):
 
     # ---- dataset-specific naming (override) -------------------------------------------
 
-    def subject_cell(self, subject: str) -> str:
-        """The sheet's spelling of a normalised subject id."""
+    def subject_cell(self, subject: str) -> int | str:
+        """The sheet's spelling of a normalised subject id (a number where the release's
+        own sheet has one)."""
         return subject
 
     def clip_id(self, raw: dict[str, Any]) -> str:
@@ -277,10 +278,10 @@ class SheetRecipe(Recipe):
             "emotion": self.emotion_cell(sample.emotion),
         }
         extra = {normalise_name(k): v for k, v in self.extra_cells(sample).items()}
-        for name in self.au_columns:
-            extra.setdefault(normalise_name(name), sample.action_units or None)
-        for name in self.objective_columns:
-            extra.setdefault(normalise_name(name), int(sample.objective_class) if sample.objective_class else None)
+        for column in self.au_columns:
+            extra.setdefault(normalise_name(column), sample.action_units or None)
+        for column in self.objective_columns:
+            extra.setdefault(normalise_name(column), int(sample.objective_class) if sample.objective_class else None)
         row = []
         for name in header:
             field = next(

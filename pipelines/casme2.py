@@ -21,10 +21,10 @@ with the 2014 AU codes, the column with the revised 2019 ones (docs/labels.md).
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, ClassVar
 
 from mepipe.errors import UsageError
 from mepipe.release.labels import MEGC2019_CLASSES, OBJECTIVE_CLASSES, objective_class
@@ -67,7 +67,7 @@ class Casme2(SheetRecipe):
         "Action Units",
         "Estimated Emotion",
     )
-    columns = {
+    columns: ClassVar[Mapping[str, tuple[str, ...]]] = {
         "subject": ("Subject",),
         "clip": ("Filename",),
         "onset": ("OnsetFrame", "Onset"),
@@ -75,14 +75,14 @@ class Casme2(SheetRecipe):
         "offset": ("OffsetFrame", "Offset"),
         "emotion": ("Estimated Emotion", "Emotion"),
     }
-    class_sets = {
+    class_sets: ClassVar[Mapping[str, tuple[str, ...]]] = {
         "5": _FIVE,
         # MEGC 2019 rules: others, fear and sadness are left out, not called negative
         "3": MEGC2019_CLASSES,
         "megc2019": MEGC2019_CLASSES,
         "objective": OBJECTIVE_CLASSES,
     }
-    label_maps = {
+    label_maps: ClassVar[Mapping[str, Mapping[str, str]]] = {
         "5": {emotion: emotion for emotion in _FIVE},
         "3": {"happiness": "positive", "disgust": "negative", "repression": "negative", "surprise": "surprise"},
     }

@@ -15,8 +15,9 @@ size reported for the part A release.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import PurePosixPath
-from typing import Any
+from typing import Any, ClassVar
 
 from mepipe.release.labels import MEGC2019_CLASSES, OBJECTIVE_CLASSES
 from mepipe.release.recipe import Sample, SynthStyle
@@ -46,7 +47,7 @@ class Casme3(SheetRecipe):
     sheet_globs = ("cas(me)3_part_A_ME_label*.xlsx", "cas(me)3_part_A_ME_label*.csv")
     sheet_names = ("label",)
     layout = ("Subject", "Filename", "Onset", "Apex", "Offset", "AU", "Objective class", "emotion")
-    columns = {
+    columns: ClassVar[Mapping[str, tuple[str, ...]]] = {
         "subject": ("Subject",),
         "clip": ("Filename",),
         "onset": ("Onset", "OnsetFrame"),
@@ -54,7 +55,11 @@ class Casme3(SheetRecipe):
         "offset": ("Offset", "OffsetFrame"),
         "emotion": ("emotion", "Estimated Emotion"),
     }
-    class_sets = {"6": _SIX, "3": MEGC2019_CLASSES, "objective": OBJECTIVE_CLASSES}
+    class_sets: ClassVar[Mapping[str, tuple[str, ...]]] = {
+        "6": _SIX,
+        "3": MEGC2019_CLASSES,
+        "objective": OBJECTIVE_CLASSES,
+    }
     # meb's index fixes of this sheet, each checked against the row it names; meb's apex
     # 160 for spNO.149/d (apex 83 before onset 112) is not needed: such an apex is
     # estimated from motion, as every apex outside onset..offset (docs/errata.md)
@@ -94,7 +99,7 @@ class Casme3(SheetRecipe):
             "apex 0; meb's fix",
         ),
     )
-    label_maps = {
+    label_maps: ClassVar[Mapping[str, Mapping[str, str]]] = {
         "6": {emotion: emotion for emotion in _SIX},
         # the mapping HTNet's edited part A sheet uses
         "3": {

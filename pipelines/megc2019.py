@@ -18,10 +18,11 @@ size), with that release's frames root.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from importlib import resources
 from pathlib import Path, PurePosixPath
+from typing import ClassVar
 
 from mepipe.errors import UsageError
 from mepipe.pipelines import get_recipe
@@ -48,7 +49,7 @@ class Megc2019(CompositeRecipe):
     fps = 100
     sheet_file = _LIST
     frames_dirs = ()
-    class_sets = {"megc2019": MEGC2019_CLASSES}
+    class_sets: ClassVar[Mapping[str, tuple[str, ...]]] = {"megc2019": MEGC2019_CLASSES}
     parts = PARTS
 
     def listed(self, subjects: int, clips_per_subject: int) -> dict[str, list[tuple[str, str, str]]]:

@@ -16,8 +16,9 @@ uncertainties are handled by trying folders in turn: the ``others`` emotion may 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import PurePosixPath
-from typing import Any
+from typing import Any, ClassVar
 
 from mepipe.release.labels import MEGC2019_CLASSES
 from mepipe.release.recipe import Sample, SynthStyle
@@ -56,7 +57,7 @@ class Mmew(SheetRecipe):
         "Estimated Emotion",
         "remarks",
     )
-    columns = {
+    columns: ClassVar[Mapping[str, tuple[str, ...]]] = {
         "subject": ("Subject",),
         "clip": ("Filename",),
         "onset": ("OnsetFrame", "Onset"),
@@ -64,8 +65,8 @@ class Mmew(SheetRecipe):
         "offset": ("OffsetFrame", "Offset"),
         "emotion": ("Estimated Emotion", "Emotion"),
     }
-    class_sets = {"6": _SIX, "3": MEGC2019_CLASSES}
-    label_maps = {
+    class_sets: ClassVar[Mapping[str, tuple[str, ...]]] = {"6": _SIX, "3": MEGC2019_CLASSES}
+    label_maps: ClassVar[Mapping[str, Mapping[str, str]]] = {
         "6": {emotion: emotion for emotion in _SIX},
         # MEGC-style; no published MMEW 3-class split exists
         "3": {

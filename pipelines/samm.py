@@ -12,8 +12,9 @@ Subjects are ``'006'`` text cells; CSV exports (and the MEGC list) lose the padd
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import PurePosixPath
-from typing import Any
+from typing import Any, ClassVar
 
 from mepipe.release.labels import MEGC2019_CLASSES, OBJECTIVE_CLASSES
 from mepipe.release.recipe import Sample, SynthStyle
@@ -103,7 +104,7 @@ class Samm(SheetRecipe):
         "Notes",
     )
     # the 2018 release names its columns Onset/Apex/Offset/Emotion
-    columns = {
+    columns: ClassVar[Mapping[str, tuple[str, ...]]] = {
         "subject": ("Subject",),
         "clip": ("Filename",),
         "onset": ("Onset Frame", "Onset"),
@@ -112,7 +113,12 @@ class Samm(SheetRecipe):
         "emotion": ("Estimated Emotion", "Emotion"),
     }
     preamble = _PREAMBLE
-    class_sets = {"5": _FIVE, "3": MEGC2019_CLASSES, "megc2019": MEGC2019_CLASSES, "objective": OBJECTIVE_CLASSES}
+    class_sets: ClassVar[Mapping[str, tuple[str, ...]]] = {
+        "5": _FIVE,
+        "3": MEGC2019_CLASSES,
+        "megc2019": MEGC2019_CLASSES,
+        "objective": OBJECTIVE_CLASSES,
+    }
     # meb's other SAMM fixes need none here: 028_4_1 and 032_3_1 have an apex outside
     # onset..offset (estimated from motion, as every such apex), 013_1_9's offset already
     # reads 5739 in this v2 sheet (docs/errata.md)
@@ -125,7 +131,7 @@ class Samm(SheetRecipe):
             "1 frame after onset 5126; meb uses 5130 from optical flow",
         ),
     )
-    label_maps = {
+    label_maps: ClassVar[Mapping[str, Mapping[str, str]]] = {
         "5": {emotion: emotion for emotion in _FIVE},
         # unlike CASME-II, SAMM's fear and sadness count as negative (MEGC 2019)
         "3": {

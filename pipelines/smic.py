@@ -20,10 +20,10 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, ClassVar
 
 from mepipe.errors import UsageError
 from mepipe.release.discover import rank_folders
@@ -75,7 +75,7 @@ class Smic(Recipe):
     # raw frames first (the build aligns them itself), then the cropped release
     frames_dirs = ("SMIC_all_raw/HS", "SMIC_all_cropped/HS", "SMIC/HS", "HS", "SMIC-HS", "SMIC_HS")
     registered_dirs = ("SMIC_all_cropped/HS",)
-    class_sets = {"3": _THREE, "megc2019": MEGC2019_CLASSES}
+    class_sets: ClassVar[Mapping[str, tuple[str, ...]]] = {"3": _THREE, "megc2019": MEGC2019_CLASSES}
     megc_dataset = "smic"
     synth_style = SynthStyle(subject="s{n}", clip="{subject}_{emotion_name:.2}_{index:02d}", onsets=(1000, 90000))
 
@@ -133,8 +133,8 @@ class Smic(Recipe):
             raise UsageError(
                 f"{folder}: not a {self.title} HS folder (SMIC has no sheet: its folders are the annotations)"
             )
-        samples = []
-        for subject_dir in sorted(_subject_dirs(folder), key=lambda p: int(_SUBJECT.fullmatch(p.name).group(1))):
+        samples: list[Sample] = []
+        for subject_dir in _subject_dirs(folder):
             for clip_dir in _clip_folders(subject_dir):
                 sample = self._sample(subject_dir.name, clip_dir, len(samples) + 1)
                 label = self.label_of(sample, classes)
@@ -156,7 +156,7 @@ class Smic(Recipe):
         emotion = clip_dir.parent.name.lower()
         clip = clip_spellings(clip_dir.name)[0]
         numbers = sorted(n for n in (self.frame_number(e.name) for e in os.scandir(clip_dir)) if n is not None)
-        common = dict(
+        common: dict[str, Any] = dict(
             sample_id=f"{subject}/{clip}", subject=subject, clip=clip, emotion=emotion, label=emotion, row=row
         )
         if len(numbers) < 2:
@@ -169,7 +169,13 @@ class Smic(Recipe):
 
 
 def _subject_dirs(folder: Path) -> list[Path]:
-    return [Path(e.path) for e in os.scandir(folder) if e.is_dir() and _SUBJECT.fullmatch(e.name)]
+    """The subject folders (``s1``, ``s02``, ...) of an HS folder, by subject number."""
+    numbered = []
+    for entry in os.scandir(folder):
+        match = _SUBJECT.fullmatch(entry.name)
+        if entry.is_dir() and match:
+            numbered.append((int(match.group(1)), Path(entry.path)))
+    return [path for _, path in sorted(numbered, key=lambda pair: pair[0])]
 
 
 def _clip_folders(subject_dir: Path) -> list[Path]:

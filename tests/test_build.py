@@ -251,7 +251,7 @@ def test_cli_build_inspect_preview(casme2_release, tmp_path):
     assert "ok " in result.output and "frames/s" in result.output
     last = result.output.strip().splitlines()[-1]
     assert last == f"look at every sample: mepipe report {store} --out {tmp_path / 'cli-report'}"
-    result = runner.invoke(cli, shlex.split(last.split(": ", 1)[1])[1:] + ["--quiet"])
+    result = runner.invoke(cli, [*shlex.split(last.split(": ", 1)[1])[1:], "--quiet"])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "cli-report" / "index.html").is_file()
     result = runner.invoke(cli, ["inspect", store])

@@ -68,9 +68,10 @@ def test_chunk_files_are_byte_for_byte_the_ones_zarr_writes(tmp_path, dtype, opt
 
 def test_arrays_whose_chunks_it_does_not_reproduce_are_left_to_zarr(tmp_path):
     group = zarr.open_group(tmp_path / "s.zarr", mode="w")
-    make = lambda name, **kw: group.create_array(
-        name, shape=SHAPE, dtype="uint8", fill_value=0, **{"chunks": (1, *SHAPE[1:]), **kw}
-    )
+
+    def make(name, **kw):
+        return group.create_array(name, shape=SHAPE, dtype="uint8", fill_value=0, **{"chunks": (1, *SHAPE[1:]), **kw})
+
     assert chunk_files(make("plain")) is not None
     assert chunk_files(make("two_samples", chunks=(2, *SHAPE[1:]))) is None
     assert chunk_files(make("tiles", chunks=(1, 12, 24, 3))) is None

@@ -192,7 +192,7 @@ def test_torch_only_in_training_and_the_torch_view():
 
 
 def test_few_modules_directly_in_the_package():
-    direct = [p for p in (ROOT / "mepipe").glob("*.py")]
+    direct = list((ROOT / "mepipe").glob("*.py"))
     assert len(direct) <= 12, sorted(p.name for p in direct)
 
 

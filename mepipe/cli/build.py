@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shlex
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -85,41 +86,41 @@ def _default_root(dataset: str) -> Path:
 @click.option("--overwrite", is_flag=True, help="Replace a store built with another configuration.")
 @click.option("--quiet", is_flag=True, help="No progress output.")
 def build(
-    dataset,
-    root,
-    out,
-    sheet,
-    frames,
-    span,
-    size,
-    classes,
-    objective_sheet,
-    au_vocabulary,
-    workers,
-    scheduler,
-    cluster,
-    cluster_config,
-    queue,
-    cores,
-    memory,
-    walltime,
-    jobs,
-    dry_run,
-    gray,
-    keep_raw,
-    motion_reference,
-    motion_descending,
-    crop,
-    keep_aspect,
-    face_window,
-    shard,
-    overwrite,
-    quiet,
-):
+    dataset: str,
+    root: Path | None,
+    out: str | None,
+    sheet: Path | None,
+    frames: Path | None,
+    span: str,
+    size: int,
+    classes: str,
+    objective_sheet: Path | None,
+    au_vocabulary: str | None,
+    workers: int | None,
+    scheduler: str,
+    cluster: str | None,
+    cluster_config: Path | None,
+    queue: str | None,
+    cores: int | None,
+    memory: str | None,
+    walltime: str | None,
+    jobs: int | None,
+    dry_run: bool,
+    gray: bool,
+    keep_raw: bool,
+    motion_reference: str,
+    motion_descending: bool,
+    crop: str | None,
+    keep_aspect: bool,
+    face_window: str | None,
+    shard: int | None,
+    overwrite: bool,
+    quiet: bool,
+) -> int:
     """Build (or resume) a store of TRDI/MIDI dynamic images from a dataset release."""
     from mepipe.build import build as run_build
 
-    options = dict(
+    options: dict[str, Any] = dict(
         sheet=sheet,
         frames=frames,
         workers=workers,

@@ -31,7 +31,7 @@ MAX_LISTED = 20
 @click.option("--arrays", default="trdi,midi", show_default=True, help="Comma-separated image arrays.")
 @click.option("--classes", default=None, help="Class set: raw, 5, 3, megc2019, ... [default: the store's own].")
 @click.option("--quiet", is_flag=True, help="No progress output.")
-def export(store, out, fmt, arrays, classes, quiet):
+def export(store: str, out: Path, fmt: str, arrays: str, classes: str | None, quiet: bool) -> None:
     """Write the ok samples of STORE as files most MER code reads, plus samples.csv.
 
     Failed and pending samples are left out, named on stderr and listed in

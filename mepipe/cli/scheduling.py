@@ -7,18 +7,20 @@ down afterwards.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
 from mepipe.engine.cluster import CLUSTERS
 from mepipe.errors import UsageError
 
+F = TypeVar("F", bound=Callable[..., Any])
 
-def dask_options(scheduler_default: str | None, scheduler_help: str):
+
+def dask_options(scheduler_default: str | None, scheduler_help: str) -> Callable[[F], F]:
     """Decorator adding --workers, --scheduler, --cluster and the batch-job options."""
     options = [
         click.option("--workers", type=click.IntRange(min=1), help="Local workers [default: one per core]."),
@@ -43,7 +45,7 @@ def dask_options(scheduler_default: str | None, scheduler_help: str):
         click.option("--dry-run", is_flag=True, help="With --cluster slurm|pbs: print the job script and stop."),
     ]
 
-    def decorate(command):
+    def decorate(command: F) -> F:
         for option in reversed(options):
             command = option(command)
         return command

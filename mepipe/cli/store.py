@@ -11,7 +11,7 @@ from mepipe.errors import MepipeError
 
 @click.command()
 @click.argument("store")
-def inspect(store):
+def inspect(store: str) -> None:
     """Counts per status, class and subject; the build's configuration and provenance."""
     from mepipe.report.summary import describe
     from mepipe.store import open_store
@@ -23,7 +23,7 @@ def inspect(store):
 @click.argument("store")
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="Folder for the PNGs.")
 @click.option("--per-class", type=click.IntRange(min=1), default=8, show_default=True)
-def preview(store, out, per_class):
+def preview(store: str, out: Path, per_class: int) -> None:
     """PNG contact sheets: aligned onset, apex, TRDI and MIDI per sample, by class."""
     from mepipe.report.preview import write_previews
     from mepipe.store import open_store
@@ -40,7 +40,7 @@ def preview(store, out, per_class):
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="Folder for index.html and its thumbnails.")
 @click.option("--workers", type=click.IntRange(min=1), help="Threads [default: one per core, at most 8].")
 @click.option("--quiet", is_flag=True, help="No progress output.")
-def report(store, out, workers, quiet):
+def report(store: str, out: Path, workers: int | None, quiet: bool) -> None:
     """An HTML page of every sample: thumbnails, status, repairs and quality flags."""
     from mepipe.report.page import write_report
 
@@ -50,7 +50,7 @@ def report(store, out, workers, quiet):
 @click.command()
 @click.argument("store")
 @click.option("--quiet", is_flag=True, help="No progress output.")
-def verify(store, quiet):
+def verify(store: str, quiet: bool) -> int:
     """Re-read every ok sample and compare it with its checksum (exit 1 on damage)."""
     from mepipe.store.verify import verify_store
 
@@ -79,7 +79,7 @@ protocol_option = click.option(
 @protocol_option
 @click.option("--classes", default=None, help="Class set [default: the store's own].")
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="CSV file to write.")
-def splits(store, protocol, classes, out):
+def splits(store: str, protocol: str, classes: str | None, out: Path) -> None:
     """Write the folds mepipe train runs as a CSV manifest: sample_id, fold, held_out, split
     (train or test), one row per fold and sample, for other trainers to use."""
     from mepipe.dataset import split_manifest

@@ -6,6 +6,10 @@ of mepipe works without it, and without it this command fails with one line.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
 import click
 
 from mepipe.errors import UsageError, require
@@ -15,7 +19,7 @@ from .scheduling import dask_options, dask_scheduler
 from .store import protocol_option
 
 
-def _import_train():
+def _import_train() -> tuple[Callable[..., Any], Callable[..., Any], Callable[..., str], Callable[..., str]]:
     require("torch", "PyTorch", "mepipe train", "train")
     from mepipe.train import report, run, sweep
 
@@ -114,34 +118,34 @@ def _seeds(value: str) -> int | list[int]:
 )
 @dask_options(None, "tcp://HOST:PORT of a Dask scheduler: one task per (variant, seed) run.")
 def train(
-    store,
-    out,
-    classes,
-    variant,
-    epochs,
-    batch,
-    lr,
-    seeds,
-    device,
-    init_weights,
-    subjects,
-    image_size,
-    width,
-    focal,
-    folds_at_once,
-    fold_group,
-    protocol,
-    megc_log,
-    workers,
-    scheduler,
-    cluster,
-    cluster_config,
-    queue,
-    cores,
-    memory,
-    walltime,
-    jobs,
-    dry_run,
+    store: str,
+    out: str,
+    classes: str | None,
+    variant: str,
+    epochs: int,
+    batch: int,
+    lr: float,
+    seeds: str,
+    device: str,
+    init_weights: str | None,
+    subjects: str | None,
+    image_size: int | None,
+    width: int,
+    focal: bool,
+    folds_at_once: bool | None,
+    fold_group: int | None,
+    protocol: str,
+    megc_log: Path | None,
+    workers: int | None,
+    scheduler: str | None,
+    cluster: str | None,
+    cluster_config: Path | None,
+    queue: str | None,
+    cores: int | None,
+    memory: str | None,
+    walltime: str | None,
+    jobs: int | None,
+    dry_run: bool,
 ) -> None:
     """Leave-one-subject-out (or, --protocol lodo, leave-one-dataset-out) training of the
     TRDI/MIDI fusion network on STORE.
@@ -155,7 +159,7 @@ def train(
     """
     run, run_sweep, format_summary, format_sweep = _import_train()
     variants = _variants(variant)
-    options = dict(
+    options: dict[str, Any] = dict(
         classes=classes,
         epochs=epochs,
         batch=batch,

@@ -23,26 +23,33 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import zarr
+from zarr.core.metadata import ArrayV3Metadata
 
 from mepipe.dataset.select import select_samples
 from mepipe.dataset.splits import manifest_rows, protocol_splits, subject_splits, write_manifest
 from mepipe.errors import require
-from mepipe.store import image_names, open_store
+from mepipe.store import array, image_names, open_store
 from mepipe.store.schema import AU_MULTIHOT
 
+if TYPE_CHECKING:
+    import xarray
 
-def _dims(name: str, array) -> tuple[str, ...]:
+
+def _dims(name: str, stored: zarr.Array) -> tuple[str, ...]:
     # arrays without (distinct) dimension names get ``<name>_<axis>``: xarray needs names
-    names = tuple(array.metadata.dimension_names or ())
-    if len(names) == array.ndim and None not in names and len(set(names)) == array.ndim:
-        return names
-    return ("sample", *(f"{name}_{axis}" for axis in range(1, array.ndim)))
+    metadata = stored.metadata
+    names = tuple(metadata.dimension_names or ()) if isinstance(metadata, ArrayV3Metadata) else ()
+    named = tuple(n for n in names if n is not None)
+    if len(named) == stored.ndim and len(set(named)) == stored.ndim:
+        return named
+    return ("sample", *(f"{name}_{axis}" for axis in range(1, stored.ndim)))
 
 
-def open_dataset(store: str, classes: str | None = None, ok_only: bool = True):
+def open_dataset(store: str, classes: str | None = None, ok_only: bool = True) -> xarray.Dataset:
     """The store as a lazy :class:`xarray.Dataset`.
 
     Parameters
@@ -71,17 +78,17 @@ def open_dataset(store: str, classes: str | None = None, ok_only: bool = True):
     group = open_store(str(store))
     selection = select_samples(group, classes, ok_only)
     rows = selection.rows
-    variables = {}
+    variables: dict[str, tuple[tuple[str, ...], Any]] = {}
     for name in image_names(group):
-        array = group[name]
-        lazy = dask.array.from_zarr(array, chunks=array.shards or array.chunks, inline_array=True)
-        variables[name] = (_dims(name, array), lazy if len(rows) == array.shape[0] else lazy[rows])
+        stored = array(group, name)
+        lazy = dask.array.from_zarr(stored, chunks=stored.shards or stored.chunks, inline_array=True)
+        variables[name] = (_dims(name, stored), lazy if len(rows) == stored.shape[0] else lazy[rows])
     coords: dict[str, Any] = {"sample": selection.fields["sample_id"]}
     first = ("subject", "clip", "emotion", "label", "status")  # the ones people look for, in front
     rest = sorted(set(selection.fields) - {*first, "sample_id"})
     for name in [*first, *rest]:
         values = selection.labels if name == "label" else selection.fields[name]
-        coords[name] = (_dims(name, group[name]), values)
+        coords[name] = (_dims(name, array(group, name)), values)
     if AU_MULTIHOT in selection.fields:
         coords["au_unit"] = ("au_unit", np.array(selection.provenance.get("au_vocabulary", []), dtype=np.int64))
     return xarray.Dataset(
@@ -153,7 +160,7 @@ def split_manifest(
     return rows
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> Any:
     # TorchDataset subclasses torch's Dataset: defined where torch is imported, on demand
     if name == "TorchDataset":
         require("torch", "PyTorch", "mepipe.dataset.TorchDataset", "train")

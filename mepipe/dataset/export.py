@@ -22,15 +22,17 @@ import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
+import zarr
 
 from mepipe._shared.progress import Progress
 from mepipe._shared.text import safe_name
 from mepipe.dataset.select import Selection, select_samples
 from mepipe.errors import MepipeError, UsageError
-from mepipe.store import OK, STATUS_NAMES, image_names, open_store
+from mepipe.store import OK, STATUS_NAMES, array, image_names, open_store
 
 FORMATS = ("png", "npz")
 MARKER = "export.json"
@@ -50,7 +52,7 @@ class ExportSummary:
     left_out: list[tuple[str, str, str]] = field(default_factory=list)
 
 
-def _check(group, store: str, fmt: str, arrays: Sequence[str]) -> None:
+def _check(group: zarr.Group, store: str, fmt: str, arrays: Sequence[str]) -> None:
     if fmt not in FORMATS:
         raise UsageError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
     held = image_names(group)
@@ -59,17 +61,17 @@ def _check(group, store: str, fmt: str, arrays: Sequence[str]) -> None:
     for name in arrays:
         if name not in held:
             raise UsageError(f"--arrays: {store} has no image array {name!r}; it holds {', '.join(held)}")
-        if fmt == "png" and group[name].dtype != np.uint8:
-            raise UsageError(
-                f"--arrays: {name} is {group[name].dtype}, which PNG cannot hold; export it with --format npz"
-            )
+        dtype = array(group, name).dtype
+        if fmt == "png" and dtype != np.uint8:
+            raise UsageError(f"--arrays: {name} is {dtype}, which PNG cannot hold; export it with --format npz")
 
 
 def _png_names(selection: Selection, ok: np.ndarray) -> list[str]:
     """``<label>/<subject>_<clip>.png`` per exported sample; two samples on one name is an
     error (a silent overwrite would lose one)."""
     fields = selection.fields
-    names, owner = [], {}
+    names: list[str] = []
+    owner: dict[str, str] = {}
     for i in ok:
         name = f"{safe_name(selection.labels[i])}/{safe_name(fields['subject'][i])}_{safe_name(fields['clip'][i])}.png"
         if name in owner:
@@ -112,7 +114,7 @@ def _write_png(path: Path, image: np.ndarray) -> None:
     path.write_bytes(encoded.tobytes())
 
 
-def _write_csv(path: Path, header: Sequence[str], rows: list[Sequence]) -> None:
+def _write_csv(path: Path, header: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     with open(path, "w", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(header)
@@ -183,8 +185,9 @@ def export(
     )
 
     label_index = selection.label_index
+    stored = {name: array(group, name) for name in arrays}
     stacked = (
-        {name: np.empty((len(ok), *group[name].shape[1:]), group[name].dtype) for name in arrays}
+        {name: np.empty((len(ok), *node.shape[1:]), node.dtype) for name, node in stored.items()}
         if fmt == "npz"
         else {}
     )
@@ -193,7 +196,7 @@ def export(
             batch = ok[start : start + _BATCH]
             rows = selection.rows[batch]
             for name in arrays:
-                images = group[name].oindex[rows]
+                images = np.asarray(stored[name].oindex[rows])
                 if fmt == "npz":
                     stacked[name][start : start + len(batch)] = images
                     continue
@@ -203,7 +206,8 @@ def export(
                     _write_png(path, image)
             for _ in batch:
                 bar.update(True)
-    strings = {key: fields[key][ok] for key in ("sample_id", "subject", "clip")}
+    # dict[str, Any]: to mypy, arrays unpacked as keywords could also fill allow_pickle (a bool)
+    strings: dict[str, Any] = {key: fields[key][ok] for key in ("sample_id", "subject", "clip")}
     for name, images in stacked.items():
         np.savez_compressed(
             out / f"{name}.npz",

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import zarr
 
 from mepipe.pipelines import get_recipe
 from mepipe.release.recipe import Sample
@@ -73,7 +74,7 @@ def _relabel(fields: dict[str, np.ndarray], dataset: str, classes: str) -> tuple
     return labels, names
 
 
-def select_samples(group, classes: str | None = None, ok_only: bool = True) -> Selection:
+def select_samples(group: zarr.Group, classes: str | None = None, ok_only: bool = True) -> Selection:
     """The samples of an open store under ``classes``.
 
     Parameters

@@ -12,10 +12,11 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 import torch.utils.data
+import zarr
 
 from mepipe.dataset.select import select_samples
 from mepipe.errors import UsageError
-from mepipe.store import image_names, open_store
+from mepipe.store import array, image_names, open_store
 from mepipe.store.schema import AU_MULTIHOT
 
 
@@ -86,11 +87,11 @@ class TorchDataset(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return len(self.rows)
 
-    def _array(self, name: str):
+    def _array(self, name: str) -> zarr.Array:
         # one handle per process: a DataLoader worker opens its own after the fork
         if self._opened is None or self._opened[0] != os.getpid():
             group = open_store(self.store)
-            self._opened = (os.getpid(), {array: group[array] for array in self.arrays})
+            self._opened = (os.getpid(), {name: array(group, name) for name in self.arrays})
         return self._opened[1][name]
 
     def __getstate__(self) -> dict:
@@ -100,7 +101,7 @@ class TorchDataset(torch.utils.data.Dataset):
     def __getitem__(self, i: int) -> dict:
         row = int(self.rows[i])
         images = {
-            name: torch.from_numpy(np.ascontiguousarray(np.moveaxis(self._array(name)[row], -1, 0)))
+            name: torch.from_numpy(np.ascontiguousarray(np.moveaxis(np.asarray(self._array(name)[row]), -1, 0)))
             for name in self.arrays
         }
         if self.transform is not None:

@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from mepipe._shared.text import one_line
 from mepipe.errors import MepipeError, UsageError
+
+if TYPE_CHECKING:
+    from dask_jobqueue.core import JobQueueCluster
+    from distributed import LocalCluster
 
 CLUSTERS = ("local", "slurm", "pbs")
 
@@ -49,7 +53,7 @@ def make_cluster(
     workers: int | None = None,
     config_file: Path | None = None,
     **options: Any,
-):
+) -> LocalCluster | JobQueueCluster:
     """Start a cluster (not yet scaled for batch kinds, see :func:`scale`).
 
     Parameters
@@ -75,10 +79,11 @@ def make_cluster(
             n_workers=workers or os.cpu_count(), threads_per_worker=1, processes=True, dashboard_address=None, **given
         )
     try:
-        import dask_jobqueue
+        from dask_jobqueue.pbs import PBSCluster
+        from dask_jobqueue.slurm import SLURMCluster
     except ImportError:
         raise MepipeError(f"--cluster {kind} needs dask-jobqueue: pip install 'mepipe[cluster]'") from None
-    cls = {"slurm": dask_jobqueue.SLURMCluster, "pbs": dask_jobqueue.PBSCluster}[kind]
+    cls = {"slurm": SLURMCluster, "pbs": PBSCluster}[kind]
     from_file = jobqueue_options(load_config(config_file), kind) if config_file else {}
     try:
         return cls(**{**from_file, **given})
@@ -86,7 +91,9 @@ def make_cluster(
         raise UsageError(f"--cluster {kind}: {one_line(exc)}") from None
 
 
-def scale(cluster, jobs: int | None) -> None:
+def scale(cluster: LocalCluster | JobQueueCluster, jobs: int | None) -> None:
     """Ask a batch cluster for ``jobs`` jobs (a local cluster is already started)."""
-    if jobs and hasattr(cluster, "job_script"):
+    from distributed import LocalCluster
+
+    if jobs and not isinstance(cluster, LocalCluster):
         cluster.scale(jobs=jobs)

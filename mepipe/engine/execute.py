@@ -8,12 +8,16 @@ sees one ``on_result`` call per output key, in completion order.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dask
 from dask.callbacks import Callback
+from dask.local import get_sync
 
 from mepipe.errors import UsageError
+
+if TYPE_CHECKING:
+    from distributed import Client
 
 LOCAL_SCHEDULERS = ("threads", "processes", "sync")
 
@@ -53,14 +57,15 @@ def run_graph(
         )
     wanted = set(keys)
 
-    def posttask(key, result, dsk, state, worker_id):
+    def posttask(key: Any, result: Any, dsk: Any, state: Any, worker_id: Any) -> None:
         if key in wanted:
             on_result(result)
 
-    get = {"threads": dask.threaded.get, "processes": dask.multiprocessing.get}.get(scheduler)
+    schedulers: dict[str, Callable[..., Any]] = {"threads": dask.threaded.get, "processes": dask.multiprocessing.get}
+    get = schedulers.get(scheduler)
     with Callback(posttask=posttask):
         if get is None:
-            dask.get(graph, list(keys))
+            get_sync(graph, list(keys))
         else:
             get(graph, list(keys), num_workers=workers)
 
@@ -79,7 +84,7 @@ def _run_distributed(graph: dict, keys: Sequence, on_result: Callable[[Any], Non
             client.close()
 
 
-def connect(address: str):
+def connect(address: str) -> Client:
     """A distributed Client of the scheduler at ``address``; one line if it cannot be reached."""
     from distributed import Client
 

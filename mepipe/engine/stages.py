@@ -161,10 +161,13 @@ def _rgb_onset(source: np.ndarray | frames.FrameFiles, bgr: bool) -> np.ndarray:
 
 def pool_clip(clip: Clip, sample: Sample, config: BuildConfig) -> SampleResult:
     """TRDI and MIDI of the span, plus the aligned onset and apex frames."""
+    aligned = clip.frames
+    if not isinstance(aligned, np.ndarray):
+        raise TypeError("pool_clip takes the aligned frames (align_clip's clip), not the frame files")
     repairs = [r for r in (sample.repair, *clip.repairs) if r]
     apex = clip.apex
     if apex is None:
-        apex = int(clip.numbers[rankpool.peak_motion(clip.frames, sigma=config.motion_sigma)])
+        apex = int(clip.numbers[rankpool.peak_motion(aligned, sigma=config.motion_sigma)])
         repairs.append(f"apex estimated at frame {apex}")
     lo, hi = span_bounds(config.span, clip.onset, apex, clip.offset)
     first, last = np.searchsorted(clip.numbers, [lo, hi + 1])
@@ -172,7 +175,7 @@ def pool_clip(clip: Clip, sample: Sample, config: BuildConfig) -> SampleResult:
         raise SampleError(
             f"span {config.span} holds {last - first} frame(s) ({lo}..{hi}); rank pooling needs at least 2"
         )
-    span_frames = clip.frames[first:last]
+    span_frames = aligned[first:last]
     trdi, midi, _ = rankpool.dynamic_images(
         span_frames,
         reference=config.motion_reference,
@@ -182,8 +185,8 @@ def pool_clip(clip: Clip, sample: Sample, config: BuildConfig) -> SampleResult:
     images = {
         "trdi": rankpool.to_uint8(trdi),
         "midi": rankpool.to_uint8(midi),
-        "onset": clip.frames[0],
-        "apex": clip.frames[int(np.searchsorted(clip.numbers, apex))],
+        "onset": aligned[0],
+        "apex": aligned[int(np.searchsorted(clip.numbers, apex))],
     }
     if config.keep_raw:
         images["trdi_raw"] = trdi

@@ -34,7 +34,7 @@ from mepipe.errors import MepipeError, SampleError
 LANDMARK_MODEL = "shape_predictor_68_face_landmarks.dat"
 #: dlib's frontal face detector as ``save()`` writes it (mepipe/data/PROVENANCE.md)
 #: found through the package, not this module's folder, so it holds wherever modules move
-DETECTOR = Path(str(resources.files("mepipe").joinpath("data", "frontal_face_detector.svm")))
+DETECTOR = Path(str(resources.files("mepipe").joinpath("data/frontal_face_detector.svm")))
 
 # iBUG 68-point indices; dlib labels points by their place in the image, so 36-41 is the
 # image-left eye whether or not the face is mirrored.
@@ -386,7 +386,10 @@ def _scan(
         return None
     confident = [f for f, score in zip(faces, scores) if score >= _MIN_RELATIVE_SCORE * max(scores)]
     face = max(confident, key=lambda rect: rect.area())
-    return tuple(int(round((v - pad) / factor)) for v in (face.left(), face.top(), face.right(), face.bottom()))
+    left, top, right, bottom = (
+        int(round((v - pad) / factor)) for v in (face.left(), face.top(), face.right(), face.bottom())
+    )
+    return left, top, right, bottom
 
 
 def _overflow(box: tuple[int, int, int, int], shape: tuple[int, ...]) -> int:

@@ -19,6 +19,7 @@ import math
 import cv2
 import numba
 import numpy as np
+from numpy.typing import ArrayLike
 
 REFERENCES = ("onset", "previous")
 
@@ -143,7 +144,7 @@ def arp_weights(T: int) -> np.ndarray:
     return 2.0 * (T - t + 1) - (T + 1) * (harmonic[T] - harmonic[t - 1])
 
 
-def _as_pixel_rows(frames) -> tuple[np.ndarray, tuple[int, ...]]:
+def _as_pixel_rows(frames: ArrayLike) -> tuple[np.ndarray, tuple[int, ...]]:
     """A clip as C-contiguous (T, pixels) rows the kernel can stream, and one frame's shape.
 
     uint8 stays uint8 (4x less memory traffic); any other dtype becomes float32.
@@ -164,7 +165,7 @@ def _pool(rows: np.ndarray, weights: np.ndarray) -> np.ndarray:
     return out
 
 
-def rank_pool(frames) -> np.ndarray:
+def rank_pool(frames: ArrayLike) -> np.ndarray:
     """The dynamic image of a clip: ``sum_t alpha_t I_t`` with :func:`arp_weights`.
 
     Parameters
@@ -183,7 +184,7 @@ def rank_pool(frames) -> np.ndarray:
     return _pool(rows, arp_weights(rows.shape[0])[None])[0].reshape(shape)
 
 
-def rank_pool_pair(frames, order) -> tuple[np.ndarray, np.ndarray]:
+def rank_pool_pair(frames: ArrayLike, order: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     """TRDI and the dynamic image of ``frames[order]``, in one pass over the frames.
 
     ``rank_pool(frames[order])`` equals ``sum_t w_t I_t`` with ``w[order[t]] = alpha_t``,
@@ -225,14 +226,14 @@ def _smoothed_gray(frame: np.ndarray, sigma: float) -> np.ndarray:
     kernel is ``2 * ceil(3 sigma) + 1`` wide with cv2's default border
     ``BORDER_REFLECT_101`` (``gfedcb|abcdefgh|gfedcba``).
     """
-    gray = np.ascontiguousarray(frame, dtype=np.float32)
+    gray: np.ndarray = np.ascontiguousarray(frame, dtype=np.float32)
     if gray.ndim == 3:
         gray = cv2.cvtColor(gray, cv2.COLOR_RGB2GRAY) if gray.shape[2] == 3 else np.ascontiguousarray(gray[:, :, 0])
     ksize = 2 * math.ceil(3 * sigma) + 1
     return cv2.GaussianBlur(gray, (ksize, ksize), sigma, borderType=cv2.BORDER_REFLECT_101)
 
 
-def motion_intensity(frames, reference: str = "onset", sigma: float = 1.0) -> np.ndarray:
+def motion_intensity(frames: ArrayLike, reference: str = "onset", sigma: float = 1.0) -> np.ndarray:
     """Per-frame motion intensity ``m_t = mean over pixels |G(gray_t) - G(gray_ref)|``.
 
     Parameters
@@ -274,7 +275,9 @@ def motion_intensity(frames, reference: str = "onset", sigma: float = 1.0) -> np
     return intensity
 
 
-def motion_order(frames, reference: str = "onset", descending: bool = False, sigma: float = 1.0) -> np.ndarray:
+def motion_order(
+    frames: ArrayLike, reference: str = "onset", descending: bool = False, sigma: float = 1.0
+) -> np.ndarray:
     """Frame indices sorted by motion intensity; ties keep time order.
 
     Ascending (the default) puts the strongest motion last, i.e. among the positively
@@ -296,7 +299,7 @@ def motion_order(frames, reference: str = "onset", descending: bool = False, sig
     return np.argsort(key, kind="stable").astype(np.int64, copy=False)
 
 
-def peak_motion(frames, reference: str = "onset", sigma: float = 1.0) -> int:
+def peak_motion(frames: ArrayLike, reference: str = "onset", sigma: float = 1.0) -> int:
     """Index of the frame of peak motion intensity (the first one on ties).
 
     Used to estimate a missing apex. Arguments as for :func:`motion_intensity`.
@@ -304,7 +307,7 @@ def peak_motion(frames, reference: str = "onset", sigma: float = 1.0) -> int:
     return int(np.argmax(motion_intensity(frames, reference, sigma)))
 
 
-def to_uint8(di) -> np.ndarray:
+def to_uint8(di: ArrayLike) -> np.ndarray:
     """Min-max scale one dynamic image to uint8 0..255 over all its channels.
 
     ``round((di - min) * 255 / (max - min))`` in float64, rounding half to even
@@ -336,7 +339,7 @@ def to_uint8(di) -> np.ndarray:
 
 
 def dynamic_images(
-    frames, *, reference: str = "onset", descending: bool = False, sigma: float = 1.0
+    frames: ArrayLike, *, reference: str = "onset", descending: bool = False, sigma: float = 1.0
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """TRDI and MIDI of a clip, and the motion order used for MIDI.
 

@@ -9,11 +9,11 @@ frames are named, and which label maps the literature uses. Everything downstrea
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from mepipe._shared.provenance import file_sha256
 from mepipe.errors import UsageError
@@ -120,7 +120,7 @@ class Recipe(ABC):
     resolution: tuple[int, int]
     fps: int
     #: class-set name -> ordered class names (``raw`` excluded; it is data dependent)
-    class_sets: dict[str, tuple[str, ...]]
+    class_sets: ClassVar[Mapping[str, tuple[str, ...]]]
     #: where a release keeps its sheet, relative to its root (``synth`` writes it there)
     sheet_file: str
     #: names of the folder that holds the ``<subject>/<clip>`` folders, the primary
@@ -246,3 +246,8 @@ class CompositeRecipe(Recipe):
         self, root: Path, *, sheet: Path | None, frames: Path | None, classes: str, scanned: Scan, locate: bool = True
     ) -> Release:
         """The composite release under ``root``, its parts opened from ``scanned``."""
+
+    @abstractmethod
+    def listed(self, subjects: int, clips_per_subject: int) -> dict[str, list[tuple[str, str, str]]]:
+        """Member -> ``(subject, clip, label)`` of the samples ``mepipe synth`` writes: the
+        first ``subjects`` subjects of each member, their first ``clips_per_subject`` clips."""

@@ -103,12 +103,13 @@ class Scan:
         """Sheet-like files matching any of ``patterns`` (case-insensitive) at the shallowest
         depth that has any, latest name first (dated versions of a sheet sort by date)."""
         hits: list[Path] = []
-        for folder, depth, listed in self.walk(lambda folder: not hits):
-            hits += [
+        # the walk stops descending once a folder has a hit; extend keeps the one list it asks about
+        for folder, _depth, listed in self.walk(lambda folder: not hits):
+            hits.extend(
                 folder / name
                 for name in listed.sheets
                 if any(fnmatch.fnmatch(name.lower(), q.lower()) for q in patterns)
-            ]
+            )
         shallowest = min((len(p.relative_to(self.root).parts) for p in hits), default=0)
         return sorted(
             (p for p in hits if len(p.relative_to(self.root).parts) == shallowest), key=lambda p: p.name, reverse=True
@@ -128,7 +129,9 @@ class Scan:
 
 
 def _list(folder: Path) -> Listing | None:
-    folders, sheets, names = {}, [], []
+    folders: dict[str, str] = {}
+    sheets: list[str] = []
+    names: list[str] = []
     try:
         with os.scandir(folder) as entries:
             for entry in entries:

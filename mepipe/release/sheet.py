@@ -232,7 +232,9 @@ def _csv_grid(path: Path) -> list[tuple]:
         raise SheetError(f"{path}: malformed CSV ({exc})") from None
 
 
-def _find_header(grid: list[tuple], columns: Mapping[str, Sequence[str]]):
+def _find_header(
+    grid: list[tuple], columns: Mapping[str, Sequence[str]]
+) -> tuple[int, dict[str, int], list[str]] | None:
     """``(row_number, key -> index, missing keys)`` of the best header candidate, or None."""
     wanted = {key: {normalise_name(n) for n in names} for key, names in columns.items()}
     best = None

@@ -31,7 +31,7 @@ from mepipe._shared.text import join_repairs, split_repairs
 from mepipe.errors import UsageError
 from mepipe.report import quality
 from mepipe.report.summary import reason_kind
-from mepipe.store import FAILED, OK, STATUS_NAMES, open_store, read_columns, store_attrs
+from mepipe.store import FAILED, OK, STATUS_NAMES, array, open_store, read_array, read_columns, store_attrs
 
 #: thumbnail side, pixels
 THUMB_PX = 96
@@ -99,10 +99,10 @@ def write_report(store: str, out: str | Path, *, workers: int | None = None, pro
     group = open_store(store)
     table = read_columns(group)
     present = set(group.array_keys())
-    geometry = {name: group[name][:] for name in GEOMETRY if name in present}
+    geometry = {name: read_array(group, name) for name in GEOMETRY if name in present}
     (out / THUMB_DIR).mkdir(parents=True, exist_ok=True)
     rows = _rows(table)
-    images = {name: group[name] for name in THUMBS}
+    images = {name: array(group, name) for name in THUMBS}
     todo = [row for row in rows if row.status == STATUS_NAMES[OK]]
 
     def work(row: Row) -> Row:
@@ -136,7 +136,7 @@ def _rows(table: Mapping[str, np.ndarray]) -> list[Row]:
 
 def _fill(row: Row, images: Mapping[str, zarr.Array], geometry: Mapping[str, np.ndarray], out: Path) -> Row:
     """Thumbnails, measures and flags of one ok sample (run in a worker thread)."""
-    pixels = {name: images[name][row.index] for name in THUMBS}
+    pixels = {name: np.asarray(images[name][row.index]) for name in THUMBS}
     for name, image in pixels.items():
         relative = f"{THUMB_DIR}/{row.index:06d}_{name}.jpg"
         _write_thumb(image, out / relative)

@@ -13,7 +13,7 @@ import numpy as np
 import zarr
 
 from mepipe._shared.text import safe_name
-from mepipe.store import OK, read_columns
+from mepipe.store import OK, read_array, read_columns
 
 COLUMNS = ("onset", "apex", "trdi", "midi")
 CAPTION_PX = 22
@@ -49,10 +49,10 @@ def write_previews(group: zarr.Group, out: Path, per_class: int = 8, side: int =
     table = read_columns(group)
     written = []
     for label in sorted({str(x) for x in table["label"]}):
-        chosen = [i for i in np.flatnonzero((table["status"] == OK) & (table["label"] == label))][:per_class]
+        chosen = list(np.flatnonzero((table["status"] == OK) & (table["label"] == label)))[:per_class]
         if not chosen:
             continue
-        rows = [{name: group[name][int(i)] for name in COLUMNS} for i in chosen]
+        rows = [{name: read_array(group, name, int(i)) for name in COLUMNS} for i in chosen]
         captions = [f"{table['sample_id'][i]}  [{label}]  {table['n_frames'][i]} frames" for i in chosen]
         sheet = contact_sheet(rows, captions, side)
         path = out / f"{safe_name(label)}.png"

@@ -4,7 +4,10 @@ The names used across mepipe are importable from here; the submodules hold one j
 :mod:`~mepipe.store.schema` (what a store holds, creating and opening one),
 :mod:`~mepipe.store.write`, :mod:`~mepipe.store.read`, :mod:`~mepipe.store.chunkio`
 (chunk files written directly), :mod:`~mepipe.store.layout` (shards, compaction) and
-:mod:`~mepipe.store.verify` (checksums).
+:mod:`~mepipe.store.verify` (checksums). Code reads a store through
+:func:`~mepipe.store.schema.array` (an array of it: zarr types ``group[name]`` as an
+array or a group), :func:`~mepipe.store.schema.read_array` (its values, as NumPy) and
+:func:`~mepipe.store.schema.store_attrs` (its ``attrs["mepipe"]``).
 """
 
 from mepipe.store.read import as_str, detect_step_counts, read_columns, read_fields, sample_checksum
@@ -33,6 +36,7 @@ from mepipe.store.schema import (
     missing_alignment,
     open_store,
     per_sample_arrays,
+    read_array,
     store_attrs,
 )
 from mepipe.store.write import FieldWriter, alignment_values, sample_fields, write_images, write_sample
@@ -66,6 +70,7 @@ __all__ = [
     "missing_alignment",
     "open_store",
     "per_sample_arrays",
+    "read_array",
     "read_columns",
     "read_fields",
     "sample_checksum",

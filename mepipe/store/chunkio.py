@@ -27,10 +27,11 @@ from zarr.storage import LocalStore
 
 class ChunkFiles:
     """Writer of an array's one-sample chunks as files; made by :func:`chunk_files`, which
-    checks the array's layout and gives the zstd ``codec`` (None: chunks uncompressed)."""
+    checks the array's layout and gives its local ``store`` and the zstd ``codec`` (None:
+    chunks uncompressed)."""
 
-    def __init__(self, array: zarr.Array, codec: numcodecs.Zstd | None) -> None:
-        self.root = Path(array.store.root) / array.path
+    def __init__(self, array: zarr.Array, store: LocalStore, codec: numcodecs.Zstd | None) -> None:
+        self.root = Path(store.root) / array.path
         self.metadata = array.metadata
         self.dtype = array.dtype
         self.codec = codec
@@ -63,20 +64,19 @@ def chunk_files(array: zarr.Array) -> ChunkFiles | None:
     exactly as zarr would: a local store, one chunk per first-axis index holding the rest
     of the array, plain bytes (native byte order) optionally zstd-compressed, no sharding,
     and empty chunks not written."""
-    metadata = array.metadata
-    if metadata.zarr_format != 3 or not isinstance(array.store, LocalStore):
+    metadata, store = array.metadata, array.store
+    if metadata.zarr_format != 3 or not isinstance(store, LocalStore):
         return None
     if array.chunks != (1, *array.shape[1:]) or zarr.config.get("array.write_empty_chunks"):
         return None
     serializer, *compressors = metadata.codecs
     if type(serializer) is not BytesCodec or len(compressors) > 1:
         return None
-    if compressors and type(compressors[0]) is not ZstdCodec:
+    zstd = compressors[0] if compressors else None
+    if zstd is not None and type(zstd) is not ZstdCodec:
         return None
     order = serializer.endian
     if array.dtype.itemsize > 1 and (order is None or order.value != sys.byteorder):
         return None
-    codec = None
-    if compressors:
-        codec = numcodecs.Zstd(level=compressors[0].level, checksum=compressors[0].checksum)
-    return ChunkFiles(array, codec)
+    codec = None if zstd is None else numcodecs.Zstd(level=zstd.level, checksum=zstd.checksum)
+    return ChunkFiles(array, store, codec)

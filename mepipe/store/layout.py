@@ -26,12 +26,15 @@ a stale listing would send readers and writers to the wrong chunks.
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 import fsspec
 import numpy as np
 import zarr
+from zarr.core.metadata import ArrayV3Metadata
 
-from mepipe.store import PENDING, SHEET_FIELDS, is_image, per_sample_arrays
+from mepipe.errors import MepipeError
+from mepipe.store import PENDING, SHEET_FIELDS, array, is_image, per_sample_arrays, read_array
 
 NEW, OLD = ".compact", ".old"
 #: bytes copied per step when rewriting images (bounds memory, keeps zarr's I/O batched)
@@ -52,7 +55,7 @@ def _layout(array: zarr.Array) -> tuple[tuple, tuple | None]:
     return tuple(array.chunks), (tuple(array.shards) if array.shards else None)
 
 
-def _fs(out: str):
+def _fs(out: str) -> tuple[Any, str]:
     fs, root = fsspec.core.url_to_fs(out)
     return fs, root.rstrip("/")
 
@@ -110,16 +113,19 @@ def _copy(old: zarr.Array, new: zarr.Array, step: int) -> None:
 
 def _rewrite(out: str, group: zarr.Group, name: str, chunks: tuple, shards: tuple | None) -> None:
     """Rewrite array ``name`` with a new chunk layout: copy, then swap (crash-safe)."""
-    old = group[name]
+    old = array(group, name)
+    metadata, serializer = old.metadata, old.serializer
+    if not isinstance(metadata, ArrayV3Metadata) or serializer is None:
+        raise MepipeError(f"{out}: {name!r} is a zarr v2 array; mepipe rewrites the layout of v3 stores only")
     new = group.create_array(
         name + NEW,
         shape=old.shape,
-        dtype=old.metadata.data_type,
+        dtype=metadata.data_type,
         chunks=chunks,
         shards=shards,
         fill_value=old.fill_value,
-        dimension_names=old.metadata.dimension_names,
-        serializer=old.serializer,
+        dimension_names=metadata.dimension_names,
+        serializer=serializer,
         compressors=old.compressors,
         filters=old.filters,
         attributes=dict(old.attrs),
@@ -139,8 +145,9 @@ def _relayout(out: str, names: list[str], per_sample: bool, shard: int | None) -
     group = zarr.open_group(out, mode="r+", use_consolidated=False)
     changed = []
     for name in names:
-        target = _target(group[name], per_sample, shard)
-        if _layout(group[name]) != target:
+        node = array(group, name)
+        target = _target(node, per_sample, shard)
+        if _layout(node) != target:
             _rewrite(out, group, name, *target)
             changed.append(name)
     return changed
@@ -170,7 +177,7 @@ def finish(out: str, shard: int | None = None) -> list[str]:
     """
     group = drop_consolidated(out)
     changed = []
-    if not np.any(group["status"][:] == PENDING):
+    if not np.any(read_array(group, "status") == PENDING):
         changed = _relayout(out, per_sample_arrays(group), per_sample=False, shard=shard)
     consolidate(out)
     return changed

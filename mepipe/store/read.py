@@ -7,7 +7,16 @@ from collections import Counter
 import numpy as np
 import zarr
 
-from mepipe.store.schema import OK, OUTCOME_FIELDS, SHEET_FIELDS, checksum, image_names, is_image, per_sample_arrays
+from mepipe.store.schema import (
+    OK,
+    OUTCOME_FIELDS,
+    SHEET_FIELDS,
+    checksum,
+    image_names,
+    is_image,
+    per_sample_arrays,
+    read_array,
+)
 
 
 def detect_step_counts(group: zarr.Group) -> dict[str, int]:
@@ -15,8 +24,8 @@ def detect_step_counts(group: zarr.Group) -> dict[str, int]:
     for a store without the ``detect_step`` array."""
     if "detect_step" not in group:
         return {}
-    ok = group["status"][:] == OK
-    return dict(Counter(str(step) for step in group["detect_step"][:][ok]).most_common())
+    ok = read_array(group, "status") == OK
+    return dict(Counter(str(step) for step in read_array(group, "detect_step")[ok]).most_common())
 
 
 def as_str(values: np.ndarray) -> np.ndarray:
@@ -29,15 +38,15 @@ def as_str(values: np.ndarray) -> np.ndarray:
 
 def read_fields(group: zarr.Group) -> dict[str, np.ndarray]:
     """Every per-sample array that is not an image, read into memory (strings as ``str_``)."""
-    return {name: as_str(group[name][:]) for name in per_sample_arrays(group) if not is_image(name)}
+    return {name: as_str(read_array(group, name)) for name in per_sample_arrays(group) if not is_image(name)}
 
 
 def read_columns(group: zarr.Group) -> dict[str, np.ndarray]:
     """All 1-D per-sample arrays of a store, read into memory (fields added to the schema
     later are absent from older stores)."""
-    return {name: group[name][:] for name in (*SHEET_FIELDS, *OUTCOME_FIELDS) if name in group}
+    return {name: read_array(group, name) for name in (*SHEET_FIELDS, *OUTCOME_FIELDS) if name in group}
 
 
 def sample_checksum(group: zarr.Group, index: int) -> str:
     """Checksum of a sample's arrays as they are on disk now."""
-    return checksum({name: group[name][index] for name in image_names(group)})
+    return checksum({name: read_array(group, name, index) for name in image_names(group)})

@@ -24,11 +24,12 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import zarr
 from zarr.codecs import ZstdCodec
+from zarr.core.indexing import Selection
 
 from mepipe.errors import MepipeError
 from mepipe.release.au import multihot
@@ -43,7 +44,7 @@ STATUS_NAMES = {PENDING: "pending", OK: "ok", FAILED: "failed"}
 IMAGES = ("trdi", "midi", "onset", "apex")
 RAW_IMAGES = ("trdi_raw", "midi_raw")
 #: written once at creation, from the sheet
-SHEET_FIELDS = {
+SHEET_FIELDS: dict[str, str | type[str]] = {
     "sample_id": str,
     "subject": str,
     "clip": str,
@@ -58,7 +59,7 @@ SHEET_FIELDS = {
 #: the AU targets; its second dimension is ``attrs["mepipe"]["au_vocabulary"]``
 AU_MULTIHOT = "au_multihot"
 #: written by the task that builds the sample; ``status`` last
-OUTCOME_FIELDS = {
+OUTCOME_FIELDS: dict[str, str | type[str]] = {
     "onset_index": "int32",
     "apex_index": "int32",
     "offset_index": "int32",
@@ -188,9 +189,9 @@ def create_store(
             )
     for name, dtype in SHEET_FIELDS.items():
         values = np.array([getattr(s, name) for s in samples], dtype=dtype)
-        array = group.create_array(name, shape=(n,), chunks=(max(n, 1),), dtype=dtype, dimension_names=("sample",))
+        column = group.create_array(name, shape=(n,), chunks=(max(n, 1),), dtype=dtype, dimension_names=("sample",))
         if n:
-            array[:] = values
+            column[:] = values
     vocabulary = attrs.get("au_vocabulary")
     if vocabulary is not None:
         targets = group.create_array(
@@ -221,7 +222,7 @@ def create_store(
     return group
 
 
-def open_store(path: str, mode: str = "r") -> zarr.Group:
+def open_store(path: str, mode: Literal["r", "r+"] = "r") -> zarr.Group:
     """Open an existing mepipe store; a one-line error when ``path`` is not one."""
     try:
         group = zarr.open_group(path, mode=mode)
@@ -237,11 +238,6 @@ def is_store(group: zarr.Group) -> bool:
     return STORE_ATTRS in group.attrs
 
 
-def store_attrs(group: zarr.Group) -> dict[str, Any]:
-    """A store's ``attrs["mepipe"]``: version, dataset, configuration and provenance."""
-    return dict(group.attrs[STORE_ATTRS])
-
-
 def missing_alignment(group: zarr.Group) -> list[str]:
     """The :data:`ALIGNMENT_FIELDS` a store lacks (all of them in stores from before them)."""
     return [name for name in ALIGNMENT_FIELDS if name not in group]
@@ -254,7 +250,7 @@ def per_sample_arrays(group: zarr.Group) -> list[str]:
     others without being listed anywhere. Names with a dot are a layout rewrite's
     temporary copies (``mepipe.store.layout``), not part of the store.
     """
-    n = group["sample_id"].shape[0]
+    n = array(group, "sample_id").shape[0]
     return sorted(name for name, array in group.arrays() if "." not in name and array.ndim >= 1 and array.shape[0] == n)
 
 
@@ -278,3 +274,22 @@ def array(group: zarr.Group, name: str) -> zarr.Array:
     if not isinstance(node, zarr.Array):
         raise MepipeError(f"{group.store_path}: {name!r} is a group, not an array")
     return node
+
+
+def read_array(group: zarr.Group, name: str, selection: Selection = slice(None)) -> np.ndarray:
+    """``group[name][selection]`` in memory, as NumPy: all of it by default.
+
+    zarr types a read as "array-like or scalar" (its buffers may live elsewhere, on a
+    GPU); mepipe reads into NumPy, which ``np.asarray`` returns as it is, uncopied. For
+    selections that keep at least one axis: a scalar would come back as a 0-d array.
+    """
+    return np.asarray(array(group, name)[selection])
+
+
+def store_attrs(group: zarr.Group) -> dict[str, Any]:
+    """The store's ``attrs["mepipe"]`` (version, dataset, configuration and provenance),
+    a copy; a one-line error when it is missing or not a mapping."""
+    attrs = group.attrs.get(STORE_ATTRS)
+    if not isinstance(attrs, Mapping):
+        raise MepipeError(f"{group.store_path}: not a mepipe store (no {STORE_ATTRS!r} attributes)")
+    return dict(attrs)

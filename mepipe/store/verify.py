@@ -9,7 +9,7 @@ import zarr
 
 from mepipe._shared.progress import Progress
 from mepipe._shared.text import one_line
-from mepipe.store import OK, open_store, sample_checksum
+from mepipe.store import OK, open_store, read_array, sample_checksum
 
 
 @dataclass
@@ -28,9 +28,9 @@ def damaged_samples(group: zarr.Group, *, progress: bool = False) -> VerifyRepor
     """Check each ``ok`` sample of an open store; failed and pending samples are not damage."""
     report = VerifyReport()
     try:
-        status = group["status"][:]
-        expected = group["checksum"][:]
-        ids = group["sample_id"][:]
+        status = read_array(group, "status")
+        expected = read_array(group, "checksum")
+        ids = read_array(group, "sample_id")
     except Exception as exc:
         report.damaged.append((-1, "*", f"per-sample metadata unreadable: {type(exc).__name__}: {exc}"))
         return report

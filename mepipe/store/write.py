@@ -22,7 +22,7 @@ import zarr
 from zarr.core.sync import sync
 
 from mepipe.store.chunkio import ChunkFiles, chunk_files
-from mepipe.store.schema import ALIGNMENT_FIELDS, OK, Alignment, SampleResult, checksum
+from mepipe.store.schema import ALIGNMENT_FIELDS, OK, Alignment, SampleResult, array, checksum
 
 
 def write_sample(group: zarr.Group, index: int, result: SampleResult) -> None:
@@ -31,7 +31,7 @@ def write_sample(group: zarr.Group, index: int, result: SampleResult) -> None:
     For one writer at a time (tests, tools); a build writes the images from its workers
     and the fields from its driver, in batches.
     """
-    arrays = {name: group[name].async_array for name in result.images}
+    arrays = {name: array(group, name).async_array for name in result.images}
     sync(_write_images(arrays, index, result.images))
     writer = FieldWriter(group)
     writer.add(index, sample_fields(result))
@@ -61,9 +61,10 @@ def _image_writers(store: str, names: tuple[str, ...], token: str) -> tuple[dict
     group = zarr.open_group(store, mode="r+", use_consolidated=False)
     files, arrays = {}, {}
     for name in names:
-        writer = chunk_files(group[name])
+        node = array(group, name)
+        writer = chunk_files(node)
         if writer is None:
-            arrays[name] = group[name].async_array
+            arrays[name] = node.async_array
         else:
             files[name] = writer
     return files, arrays
@@ -124,9 +125,9 @@ class FieldWriter:
         indices = np.array(sorted(self.pending))
         rows = [self.pending[i] for i in indices]
         for name in rows[0]:  # sample_fields' order: status last
-            array = self.group[name]
+            column = array(self.group, name)
             values = np.array([row[name] for row in rows])
-            array.oindex[indices] = values if array.dtype.kind in "TO" else values.astype(array.dtype)
+            column.oindex[indices] = values if column.dtype.kind in "TO" else values.astype(column.dtype)
         self.pending.clear()
 
 

@@ -12,13 +12,15 @@ needs no detector at synthesis time.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
 import cv2
 import numpy as np
+
+from mepipe.errors import MepipeError
 
 #: width in portrait pixels of what a release calls the "face area": the dlib box
 #: (90 px) plus the cheeks and forehead around it
@@ -181,6 +183,8 @@ def portrait() -> Portrait:
     data = resources.files("mepipe").joinpath("data")
     encoded = np.frombuffer(data.joinpath("astronaut.png").read_bytes(), np.uint8)
     image = cv2.imdecode(encoded, cv2.IMREAD_COLOR)
+    if image is None:
+        raise MepipeError("mepipe/data/astronaut.png: not a readable image (a damaged installation)")
     points = np.asarray(json.loads(data.joinpath("astronaut_landmarks.json").read_text())["points"], float)
     image.flags.writeable = False
     points.flags.writeable = False
@@ -216,6 +220,12 @@ class Look:
     backdrop: tuple[float, float, float]
 
 
+def _backdrop_colour(rng: np.random.Generator, grey: float) -> tuple[float, float, float]:
+    """Three channels near ``grey``, drawn in channel order."""
+    first, second, third = (float(grey + rng.uniform(-15, 15)) for _ in range(3))
+    return first, second, third
+
+
 def random_look(rng: np.random.Generator) -> Look:
     """A plausible subject: everything varies, within what a frontal detector still finds."""
     grey = rng.uniform(150, 215)
@@ -226,7 +236,7 @@ def random_look(rng: np.random.Generator) -> Look:
         brightness=float(rng.uniform(-20, 20)),
         gamma=float(rng.uniform(0.8, 1.25)),
         mirror=bool(rng.integers(2)),
-        backdrop=tuple(float(grey + rng.uniform(-15, 15)) for _ in range(3)),
+        backdrop=_backdrop_colour(rng, grey),
     )
 
 
@@ -397,7 +407,8 @@ class ClipMotion:
 
 def random_motion(rng: np.random.Generator, onset: int, offset: int, scale: float) -> ClipMotion:
     """A clip's blinks, jerks and profile shape, drawn from ``rng``; events after the onset frame."""
-    rise, fall = np.exp(rng.uniform(*np.log(SHAPE_RANGE), size=2))
+    low, high = np.log(SHAPE_RANGE)
+    rise, fall = np.exp(rng.uniform(low, high, size=2))
     blinks, jerks = [], []
     if offset > onset and rng.random() < BLINK_P:
         blinks.append(
@@ -458,7 +469,10 @@ def render(stage: Stage, motion: np.ndarray, noise: np.ndarray) -> np.ndarray:
     """
     rows, cols = stage.roi
     # remap pulls: content moved by d at x is read back from x - d
-    warped = cv2.remap(stage.canvas, stage.grid - motion, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    # map2 None (map1 holds x and y) is valid OpenCV; its stubs require an array there
+    warped = cv2.remap(  # type: ignore[call-overload]
+        stage.canvas, stage.grid - motion, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+    )
     frame = stage.canvas.copy()
     frame[rows, cols] = warped
     return cv2.add(frame, noise, dtype=cv2.CV_8U)
@@ -492,7 +506,7 @@ def expression_frames(
     rng: np.random.Generator,
     sigma: float = 2.0,
     motion: ClipMotion | None = None,
-):
+) -> Iterator[np.ndarray]:
     """Frames of one clip: the pattern rising to ``amplitude`` at the apex, head drifting.
 
     Parameters
@@ -521,15 +535,15 @@ def expression_frames(
     """
     onset, apex, offset = span
     motion = motion or ClipMotion()
-    numbers = np.asarray(numbers)
+    frame_numbers = np.asarray(numbers)
     field = displacement_field(stage, pattern, amplitude)
-    strength = temporal_profile(numbers, onset, apex, offset, motion.rise, motion.fall)
+    strength = temporal_profile(frame_numbers, onset, apex, offset, motion.rise, motion.fall)
     length = max(offset - onset, 1)
     # head position per frame: the steady drift plus the jerks
-    shift = (numbers[:, None] - onset) / length * np.asarray(drift, float)
+    shift = (frame_numbers[:, None] - onset) / length * np.asarray(drift, float)
     for centre, half_width, dx, dy in motion.jerks:
-        shift = shift + pulse(numbers, centre, half_width)[:, None] * np.array([dx, dy])
-    lids = [(pulse(numbers, c, w), displacement_field(stage, BLINK, a)) for c, w, a in motion.blinks]
+        shift = shift + pulse(frame_numbers, centre, half_width)[:, None] * np.array([dx, dy])
+    lids = [(pulse(frame_numbers, c, w), displacement_field(stage, BLINK, a)) for c, w, a in motion.blinks]
     bank = noise_bank(rng, stage.canvas.shape, sigma, pad=16)
     for i, weight in enumerate(strength):
         moved = np.float32(weight) * field + stage.head[..., None] * shift[i].astype(np.float32)

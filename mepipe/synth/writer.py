@@ -26,7 +26,7 @@ import numpy as np
 from mepipe._shared.progress import Progress
 from mepipe.errors import UsageError
 from mepipe.pipelines import get_recipe
-from mepipe.release.recipe import Recipe, Sample, SynthStyle
+from mepipe.release.recipe import CompositeRecipe, Recipe, Sample, SynthStyle
 from mepipe.synth import faces
 
 #: JPEG quality of the written frames: close to what the releases ship
@@ -109,7 +109,7 @@ def synthesize(
     recipe = get_recipe(dataset)
     out = Path(out)
     _check_args(recipe, out, subjects, clips_per_subject, like_sheet, scale, classes, workers)
-    if recipe.parts:
+    if isinstance(recipe, CompositeRecipe):
         return _synthesize_composite(recipe, out, subjects, clips_per_subject, scale, seed, workers, progress)
     if like_sheet is not None:
         samples = recipe.read(Path(like_sheet), "raw")
@@ -144,7 +144,7 @@ def _write_release(
 
 
 def _synthesize_composite(
-    recipe: Recipe,
+    recipe: CompositeRecipe,
     out: Path,
     subjects: int,
     clips_per_subject: int,
@@ -156,7 +156,8 @@ def _synthesize_composite(
     """Each member release in ``out/<member>``, holding listed samples of the composite:
     the first ``subjects`` subjects of each member, their first ``clips_per_subject`` clips."""
     rng = np.random.default_rng(seed)
-    written, frames = [], 0
+    written: list[Sample] = []
+    frames = 0
     for name, rows in recipe.listed(subjects, clips_per_subject).items():
         part = get_recipe(name)
         emotions = dict(zip(part.class_sets["3"], class_emotions(part, "3")))
@@ -194,7 +195,9 @@ def make_samples(
         list, not an emotion rule).
     """
     emotions = class_emotions(recipe, classes)
-    samples = []
+    # class_emotions gave one emotion per class, so each has its class
+    labels = {emotion: recipe.label_of(_probe(emotion), classes) or "" for emotion in emotions}
+    samples: list[Sample] = []
     for s in range(subjects):
         subject = style.subject.format(n=style.first_subject + s)
         for index in range(1, clips_per_subject + 1):
@@ -213,7 +216,7 @@ def make_samples(
                     apex=apex,
                     offset=onset + length - 1,
                     emotion=emotion,
-                    label=recipe.label_of(_probe(emotion), classes),
+                    label=labels[emotion],
                     action_units=AU_STRINGS[len(samples) % len(AU_STRINGS)],
                     objective_class=str(len(samples) % 7 + 1) if "objective" in recipe.class_sets else "",
                 )

@@ -11,8 +11,10 @@ Importing this package does not import PyTorch (the CLI reads ``defaults`` witho
 it); ``mepipe.train.train`` imports it on first access.
 """
 
+from typing import Any
 
-def __getattr__(name: str):
+
+def __getattr__(name: str) -> Any:
     if name == "train":
         from .run import train
 

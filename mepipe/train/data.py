@@ -16,10 +16,11 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+import zarr
 
 from mepipe.dataset.select import select_samples
 from mepipe.errors import MepipeError, UsageError
-from mepipe.store import open_store
+from mepipe.store import array, open_store
 
 #: samples resized per step when --image-size is given (bounds the float copy)
 _RESIZE_CHUNK = 64
@@ -90,8 +91,8 @@ def load_store(path: str | Path, classes: str | None = None, image_size: int | N
     if len(rows) == 0:
         raise MepipeError(f"store {path} has no usable samples (status ok, label in class set {selection.classes})")
     return StoreData(
-        trdi=_images(group["trdi"], rows, image_size),
-        midi=_images(group["midi"], rows, image_size),
+        trdi=_images(array(group, "trdi"), rows, image_size),
+        midi=_images(array(group, "midi"), rows, image_size),
         labels=torch.from_numpy(selection.label_index),
         subjects=selection.fields["subject"],
         sample_ids=selection.fields["sample_id"],
@@ -101,7 +102,7 @@ def load_store(path: str | Path, classes: str | None = None, image_size: int | N
     )
 
 
-def _images(array, rows: np.ndarray, image_size: int | None) -> torch.Tensor:
+def _images(array: zarr.Array, rows: np.ndarray, image_size: int | None) -> torch.Tensor:
     images = torch.from_numpy(np.ascontiguousarray(array.oindex[rows]))
     if image_size is None or image_size == images.shape[1]:
         return images

@@ -152,7 +152,8 @@ def new_optimiser(
 
 def augmented(data: StoreData, rows: torch.Tensor, theta: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Standardised TRDI and MIDI of store ``rows``, each pair warped by its ``theta``."""
-    return apply_affine(theta, standardise(data.trdi[rows]), standardise(data.midi[rows]))
+    trdi, midi = apply_affine(theta, standardise(data.trdi[rows]), standardise(data.midi[rows]))
+    return trdi, midi
 
 
 def n_batches(n: int, batch: int) -> int:
@@ -202,7 +203,8 @@ def train_fold(
     n_classes = len(data.class_names)
     model, init_report = new_model(n_classes, config, own_seed)
     memory_format = torch.channels_last if cuda else torch.contiguous_format
-    model = model.to(device, memory_format=memory_format)
+    # Module.to takes memory_format (torch parses its arguments like Tensor.to's); its stubs omit it
+    model = model.to(device, memory_format=memory_format)  # type: ignore[call-overload]
 
     train_rows = torch.as_tensor(fold.train, device=device)
     weights = class_weights(data.labels[train_rows], n_classes).to(device)

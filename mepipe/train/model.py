@@ -58,6 +58,12 @@ class FoldBatchNorm2d(nn.BatchNorm2d):
     shorter than the others') and leaves idle folds' running statistics untouched.
     """
 
+    # torch types these optional (BatchNorm without running statistics, or with a cumulative
+    # average); this one is always built with both
+    running_mean: torch.Tensor
+    running_var: torch.Tensor
+    momentum: float
+
     def __init__(self, channels: int, folds: int = 1) -> None:
         super().__init__(channels * folds)
         self.folds = folds
@@ -66,6 +72,8 @@ class FoldBatchNorm2d(nn.BatchNorm2d):
         if mask is None or not self.training:
             return super().forward(x)
         if mask.active is None:
+            if mask.rows is None:  # every fold active, every row real
+                return super().forward(x)
             return self._masked(x, mask.rows, self.running_mean, self.running_var)
         # idle folds: update copies and take the active folds' part (the op may keep the
         # buffers it was given for its backward pass, so they are not changed after it)
@@ -148,6 +156,12 @@ class ResNetStream(nn.Module):
     ``forward`` takes (B, K*3, H, W) and returns the (K, B, 8W) feature vectors.
     """
 
+    # set by name in __init__ (their names are the state_dict keys of torchvision's ResNet)
+    layer1: nn.Sequential
+    layer2: nn.Sequential
+    layer3: nn.Sequential
+    layer4: nn.Sequential
+
     def __init__(self, width: int = 64, folds: int = 1) -> None:
         super().__init__()
         self.folds = folds
@@ -213,6 +227,9 @@ class FusionNet(nn.Module):
         self.trdi_stream = ResNetStream(width, folds) if variant != "midi" else None
         self.midi_stream = ResNetStream(width, folds) if variant != "trdi" else None
         dim = 8 * width
+        #: afn, channel: layers (:meth:`_fusion_layers`); global: two logits per fold
+        #: (:meth:`_fusion_logits`); concat, mean: none
+        self.fusion: nn.Module | nn.Parameter | None
         if variant == "afn":
             self.fusion = nn.Sequential(
                 FoldLinear(2 * dim, dim // AFN_REDUCTION, folds),
@@ -241,14 +258,14 @@ class FusionNet(nn.Module):
         mask: FoldMask | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         weights = None
-        if self.variant == "trdi":
-            f = self.trdi_stream(trdi, mask)
-        elif self.variant == "midi":
-            f = self.midi_stream(midi, mask)
+        inputs = ((self.trdi_stream, trdi), (self.midi_stream, midi))
+        features = [stream(images, mask) for stream, images in inputs if stream is not None]
+        if len(features) == 1:  # the trdi or midi variant: one stream
+            (f,) = features
         else:
-            f_t, f_m = self.trdi_stream(trdi, mask), self.midi_stream(midi, mask)
+            f_t, f_m = features
             if self.variant == "afn":
-                weights = torch.softmax(at_least_float32(self.fusion(torch.cat([f_t, f_m], -1))), -1)
+                weights = torch.softmax(at_least_float32(self._fusion_layers()(torch.cat([f_t, f_m], -1))), -1)
                 w = weights.to(f_t.dtype)
                 f = w[..., :1] * f_t + w[..., 1:] * f_m
             elif self.variant == "concat":
@@ -256,10 +273,10 @@ class FusionNet(nn.Module):
             elif self.variant == "mean":
                 f = (f_t + f_m) / 2
             elif self.variant == "global":
-                w = torch.softmax(at_least_float32(self.fusion), -1).to(f_t.dtype)[:, None, :]
+                w = torch.softmax(at_least_float32(self._fusion_logits()), -1).to(f_t.dtype)[:, None, :]
                 f = w[..., :1] * f_t + w[..., 1:] * f_m
             else:
-                g = torch.sigmoid(self.fusion(torch.cat([f_t, f_m], -1)))
+                g = torch.sigmoid(self._fusion_layers()(torch.cat([f_t, f_m], -1)))
                 f = g * f_t + (1 - g) * f_m
         if keep is not None:
             f = f * keep.to(f.dtype) / (1 - DROPOUT)
@@ -272,7 +289,17 @@ class FusionNet(nn.Module):
         """The learned (w_T, w_M) of the ``global`` variant (one fold); ``None`` otherwise."""
         if self.variant != "global":
             return None
-        return torch.softmax(self.fusion.detach().float()[0], 0).tolist()
+        return torch.softmax(self._fusion_logits().detach().float()[0], 0).tolist()
+
+    def _fusion_layers(self) -> nn.Module:
+        if not isinstance(self.fusion, nn.Module):
+            raise MepipeError(f"the {self.variant} variant has no fusion layers")
+        return self.fusion
+
+    def _fusion_logits(self) -> nn.Parameter:
+        if not isinstance(self.fusion, nn.Parameter):
+            raise MepipeError(f"the {self.variant} variant has no fusion logits")
+        return self.fusion
 
     @classmethod
     def stack(cls, models: list[FusionNet]) -> FusionNet:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import textwrap
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 
 from mepipe.errors import MepipeError
 
 
-def _pyplot():
+def _pyplot() -> ModuleType:
     try:
         import matplotlib
     except ModuleNotFoundError:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -57,7 +58,9 @@ def members(data: StoreData) -> tuple[str, ...]:
         return ()
 
 
-def per_dataset(true: np.ndarray, pred: np.ndarray, sample_member: np.ndarray, names: tuple[str, ...], n_classes: int):
+def per_dataset(
+    true: np.ndarray, pred: np.ndarray, sample_member: np.ndarray, names: tuple[str, ...], n_classes: int
+) -> dict[str, dict[str, Any]]:
     """Each member's ``n``, accuracy, UF1 and UAR over its samples of all folds: the
     challenge's way, from TP/FP/FN summed over that member's folds (one confusion matrix)."""
     out = {}

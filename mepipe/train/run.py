@@ -305,7 +305,7 @@ def report(out: str | Path, data: StoreData, results: list[FoldResult], spec: Ru
     return metrics
 
 
-def _write_outputs(out: Path, metrics: dict, results: list, data) -> None:
+def _write_outputs(out: Path, metrics: dict, results: list, data: StoreData) -> None:
     out.mkdir(parents=True, exist_ok=True)
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     write_predictions(predictions_table(results, data), out / "predictions.csv")

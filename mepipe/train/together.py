@@ -93,7 +93,8 @@ def train_folds(
         model, report = new_model(n_classes, config, own_seed)
         models.append(model)
         reports.append(report)
-    model = FusionNet.stack(models).to(device, memory_format=memory_format)
+    # Module.to takes memory_format (torch parses its arguments like Tensor.to's); its stubs omit it
+    model = FusionNet.stack(models).to(device, memory_format=memory_format)  # type: ignore[call-overload]
     del models
     train_rows = [np.asarray(fold.train) for fold, _ in jobs]
     counts = [n_batches(len(rows), config.batch) for rows in train_rows]
@@ -102,8 +103,8 @@ def train_folds(
     gamma = FOCAL_GAMMA if config.focal else 0.0
     steps = max(counts)
 
-    losses = [[] for _ in jobs]
-    accuracies = [[] for _ in jobs]
+    losses: list[list[float]] = [[] for _ in jobs]
+    accuracies: list[list[float]] = [[] for _ in jobs]
     seen = np.zeros(k_folds, np.int64)
     bar = Progress(
         config.epochs * steps, f"{k_folds} folds at once", enabled=progress, unit="step", outcomes=False, step=None
@@ -171,7 +172,9 @@ def train_folds(
     return results
 
 
-def _optimisers(model: FusionNet, config: TrainConfig, totals: list[int]):
+def _optimisers(
+    model: FusionNet, config: TrainConfig, totals: list[int]
+) -> tuple[list[torch.optim.AdamW], list[torch.optim.lr_scheduler.LambdaLR], list[torch.Tensor]]:
     """One AdamW and schedule per fold over its slices of the stacked parameters.
 
     The gradients are allocated once and zeroed in place before each backward pass,
@@ -186,9 +189,9 @@ def _optimisers(model: FusionNet, config: TrainConfig, totals: list[int]):
     optimisers, schedules = [], []
     for k, total in enumerate(totals):
         views = []
-        for name, p in named:
+        for (name, p), grad in zip(named, grads):
             view = p.detach().chunk(k_folds)[k]
-            view.grad = p.grad.chunk(k_folds)[k]
+            view.grad = grad.chunk(k_folds)[k]
             views.append((name, view))
         optimiser, schedule = new_optimiser(views, config, max(1, total))
         optimisers.append(optimiser)
