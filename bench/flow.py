@@ -4,11 +4,12 @@ The packaged portrait is placed as the releases show it and deformed by a known 
 field (``tests/deform.py``: a sub-pixel global shift plus a ~2 px bump at S = 224), the
 clip aligned as the build aligns it (one similarity transform from the onset, 224 px
 output), and the onset -> apex flow measured by each candidate. Per candidate: the
-median time of one pair on one OpenCV thread (the build's per-core cost), its ratio to
+median CPU time of one pair on one OpenCV thread (the build's per-core cost), its ratio to
 OpenCV's default DualTVL1 measured in the same run, the mean end-point error on the face
 for each scene, the mean distance to the default DualTVL1's flow, and the error at the
-bump's centre relative to the bump. Asserts nothing; ``python -m bench.flow`` from the
-checkout (it imports ``tests.deform``).
+bump's centre relative to the bump. Then mepipe's two methods run from 2 threads at once,
+as a 2-worker build runs them: the cost per pair per thread when both cores are busy.
+Asserts nothing; ``python -m bench.flow`` from the checkout (it imports ``tests.deform``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import argparse
 import os
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -95,10 +97,40 @@ def epe(a: np.ndarray, b: np.ndarray, mask: np.ndarray) -> float:
     return float(np.hypot(*(a - b).transpose(2, 0, 1))[mask].mean())
 
 
+def cpu_ms(fn: Callable[[], object]) -> float:
+    """CPU time of the calling thread spent in ``fn()``, ms: with OpenCV on one thread all
+    of the work, and unlike wall time not stretched when other processes share the cores."""
+    tick = time.thread_time()
+    fn()
+    return 1e3 * (time.thread_time() - tick)
+
+
+def pair_ms(item: Scene, method: str, params: dict[str, Any], repeats: int) -> list[float]:
+    """CPU ms of ``repeats`` flows of one scene's pair."""
+    return [cpu_ms(lambda: flow.optical_flow(item.onset, item.apex, method, params)) for _ in range(repeats)]
+
+
+def parallel_ms(scenes: dict[str, Scene], method: str, threads: int, pairs: int) -> tuple[float, float]:
+    """CPU ms per pair in each of ``threads`` threads running at once, and wall ms per pair."""
+    work = ([scenes[k] for k in sorted(scenes)] * pairs)[:pairs]
+
+    def one(item: Scene) -> float:
+        return cpu_ms(lambda: flow.optical_flow(item.onset, item.apex, method))
+
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(one, work[:threads]))  # warm every thread
+        tick = time.perf_counter()
+        cpu = list(pool.map(one, work))
+        wall = time.perf_counter() - tick
+    return float(np.mean(cpu)), 1e3 * wall / len(work)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Print the accuracy/speed table."""
     parser = argparse.ArgumentParser(prog="python -m bench.flow", description=__doc__)
     parser.add_argument("--repeats", type=int, default=3, help="timed pairs per candidate and scene")
+    parser.add_argument("--threads", type=int, default=2, help="threads of the parallel run (the build's workers)")
+    parser.add_argument("--pairs", type=int, default=40, help="pairs of the parallel run")
     parser.add_argument("--only", nargs="*", default=None, help="candidate names to run (the baseline always)")
     args = parser.parse_args(argv)
     cv2.setNumThreads(1)
@@ -109,7 +141,7 @@ def main(argv: list[str] | None = None) -> None:
         f"{os.cpu_count()} CPUs, OpenCV {cv2.__version__} on 1 thread; S = {SIZE}"
     )
     print(
-        "ms: median per onset->apex pair; EPE: mean end-point error on the face, output px; "
+        "ms: median CPU time per onset->apex pair; EPE: mean end-point error on the face, output px; "
         "vs default: mean distance to OpenCV-default TV-L1's flow (casme2); bump: error at the "
         "bump centre / bump (casme2)"
     )
@@ -121,13 +153,11 @@ def main(argv: list[str] | None = None) -> None:
     baseline_ms, reference = 0.0, None
     for name in names:
         method, params = CANDIDATES[name]
-        flows, times = {}, []
+        flows: dict[str, np.ndarray] = {}
+        times: list[float] = []
         for key, item in scenes.items():
             flows[key] = flow.optical_flow(item.onset, item.apex, method, params)
-            for _ in range(args.repeats):
-                tick = time.perf_counter()
-                flow.optical_flow(item.onset, item.apex, method, params)
-                times.append(1e3 * (time.perf_counter() - tick))
+            times += pair_ms(item, method, params, args.repeats)
         ms = float(np.median(times))
         if reference is None:
             baseline_ms, reference = ms, flows["casme2"]
@@ -138,6 +168,14 @@ def main(argv: list[str] | None = None) -> None:
             f"{epe(flows['casme2'], reference, main_scene.mask):>10.4f} "
             f"{100 * main_scene.bump(flows['casme2']):>5.1f}%",
             flush=True,
+        )
+    print(f"\nmepipe's parameters, {args.threads} threads at once, 1 OpenCV thread each, {args.pairs} pairs:")
+    for method in flow.FLOW_METHODS:
+        alone, _ = parallel_ms(scenes, method, 1, args.pairs)
+        together, wall = parallel_ms(scenes, method, args.threads, args.pairs)
+        print(
+            f"  {method:<5} {together:>6.1f} CPU ms per pair in each thread ({alone:.1f} ms alone: "
+            f"{together / alone:.2f}x); wall {wall:.1f} ms per pair (load-dependent)"
         )
     print(f"\ntotal {time.perf_counter() - start:.1f} s")
 

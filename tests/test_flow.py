@@ -93,6 +93,28 @@ def test_flow_parameters_are_what_the_solver_runs_with(method):
     assert flow.flow_parameters(method) != params
 
 
+def test_recorded_tvl1_parameters_reproduce_the_flow_with_plain_opencv(casme2):
+    """What a store's provenance records is enough: docs/flow.md's snippet gives the same flow."""
+    _, aligned, _ = casme2
+    p = flow.flow_parameters("tvl1")
+    plain = cv2.optflow.DualTVL1OpticalFlow.create(
+        tau=p["tau"],
+        lambda_=p["lambda"],
+        theta=p["theta"],
+        nscales=p["nscales"],
+        warps=p["warps"],
+        epsilon=p["epsilon"],
+        innnerIterations=p["innerIterations"],
+        outerIterations=p["outerIterations"],
+        scaleStep=p["scaleStep"],
+        gamma=p["gamma"],
+        medianFiltering=p["medianFiltering"],
+        useInitialFlow=p["useInitialFlow"],
+    )
+    onset, apex = (cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in (aligned[0], aligned[-1]))
+    np.testing.assert_array_equal(flow.optical_flow(aligned[0], aligned[-1]), plain.calc(onset, apex, None))
+
+
 def test_tvl1_defaults_differ_from_opencv_only_in_scales_warps_and_iterations():
     opencv = cv2.optflow.DualTVL1OpticalFlow_create()
     for name, setter in flow._SETTERS["tvl1"].items():

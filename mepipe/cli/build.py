@@ -10,7 +10,9 @@ import click
 
 from mepipe.engine.config import SPANS
 from mepipe.errors import UsageError
+from mepipe.imaging.flow import FLOW_METHODS
 from mepipe.pipelines import recipe_names
+from mepipe.store import ARRAY_SETS, IMAGES
 
 from .scheduling import dask_options, dask_scheduler
 
@@ -43,6 +45,27 @@ def _default_root(dataset: str) -> Path:
 @click.option("--size", type=int, default=224, show_default=True, help="Side of the aligned images.")
 @click.option("--classes", default="raw", show_default=True, help="Class set: raw, 5, 3, megc2019, ...")
 @dask_options("threads", "threads, processes, sync, or tcp://HOST:PORT of a Dask cluster.")
+@click.option(
+    "--arrays",
+    default=",".join(IMAGES),
+    show_default=True,
+    help=f"Comma-separated arrays the store holds, of: {', '.join(ARRAY_SETS)}. "
+    "Naming more on a finished store adds them (only the new ones are computed).",
+)
+@click.option(
+    "--flow",
+    type=click.Choice(FLOW_METHODS),
+    default=FLOW_METHODS[0],
+    show_default=True,
+    help="Optical flow method of the flow arrays.",
+)
+@click.option(
+    "--sequence-frames",
+    type=click.IntRange(1, 256),
+    default=8,
+    show_default=True,
+    help="Frames per sample of the sequence array.",
+)
 @click.option("--gray", is_flag=True, help="One channel instead of three.")
 @click.option("--keep-raw", is_flag=True, help="Also store the float32 dynamic images.")
 @click.option(
@@ -80,6 +103,9 @@ def build(
     walltime,
     jobs,
     dry_run,
+    arrays,
+    flow,
+    sequence_frames,
     gray,
     keep_raw,
     motion_reference,
@@ -88,7 +114,8 @@ def build(
     overwrite,
     quiet,
 ):
-    """Build (or resume) a store of TRDI/MIDI dynamic images from a dataset release."""
+    """Build (or resume) a store of TRDI/MIDI dynamic images, and with --arrays optical
+    flow, strain, frame sequences and aligned landmarks, from a dataset release."""
     from mepipe.build import build as run_build
 
     options = dict(
@@ -105,6 +132,9 @@ def build(
         keep_raw=keep_raw,
         motion_reference=motion_reference,
         motion_descending=motion_descending,
+        arrays=arrays,
+        flow=flow,
+        sequence_frames=sequence_frames,
     )
     root = root or _default_root(dataset)
     out = out or f"{dataset}.zarr"

@@ -7,7 +7,7 @@ from collections import Counter
 
 import zarr
 
-from mepipe.store import OK, STATUS_NAMES, detect_step_counts, read_columns
+from mepipe.store import OK, STATUS_NAMES, detect_step_counts, image_names, read_columns
 
 
 def reason_kind(text: str) -> str:
@@ -25,7 +25,12 @@ def describe(group: zarr.Group, max_listed: int = 20) -> str:
     status = table["status"]
     ok = status == OK
     labels = [str(x) for x in table["label"]]
-    lines = [f"{attrs.get('dataset')} store: {len(status)} samples, images {group['trdi'].shape[1:]}"]
+    lines = [f"{attrs.get('dataset')} store: {len(status)} samples"]
+    lines.append("arrays:")
+    for name in image_names(group):
+        array = group[name]
+        dims = ", ".join(array.metadata.dimension_names or ())
+        lines.append(f"  {name:<24} {array.dtype!s:<8} {tuple(array.shape)} ({dims})")
     lines.append("status:")
     for code, count in sorted(Counter(int(s) for s in status).items()):
         lines.append(f"  {STATUS_NAMES.get(code, str(code)):<24} {count:6d}")

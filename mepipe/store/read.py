@@ -7,7 +7,18 @@ from collections import Counter
 import numpy as np
 import zarr
 
-from mepipe.store.schema import OK, OUTCOME_FIELDS, SHEET_FIELDS, checksum, image_names, is_image, per_sample_arrays
+from mepipe.store.schema import (
+    DERIVED_ARRAYS,
+    OK,
+    OUTCOME_FIELDS,
+    SHEET_FIELDS,
+    checksum,
+    image_names,
+    is_image,
+    per_sample_arrays,
+    set_checksum_field,
+    set_checksums,
+)
 
 
 def detect_step_counts(group: zarr.Group) -> dict[str, int]:
@@ -38,5 +49,11 @@ def read_columns(group: zarr.Group) -> dict[str, np.ndarray]:
 
 
 def sample_checksum(group: zarr.Group, index: int) -> str:
-    """Checksum of a sample's arrays as they are on disk now."""
-    return checksum({name: group[name][index] for name in image_names(group)})
+    """Checksum of a sample's images as they are on disk now (what ``checksum`` covers)."""
+    return checksum({name: group[name][index] for name in image_names(group) if name not in DERIVED_ARRAYS})
+
+
+def set_checksum(group: zarr.Group, index: int, name: str) -> str:
+    """Checksum of a sample's arrays of the derived set ``name`` as they are on disk now."""
+    arrays = [array for array, owner in DERIVED_ARRAYS.items() if owner == name]
+    return set_checksums({array: group[array][index] for array in arrays}, [name])[set_checksum_field(name)]
