@@ -37,11 +37,11 @@ from mepipe.engine.graph import Outcome, build_graph
 from mepipe.engine.lock import StoreLock
 from mepipe.engine.stages import Stored
 from mepipe.errors import MepipeError, UsageError
+from mepipe.imaging.flow import flow_parameters
 from mepipe.pipelines import get_recipe
 from mepipe.release.discover import Release, open_release
 from mepipe.release.recipe import Recipe, Sample
 from mepipe.report.summary import reason_kind
-from mepipe.imaging.flow import flow_parameters
 from mepipe.store import (
     ARRAY_SETS,
     DERIVED_SETS,
@@ -51,6 +51,7 @@ from mepipe.store import (
     Alignment,
     FieldWriter,
     add_derived,
+    array,
     create_store,
     detect_step_counts,
     held_sets,
@@ -103,7 +104,9 @@ class BuildSummary:
         if self.repaired_damage:
             lines.insert(3, f"rebuilt   {self.repaired_damage}  (damaged data found and rebuilt)")
         if self.added:
-            lines.insert(3, f"added     {', '.join(self.added_sets)} to {self.added} samples (what they held untouched)")
+            lines.insert(
+                3, f"added     {', '.join(self.added_sets)} to {self.added} samples (what they held untouched)"
+            )
         if set(self.detect_steps) - {"scaled"}:
             steps = ", ".join(f"{step} {count}" for step, count in self.detect_steps.items())
             lines.append(f"faces     {steps}  (found by detection step: the scaled copy or fallbacks)")
@@ -269,21 +272,25 @@ def open_or_create(
 
 def _stored(group: zarr.Group, index: int, sets: tuple[str, ...]) -> Stored:
     """The record of built sample ``index`` that adding ``sets`` to it starts from."""
-    frame_size = group["frame_size"][index]
+
+    def value(name: str) -> np.ndarray:
+        return np.asarray(array(group, name)[index])
+
+    height, width = (int(v) for v in value("frame_size"))
     alignment = Alignment(
-        transform=group["transform"][index],
-        landmarks=group["landmarks"][index],
-        frame_size=(int(frame_size[0]), int(frame_size[1])),
-        detect_step=str(group["detect_step"][index]),
+        transform=value("transform"),
+        landmarks=value("landmarks"),
+        frame_size=(height, width),
+        detect_step=str(value("detect_step")),
     )
-    return Stored(alignment, int(group["apex_index"][index]), str(group["repair"][index]), sets)
+    return Stored(alignment, int(value("apex_index")), str(value("repair")), sets)
 
 
 def _to_add(group: zarr.Group, config: BuildConfig, ok: np.ndarray) -> dict[int, tuple[str, ...]]:
     """Store index -> the derived sets that sample (ok, intact) still lacks."""
     missing: dict[int, tuple[str, ...]] = {}
     for name in (name for name in DERIVED_SETS if name in config.arrays):
-        empty = group[set_checksum_field(name)][:] == ""
+        empty = np.asarray(array(group, set_checksum_field(name))[:]) == ""
         for index in np.flatnonzero(ok & empty):
             missing[int(index)] = (*missing.get(int(index), ()), name)
     return missing
@@ -358,7 +365,7 @@ def build(
         status = group["status"][:]
         damage = damaged_samples(group, unbuilt=False)
         damaged = {index for index, _, _ in damage.damaged if index >= 0}
-        whole = np.array([status[i] != OK or i in damaged for i in range(len(samples))], dtype=bool)
+        whole = np.array([status[i] != OK or i in damaged for i in range(len(samples))], dtype=np.bool_)
         adding = _to_add(group, config, ~whole)
         todo = [(i, s) for i, s in enumerate(samples) if whole[i] or i in adding]
         if todo:

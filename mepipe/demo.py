@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         print(f"run outputs: {run}/metrics.json, predictions.csv, confusion.png, fusion_weights.png, curves.png")
     print("\nresults:")
-    for dataset, store in stores.items():
+    for store in stores.values():
         print(f"  {store}    (mepipe inspect {store})")
     print(f"  {out / 'previews'}/<dataset>/<class>.png")
     print(f"  {out / 'reports'}/<dataset>/index.html    (every sample, with quality flags; casme2 with its flow)")

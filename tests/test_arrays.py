@@ -70,8 +70,18 @@ def test_new_names_never_shadow_a_field():
 
 def test_unknown_array_is_one_line_listing_the_valid_ones(casme2_release, tmp_path):
     result = CliRunner().invoke(
-        cli, ["build", "--dataset", "casme2", "--root", str(casme2_release), "--out", str(tmp_path / "x.zarr"),
-              "--arrays", "trdi,optflow"]
+        cli,
+        [
+            "build",
+            "--dataset",
+            "casme2",
+            "--root",
+            str(casme2_release),
+            "--out",
+            str(tmp_path / "x.zarr"),
+            "--arrays",
+            "trdi,optflow",
+        ],
     )
     assert result.exit_code != 0
     assert result.output == (

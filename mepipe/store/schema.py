@@ -77,25 +77,24 @@ ALIGNMENT_FIELDS: dict[str, tuple[Any, tuple[int, ...], tuple[str, ...], Any]] =
 }
 
 
+#: how a derived array is laid out: (dtype, one sample's shape, dimension names, fill)
+ArraySpec = tuple[str, tuple[int, ...], tuple[str, ...], Any]
 
 
-def derived_arrays(
-    name: str, size: int, channels: int, sequence_frames: int
-) -> dict[str, tuple[str, tuple[int, ...], tuple[str, ...], Any]]:
+def derived_arrays(name: str, size: int, channels: int, sequence_frames: int) -> dict[str, ArraySpec]:
     """The arrays of the derived set ``name``: array -> (dtype, one sample's shape, its
     dimension names after ``sample``, the value of a sample not built). Float arrays of a
     sample not built (or an apex->offset span too short for flow) hold NaN, not 0: no flow
     is not zero motion."""
-    flow = ("float32", (size, size, 2), ("y", "x", "component"), np.nan)
-    strain = ("float32", (size, size), ("y", "x"), np.nan)
-    return {
+    flow: ArraySpec = ("float32", (size, size, 2), ("y", "x", "component"), np.nan)
+    strain: ArraySpec = ("float32", (size, size), ("y", "x"), np.nan)
+    sets: dict[str, dict[str, ArraySpec]] = {
         "flow": {"flow": flow, "strain": strain},
         "flow_apex_offset": {"flow_apex_offset": flow, "strain_apex_offset": strain},
-        "sequence": {
-            "sequence": ("uint8", (sequence_frames, size, size, channels), ("t", "y", "x", "channel"), 0)
-        },
+        "sequence": {"sequence": ("uint8", (sequence_frames, size, size, channels), ("t", "y", "x", "channel"), 0)},
         "landmarks_aligned": {"landmarks_aligned": ("float32", (68, 2), ("landmark", "xy"), np.nan)},
-    }[name]
+    }
+    return sets[name]
 
 
 def set_checksum_field(name: str) -> str:
@@ -296,6 +295,7 @@ def held_sets(group: zarr.Group) -> tuple[str, ...]:
     return tuple(
         name for name in ARRAY_SETS if (name in group if name in IMAGES else set_checksum_field(name) in group)
     )
+
 
 def open_store(path: str, mode: str = "r") -> zarr.Group:
     """Open an existing mepipe store; a one-line error when ``path`` is not one."""
