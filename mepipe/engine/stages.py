@@ -259,7 +259,9 @@ def pool_clip(clip: Clip, sample: Sample, config: BuildConfig) -> SampleResult:
     )
 
 
-def derived(clip: Clip, apex: int, config: BuildConfig, sets: tuple[str, ...]) -> tuple[dict[str, np.ndarray], list[str]]:
+def derived(
+    clip: Clip, apex: int, config: BuildConfig, sets: tuple[str, ...]
+) -> tuple[dict[str, np.ndarray], list[str]]:
     """The arrays of the derived ``sets`` from an aligned clip, and notes for the record.
 
     ``flow`` / ``flow_apex_offset``: :func:`mepipe.imaging.flow.optical_flow` from the
