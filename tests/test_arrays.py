@@ -416,3 +416,38 @@ def test_stored_flow_is_accurate_on_a_deformed_real_face(deformed_release, tmp_p
     peak = np.unravel_index(np.argmax(np.where(face, strain, 0)), strain.shape)
     sigma = clip.sigma * np.hypot(*linear[0])
     assert np.hypot(peak[1] - centre[0], peak[0] - centre[1]) < 2 * sigma, (peak, centre, sigma)
+
+
+def test_flow_pictures_and_the_report_page(every_store, tmp_path):
+    from mepipe.report.flowcolor import flow_key, flow_picture, strain_picture
+    from mepipe.report.page import write_report
+
+    # hue turns with the direction, brightness follows the magnitude, NaN is black
+    field = np.zeros((2, 3, 2), np.float32)
+    field[0, 0], field[0, 1], field[0, 2] = (2, 0), (1, 0), (0, 2)  # right, right at half, down
+    field[1, 0], field[1, 1], field[1, 2] = (-2, 0), (0, -2), (np.nan, np.nan)  # left, up, none
+    picture, top = flow_picture(field)
+    hsv = cv2.cvtColor(picture, cv2.COLOR_RGB2HSV).astype(int)
+    assert top == 2.0
+    assert picture[0, 0].tolist() == [255, 0, 0]  # right: red at full brightness
+    assert abs(hsv[0, 1, 2] - 128) <= 1 and hsv[0, 1, 0] == 0  # half the magnitude: half as bright
+    assert [hsv[0, 2, 0], hsv[1, 0, 0], hsv[1, 1, 0]] == [45, 90, 135]  # down, left, up: 90, 180, 270 degrees
+    assert picture[1, 2].tolist() == [0, 0, 0]
+    key = flow_key(33)
+    assert key[16, 32].tolist() == [255, 0, 0] and key[0, 0].tolist() == [255, 255, 255]
+    heat, peak = strain_picture(np.array([[0.0, 0.5], [1.0, np.nan]], np.float32))
+    assert peak == pytest.approx(np.percentile([0, 0.5, 1, 0], 99))
+    half = round(255 * 0.5 / peak)
+    inferno = cv2.applyColorMap(np.array([[0, half, 255]], np.uint8), cv2.COLORMAP_INFERNO)[0, :, ::-1]
+    assert heat[0, 0].tolist() == heat[1, 1].tolist() == inferno[0].tolist()  # 0 and NaN
+    assert heat[0, 1].tolist() == inferno[1].tolist() and heat[1, 0].tolist() == inferno[2].tolist()
+
+    page = write_report(every_store, tmp_path / "report", progress=False)
+    html = page.read_text()
+    n = zarr.open_group(every_store, mode="r")["sample_id"].shape[0]
+    for name in ("flow", "strain"):
+        assert len(list((tmp_path / "report" / "thumbs").glob(f"*_{name}.jpg"))) == n
+        assert f"<th>{name}</th>" in html
+    assert "<th>MIDI</th><th>flow</th><th>strain</th>" in html
+    assert (tmp_path / "report" / "thumbs" / "flow_key.png").is_file() and "Flow key" in html
+    assert 'title="onset-&gt;apex flow, full brightness (99th percentile) = ' in html

@@ -152,10 +152,10 @@ def _fill(row: Row, images: Mapping[str, zarr.Array], geometry: Mapping[str, np.
         relative = f"{THUMB_DIR}/{row.index:06d}_{name}.jpg"
         if name == "flow":
             image, top = flow_picture(image)
-            row.notes[name] = f"onset->apex flow, full brightness = {top:.2f} px"
+            row.notes[name] = f"onset->apex flow, full brightness (99th percentile) = {top:.2f} px"
         elif name == "strain":
             image, top = strain_picture(image)
-            row.notes[name] = f"optical strain, brightest = {top:.3f}"
+            row.notes[name] = f"optical strain, brightest (99th percentile) = {top:.3f}"
         _write_thumb(image, out / relative)
         row.thumbs[name] = relative
     sample = {name: values[row.index] for name, values in geometry.items()}
