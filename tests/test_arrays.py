@@ -451,3 +451,16 @@ def test_flow_pictures_and_the_report_page(every_store, tmp_path):
     assert "<th>MIDI</th><th>flow</th><th>strain</th>" in html
     assert (tmp_path / "report" / "thumbs" / "flow_key.png").is_file() and "Flow key" in html
     assert 'title="onset-&gt;apex flow, full brightness (99th percentile) = ' in html
+
+
+def test_gray_store_with_flow_and_sequences(samm_release, tmp_path):
+    store = str(tmp_path / "samm.zarr")
+    build("samm", samm_release, store, size=32, gray=True, progress=False, arrays=f"{FLOW},sequence", sequence_frames=3)
+    group = zarr.open_group(store, mode="r")
+    n = group["sample_id"].shape[0]
+    assert set(group["status"][:]) == {OK}, group["error"][:]
+    assert group["flow"].shape == (n, 32, 32, 2) and group["sequence"].shape == (n, 3, 32, 32, 1)
+    np.testing.assert_allclose(
+        group["flow"][0], flow.optical_flow(group["onset"][0][..., 0], group["apex"][0][..., 0]), atol=1e-5
+    )
+    assert verify_store(store).ok

@@ -108,6 +108,9 @@ def write_report(store: str, out: str | Path, *, workers: int | None = None, pro
     group = open_store(store)
     table = read_columns(group)
     present = set(group.array_keys())
+    lacking = [name for name in THUMBS if name not in present]
+    if lacking:
+        raise UsageError(f"{store}: the report shows {', '.join(THUMBS)}; this store has no {', '.join(lacking)}")
     geometry = {name: group[name][:] for name in GEOMETRY if name in present}
     (out / THUMB_DIR).mkdir(parents=True, exist_ok=True)
     rows = _rows(table)
