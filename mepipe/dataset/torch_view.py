@@ -15,7 +15,7 @@ import torch.utils.data
 
 from mepipe.dataset.select import select_samples
 from mepipe.errors import UsageError
-from mepipe.store import image_names, open_store
+from mepipe.store import array, image_names, open_store
 
 
 class TorchDataset(torch.utils.data.Dataset):
@@ -81,7 +81,10 @@ class TorchDataset(torch.utils.data.Dataset):
         self.subjects = selection.fields["subject"][positions]
         self.sample_ids = selection.fields["sample_id"][positions]
         self._opened: tuple[int, dict] | None = None
-        self._dims = {name: tuple(group[name].metadata.dimension_names or ()) for name in self.arrays}
+        # zarr v2 metadata has no dimension names (mepipe writes v3)
+        self._dims = {
+            name: tuple(getattr(array(group, name).metadata, "dimension_names", None) or ()) for name in self.arrays
+        }
 
     def __len__(self) -> int:
         return len(self.rows)
