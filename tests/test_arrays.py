@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -463,4 +464,28 @@ def test_gray_store_with_flow_and_sequences(samm_release, tmp_path):
     np.testing.assert_allclose(
         group["flow"][0], flow.optical_flow(group["onset"][0][..., 0], group["apex"][0][..., 0]), atol=1e-5
     )
+    assert verify_store(store).ok
+
+
+def test_a_sample_ending_at_its_apex_keeps_its_arrays_and_says_why(casme2_release, tmp_path):
+    root = tmp_path / "release"
+    shutil.copytree(casme2_release, root)
+    recipe = get_recipe("casme2")
+    sheet = recipe.find_sheet(root)
+    samples = recipe.read(sheet)
+    short = next(i for i, s in enumerate(samples) if s.apex is not None and s.apex > s.onset)
+    samples[short] = replace(samples[short], offset=samples[short].apex, extra={})  # written from its fields
+    recipe.write_sheet(samples, sheet)
+    store = str(tmp_path / "short.zarr")
+    build("casme2", root, store, size=32, progress=False, arrays=f"{FLOW},flow_apex_offset")
+    group = zarr.open_group(store, mode="r")
+    assert set(group["status"][:]) == {OK}
+    assert np.isnan(group["flow_apex_offset"][short]).all() and np.isnan(group["strain_apex_offset"][short]).all()
+    assert np.isfinite(group["flow"][short]).all() and group["trdi"][short].any()
+    apex = samples[short].apex
+    assert (
+        str(group["repair"][short]) == f"apex->offset span holds 1 frame ({apex}..{apex}): its flow and strain are NaN"
+    )
+    others = [i for i in range(len(samples)) if i != short]
+    assert np.isfinite(group["flow_apex_offset"].oindex[others]).all()
     assert verify_store(store).ok

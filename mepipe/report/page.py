@@ -386,6 +386,8 @@ def _provenance(attrs: Mapping[str, Any]) -> str:
         ("span", attrs.get("span")),
         ("size", attrs.get("size")),
         ("classes", attrs.get("classes")),
+        ("arrays", ", ".join(attrs.get("config", {}).get("arrays", ())) or None),
+        ("flow", _flow_method(attrs.get("flow"))),
         ("created", attrs.get("created")),
         ("built by mepipe", attrs.get("version")),
         ("versions", ", ".join(f"{k} {v}" for k, v in sorted(versions.items()))),
@@ -400,6 +402,13 @@ def _provenance(attrs: Mapping[str, Any]) -> str:
         f"<details><summary>full configuration</summary><pre>{config}</pre></details>"
         "</section>"
     )
+
+
+def _flow_method(flow: Mapping[str, Any] | None) -> str | None:
+    if not flow:
+        return None
+    parameters = ", ".join(f"{k}={v}" for k, v in sorted(flow.get("parameters", {}).items()))
+    return f"{flow.get('method')} ({parameters})"
 
 
 def _link(text: str, name: str, value: str) -> str:
