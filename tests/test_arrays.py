@@ -489,3 +489,16 @@ def test_a_sample_ending_at_its_apex_keeps_its_arrays_and_says_why(casme2_releas
     others = [i for i in range(len(samples)) if i != short]
     assert np.isfinite(group["flow_apex_offset"].oindex[others]).all()
     assert verify_store(store).ok
+
+
+def test_cli_exports_ststnet_and_npz(every_store, tmp_path):
+    outputs = {}
+    for fmt in ("ststnet", "npz"):
+        result = CliRunner().invoke(
+            cli, ["export", every_store, "--out", str(tmp_path / fmt), "--format", fmt, "--quiet"]
+        )
+        assert result.exit_code == 0, result.output
+        outputs[fmt] = result.output
+    assert outputs["ststnet"].startswith("exported 9 samples (flow, strain) as ststnet to ")
+    held = sorted(p.name for p in (tmp_path / "npz").glob("*.npz"))
+    assert held == sorted(f"{name}.npz" for name in (*IMAGES, *DERIVED_ARRAYS))
