@@ -16,6 +16,8 @@ help:  ## list the targets
 $(STAMP): setup.cfg pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip -c constraints.txt setuptools wheel
+	@# opencv-contrib-python-headless replaces the plain wheel, which a venv made before may hold
+	$(PIP) uninstall -q -y opencv-python-headless opencv-python 2>/dev/null || true
 	$(PIP) install -q -c constraints.txt -e '.[train,cluster,dev,docs]'
 	@touch $(STAMP)
 

@@ -10,6 +10,7 @@ BENCHMARKS = (
     "startup",
     "perframe",
     "build",
+    "arrays",
     "stages",
     "scale",
     "quality",

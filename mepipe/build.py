@@ -7,6 +7,8 @@ The notebook-facing API behind ``mepipe build``::
     print(summary.format())
 
 A rerun of the same build resumes: samples already ``ok`` (and intact) are skipped.
+A rerun that names more ``arrays`` adds them to the store: only the new arrays are
+computed, from each sample's stored alignment, and what the store held stays as it was.
 """
 
 from __future__ import annotations
@@ -29,11 +31,13 @@ import zarr
 from mepipe import __version__
 from mepipe._shared.progress import Progress
 from mepipe._shared.provenance import library_versions
-from mepipe.engine.config import BuildConfig
+from mepipe.engine.config import SET_CHOICES, BuildConfig
 from mepipe.engine.execute import is_distributed, run_graph
 from mepipe.engine.graph import Outcome, build_graph
 from mepipe.engine.lock import StoreLock
+from mepipe.engine.stages import Stored
 from mepipe.errors import MepipeError, UsageError
+from mepipe.imaging.flow import flow_parameters
 from mepipe.pipelines import get_recipe
 from mepipe.release.au import release_vocabulary
 from mepipe.release.crops import choose_crop
@@ -41,17 +45,26 @@ from mepipe.release.discover import Release, open_release
 from mepipe.release.recipe import Recipe, Sample
 from mepipe.report.summary import reason_kind
 from mepipe.store import (
+    ARRAY_SETS,
+    DERIVED_SETS,
     FAILED,
+    IMAGES,
     OK,
+    STORE_ATTRS,
+    Alignment,
     FieldWriter,
+    add_derived,
+    array,
     create_store,
     detect_step_counts,
+    held_sets,
     is_store,
     layout,
     local_path,
     missing_alignment,
     read_array,
     read_columns,
+    set_checksum_field,
     store_attrs,
 )
 from mepipe.store.verify import damaged_samples
@@ -67,6 +80,9 @@ class BuildSummary:
     skipped: int
     built: int
     repaired: int
+    #: samples already built that had arrays added (not counted in ``built``), and the sets
+    added: int = 0
+    added_sets: tuple[str, ...] = ()
     failures: list[tuple[str, str]] = field(default_factory=list)
     repaired_damage: int = 0
     seconds: float = 0.0
@@ -88,7 +104,7 @@ class BuildSummary:
             f"store     {self.store}",
             *(f"frames    {line}" for line in self.frames_roots),
             *([f"crop      {self.crop}"] if self.crop else []),
-            f"samples   {self.total}  (built now {self.built}, already ok {self.skipped})",
+            f"samples   {self.total}  (built now {self.built}, already ok {self.skipped + self.added})",
             f"ok        {self.ok}",
             f"repaired  {self.repaired}  (annotation/frame repairs recorded per sample)",
             f"failed    {self.failed}",
@@ -96,6 +112,11 @@ class BuildSummary:
         ]
         if self.repaired_damage:
             lines.insert(3 + bool(self.crop), f"rebuilt   {self.repaired_damage}  (damaged data found and rebuilt)")
+        if self.added:
+            lines.insert(
+                3 + bool(self.crop),
+                f"added     {', '.join(self.added_sets)} to {self.added} samples (what they held untouched)",
+            )
         if set(self.detect_steps) - {"scaled"}:
             steps = ", ".join(f"{step} {count}" for step, count in self.detect_steps.items())
             lines.append(f"faces     {steps}  (found by detection step: the scaled copy or fallbacks)")
@@ -133,7 +154,15 @@ def _provenance(config: BuildConfig, release: Release) -> dict[str, Any]:
         "frames": release.provenance(),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "versions": library_versions(),
+        **_flow_provenance(config),
     }
+
+
+def _flow_provenance(config: BuildConfig) -> dict[str, Any]:
+    """``{"flow": {method, parameters}}`` when the build computes flow, else nothing."""
+    if not {"flow", "flow_apex_offset"} & {*config.arrays}:
+        return {}
+    return {"flow": {"method": config.flow, "parameters": flow_parameters(config.flow)}}
 
 
 def opencv_threads(scheduler: Any, workers: int | None) -> int:
@@ -176,6 +205,43 @@ def _check_same_build(group: zarr.Group, out: str, attrs: dict, samples: Sequenc
             f"{out} was built with another configuration ({'; '.join(diffs)}); "
             "rerun with --overwrite to replace it, or choose another --out"
         )
+    held = held_sets(group)
+    dropped = [name for name in held if name not in ours.arrays]
+    if dropped:
+        raise MepipeError(
+            f"{out} holds {', '.join(dropped)}, which --arrays {','.join(ours.arrays)} leaves out; a build never "
+            f"removes arrays: pass --arrays {','.join(a for a in ARRAY_SETS if a in ours.arrays or a in dropped)} to keep them, "
+            "or --overwrite to rebuild the store without them"
+        )
+    late = [name for name in ours.arrays if name in IMAGES and name not in held]
+    if late:
+        raise MepipeError(
+            f"{out} was created without {', '.join(late)}, which only a new store can hold "
+            f"(only {', '.join(DERIVED_SETS)} can be added to a store); rerun with --overwrite or choose another --out"
+        )
+
+
+def _add_sets(group: zarr.Group, config: BuildConfig) -> list[str]:
+    """Create the derived arrays ``config`` asks for that the store lacks, and record
+    them in its configuration and provenance (``added``: when, by which mepipe); returns
+    the sets added."""
+    held = held_sets(group)
+    new = [name for name in DERIVED_SETS if name in config.arrays and name not in held]
+    if not new:
+        return []
+    attrs = store_attrs(group)
+    stored = dict(attrs.get("config", {}))
+    stored["arrays"] = [name for name in config.arrays if name in held or name in new]
+    for choice, sets in SET_CHOICES.items():
+        if {*sets} & {*new} and not {*sets} & {*held}:
+            stored[choice] = getattr(config, choice)
+    attrs["config"] = stored
+    attrs.update(_flow_provenance(BuildConfig.from_dict(stored)))
+    when = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    attrs["added"] = {**attrs.get("added", {}), **{name: {"at": when, "version": __version__} for name in new}}
+    add_derived(group, new, config.size, config.channels, config.sequence_frames)
+    group.attrs[STORE_ATTRS] = attrs
+    return new
 
 
 def _refuse_foreign(out: str) -> None:
@@ -203,12 +269,42 @@ def open_or_create(
                 keep_raw=config.keep_raw,
                 attrs=attrs,
                 overwrite=True,
+                arrays=config.arrays,
+                sequence_frames=config.sequence_frames,
             )
         except OSError as exc:
             raise MepipeError(f"cannot write the store {out}: {exc.strerror or exc} ({exc.filename})") from None
     _check_same_build(group, out, attrs, samples)
     layout.recover(out)
-    return layout.drop_consolidated(out)
+    group = layout.drop_consolidated(out)
+    _add_sets(group, config)
+    return group
+
+
+def _stored(group: zarr.Group, index: int, sets: tuple[str, ...]) -> Stored:
+    """The record of built sample ``index`` that adding ``sets`` to it starts from."""
+
+    def value(name: str) -> np.ndarray:
+        return np.asarray(array(group, name)[index])
+
+    height, width = (int(v) for v in value("frame_size"))
+    alignment = Alignment(
+        transform=value("transform"),
+        landmarks=value("landmarks"),
+        frame_size=(height, width),
+        detect_step=str(value("detect_step")),
+    )
+    return Stored(alignment, int(value("apex_index")), str(value("repair")), sets)
+
+
+def _to_add(group: zarr.Group, config: BuildConfig, ok: np.ndarray) -> dict[int, tuple[str, ...]]:
+    """Store index -> the derived sets that sample (ok, intact) still lacks."""
+    missing: dict[int, tuple[str, ...]] = {}
+    for name in (name for name in DERIVED_SETS if name in config.arrays):
+        empty = np.asarray(array(group, set_checksum_field(name))[:]) == ""
+        for index in np.flatnonzero(ok & empty):
+            missing[int(index)] = (*missing.get(int(index), ()), name)
+    return missing
 
 
 def build(
@@ -292,11 +388,15 @@ def build(
     with StoreLock(out):
         group = open_or_create(out, samples, config, attrs, overwrite)
         status = read_array(group, "status")
-        damage = damaged_samples(group)
+        damage = damaged_samples(group, unbuilt=False)
         damaged = {index for index, _, _ in damage.damaged if index >= 0}
-        todo = [(i, s) for i, s in enumerate(samples) if status[i] != OK or i in damaged]
+        whole = np.array([status[i] != OK or i in damaged for i in range(len(samples))], dtype=np.bool_)
+        adding = _to_add(group, config, ~whole)
+        todo = [(i, s) for i, s in enumerate(samples) if whole[i] or i in adding]
         if todo:
-            layout.prepare_writes(out)
+            # arrays only added to built samples: the images they hold are not rewritten
+            layout.prepare_writes(out, images=bool(whole.any()))
+        stored = {index: _stored(group, index, sets) for index, sets in adding.items()}
         graph, keys = build_graph(
             todo,
             release.frame_roots,
@@ -304,6 +404,7 @@ def build(
             config,
             token=uuid.uuid4().hex,
             opencv_threads=opencv_threads(scheduler, workers),
+            stored=stored,
         )
         outcomes: list[Outcome] = []
         fields = FieldWriter(group)
@@ -331,15 +432,19 @@ def build(
                 ) from None
     table = read_columns(group)
     failed = np.flatnonzero(table["status"] == FAILED)
+    # arrays that could not be added leave their sample ok (what it held is kept): listed too
+    not_added = [(o.sample_id, o.error) for o in outcomes if o.status == FAILED and o.index in adding]
     return BuildSummary(
         store=out,
         total=len(samples),
         ok=int(np.sum(table["status"] == OK)),
         skipped=len(samples) - len(todo),
-        built=len(todo),
+        built=len(todo) - len(adding),
         repaired=int(np.sum((table["status"] == OK) & (table["repair"] != ""))),
-        failures=[(str(table["sample_id"][i]), str(table["error"][i])) for i in failed],
+        failures=[(str(table["sample_id"][i]), str(table["error"][i])) for i in failed] + not_added,
         repaired_damage=len(damaged),
+        added=len(adding),
+        added_sets=tuple(name for name in DERIVED_SETS if any(name in sets for sets in adding.values())),
         seconds=time.perf_counter() - start,
         frames=sum(o.frames_decoded for o in outcomes),
         frames_roots=release.describe_frames(),

@@ -98,3 +98,32 @@ def test_a_failed_write_keeps_the_old_chunk_and_leaves_no_partial_file(tmp_path,
     monkeypatch.undo()
     assert sorted(files_of(tmp_path / "files.zarr")) == ["images/c/1/0/0/0"]
     np.testing.assert_array_equal(by_files[1], old)
+
+
+@pytest.mark.parametrize(
+    "shape, dtype, fill",
+    [
+        ((4, 6, 24, 24, 3), "uint8", 0),  # sequence: 5-D
+        ((4, 24, 24), "float32", np.nan),  # strain: 3-D, NaN while not built
+        ((4, 68, 2), "float32", np.nan),  # landmarks_aligned
+    ],
+)
+def test_derived_arrays_chunks_are_the_ones_zarr_writes(tmp_path, shape, dtype, fill):
+    arrays = [
+        zarr.open_group(tmp_path / f"{name}.zarr", mode="w").create_array(
+            "a", shape=shape, chunks=(1, *shape[1:]), dtype=dtype, fill_value=fill
+        )
+        for name in ("zarr", "files")
+    ]
+    writer = chunk_files(arrays[1])
+    assert writer is not None
+    rng = np.random.default_rng(1)
+    values = [rng.normal(size=shape[1:]) * 50 + 100, np.full(shape[1:], fill), np.zeros(shape[1:])]
+    for index, value in enumerate(values):
+        arrays[0][index] = value.astype(dtype)
+        writer.write(index, value.astype(dtype))
+    # an all-fill chunk (NaN too) is not written, as zarr does not write it
+    written = sorted(int(name.split("/")[2]) for name in files_of(tmp_path / "zarr.zarr"))
+    assert written == ([0] if fill == 0 else [0, 2])
+    assert files_of(tmp_path / "files.zarr") == files_of(tmp_path / "zarr.zarr")
+    np.testing.assert_array_equal(arrays[1][:], arrays[0][:])

@@ -130,7 +130,7 @@ def test_torch_dataset_transform_and_bad_arguments(casme2_store):
     flipped = TorchDataset(casme2_store, [1], transform=lambda images: {k: v.flip(-1) for k, v in images.items()})
     plain = TorchDataset(casme2_store, [1])
     assert (flipped[0]["midi"] == plain[0]["midi"].flip(-1)).all()
-    with pytest.raises(UsageError, match=r"no image array 'trdi_raw'; it holds trdi, midi, onset, apex"):
+    with pytest.raises(UsageError, match=r"no array 'trdi_raw' to serve; it holds trdi, midi, onset, apex"):
         TorchDataset(casme2_store, arrays=("trdi_raw",))
     n = len(TorchDataset(casme2_store))
     with pytest.raises(UsageError, match=f"index {n} is outside the {n} samples"):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from mepipe import __version__
 
-PROVENANCE_PACKAGES = ("numpy", "opencv-python-headless", "dlib-bin", "numba", "zarr", "dask")
+PROVENANCE_PACKAGES = ("numpy", "opencv-contrib-python-headless", "dlib-bin", "numba", "zarr", "dask")
 
 
 def file_sha256(path: Path) -> str:

@@ -11,9 +11,11 @@ import click
 
 from mepipe.engine.config import SPANS
 from mepipe.errors import UsageError
+from mepipe.imaging.flow import FLOW_METHODS
 from mepipe.pipelines import recipe_names
 from mepipe.release.au import parse_vocabulary
 from mepipe.release.crops import CROPS
+from mepipe.store import ARRAY_SETS, IMAGES
 
 from .release import objective_sheet_option
 from .scheduling import dask_options, dask_scheduler
@@ -52,6 +54,27 @@ def _default_root(dataset: str) -> Path:
     help="AUs of the au_multihot targets, e.g. 1,2,4,5,6,7,9,10,12,14,15,17 [default: every AU the release codes].",
 )
 @dask_options("threads", "threads, processes, sync, or tcp://HOST:PORT of a Dask cluster.")
+@click.option(
+    "--arrays",
+    default=",".join(IMAGES),
+    show_default=True,
+    help=f"Comma-separated arrays the store holds, of: {', '.join(ARRAY_SETS)}. "
+    "Naming more on a finished store adds them (only the new ones are computed).",
+)
+@click.option(
+    "--flow",
+    type=click.Choice(FLOW_METHODS),
+    default=FLOW_METHODS[0],
+    show_default=True,
+    help="Optical flow method of the flow arrays.",
+)
+@click.option(
+    "--sequence-frames",
+    type=click.IntRange(1, 256),
+    default=8,
+    show_default=True,
+    help="Frames per sample of the sequence array.",
+)
 @click.option("--gray", is_flag=True, help="One channel instead of three.")
 @click.option("--keep-raw", is_flag=True, help="Also store the float32 dynamic images.")
 @click.option(
@@ -106,6 +129,9 @@ def build(
     walltime: str | None,
     jobs: int | None,
     dry_run: bool,
+    arrays: str,
+    flow: str,
+    sequence_frames: int,
     gray: bool,
     keep_raw: bool,
     motion_reference: str,
@@ -117,7 +143,8 @@ def build(
     overwrite: bool,
     quiet: bool,
 ) -> int:
-    """Build (or resume) a store of TRDI/MIDI dynamic images from a dataset release."""
+    """Build (or resume) a store of TRDI/MIDI dynamic images, and with --arrays optical
+    flow, strain, frame sequences and aligned landmarks, from a dataset release."""
     from mepipe.build import build as run_build
 
     options: dict[str, Any] = dict(
@@ -139,6 +166,9 @@ def build(
         crop=crop,
         keep_aspect=keep_aspect,
         face_window=face_window,
+        arrays=arrays,
+        flow=flow,
+        sequence_frames=sequence_frames,
     )
     root = root or _default_root(dataset)
     out = out or f"{dataset}.zarr"

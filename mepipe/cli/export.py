@@ -26,12 +26,17 @@ MAX_LISTED = 20
     type=click.Choice(FORMATS),
     default="png",
     show_default=True,
-    help="png: <array>/<label>/<subject>_<clip>.png (ImageFolder); npz: one archive per array.",
+    help="png: <array>/<label>/<subject>_<clip>.png (ImageFolder); npz: one archive per array; "
+    "ststnet: 28x28 u,v,strain PNGs as STSTNet, HTNet and CausalNet read them.",
 )
-@click.option("--arrays", default="trdi,midi", show_default=True, help="Comma-separated image arrays.")
+@click.option(
+    "--arrays",
+    default=None,
+    help="Comma-separated arrays [default: trdi,midi for png, every array for npz; ststnet: the flow].",
+)
 @click.option("--classes", default=None, help="Class set: raw, 5, 3, megc2019, ... [default: the store's own].")
 @click.option("--quiet", is_flag=True, help="No progress output.")
-def export(store: str, out: Path, fmt: str, arrays: str, classes: str | None, quiet: bool) -> None:
+def export(store: str, out: Path, fmt: str, arrays: str | None, classes: str | None, quiet: bool) -> None:
     """Write the ok samples of STORE as files most MER code reads, plus samples.csv.
 
     Failed and pending samples are left out, named on stderr and listed in
@@ -39,9 +44,8 @@ def export(store: str, out: Path, fmt: str, arrays: str, classes: str | None, qu
     """
     from mepipe.dataset.export import export as run_export
 
-    summary = run_export(
-        store, out, fmt, [a.strip() for a in arrays.split(",") if a.strip()], classes, progress=not quiet
-    )
+    chosen = None if arrays is None else [a.strip() for a in arrays.split(",") if a.strip()]
+    summary = run_export(store, out, fmt, chosen, classes, progress=not quiet)
     for sample_id, status, error in summary.left_out[:MAX_LISTED]:
         click.echo(f"mepipe: left out {sample_id} ({status}){': ' + error if error else ''}", err=True)
     if len(summary.left_out) > MAX_LISTED:

@@ -65,7 +65,10 @@ def open_dataset(store: str, classes: str | None = None, ok_only: bool = True) -
     -------
     xarray.Dataset
         The image arrays (``trdi``, ``midi``, ``onset``, ``apex``, and the raw ones when
-        kept) as dask-backed variables over ``(sample, y, x, channel)``; ``sample``
+        kept) as dask-backed variables over ``(sample, y, x, channel)``, and those
+        ``--arrays`` added (``docs/arrays.md``): ``flow`` ``(sample, y, x, component)``,
+        ``strain`` ``(sample, y, x)``, ``sequence`` ``(sample, t, y, x, channel)``,
+        ``landmarks_aligned`` ``(sample, landmark, xy)``, ...; ``sample``
         indexed by the sample id; every other per-sample field (``subject``, ``clip``,
         ``emotion``, ``label`` under ``classes``, ``status``, frame indices, ...) as a
         coordinate (the action units as ``action_units``, ``au``, ``au_tokens`` and the

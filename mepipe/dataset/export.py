@@ -3,11 +3,22 @@
 * ``png``: ``OUT/<array>/<label>/<subject>_<clip>.png``, the layout of torchvision's
   ``ImageFolder`` and most published MER code (names made portable: ``/`` and other odd
   characters become ``_``);
-* ``npz``: ``OUT/<array>.npz`` per array, holding ``images`` (N, S, S, C) as stored, the
-  int ``label`` (index into ``class_names``), ``label_name``, ``sample_id``, ``subject``
-  and ``clip``.
+* ``npz``: ``OUT/<array>.npz`` per array (by default every per-sample array the store
+  holds: images, flow, strain, sequences, aligned landmarks), holding ``images`` (the
+  array's values, as stored), the int ``label`` (index into ``class_names``),
+  ``label_name``, ``sample_id``, ``subject`` and ``clip``;
+* ``ststnet``: the onset->apex flow as the STSTNet family reads it (:func:`ststnet_image`;
+  christy1206/STSTNet ``main.py``, wangzhifengharrison/HTNet
+  ``HTNet_for_three_datasets_confusion_matrix.py``, tony19980810/CausalNet ``main_train.py``):
+  ``OUT/norm_u_v_os/<subject>/u_train|u_test/<label>/<subject>_<clip> .png`` (the
+  leave-one-subject-out folders, each sample in its subject's ``u_test`` and in every other
+  subject's ``u_train``), ``OUT/STSNet_whole_norm_u_v_os/<subject>_<clip> .png`` (every
+  sample once, the set HTNet and CausalNet cut their patches from; the space before
+  ``.png`` is theirs), ``OUT/combined_3_class2_for_optical_flow.csv`` (their sample table)
+  and ``OUT/combined_datasets_whole/<subject>_<clip>.jpg`` (the aligned apex frames, which
+  HTNet finds its patch centres on).
 
-Both write ``OUT/samples.csv`` (one row per exported sample, in the npz files' order: ids,
+All write ``OUT/samples.csv`` (one row per exported sample, in the npz files' order: ids,
 subject for leave-one-subject-out splits, label, frame indices and, for png, each image's
 path in ``<array>_path``), ``OUT/left_out.csv`` (samples not exported because they failed
 or are still pending, with the reason) and ``OUT/export.json`` (what was exported from
@@ -32,10 +43,16 @@ from mepipe._shared.progress import Progress
 from mepipe._shared.text import safe_name
 from mepipe.dataset.select import Selection, select_samples
 from mepipe.errors import MepipeError, UsageError
-from mepipe.store import OK, STATUS_NAMES, array, image_names, open_store
+from mepipe.store import OK, STATUS_NAMES, array, held_sets, image_names, open_store
 
-FORMATS = ("png", "npz")
+FORMATS = ("png", "npz", "ststnet")
 MARKER = "export.json"
+#: side of the STSTNet family's flow images
+STSTNET_SIZE = 28
+#: the folders and table of the ``ststnet`` layout, as the codebases name them
+STSTNET_FOLDS, STSTNET_WHOLE, STSTNET_APEX = "norm_u_v_os", "STSNet_whole_norm_u_v_os", "combined_datasets_whole"
+STSTNET_TABLE = "combined_3_class2_for_optical_flow.csv"
+STSTNET_COLUMNS = ("dataset", "sub", "filename_o", "label", "apex", "imagename", "sub_filename")
 #: samples read per zarr request
 _BATCH = 32
 CSV_COLUMNS = ("sample_id", "subject", "clip", "emotion", "label", "label_index", "onset", "apex", "offset", "n_frames")
@@ -56,24 +73,33 @@ def _check(group: zarr.Group, store: str, fmt: str, arrays: Sequence[str]) -> No
     if fmt not in FORMATS:
         raise UsageError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
     held = image_names(group)
+    if fmt == "ststnet":
+        if "flow" not in held:
+            raise UsageError(
+                f"--format ststnet: {store} holds no flow; add it with mepipe build ... --arrays "
+                f"{','.join((*held_sets(group), 'flow'))} (only the flow is computed)"
+            )
+        return
     if not arrays:
         raise UsageError("--arrays names no array; give e.g. trdi,midi")
     for name in arrays:
         if name not in held:
-            raise UsageError(f"--arrays: {store} has no image array {name!r}; it holds {', '.join(held)}")
+            raise UsageError(f"--arrays: {store} has no array {name!r}; it holds {', '.join(held)}")
         dtype = array(group, name).dtype
         if fmt == "png" and dtype != np.uint8:
             raise UsageError(f"--arrays: {name} is {dtype}, which PNG cannot hold; export it with --format npz")
 
 
-def _png_names(selection: Selection, ok: np.ndarray) -> list[str]:
-    """``<label>/<subject>_<clip>.png`` per exported sample; two samples on one name is an
+def _png_names(selection: Selection, ok: np.ndarray, fmt: str = "png") -> list[str]:
+    """``<label>/<subject>_<clip>.png`` per exported sample (``ststnet``:
+    ``<subject>_<clip> .png``, the STSTNet family's name); two samples on one name is an
     error (a silent overwrite would lose one)."""
     fields = selection.fields
     names: list[str] = []
     owner: dict[str, str] = {}
     for i in ok:
-        name = f"{safe_name(selection.labels[i])}/{safe_name(fields['subject'][i])}_{safe_name(fields['clip'][i])}.png"
+        stem = f"{safe_name(fields['subject'][i])}_{safe_name(fields['clip'][i])}"
+        name = f"{stem} .png" if fmt == "ststnet" else f"{safe_name(selection.labels[i])}/{stem}.png"
         if name in owner:
             raise MepipeError(
                 f"samples {owner[name]} and {fields['sample_id'][i]} both export to {name}; "
@@ -105,13 +131,74 @@ def _prepare(out: Path, entries: list[str]) -> None:
     out.mkdir(parents=True, exist_ok=True)
 
 
-def _write_png(path: Path, image: np.ndarray) -> None:
+def _write_png(path: Path, image: np.ndarray, suffix: str = ".png") -> None:
     # cv2.imwrite cannot take every path (non-ASCII on some platforms): encode, then write
     pixels = image[..., 0] if image.shape[-1] == 1 else cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
-    ok, encoded = cv2.imencode(".png", pixels)
+    ok, encoded = cv2.imencode(suffix, pixels)
     if not ok:
         raise MepipeError(f"cannot encode {path} as PNG")
     path.write_bytes(encoded.tobytes())
+
+
+def ststnet_image(flow: np.ndarray, strain: np.ndarray, size: int = STSTNET_SIZE) -> np.ndarray:
+    """The STSTNet family's input from one sample's flow: uint8 ``(size, size, 3)`` RGB
+    whose red, green and blue are u, v and strain, each resized from the face-sized map
+    (area interpolation) and then min-max scaled to 0..255 on its own, as the published
+    files are (a constant map is 0)."""
+    maps = (flow[..., 0], flow[..., 1], strain)
+    image = np.empty((size, size, 3), np.uint8)
+    for channel, values in enumerate(maps):
+        small = cv2.resize(np.nan_to_num(values.astype(np.float32)), (size, size), interpolation=cv2.INTER_AREA)
+        low, high = float(small.min()), float(small.max())
+        scaled = (small - low) * (255.0 / (high - low)) if high > low else np.zeros_like(small)
+        image[..., channel] = np.round(scaled).astype(np.uint8)
+    return image
+
+
+def _write_ststnet(
+    group: zarr.Group, out: Path, selection: Selection, ok: np.ndarray, names: list[str], bar: Progress
+) -> None:
+    """The ``ststnet`` layout (module notes): whole set, per-subject folds, apex frames."""
+    fields = selection.fields
+    subjects = sorted({str(fields["subject"][i]) for i in ok})
+    for name in (STSTNET_WHOLE, STSTNET_APEX):
+        (out / name).mkdir(parents=True, exist_ok=True)
+    for start in range(0, len(ok), _BATCH):
+        batch = ok[start : start + _BATCH]
+        rows = selection.rows[batch]
+        flows = np.asarray(array(group, "flow").oindex[rows])
+        strains = np.asarray(array(group, "strain").oindex[rows])
+        apexes = np.asarray(array(group, "apex").oindex[rows]) if "apex" in group else None
+        for k, i in enumerate(batch):
+            name = names[start + k]
+            image = ststnet_image(flows[k], strains[k])
+            _write_png(out / STSTNET_WHOLE / name, image)
+            label = str(int(selection.label_index[i]))
+            for subject in subjects:
+                split = "u_test" if subject == str(fields["subject"][i]) else "u_train"
+                path = out / STSTNET_FOLDS / safe_name(subject) / split / label / name
+                path.parent.mkdir(parents=True, exist_ok=True)
+                _write_png(path, image)
+            if apexes is not None:
+                _write_png(out / STSTNET_APEX / f"{name.removesuffix(' .png')}.jpg", apexes[k], ".jpg")
+            bar.update(True)
+    dataset = str(selection.provenance.get("dataset", ""))
+    _write_csv(
+        out / STSTNET_TABLE,
+        STSTNET_COLUMNS,
+        [
+            [
+                dataset,
+                safe_name(str(fields["subject"][i])),
+                safe_name(str(fields["clip"][i])),
+                int(selection.label_index[i]),
+                int(fields["apex_index"][i]),
+                f"{names[k].removesuffix(' .png')}.jpg",
+                names[k].removesuffix(" .png"),
+            ]
+            for k, i in enumerate(ok)
+        ],
+    )
 
 
 def _write_csv(path: Path, header: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
@@ -125,7 +212,7 @@ def export(
     store: str,
     out: str | Path,
     fmt: str = "png",
-    arrays: Sequence[str] = ("trdi", "midi"),
+    arrays: Sequence[str] | None = None,
     classes: str | None = None,
     progress: bool = True,
 ) -> ExportSummary:
@@ -138,9 +225,10 @@ def export(
     out : path
         A new or empty folder, or an earlier export (its files are replaced).
     fmt : str
-        ``png`` or ``npz`` (see the module notes for the layouts).
-    arrays : sequence of str
-        Image arrays to export; png takes the uint8 ones only.
+        ``png``, ``npz`` or ``ststnet`` (see the module notes for the layouts).
+    arrays : sequence of str, optional
+        Arrays to export; png takes the uint8 ones only (default ``trdi, midi``), npz any
+        (default: every one the store holds); ststnet always exports the flow.
     classes : str, optional
         Class set; samples outside it are not exported. Default: the store's own.
     progress : bool
@@ -152,8 +240,12 @@ def export(
         Failed and pending samples are left out and listed in ``left_out``.
     """
     out = Path(out)
-    arrays = tuple(arrays)
     group = open_store(str(store))
+    if fmt == "ststnet":
+        arrays = ("flow", "strain")
+    elif arrays is None:
+        arrays = image_names(group) if fmt == "npz" else ("trdi", "midi")
+    arrays = tuple(arrays)
     _check(group, store, fmt, arrays)
     selection = select_samples(group, classes, ok_only=False)
     fields = selection.fields
@@ -164,8 +256,12 @@ def export(
         (str(fields["sample_id"][i]), STATUS_NAMES.get(int(fields["status"][i]), "?"), str(fields["error"][i]))
         for i in np.flatnonzero(fields["status"] != OK)
     ]
-    names = _png_names(selection, ok) if fmt == "png" else []
-    files = list(arrays) if fmt == "png" else [f"{name}.npz" for name in arrays]
+    names = _png_names(selection, ok, fmt) if fmt != "npz" else []
+    files = {
+        "png": list(arrays),
+        "npz": [f"{name}.npz" for name in arrays],
+        "ststnet": [STSTNET_FOLDS, STSTNET_WHOLE, STSTNET_APEX, STSTNET_TABLE],
+    }[fmt]
     entries = [*files, "samples.csv", "left_out.csv", MARKER]
     _prepare(out, entries)
     (out / MARKER).write_text(
@@ -192,7 +288,9 @@ def export(
         else {}
     )
     with Progress(len(ok), f"export {fmt}", enabled=progress) as bar:
-        for start in range(0, len(ok), _BATCH):
+        if fmt == "ststnet":
+            _write_ststnet(group, out, selection, ok, names, bar)
+        for start in range(0, len(ok) if fmt != "ststnet" else 0, _BATCH):
             batch = ok[start : start + _BATCH]
             rows = selection.rows[batch]
             for name in arrays:
@@ -232,8 +330,12 @@ def export(
             int(fields["offset_index"][i]),
             int(fields["n_frames"][i]),
         ]
-        table.append(row + [f"{name}/{names[k]}" for name in arrays] if fmt == "png" else row)
-    paths = [f"{name}_path" for name in arrays] if fmt == "png" else []
+        if fmt == "png":
+            row += [f"{name}/{names[k]}" for name in arrays]
+        elif fmt == "ststnet":
+            row.append(f"{STSTNET_WHOLE}/{names[k]}")
+        table.append(row)
+    paths = {"png": [f"{name}_path" for name in arrays], "npz": [], "ststnet": ["flow_path"]}[fmt]
     _write_csv(out / "samples.csv", [*CSV_COLUMNS, *paths], table)
     _write_csv(out / "left_out.csv", ("sample_id", "status", "error"), left_out)
     return ExportSummary(out=out, format=fmt, arrays=arrays, exported=len(ok), left_out=left_out)

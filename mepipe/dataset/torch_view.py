@@ -31,17 +31,21 @@ class TorchDataset(torch.utils.data.Dataset):
         Positions along the ``sample`` axis of ``open_dataset(store, classes)``, e.g. a
         fold from :func:`mepipe.dataset.loso_splits`; default: every sample.
     arrays : sequence of str
-        Image arrays to return (``trdi``, ``midi``, ``onset``, ``apex``, raw ones).
+        Arrays to return: images (``trdi``, ``midi``, ``onset``, ``apex``, raw ones) and
+        any other per-sample array the store holds (``flow``, ``strain``, ``sequence``,
+        ``landmarks_aligned``, ...; see ``docs/arrays.md``).
     classes : str, optional
         Class set; default: the store's own.
     transform : callable, optional
         Called with the dict of image tensors, returns the dict to use (one call per
         sample, so TRDI and MIDI can share one random augmentation).
 
-    Each item is ``{array: tensor (C, H, W), "label": int, "subject": str, "sample_id": str}``:
-    images channels-first in the stored dtype (uint8, or float32 for raw arrays), as
-    torchvision's transforms expect; ``label`` indexes ``class_names``. Stores with AU
-    targets add ``"au_multihot"``: uint8 ``(K,)`` over :attr:`au_vocabulary`.
+    Each item is ``{array: tensor, "label": int, "subject": str, "sample_id": str}`` in the
+    stored dtype, channels first as torchvision and pytorchvideo expect (:func:`channels_first`):
+    images ``(C, H, W)``, flow ``(2, H, W)``, strain ``(1, H, W)``, a sequence
+    ``(C, T, H, W)``, aligned landmarks ``(68, 2)`` as stored; ``label`` indexes
+    ``class_names``. Stores with AU targets add ``"au_multihot"``: uint8 ``(K,)`` over
+    :attr:`au_vocabulary`.
 
     Safe with ``DataLoader(num_workers > 0)``: the store is opened lazily in each process
     that reads from it, never shared across a fork (zarr's I/O runs on an event-loop
@@ -61,7 +65,7 @@ class TorchDataset(torch.utils.data.Dataset):
         held = image_names(group)
         for name in arrays:
             if name not in held:
-                raise UsageError(f"{self.store}: no image array {name!r}; it holds {', '.join(held)}")
+                raise UsageError(f"{self.store}: no array {name!r} to serve; it holds {', '.join(held)}")
         selection = select_samples(group, classes)
         n = len(selection.rows)
         positions = np.arange(n) if index is None else np.asarray(index, dtype=np.int64).reshape(-1)
@@ -83,6 +87,10 @@ class TorchDataset(torch.utils.data.Dataset):
         self.au_multihot = None if targets is None else np.asarray(targets[positions], dtype=np.uint8)
         self.au_vocabulary = [int(a) for a in selection.provenance.get("au_vocabulary", [])]
         self._opened: tuple[int, dict] | None = None
+        # zarr v2 metadata has no dimension names (mepipe writes v3)
+        self._dims = {
+            name: tuple(getattr(array(group, name).metadata, "dimension_names", None) or ()) for name in self.arrays
+        }
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -101,7 +109,7 @@ class TorchDataset(torch.utils.data.Dataset):
     def __getitem__(self, i: int) -> dict:
         row = int(self.rows[i])
         images = {
-            name: torch.from_numpy(np.ascontiguousarray(np.moveaxis(np.asarray(self._array(name)[row]), -1, 0)))
+            name: torch.from_numpy(channels_first(np.asarray(self._array(name)[row]), self._dims[name]))
             for name in self.arrays
         }
         if self.transform is not None:
@@ -115,3 +123,14 @@ class TorchDataset(torch.utils.data.Dataset):
         if self.au_multihot is not None:
             item["au_multihot"] = torch.from_numpy(self.au_multihot[i].copy())
         return item
+
+
+def channels_first(value: np.ndarray, dims: Sequence[str]) -> np.ndarray:
+    """One sample of an array, channels first by its dimension names (``sample`` included
+    in ``dims``): a trailing ``channel`` / ``component`` axis moves to the front, a map
+    ending in ``y, x`` alone gets a leading axis of 1, anything else stays as stored."""
+    if dims and dims[-1] in ("channel", "component"):
+        value = np.moveaxis(value, -1, 0)
+    elif tuple(dims[-2:]) == ("y", "x") and len(dims) == value.ndim + 1:
+        value = value[np.newaxis]
+    return np.ascontiguousarray(value)

@@ -6,15 +6,39 @@ rebuild into an existing store must use the same values (or ``--overwrite``).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from mepipe.errors import UsageError
 from mepipe.imaging.align import window_fraction
+from mepipe.imaging.flow import FLOW_METHODS
 from mepipe.release.crops import CROPS
+from mepipe.store import ARRAY_SETS, IMAGES
 
 SPANS = ("onset-apex", "onset-offset", "apex-offset")
 MOTION_REFERENCES = ("onset", "previous")
+#: the choices that shape only the derived set named: compared with a store's own only
+#: where both hold that set
+SET_CHOICES = {"flow": ("flow", "flow_apex_offset"), "sequence_frames": ("sequence",)}
+
+
+def parse_arrays(arrays: str | Sequence[str]) -> tuple[str, ...]:
+    """``--arrays`` as names in store order (:data:`~mepipe.store.ARRAY_SETS`), each once.
+
+    Raises
+    ------
+    UsageError
+        An unknown name (the line lists the valid ones), or none at all.
+    """
+    names = [a.strip() for a in arrays.split(",")] if isinstance(arrays, str) else [str(a).strip() for a in arrays]
+    names = [a for a in names if a]
+    unknown = [a for a in names if a not in ARRAY_SETS]
+    if unknown:
+        raise UsageError(f"--arrays: unknown {', '.join(map(repr, unknown))}; valid: {', '.join(ARRAY_SETS)}")
+    if not names:
+        raise UsageError(f"--arrays names no array; valid: {', '.join(ARRAY_SETS)}")
+    return tuple(a for a in ARRAY_SETS if a in names)
 
 
 @dataclass(frozen=True)
@@ -59,6 +83,14 @@ class BuildConfig:
     au_vocabulary : tuple of int, optional
         The AUs of the store's ``au_multihot`` columns, in order; default: every AU
         the build's samples code for certain.
+    arrays : tuple of str
+        What the store holds (``--arrays``, :func:`parse_arrays`): default the images
+        ``trdi, midi, onset, apex``; also ``flow``, ``flow_apex_offset``, ``sequence``,
+        ``landmarks_aligned`` (``docs/arrays.md``).
+    flow : str
+        Optical flow method of the flow sets (``tvl1`` or ``dis``).
+    sequence_frames : int
+        Frames per sample of ``sequence``.
     """
 
     dataset: str
@@ -75,8 +107,16 @@ class BuildConfig:
     keep_aspect: bool = False
     face_window: str = "canonical"
     au_vocabulary: tuple[int, ...] | None = None
+    arrays: tuple[str, ...] = IMAGES
+    flow: str = FLOW_METHODS[0]
+    sequence_frames: int = 8
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "arrays", parse_arrays(self.arrays))
+        if self.flow not in FLOW_METHODS:
+            raise UsageError(f"--flow must be one of {', '.join(FLOW_METHODS)}, not {self.flow!r}")
+        if not 1 <= self.sequence_frames <= 256:
+            raise UsageError(f"--sequence-frames must be between 1 and 256, not {self.sequence_frames}")
         if self.au_vocabulary is not None:
             # stored as a JSON list; compared as a tuple
             object.__setattr__(self, "au_vocabulary", tuple(int(a) for a in self.au_vocabulary))
@@ -117,7 +157,9 @@ class BuildConfig:
         return 1 if self.gray else 3
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        values = asdict(self)
+        values["arrays"] = list(self.arrays)
+        return values
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> BuildConfig:
@@ -125,9 +167,13 @@ class BuildConfig:
         return cls(**{k: v for k, v in values.items() if k in known})
 
     def differences(self, other: BuildConfig) -> list[str]:
-        """``name: ours vs theirs`` for each field that differs."""
+        """``name: ours vs theirs`` for each field that differs and shapes what both hold:
+        ``arrays`` is left out (a build adds arrays to a store, see ``mepipe.build``), and
+        a choice of :data:`SET_CHOICES` counts only where both hold its set."""
         return [
             f"{f.name}: {getattr(other, f.name)!r} vs {getattr(self, f.name)!r}"
             for f in fields(self)
-            if getattr(self, f.name) != getattr(other, f.name)
+            if f.name != "arrays"
+            and getattr(self, f.name) != getattr(other, f.name)
+            and (f.name not in SET_CHOICES or {*self.arrays} & {*other.arrays} & {*SET_CHOICES[f.name]})
         ]

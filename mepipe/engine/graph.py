@@ -5,7 +5,8 @@ Per sample, four tasks in a chain::
     load-i  ->  align-i  ->  pool-i  ->  write-i
 
 ``load`` finds the frames, ``align`` decodes them and warps each with the onset frame's
-transform, ``pool`` computes TRDI/MIDI, ``write`` stores the images in the sample's own
+transform, ``pool`` computes TRDI/MIDI and the other arrays asked for (flow, strain,
+sequences, aligned landmarks), ``write`` stores them in the sample's own
 chunks and returns a small :class:`Outcome` with the sample's other fields, which the
 build's driver writes for many samples at once (:class:`mepipe.store.FieldWriter`). Chains are independent, so the scheduler runs as many
 samples at once as it has workers, and memory is bounded by the clips in flight.
@@ -33,7 +34,7 @@ from mepipe.engine.config import BuildConfig
 from mepipe.errors import MepipeError
 from mepipe.pipelines import get_recipe
 from mepipe.release.recipe import Sample
-from mepipe.store import FAILED, SampleResult, sample_fields, write_images
+from mepipe.store import DERIVED_SETS, FAILED, SampleResult, sample_fields, write_images
 
 
 @dataclass(frozen=True)
@@ -71,12 +72,14 @@ def _attempt(stage: Callable[..., Any], upstream: Any, *args: Any) -> Any:
         return Failed(f"{type(exc).__name__}: {one_line(exc)}")
 
 
-def _load(sample: Sample, frames: Mapping[str, str], config: BuildConfig, opencv_threads: int) -> Any:
+def _load(
+    sample: Sample, frames: Mapping[str, str], config: BuildConfig, opencv_threads: int, stored: Any = None
+) -> Any:
     cv2.setNumThreads(opencv_threads)
     # a composite's sample is read by its member dataset's recipe, from that one's frames
     recipe, own, part = get_recipe(config.dataset).resolve(sample)
     upstream = Failed(sample.error) if sample.error else own
-    return _attempt(stages.load_clip, upstream, recipe, Path(frames[part]), config)
+    return _attempt(stages.load_clip, upstream, recipe, Path(frames[part]), config, stored)
 
 
 def _align(clip: Any, sample: Sample, config: BuildConfig) -> Any:
@@ -88,10 +91,12 @@ def _pool(clip: Any, sample: Sample, config: BuildConfig) -> tuple[Any, int]:
     return _attempt(stages.pool_clip, clip, sample, config), decoded
 
 
-def _write(pooled: tuple[Any, int], store: str, index: int, sample: Sample, token: str) -> Outcome:
+def _write(
+    pooled: tuple[Any, int], store: str, index: int, sample: Sample, token: str, sets: tuple, added: bool
+) -> Outcome:
     result, decoded = pooled
     if isinstance(result, Failed):
-        result = SampleResult(status=FAILED, error=result.error, repair=sample.repair)
+        result = SampleResult(status=FAILED, error=result.error, repair=sample.repair, sets=sets, added=added)
     write_images(store, index, result.images, token)
     return Outcome(
         index,
@@ -112,8 +117,13 @@ def build_graph(
     config: BuildConfig,
     token: str,
     opencv_threads: int = 1,
+    stored: Mapping[int, stages.Stored] | None = None,
 ) -> tuple[dict, list]:
     """The fused task graph for ``samples`` (store index, sample) and its output keys.
+
+    ``stored`` holds, by store index, the record of each sample already built that only
+    gets derived arrays added (:class:`mepipe.engine.stages.Stored`); the others are
+    built whole.
 
     ``frames`` maps each part of the release to its frames root
     (:attr:`mepipe.release.discover.Release.frame_roots`); ``token`` names this run of the build
@@ -131,11 +141,15 @@ def build_graph(
     """
     graph: dict = {}
     keys = []
+    stored = stored or {}
+    every_set = tuple(name for name in DERIVED_SETS if name in config.arrays)
     for index, sample in samples:
-        graph[("load", index)] = (_load, sample, dict(frames), config, opencv_threads)
+        record = stored.get(index)
+        sets = every_set if record is None else record.sets
+        graph[("load", index)] = (_load, sample, dict(frames), config, opencv_threads, record)
         graph[("align", index)] = (_align, ("load", index), sample, config)
         graph[("pool", index)] = (_pool, ("align", index), sample, config)
-        graph[("write", index)] = (_write, ("pool", index), store, index, sample, token)
+        graph[("write", index)] = (_write, ("pool", index), store, index, sample, token, sets, record is not None)
         keys.append(("write", index))
     fused, _ = fuse(graph, keys=keys, ave_width=1, rename_keys=False)
     return fused, keys

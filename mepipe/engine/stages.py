@@ -1,8 +1,13 @@
-"""The per-sample stages of a build: frames -> aligned clip -> dynamic images.
+"""The per-sample stages of a build: frames -> aligned clip -> dynamic images and the
+other arrays ``--arrays`` asks for (flow, strain, sequences, aligned landmarks).
 
 Each stage is a plain function of its inputs, so each can be tested alone and the Dask
 graph (``graph.py``) only wires them together. A stage that cannot go on raises
 :class:`~mepipe.errors.SampleError`; the graph turns that into a failed sample.
+
+Only the frames the asked arrays need are decoded (:func:`frames_needed`), one at a time
+as they are warped; flow, strain and sequences are computed from those aligned frames, at
+the output size, with the one transform found on the onset frame.
 """
 
 from __future__ import annotations
@@ -16,10 +21,22 @@ import numpy as np
 from mepipe._shared.text import join_repairs
 from mepipe.engine.config import BuildConfig
 from mepipe.errors import SampleError
-from mepipe.imaging import align, rankpool, resize
+from mepipe.imaging import align, flow, rankpool, resize
 from mepipe.release import frames
 from mepipe.release.recipe import Recipe, Sample
-from mepipe.store import OK, Alignment, SampleResult
+from mepipe.store import DERIVED_SETS, IMAGES, OK, Alignment, SampleResult
+
+
+@dataclass(frozen=True)
+class Stored:
+    """What the record of a sample already built holds, for adding arrays to it: the
+    arrays are computed from the same alignment and apex as the ones it has."""
+
+    alignment: Alignment
+    apex: int
+    repair: str
+    #: the derived sets to add (:data:`~mepipe.store.DERIVED_SETS`)
+    sets: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -41,6 +58,20 @@ class Clip:
     repairs: tuple[str, ...] = field(default=())
     onset_file: Path = field(kw_only=True)
     alignment: Alignment | None = field(default=None, kw_only=True)
+    #: every frame number the release has for the sample (``numbers`` are the decoded
+    #: ones); default: ``numbers``
+    available: np.ndarray | None = field(default=None, kw_only=True)
+    #: the record of a sample already built, whose arrays are being added to
+    stored: Stored | None = field(default=None, kw_only=True)
+
+    @property
+    def known(self) -> np.ndarray:
+        """The frame numbers the release has (``available``, else ``numbers``)."""
+        return self.numbers if self.available is None else self.available
+
+    def frame(self, number: int) -> np.ndarray:
+        """The (aligned) frame numbered ``number``; it must be among ``numbers``."""
+        return self.frames[int(np.searchsorted(self.numbers, number))]
 
 
 def span_bounds(span: str, onset: int, apex: int, offset: int) -> tuple[int, int]:
@@ -52,18 +83,56 @@ def span_bounds(span: str, onset: int, apex: int, offset: int) -> tuple[int, int
     }[span]
 
 
-def frames_needed(apex: int | None, onset: int, offset: int, span: str) -> list[int]:
-    """Frame numbers to decode: the span plus the onset, or all of onset..offset when the
-    apex must first be estimated from motion."""
+def sequence_numbers(numbers: np.ndarray, count: int) -> np.ndarray:
+    """The ``count`` frame numbers of a span (its ``numbers``, in order) that ``sequence``
+    holds: positions ``round(linspace(0, n - 1, count))``, the uniform subsample of meb
+    and pytorchvideo (NumPy's rounding, half to even); a span shorter than ``count``
+    repeats frames."""
+    numbers = np.asarray(numbers)
+    return numbers[np.round(np.linspace(0, len(numbers) - 1, count)).astype(np.int64)]
+
+
+def span_numbers(numbers: np.ndarray, lo: int, hi: int) -> np.ndarray:
+    """The frame numbers among ``numbers`` within ``lo..hi`` (inclusive)."""
+    numbers = np.asarray(numbers)
+    return numbers[(numbers >= lo) & (numbers <= hi)]
+
+
+def frames_needed(
+    apex: int | None,
+    onset: int,
+    offset: int,
+    span: str,
+    arrays: tuple[str, ...] = IMAGES,
+    available: np.ndarray | None = None,
+    sequence_frames: int = 8,
+) -> list[int]:
+    """Frame numbers to decode for ``arrays``: the onset; the span for TRDI/MIDI; the apex
+    for its image and the onset->apex flow; the apex and offset for the apex->offset
+    flow; the sequence's frames of the span (picked among ``available``, default every
+    number of onset..offset). All of onset..offset when the apex must first be
+    estimated from motion."""
     if apex is None:
         return list(range(onset, offset + 1))
     lo, hi = span_bounds(span, onset, apex, offset)
-    return sorted({onset, *range(lo, hi + 1)})
+    wanted = {onset}
+    if {"trdi", "midi"} & {*arrays}:
+        wanted.update(range(lo, hi + 1))
+    if {"apex", "flow", "flow_apex_offset"} & {*arrays}:
+        wanted.add(apex)
+    if "flow_apex_offset" in arrays:
+        wanted.add(offset)
+    if "sequence" in arrays:
+        known = np.arange(onset, offset + 1) if available is None else np.asarray(available)
+        wanted.update(int(n) for n in sequence_numbers(span_numbers(known, lo, hi), sequence_frames))
+    return sorted(wanted)
 
 
-def load_clip(sample: Sample, recipe: Recipe, root: Path, config: BuildConfig) -> Clip:
+def load_clip(sample: Sample, recipe: Recipe, root: Path, config: BuildConfig, stored: Stored | None = None) -> Clip:
     """The frames a sample needs, from its folder under the frames root ``root``, found
     by the numbers in their file names; they are decoded as :func:`align_clip` warps them.
+    With ``stored`` (arrays added to a sample already built), the frames its new sets
+    need, around the apex it was built with.
 
     Raises
     ------
@@ -76,7 +145,9 @@ def load_clip(sample: Sample, recipe: Recipe, root: Path, config: BuildConfig) -
     except SampleError as exc:
         raise SampleError(frames.sample_reason(sample, exc)) from None
     onset, offset = found.numbers[0], found.numbers[-1]
-    wanted = frames_needed(found.apex, onset, offset, config.span)
+    apex = found.apex if stored is None else stored.apex
+    arrays = config.arrays if stored is None else stored.sets
+    wanted = frames_needed(apex, onset, offset, config.span, arrays, np.asarray(found.numbers), config.sequence_frames)
     by_number = dict(zip(found.numbers, found.paths))
     files = frames.FrameFiles([by_number[n] for n in wanted], recipe.color, bgr=True)
     return Clip(
@@ -84,9 +155,11 @@ def load_clip(sample: Sample, recipe: Recipe, root: Path, config: BuildConfig) -
         files,
         onset,
         offset,
-        found.apex,
+        apex,
         tuple(found.repairs),
         onset_file=by_number[onset],
+        available=np.asarray(found.numbers, dtype=np.int64),
+        stored=stored,
     )
 
 
@@ -109,10 +182,17 @@ def align_clip(clip: Clip, recipe: Recipe, config: BuildConfig) -> Clip:
         No usable face on the onset frame (the message names its file), or a frame that
         cannot be decoded (named likewise).
     """
-    if config.crop == "release":
-        return keep_registration(clip, recipe, config)
     source = clip.frames
     bgr = isinstance(source, frames.FrameFiles) and source.bgr
+    if clip.stored is not None:
+        # arrays added to a built sample: its own transform, so they line up with its images
+        if config.crop == "release":
+            resized, _ = resize.resize_clip(source, config.size, config.keep_aspect, gray=config.gray, bgr=bgr)
+            return replace(clip, frames=resized, alignment=clip.stored.alignment)
+        aligned = align.warp_clip(source, clip.stored.alignment.transform, config.size, gray=config.gray, bgr=bgr)
+        return replace(clip, frames=aligned, alignment=clip.stored.alignment)
+    if config.crop == "release":
+        return keep_registration(clip, recipe, config)
     onset = _rgb_onset(source, bgr)
     side = detect_side(recipe, onset.shape, config.detect_face_px)
     try:
@@ -164,6 +244,19 @@ def pool_clip(clip: Clip, sample: Sample, config: BuildConfig) -> SampleResult:
     aligned = clip.frames
     if not isinstance(aligned, np.ndarray):
         raise TypeError("pool_clip takes the aligned frames (align_clip's clip), not the frame files")
+    """The arrays ``config.arrays`` asks for: TRDI and MIDI of the span, the aligned onset
+    and apex frames, and the derived sets (:func:`derived`). With ``clip.stored``, only
+    the derived sets being added to a sample already built (``result.added``)."""
+    if clip.stored is not None:
+        images, notes = derived(clip, clip.stored.apex, config, clip.stored.sets)
+        return SampleResult(
+            status=OK,
+            repair=join_repairs([r for r in (clip.stored.repair, *notes) if r]),
+            images=images,
+            alignment=clip.alignment,
+            sets=clip.stored.sets,
+            added=True,
+        )
     repairs = [r for r in (sample.repair, *clip.repairs) if r]
     apex = clip.apex
     if apex is None:
@@ -171,33 +264,87 @@ def pool_clip(clip: Clip, sample: Sample, config: BuildConfig) -> SampleResult:
         repairs.append(f"apex estimated at frame {apex}")
     lo, hi = span_bounds(config.span, clip.onset, apex, clip.offset)
     first, last = np.searchsorted(clip.numbers, [lo, hi + 1])
-    if last - first < 2:
-        raise SampleError(
-            f"span {config.span} holds {last - first} frame(s) ({lo}..{hi}); rank pooling needs at least 2"
+    images = {}
+    if {"trdi", "midi"} & {*config.arrays}:
+        if last - first < 2:
+            raise SampleError(
+                f"span {config.span} holds {last - first} frame(s) ({lo}..{hi}); rank pooling needs at least 2"
+            )
+        trdi, midi, _ = rankpool.dynamic_images(
+            aligned[first:last],
+            reference=config.motion_reference,
+            descending=config.motion_descending,
+            sigma=config.motion_sigma,
         )
-    span_frames = aligned[first:last]
-    trdi, midi, _ = rankpool.dynamic_images(
-        span_frames,
-        reference=config.motion_reference,
-        descending=config.motion_descending,
-        sigma=config.motion_sigma,
-    )
-    images = {
-        "trdi": rankpool.to_uint8(trdi),
-        "midi": rankpool.to_uint8(midi),
-        "onset": aligned[0],
-        "apex": aligned[int(np.searchsorted(clip.numbers, apex))],
-    }
-    if config.keep_raw:
-        images["trdi_raw"] = trdi
-        images["midi_raw"] = midi
+        images["trdi"], images["midi"] = rankpool.to_uint8(trdi), rankpool.to_uint8(midi)
+        if config.keep_raw:
+            images["trdi_raw"] = trdi
+            images["midi_raw"] = midi
+    images["onset"] = aligned[0]
+    images["apex"] = clip.frame(apex)
+    images = {name: value for name, value in images.items() if name in config.arrays or name.endswith("_raw")}
+    sets = tuple(name for name in DERIVED_SETS if name in config.arrays)
+    extra, notes = derived(clip, apex, config, sets)
     return SampleResult(
         status=OK,
-        repair=join_repairs(repairs),
-        n_frames=int(last - first),
+        repair=join_repairs(repairs + notes),
+        n_frames=len(span_numbers(clip.known, lo, hi)),
         onset_index=clip.onset,
         apex_index=apex,
         offset_index=clip.offset,
-        images=images,
+        images={**images, **extra},
         alignment=clip.alignment,
+        sets=sets,
     )
+
+
+def derived(
+    clip: Clip, apex: int, config: BuildConfig, sets: tuple[str, ...]
+) -> tuple[dict[str, np.ndarray], list[str]]:
+    """The arrays of the derived ``sets`` from an aligned clip, and notes for the record.
+
+    ``flow`` / ``flow_apex_offset``: :func:`mepipe.imaging.flow.optical_flow` from the
+    aligned onset to the apex (apex to offset) at the output size, and its strain; an
+    apex->offset span of fewer than 2 frames holds NaN, and a note says why.
+    ``sequence``: the span's frames at :func:`sequence_numbers`. ``landmarks_aligned``: the
+    onset landmarks mapped by the clip's transform into output pixels.
+    """
+    out: dict[str, np.ndarray] = {}
+    notes: list[str] = []
+    if "flow" in sets:
+        out["flow"], out["strain"] = _flow(clip.frame(clip.onset), clip.frame(apex), config.flow)
+    if "flow_apex_offset" in sets:
+        held = len(span_numbers(clip.known, apex, clip.offset))
+        if held < 2:
+            size = config.size
+            out["flow_apex_offset"] = np.full((size, size, 2), np.nan, np.float32)
+            out["strain_apex_offset"] = np.full((size, size), np.nan, np.float32)
+            notes.append(f"apex->offset span holds {held} frame ({apex}..{clip.offset}): its flow and strain are NaN")
+        else:
+            out["flow_apex_offset"], out["strain_apex_offset"] = _flow(
+                clip.frame(apex), clip.frame(clip.offset), config.flow
+            )
+    if "sequence" in sets:
+        lo, hi = span_bounds(config.span, clip.onset, apex, clip.offset)
+        picked = sequence_numbers(span_numbers(clip.known, lo, hi), config.sequence_frames)
+        out["sequence"] = np.stack([clip.frame(int(n)) for n in picked])
+    if "landmarks_aligned" in sets:
+        if clip.alignment is None:
+            raise SampleError("no alignment to map the landmarks with")
+        out["landmarks_aligned"] = map_points(clip.alignment.landmarks, clip.alignment.transform)
+    return out, notes
+
+
+def map_points(points: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    """``(K, 2)`` points (x, y) through a ``(2, 3)`` affine transform, as float32."""
+    points = np.asarray(points, dtype=np.float64)
+    matrix = np.asarray(matrix, dtype=np.float64)
+    return (points @ matrix[:, :2].T + matrix[:, 2]).astype(np.float32)
+
+
+def _flow(first: np.ndarray, second: np.ndarray, method: str) -> tuple[np.ndarray, np.ndarray]:
+    # a gray store's frames are (S, S, 1); the flow takes (S, S) or RGB (S, S, 3)
+    if first.ndim == 3 and first.shape[-1] == 1:
+        first, second = first[..., 0], second[..., 0]
+    field = flow.optical_flow(first, second, method, flow.flow_parameters(method))
+    return field, flow.strain(field)

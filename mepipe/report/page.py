@@ -4,7 +4,9 @@
 small JPEG files under ``DIR/thumbs/``, loaded lazily, and the sorting and filtering is
 a few lines of inline JavaScript. At the top: counts, failures and repairs grouped by
 kind, the quality flags (:mod:`mepipe.report.quality`) with their thresholds, the store's
-provenance; below, one row per sample.
+provenance; below, one row per sample. A store with ``flow`` also shows its onset->apex
+flow (direction as hue, magnitude as brightness, with the colour wheel as key) and
+strain beside TRDI and MIDI (:mod:`mepipe.report.flowcolor`).
 
 The page is written by :func:`write_report`; :func:`render_page` is the pure part
 (rows in, HTML text out).
@@ -30,6 +32,7 @@ from mepipe._shared.progress import Progress
 from mepipe._shared.text import join_repairs, split_repairs
 from mepipe.errors import UsageError
 from mepipe.report import quality
+from mepipe.report.flowcolor import flow_key, flow_picture, strain_picture
 from mepipe.report.summary import reason_kind
 from mepipe.store import FAILED, OK, STATUS_NAMES, array, open_store, read_array, read_columns, store_attrs
 
@@ -37,7 +40,11 @@ from mepipe.store import FAILED, OK, STATUS_NAMES, array, open_store, read_array
 THUMB_PX = 96
 #: stored images shown per sample, in column order
 THUMBS = ("onset", "apex", "trdi", "midi")
+#: pictures of the flow arrays, after the images, where the store has them
+FLOW_THUMBS = ("flow", "strain")
 THUMB_DIR = "thumbs"
+#: the flow colour wheel, under THUMB_DIR
+FLOW_KEY = "flow_key.png"
 JPEG_QUALITY = 90
 #: per-sample geometry arrays read for the flags, where the store has them
 GEOMETRY = ("transform", "landmarks", "frame_size", "detect_step")
@@ -59,6 +66,8 @@ class Row:
     error: str = ""
     repairs: list[str] = field(default_factory=list)
     thumbs: dict[str, str] = field(default_factory=dict)
+    #: tooltip per thumbnail (the flow's scale)
+    notes: dict[str, str] = field(default_factory=dict)
     measures: quality.Measures | None = None
     flags: list[quality.Flag] = field(default_factory=list)
 
@@ -99,10 +108,15 @@ def write_report(store: str, out: str | Path, *, workers: int | None = None, pro
     group = open_store(store)
     table = read_columns(group)
     present = set(group.array_keys())
+    lacking = [name for name in THUMBS if name not in present]
+    if lacking:
+        raise UsageError(f"{store}: the report shows {', '.join(THUMBS)}; this store has no {', '.join(lacking)}")
     geometry = {name: read_array(group, name) for name in GEOMETRY if name in present}
     (out / THUMB_DIR).mkdir(parents=True, exist_ok=True)
     rows = _rows(table)
-    images = {name: array(group, name) for name in THUMBS}
+    images = {name: array(group, name) for name in (*THUMBS, *FLOW_THUMBS) if name in present}
+    if "flow" in images:
+        _write_png(flow_key(THUMB_PX), out / THUMB_DIR / FLOW_KEY)
     todo = [row for row in rows if row.status == STATUS_NAMES[OK]]
 
     def work(row: Row) -> Row:
@@ -136,9 +150,15 @@ def _rows(table: Mapping[str, np.ndarray]) -> list[Row]:
 
 def _fill(row: Row, images: Mapping[str, zarr.Array], geometry: Mapping[str, np.ndarray], out: Path) -> Row:
     """Thumbnails, measures and flags of one ok sample (run in a worker thread)."""
-    pixels = {name: np.asarray(images[name][row.index]) for name in THUMBS}
+    pixels = {name: np.asarray(images[name][row.index]) for name in images}
     for name, image in pixels.items():
         relative = f"{THUMB_DIR}/{row.index:06d}_{name}.jpg"
+        if name == "flow":
+            image, top = flow_picture(image)
+            row.notes[name] = f"onset->apex flow, full brightness (99th percentile) = {top:.2f} px"
+        elif name == "strain":
+            image, top = strain_picture(image)
+            row.notes[name] = f"optical strain, brightest (99th percentile) = {top:.3f}"
         _write_thumb(image, out / relative)
         row.thumbs[name] = relative
     sample = {name: values[row.index] for name, values in geometry.items()}
@@ -154,6 +174,10 @@ def _fill(row: Row, images: Mapping[str, zarr.Array], geometry: Mapping[str, np.
     )
     row.flags = quality.flags(row.measures)
     return row
+
+
+def _write_png(image: np.ndarray, path: Path) -> None:
+    path.write_bytes(cv2.imencode(".png", cv2.cvtColor(image, cv2.COLOR_RGB2BGR))[1].tobytes())
 
 
 def _write_thumb(image: np.ndarray, path: Path) -> None:
@@ -289,6 +313,7 @@ def render_page(rows: Sequence[Row], attrs: Mapping[str, Any], unavailable: Mapp
             "Repairs by kind (samples)", Counter(kind for r in rows for kind in {reason_kind(p) for p in r.repairs})
         ),
         _provenance(attrs),
+        _flow_key(rows),
         "</div>",
         _flag_summary(rows, unavailable),
         _controls(rows),
@@ -369,6 +394,8 @@ def _provenance(attrs: Mapping[str, Any]) -> str:
         ("size", attrs.get("size")),
         ("classes", attrs.get("classes")),
         ("crop", _crop(attrs.get("config", {}))),
+        ("arrays", ", ".join(attrs.get("config", {}).get("arrays", ())) or None),
+        ("flow", _flow_method(attrs.get("flow"))),
         ("created", attrs.get("created")),
         ("built by mepipe", attrs.get("version")),
         ("versions", ", ".join(f"{k} {v}" for k, v in sorted(versions.items()))),
@@ -383,6 +410,13 @@ def _provenance(attrs: Mapping[str, Any]) -> str:
         f"<details><summary>full configuration</summary><pre>{config}</pre></details>"
         "</section>"
     )
+
+
+def _flow_method(flow: Mapping[str, Any] | None) -> str | None:
+    if not flow:
+        return None
+    parameters = ", ".join(f"{k}={v}" for k, v in sorted(flow.get("parameters", {}).items()))
+    return f"{flow.get('method')} ({parameters})"
 
 
 def _link(text: str, name: str, value: str) -> str:
@@ -431,11 +465,31 @@ _COLUMNS = (
 )
 
 
-def _table(rows: Sequence[Row]) -> str:
-    head = "".join(
-        f'<th data-sort="{kind}">{escape(name)}</th>' if kind else f"<th>{escape(name)}</th>" for name, kind in _COLUMNS
+def _thumb_names(rows: Sequence[Row]) -> tuple[str, ...]:
+    """The thumbnail columns: the images, then flow and strain where a row has them."""
+    return (*THUMBS, *(name for name in FLOW_THUMBS if any(name in row.thumbs for row in rows)))
+
+
+def _flow_key(rows: Sequence[Row]) -> str:
+    if "flow" not in _thumb_names(rows):
+        return ""
+    return (
+        f'<section><h2>Flow key</h2><img src="{THUMB_DIR}/{FLOW_KEY}" width="{THUMB_PX}" '
+        f'height="{THUMB_PX}" alt="flow colour wheel">'
+        '<p class="note">direction as hue (right red, down yellow-green, left cyan, up violet: '
+        "image coordinates),<br>magnitude as brightness, scaled per sample (the tooltip gives "
+        "the scale); strain: inferno, 0 black.</p></section>"
     )
-    body = "\n".join(_row(row) for row in rows)
+
+
+def _table(rows: Sequence[Row]) -> str:
+    names = _thumb_names(rows)
+    extra = tuple((name, "") for name in names[len(THUMBS) :])
+    columns = (*_COLUMNS[:5], *extra, *_COLUMNS[5:])
+    head = "".join(
+        f'<th data-sort="{kind}">{escape(name)}</th>' if kind else f"<th>{escape(name)}</th>" for name, kind in columns
+    )
+    body = "\n".join(_row(row, names) for row in rows)
     return f'<table id="samples"><thead><tr>{head}</tr></thead><tbody>\n{body}\n</tbody></table>'
 
 
@@ -446,13 +500,14 @@ def _number(value: float | None, percent: bool = False) -> str:
     return f'<td class="count" data-v="{value:.6g}">{text}</td>'
 
 
-def _row(row: Row) -> str:
+def _row(row: Row, names: Sequence[str] = THUMBS) -> str:
     cells = [f'<td class="count">{row.index}</td>']
-    for name in THUMBS:
+    for name in names:
         if name in row.thumbs:
+            note = f' title="{escape(row.notes[name])}"' if name in row.notes else ""
             cells.append(
                 f'<td class="img"><img src="{escape(row.thumbs[name])}" loading="lazy" '
-                f'width="{THUMB_PX}" height="{THUMB_PX}" alt="{name}"></td>'
+                f'width="{THUMB_PX}" height="{THUMB_PX}" alt="{name}"{note}></td>'
             )
         else:
             cells.append('<td class="img"></td>')

@@ -7,7 +7,7 @@ from collections import Counter
 
 import zarr
 
-from mepipe.store import OK, STATUS_NAMES, array, detect_step_counts, read_columns, store_attrs
+from mepipe.store import OK, STATUS_NAMES, array, detect_step_counts, image_names, read_columns, store_attrs
 
 
 def reason_kind(text: str) -> str:
@@ -25,7 +25,12 @@ def describe(group: zarr.Group, max_listed: int = 20) -> str:
     status = table["status"]
     ok = status == OK
     labels = [str(x) for x in table["label"]]
-    lines = [f"{attrs.get('dataset')} store: {len(status)} samples, images {array(group, 'trdi').shape[1:]}"]
+    lines = [f"{attrs.get('dataset')} store: {len(status)} samples"]
+    lines.append("arrays:")
+    for name in image_names(group):
+        stored = array(group, name)
+        dims = ", ".join(str(d) for d in getattr(stored.metadata, "dimension_names", None) or ())
+        lines.append(f"  {name:<24} {stored.dtype!s:<8} {tuple(stored.shape)} ({dims})")
     lines.append("status:")
     for code, count in sorted(Counter(int(s) for s in status).items()):
         lines.append(f"  {STATUS_NAMES.get(code, str(code)):<24} {count:6d}")

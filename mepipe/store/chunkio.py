@@ -38,13 +38,13 @@ class ChunkFiles:
 
     def path(self, index: int) -> Path:
         """The file of sample ``index``'s chunk."""
-        return self.root / self.metadata.encode_chunk_key((index, 0, 0, 0)[: len(self.metadata.shape)])
+        return self.root / self.metadata.encode_chunk_key((index,) + (0,) * (len(self.metadata.shape) - 1))
 
     def write(self, index: int, value: np.ndarray) -> None:
         """Store ``value`` as sample ``index``'s chunk, as ``array[index] = value`` does."""
         path = self.path(index)
         value = np.ascontiguousarray(value, dtype=self.dtype)
-        if not np.any(value != self.metadata.fill_value):
+        if np.array_equal(value, np.full_like(value, self.metadata.fill_value), equal_nan=value.dtype.kind == "f"):
             path.unlink(missing_ok=True)
             return
         data = value.tobytes() if self.codec is None else self.codec.encode(value)

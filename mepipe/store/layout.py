@@ -34,7 +34,7 @@ import zarr
 from zarr.core.metadata import ArrayV3Metadata
 
 from mepipe.errors import MepipeError
-from mepipe.store import PENDING, SHEET_FIELDS, array, is_image, per_sample_arrays, read_array
+from mepipe.store import DERIVED_ARRAYS, PENDING, SHEET_FIELDS, array, is_image, per_sample_arrays, read_array
 
 NEW, OLD = ".compact", ".old"
 #: bytes copied per step when rewriting images (bounds memory, keeps zarr's I/O batched)
@@ -153,12 +153,20 @@ def _relayout(out: str, names: list[str], per_sample: bool, shard: int | None) -
     return changed
 
 
-def prepare_writes(out: str) -> list[str]:
+def prepare_writes(out: str, images: bool = True) -> list[str]:
     """Give every array a build writes its layout while building (images one chunk per
     sample again, after a finished build was sharded); returns the arrays rewritten. The
-    sheet's fields are written once, at creation, and keep their single chunk."""
+    sheet's fields are written once, at creation, and keep their single chunk.
+
+    ``images=False``: a build that only adds derived arrays (flow, ...) to built samples
+    writes none of the images, which keep their layout (and bytes) as they are.
+    """
     group = drop_consolidated(out)
-    written = [name for name in per_sample_arrays(group) if name not in SHEET_FIELDS]
+    written = [
+        name
+        for name in per_sample_arrays(group)
+        if name not in SHEET_FIELDS and (images or not is_image(name) or name in DERIVED_ARRAYS)
+    ]
     return _relayout(out, written, per_sample=True, shard=None)
 
 

@@ -8,6 +8,7 @@ import numpy as np
 import zarr
 
 from mepipe.store.schema import (
+    DERIVED_ARRAYS,
     OK,
     OUTCOME_FIELDS,
     SHEET_FIELDS,
@@ -16,6 +17,8 @@ from mepipe.store.schema import (
     is_image,
     per_sample_arrays,
     read_array,
+    set_checksum_field,
+    set_checksums,
 )
 
 
@@ -48,5 +51,11 @@ def read_columns(group: zarr.Group) -> dict[str, np.ndarray]:
 
 
 def sample_checksum(group: zarr.Group, index: int) -> str:
-    """Checksum of a sample's arrays as they are on disk now."""
-    return checksum({name: read_array(group, name, index) for name in image_names(group)})
+    """Checksum of a sample's images as they are on disk now (what ``checksum`` covers)."""
+    return checksum({name: read_array(group, name, index) for name in image_names(group) if name not in DERIVED_ARRAYS})
+
+
+def set_checksum(group: zarr.Group, index: int, name: str) -> str:
+    """Checksum of a sample's arrays of the derived set ``name`` as they are on disk now."""
+    arrays = [array for array, owner in DERIVED_ARRAYS.items() if owner == name]
+    return set_checksums({array: read_array(group, array, index) for array in arrays}, [name])[set_checksum_field(name)]

@@ -7,6 +7,10 @@ The layout is a contract that trainers and other tools read directly
 * ``trdi_raw``, ``midi_raw`` -- float32, only with ``keep_raw``;
 * ``au_multihot`` -- uint8 ``(N, K)`` over ``attrs["mepipe"]["au_vocabulary"]`` (the
   certain AUs of each sample's ``au`` field);
+* the arrays ``--arrays`` adds (:data:`DERIVED_SETS`, ``docs/arrays.md``): ``flow`` and
+  ``strain``, ``flow_apex_offset`` and ``strain_apex_offset``, ``sequence``,
+  ``landmarks_aligned``, each one chunk per sample, and per set a string field
+  ``checksum_<set>`` (:func:`set_checksum_field`) over that set's arrays;
 * 1-D arrays over ``sample``: the sheet's fields (written once, at creation; action units
   as ``action_units``, ``au`` and ``au_tokens``) and the
   build's outcome per sample (``status``, ``error``, ``repair``, frame indices,
@@ -43,6 +47,12 @@ STATUS_NAMES = {PENDING: "pending", OK: "ok", FAILED: "failed"}
 
 IMAGES = ("trdi", "midi", "onset", "apex")
 RAW_IMAGES = ("trdi_raw", "midi_raw")
+#: the ``--arrays`` names beyond :data:`IMAGES`, each a set of arrays computed together from
+#: the aligned frames and checked by its own checksum field, so that a set can be added to a
+#: finished store without touching (or re-checksumming) what it holds
+DERIVED_SETS = ("flow", "flow_apex_offset", "sequence", "landmarks_aligned")
+#: every name ``--arrays`` accepts, in store order; the default is :data:`IMAGES`
+ARRAY_SETS = (*IMAGES, *DERIVED_SETS)
 #: written once at creation, from the sheet
 SHEET_FIELDS: dict[str, str | type[str]] = {
     "sample_id": str,
@@ -88,6 +98,44 @@ ALIGNMENT_FIELDS: dict[str, tuple[Any, tuple[int, ...], tuple[str, ...], Any]] =
 }
 
 
+#: how a derived array is laid out: (dtype, one sample's shape, dimension names, fill)
+ArraySpec = tuple[str, tuple[int, ...], tuple[str, ...], Any]
+
+
+def derived_arrays(name: str, size: int, channels: int, sequence_frames: int) -> dict[str, ArraySpec]:
+    """The arrays of the derived set ``name``: array -> (dtype, one sample's shape, its
+    dimension names after ``sample``, the value of a sample not built). Float arrays of a
+    sample not built (or an apex->offset span too short for flow) hold NaN, not 0: no flow
+    is not zero motion."""
+    flow: ArraySpec = ("float32", (size, size, 2), ("y", "x", "component"), np.nan)
+    strain: ArraySpec = ("float32", (size, size), ("y", "x"), np.nan)
+    sets: dict[str, dict[str, ArraySpec]] = {
+        "flow": {"flow": flow, "strain": strain},
+        "flow_apex_offset": {"flow_apex_offset": flow, "strain_apex_offset": strain},
+        "sequence": {"sequence": ("uint8", (sequence_frames, size, size, channels), ("t", "y", "x", "channel"), 0)},
+        "landmarks_aligned": {"landmarks_aligned": ("float32", (68, 2), ("landmark", "xy"), np.nan)},
+    }
+    return sets[name]
+
+
+def set_checksum_field(name: str) -> str:
+    """The string field holding each sample's checksum of the derived set ``name``; empty
+    while the set is not built for that sample."""
+    return f"checksum_{name}"
+
+
+#: every array name a derived set adds, and the set it belongs to
+DERIVED_ARRAYS = {array: name for name in DERIVED_SETS for array in derived_arrays(name, 1, 1, 1)}
+
+
+def name_clashes() -> list[str]:
+    """Derived array or checksum names that would shadow another per-sample array (the
+    sheet's string field ``clip`` among them) or each other; kept empty by a test."""
+    taken = {*SHEET_FIELDS, *OUTCOME_FIELDS, *ALIGNMENT_FIELDS, *IMAGES, *RAW_IMAGES}
+    new = [*DERIVED_ARRAYS, *(set_checksum_field(name) for name in DERIVED_SETS)]
+    return sorted(taken.intersection(new) | {name for name in new if new.count(name) > 1})
+
+
 @dataclass(frozen=True)
 class Alignment:
     """How a sample's clip was aligned; stored per sample as :data:`ALIGNMENT_FIELDS`."""
@@ -111,16 +159,36 @@ class SampleResult:
     offset_index: int = -1
     images: dict[str, np.ndarray] = field(default_factory=dict)
     alignment: Alignment | None = None
+    #: the derived sets this result holds (or, failed, was to hold): their checksum fields
+    sets: tuple[str, ...] = ()
+    #: arrays added to a sample already built: only ``images``, their checksums and
+    #: ``repair`` are written; the sample's other fields stay as they are
+    added: bool = False
 
 
 def checksum(images: Mapping[str, np.ndarray]) -> str:
-    """sha256 over a sample's arrays in a fixed order (names, shapes and bytes)."""
+    """sha256 over arrays in a fixed order (names, shapes and bytes): the ``checksum`` field
+    covers a sample's :data:`IMAGES` and raw images, each ``checksum_<set>`` its set's
+    arrays (:func:`set_checksums`)."""
     digest = hashlib.sha256()
     for name in sorted(images):
         array = np.ascontiguousarray(images[name])
         digest.update(f"{name}:{array.dtype.str}:{array.shape};".encode())
         digest.update(array.tobytes())
     return digest.hexdigest()
+
+
+def base_images(images: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The arrays the ``checksum`` field covers (the dynamic images, onset, apex, raw ones)."""
+    return {name: value for name, value in images.items() if name not in DERIVED_ARRAYS}
+
+
+def set_checksums(images: Mapping[str, np.ndarray], sets: Sequence[str]) -> dict[str, str]:
+    """``checksum_<set>`` -> checksum of that set's arrays among ``images``."""
+    return {
+        set_checksum_field(name): checksum({a: v for a, v in images.items() if DERIVED_ARRAYS.get(a) == name})
+        for name in sets
+    }
 
 
 def local_path(store: str) -> str:
@@ -143,6 +211,8 @@ def create_store(
     keep_raw: bool = False,
     attrs: Mapping[str, Any],
     overwrite: bool = False,
+    arrays: Sequence[str] = IMAGES,
+    sequence_frames: int = 8,
 ) -> zarr.Group:
     """Create an empty store for ``samples``: every sample ``pending``.
 
@@ -161,12 +231,17 @@ def create_store(
         ``au_vocabulary`` (list of AU numbers) the store gets ``au_multihot`` over it.
     overwrite : bool
         Replace an existing store at ``path``.
+    arrays : sequence of str
+        The ``--arrays`` names (:data:`ARRAY_SETS`) the store holds; default
+        :data:`IMAGES`, which creates exactly the arrays of a store from before ``--arrays``.
+    sequence_frames : int
+        Frames per sample of the ``sequence`` array.
     """
     n = len(samples)
     group = zarr.open_group(path, mode="w" if overwrite else "w-")
     image_shape = (n, size, size, channels)
     image_chunks = (1, size, size, channels)
-    for name in IMAGES:
+    for name in (name for name in IMAGES if name in arrays):
         group.create_array(
             name,
             shape=image_shape,
@@ -218,8 +293,42 @@ def create_store(
             fill_value=fill,
             dimension_names=("sample", *dims),
         )
+    add_derived(group, [name for name in DERIVED_SETS if name in arrays], size, channels, sequence_frames)
     group.attrs[STORE_ATTRS] = dict(attrs)
     return group
+
+
+def add_derived(group: zarr.Group, sets: Sequence[str], size: int, channels: int, sequence_frames: int) -> None:
+    """Create the arrays of the derived ``sets`` (one chunk per sample, zstd, like the
+    images) and their checksum fields (one chunk, empty: no sample built yet), in a new
+    store or beside the arrays of a finished one, which stay untouched."""
+    n = array(group, "sample_id").shape[0]
+    for name in sets:
+        for derived, (dtype, shape, dims, fill) in derived_arrays(name, size, channels, sequence_frames).items():
+            group.create_array(
+                derived,
+                shape=(n, *shape),
+                chunks=(1, *shape),
+                dtype=dtype,
+                fill_value=fill,
+                dimension_names=("sample", *dims),
+                compressors=IMAGE_COMPRESSOR,
+            )
+        group.create_array(
+            set_checksum_field(name),
+            shape=(n,),
+            chunks=(max(n, 1),),
+            dtype=str,
+            fill_value="",
+            dimension_names=("sample",),
+        )
+
+
+def held_sets(group: zarr.Group) -> tuple[str, ...]:
+    """The ``--arrays`` names a store holds, in :data:`ARRAY_SETS` order."""
+    return tuple(
+        name for name in ARRAY_SETS if (name in group if name in IMAGES else set_checksum_field(name) in group)
+    )
 
 
 def open_store(path: str, mode: Literal["r", "r+"] = "r") -> zarr.Group:
@@ -255,13 +364,16 @@ def per_sample_arrays(group: zarr.Group) -> list[str]:
 
 
 def is_image(name: str) -> bool:
-    """Image arrays ``(sample, y, x, channel)``, as opposed to small per-sample fields."""
-    return name in IMAGES or name in RAW_IMAGES
+    """Arrays written by the build's workers, one chunk per sample (the images, flow,
+    strain, sequences, aligned landmarks), as opposed to the small per-sample fields its
+    driver writes."""
+    return name in IMAGES or name in RAW_IMAGES or name in DERIVED_ARRAYS
 
 
 def image_names(group: zarr.Group) -> tuple[str, ...]:
-    """The image arrays this store holds (``IMAGES`` plus raw ones when kept)."""
-    return tuple(name for name in (*IMAGES, *RAW_IMAGES) if name in group)
+    """The per-sample arrays this store holds beyond its fields: ``IMAGES``, raw ones when
+    kept, then the derived arrays (``flow``, ``strain``, ``sequence``, ...)."""
+    return tuple(name for name in (*IMAGES, *RAW_IMAGES, *DERIVED_ARRAYS) if name in group)
 
 
 def array(group: zarr.Group, name: str) -> zarr.Array:

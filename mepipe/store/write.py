@@ -22,7 +22,17 @@ import zarr
 from zarr.core.sync import sync
 
 from mepipe.store.chunkio import ChunkFiles, chunk_files
-from mepipe.store.schema import ALIGNMENT_FIELDS, OK, Alignment, SampleResult, array, checksum
+from mepipe.store.schema import (
+    ALIGNMENT_FIELDS,
+    OK,
+    Alignment,
+    SampleResult,
+    array,
+    base_images,
+    checksum,
+    set_checksum_field,
+    set_checksums,
+)
 
 
 def write_sample(group: zarr.Group, index: int, result: SampleResult) -> None:
@@ -75,7 +85,18 @@ async def _write_images(arrays: Mapping[str, Any], index: int, images: Mapping[s
 
 
 def sample_fields(result: SampleResult) -> dict[str, Any]:
-    """A sample's stored values other than its images, ``status`` included (last)."""
+    """A sample's stored values other than its images, ``status`` included (last).
+
+    Arrays added to a sample already built (``result.added``) give only ``repair`` and
+    their sets' checksums, the commit mark of what was added: the sample's other fields,
+    its images and their ``checksum`` stay as they are. Added arrays that failed give
+    their ``error`` and empty checksums: the sample keeps what it had, and the next build
+    tries the new arrays again.
+    """
+    ok = result.status == OK
+    sets = set_checksums(result.images, result.sets) if ok else {set_checksum_field(s): "" for s in result.sets}
+    if result.added:
+        return {"error": "", "repair": result.repair, **sets} if ok else {"error": result.error, **sets}
     return {
         "onset_index": result.onset_index,
         "apex_index": result.apex_index,
@@ -83,7 +104,8 @@ def sample_fields(result: SampleResult) -> dict[str, Any]:
         "n_frames": result.n_frames,
         "error": result.error,
         "repair": result.repair,
-        "checksum": checksum(result.images) if result.status == OK else "",
+        "checksum": checksum(base_images(result.images)) if ok else "",
+        **sets,
         **alignment_values(result.alignment),
         "status": result.status,
     }
@@ -122,11 +144,13 @@ class FieldWriter:
         self._last = time.monotonic()
         if not self.pending:
             return
-        indices = np.array(sorted(self.pending))
-        rows = [self.pending[i] for i in indices]
-        for name in rows[0]:  # sample_fields' order: status last
+        names = list(dict.fromkeys(name for row in self.pending.values() for name in row))
+        # status last: the commit mark; samples that only had arrays added carry fewer fields
+        names.sort(key=lambda name: name == "status")
+        for name in names:
+            indices = np.array(sorted(i for i, row in self.pending.items() if name in row))
             column = array(self.group, name)
-            values = np.array([row[name] for row in rows])
+            values = np.array([self.pending[i][name] for i in indices])
             column.oindex[indices] = values if column.dtype.kind in "TO" else values.astype(column.dtype)
         self.pending.clear()
 
