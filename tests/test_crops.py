@@ -379,3 +379,18 @@ def test_report_page_says_which_crop_and_flags_by_it(stores, tmp_path):
         page = write_report(stores[key], tmp_path / "-".join(key), workers=1, progress=False).read_text()
         assert f"<tr><th>crop</th><td>{words}</td></tr>" in page
         assert ('<span class="flag" title="share of the output face window' in page) is past_frame, key
+
+
+def test_flow_added_to_a_registered_crop_store_matches_a_build_with_it(stores, cropped, tmp_path):
+    """Arrays added later are computed from frames resized as the images were, not warped."""
+    store = tmp_path / "release.zarr"
+    shutil.copytree(stores["cropped", "release"], store)
+    arrays = "trdi,midi,onset,apex,flow"
+    added = build("casme2", cropped, str(store), size=SIZE, progress=False, scheduler="sync", arrays=arrays)
+    assert added.added == len(CLIPS) and added.built == 0
+    fresh = str(tmp_path / "fresh.zarr")
+    build("casme2", cropped, fresh, size=SIZE, progress=False, scheduler="sync", arrays=arrays)
+    ours, theirs = zarr.open_group(str(store), mode="r"), zarr.open_group(fresh, mode="r")
+    assert _config(str(store))["crop"] == "release"
+    for name in ("trdi", "onset", "apex", "flow", "strain", "transform"):
+        np.testing.assert_array_equal(ours[name][:], theirs[name][:], err_msg=name)

@@ -99,17 +99,18 @@ ALIGNMENT_FIELDS: dict[str, tuple[Any, tuple[int, ...], tuple[str, ...], Any]] =
 
 
 #: how a derived array is laid out: (dtype, one sample's shape, dimension names, fill)
-ArraySpec = tuple[str, tuple[int, ...], tuple[str, ...], Any]
+#: an array of the schema: dtype, one sample's shape, its dimension names, the fill value
+_ArraySpec = tuple[str, tuple[int, ...], tuple[str, ...], Any]
 
 
-def derived_arrays(name: str, size: int, channels: int, sequence_frames: int) -> dict[str, ArraySpec]:
+def derived_arrays(name: str, size: int, channels: int, sequence_frames: int) -> dict[str, _ArraySpec]:
     """The arrays of the derived set ``name``: array -> (dtype, one sample's shape, its
     dimension names after ``sample``, the value of a sample not built). Float arrays of a
     sample not built (or an apex->offset span too short for flow) hold NaN, not 0: no flow
     is not zero motion."""
-    flow: ArraySpec = ("float32", (size, size, 2), ("y", "x", "component"), np.nan)
-    strain: ArraySpec = ("float32", (size, size), ("y", "x"), np.nan)
-    sets: dict[str, dict[str, ArraySpec]] = {
+    flow: _ArraySpec = ("float32", (size, size, 2), ("y", "x", "component"), np.nan)
+    strain: _ArraySpec = ("float32", (size, size), ("y", "x"), np.nan)
+    sets: dict[str, dict[str, _ArraySpec]] = {
         "flow": {"flow": flow, "strain": strain},
         "flow_apex_offset": {"flow_apex_offset": flow, "strain_apex_offset": strain},
         "sequence": {"sequence": ("uint8", (sequence_frames, size, size, channels), ("t", "y", "x", "channel"), 0)},
