@@ -4,7 +4,7 @@ Two scenes made from the packaged photograph (a real face): a tight crop the way
 CASME-II's ``Cropped`` frames are (280x340, the face filling the frame, the detector's box
 reaching past it) and a raw frame (640x480, the face about as large as CASME-II's). Each
 is built as a one-frame clip by the build's own stage
-(:func:`mepipe.engine.stages.align_clip`) under every crop setting; for each the table
+(:func:`mepipe.engine.stages.place_clip`) under every crop setting; for each the table
 gives
 
 * ``outside``: the share of the output window whose source lies outside the frame, as
@@ -29,7 +29,7 @@ import cv2
 import numpy as np
 
 from mepipe.engine.config import BuildConfig
-from mepipe.engine.stages import Clip, align_clip, detect_side
+from mepipe.engine.stages import Clip, detect_side, place_clip
 from mepipe.imaging import align
 from mepipe.pipelines import get_recipe
 from mepipe.report.quality import to_output, window_outside
@@ -86,7 +86,7 @@ def built(image: np.ndarray, config: BuildConfig) -> tuple[np.ndarray, float, fl
     """The scene as a one-frame clip through the build's stage: the output, the share
     outside the frame, the face box's share (None: no face found) and the detection step."""
     clip = Clip(np.array([0]), image[None], 0, 0, None, onset_file=Path("scene"))
-    done = align_clip(clip, get_recipe(config.dataset), config)
+    done = place_clip(clip, get_recipe(config.dataset), config)
     alignment = done.alignment
     assert alignment is not None
     outside = window_outside(alignment.transform, alignment.frame_size, config.size)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from mepipe.engine.config import BuildConfig
-from mepipe.engine.stages import Clip, align_clip, frames_needed, pool_clip, span_bounds
+from mepipe.engine.stages import Clip, frames_needed, place_clip, pool_clip, span_bounds
 from mepipe.errors import SampleError, UsageError
 from mepipe.imaging import rankpool
 from mepipe.imaging.align import similarity_from_landmarks
@@ -122,7 +122,7 @@ def test_motion_at_the_frame_edge_never_leaks_outside_it(tmp_path):
     numbers = np.arange(10, 10 + len(steps))
     clip = Clip(numbers, frames, 10, int(numbers[-1]), int(numbers[-1]), onset_file=Path("img10.jpg"))
     config = BuildConfig("casme2", size=64, keep_raw=True)
-    aligned = align_clip(clip, get_recipe("casme2"), config)
+    aligned = place_clip(clip, get_recipe("casme2"), config)
     result = pool_clip(aligned, sample(onset=10, apex=15, offset=15), config)
     store = create_store(str(tmp_path / "s.zarr"), [sample(), sample()], size=64, keep_raw=True, attrs={})
     write_sample(store, 0, result)

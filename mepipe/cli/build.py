@@ -18,7 +18,7 @@ from mepipe.release.crops import CROPS
 from mepipe.store import ARRAY_SETS, IMAGES
 
 from .release import objective_sheet_option
-from .scheduling import dask_options, dask_scheduler
+from .scheduling import Placement, dask_options, dask_scheduler
 
 
 def _default_root(dataset: str) -> Path:
@@ -119,16 +119,7 @@ def build(
     classes: str,
     objective_sheet: Path | None,
     au_vocabulary: str | None,
-    workers: int | None,
-    scheduler: str,
-    cluster: str | None,
-    cluster_config: Path | None,
-    queue: str | None,
-    cores: int | None,
-    memory: str | None,
-    walltime: str | None,
-    jobs: int | None,
-    dry_run: bool,
+    placement: Placement,
     arrays: str,
     flow: str,
     sequence_frames: int,
@@ -150,7 +141,7 @@ def build(
     options: dict[str, Any] = dict(
         sheet=sheet,
         frames=frames,
-        workers=workers,
+        workers=placement.workers,
         overwrite=overwrite,
         progress=not quiet,
         shard=shard,
@@ -172,18 +163,7 @@ def build(
     )
     root = root or _default_root(dataset)
     out = out or f"{dataset}.zarr"
-    with dask_scheduler(
-        scheduler,
-        cluster,
-        workers=workers,
-        cluster_config=cluster_config,
-        queue=queue,
-        cores=cores,
-        memory=memory,
-        walltime=walltime,
-        jobs=jobs,
-        dry_run=dry_run,
-    ) as chosen:
+    with dask_scheduler(placement) as chosen:
         if chosen is None:
             return 0
         summary = run_build(dataset, root, out, scheduler=chosen, **options)

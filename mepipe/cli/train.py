@@ -15,7 +15,7 @@ import click
 from mepipe.errors import UsageError, require
 from mepipe.train.defaults import DEFAULT_EPOCHS, VARIANTS
 
-from .scheduling import dask_options, dask_scheduler
+from .scheduling import Placement, dask_options, dask_scheduler
 from .store import protocol_option
 
 
@@ -136,16 +136,7 @@ def train(
     fold_group: int | None,
     protocol: str,
     megc_log: Path | None,
-    workers: int | None,
-    scheduler: str | None,
-    cluster: str | None,
-    cluster_config: Path | None,
-    queue: str | None,
-    cores: int | None,
-    memory: str | None,
-    walltime: str | None,
-    jobs: int | None,
-    dry_run: bool,
+    placement: Placement,
 ) -> None:
     """Leave-one-subject-out (or, --protocol lodo, leave-one-dataset-out) training of the
     TRDI/MIDI fusion network on STORE.
@@ -174,8 +165,8 @@ def train(
         fold_group=fold_group,
         protocol=protocol,
     )
-    if len(variants) == 1 and scheduler is None and cluster is None:
-        if dry_run:
+    if len(variants) == 1 and placement.scheduler is None and placement.cluster is None:
+        if placement.dry_run:
             raise UsageError("--dry-run needs --cluster slurm or --cluster pbs")
         metrics = run(store, out, variant=variants[0], seeds=_seeds(seeds), megc_log=megc_log, progress=True, **options)
         click.echo(format_summary(metrics))
@@ -183,19 +174,8 @@ def train(
         return
     if megc_log is not None:
         raise UsageError("--megc-log writes one run's predictions: give one variant, without a cluster")
-    with dask_scheduler(
-        scheduler,
-        cluster,
-        workers=workers,
-        cluster_config=cluster_config,
-        queue=queue,
-        cores=cores,
-        memory=memory,
-        walltime=walltime,
-        jobs=jobs,
-        dry_run=dry_run,
-    ) as chosen:
-        if dry_run:  # the job script is printed
+    with dask_scheduler(placement) as chosen:
+        if placement.dry_run:  # the job script is printed
             return
         summary = run_sweep(store, out, variants, _seeds(seeds), scheduler=chosen, **options)
     click.echo(format_sweep(summary))

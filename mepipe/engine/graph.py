@@ -83,7 +83,7 @@ def _load(
 
 
 def _align(clip: Any, sample: Sample, config: BuildConfig) -> Any:
-    return _attempt(stages.align_clip, clip, get_recipe(config.dataset).resolve(sample)[0], config)
+    return _attempt(stages.place_clip, clip, get_recipe(config.dataset).resolve(sample)[0], config)
 
 
 def _pool(clip: Any, sample: Sample, config: BuildConfig) -> tuple[Any, int]:

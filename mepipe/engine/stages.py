@@ -130,7 +130,7 @@ def frames_needed(
 
 def load_clip(sample: Sample, recipe: Recipe, root: Path, config: BuildConfig, stored: Stored | None = None) -> Clip:
     """The frames a sample needs, from its folder under the frames root ``root``, found
-    by the numbers in their file names; they are decoded as :func:`align_clip` warps them.
+    by the numbers in their file names; they are decoded as :func:`place_clip` warps them.
     With ``stored`` (arrays added to a sample already built), the frames its new sets
     need, around the apex it was built with.
 
@@ -171,10 +171,13 @@ def detect_side(recipe: Recipe, frame_shape: tuple[int, ...], face_px: int) -> i
     return max(1, round(max(height, width) * min(1.0, face_px / expected)))
 
 
-def align_clip(clip: Clip, recipe: Recipe, config: BuildConfig) -> Clip:
-    """Warp every frame with the one similarity transform found on the onset frame, and
-    record that transform, the landmarks and the detection step in ``alignment``; for
-    ``crop="release"``, :func:`keep_registration` instead.
+def place_clip(clip: Clip, recipe: Recipe, config: BuildConfig) -> Clip:
+    """Put every frame of the clip into the output window, and record how in ``alignment``.
+
+    Aligned crops: every frame warped with the one similarity transform found on the
+    onset frame (:func:`mepipe.imaging.align.align_clip` does the same on arrays), the
+    transform, the landmarks and the detection step recorded. ``crop="release"``:
+    :func:`keep_registration`. A sample getting arrays added: its stored transform again.
 
     Raises
     ------
@@ -243,7 +246,7 @@ def pool_clip(clip: Clip, sample: Sample, config: BuildConfig) -> SampleResult:
     """TRDI and MIDI of the span, plus the aligned onset and apex frames."""
     aligned = clip.frames
     if not isinstance(aligned, np.ndarray):
-        raise TypeError("pool_clip takes the aligned frames (align_clip's clip), not the frame files")
+        raise TypeError("pool_clip takes the aligned frames (place_clip's clip), not the frame files")
     """The arrays ``config.arrays`` asks for: TRDI and MIDI of the span, the aligned onset
     and apex frames, and the derived sets (:func:`derived`). With ``clip.stored``, only
     the derived sets being added to a sample already built (``result.added``)."""
