@@ -7,7 +7,7 @@ Release layout (the ``MMEW_Final`` distribution, emotion first)::
 
 The sheet was not available to us: its header (``Subject, Filename, OnsetFrame,
 ApexFrame, OffsetFrame, Action Units, Estimated Emotion, remarks``), the 1920x1080/90 fps
-figures and the layout come from public loaders (design/datasets.md, section 3). Two
+figures and the layout come from public loaders (the README's datasets table lists the layouts). Two
 uncertainties are handled by trying folders in turn: the ``others`` emotion may live in a
 ``repression`` folder, and the project page describes a subject-first layout
 (``S03/happiness/S03-01-002``).

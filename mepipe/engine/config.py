@@ -48,7 +48,8 @@ class BuildConfig:
     Attributes
     ----------
     dataset : str
-        Recipe name (``casme2``, ``samm``, ``mmew``, ``casme3``).
+        Recipe name (``casme2``, ``samm``, ``mmew``, ``casme3``, ``smic``, ``megc2019``:
+        :func:`mepipe.pipelines.recipe_names`).
     classes : str
         Class set of the recipe (``raw``, ``5``, ``3``, ``megc2019``, ...).
     span : str
@@ -62,8 +63,9 @@ class BuildConfig:
     motion_reference : str
         ``onset`` (``|frame - onset|``) or ``previous`` (consecutive-frame difference).
     motion_descending : bool
-        Order frames by descending motion for MIDI (default ascending: the strongest
-        motion gets the largest positive weight).
+        Order frames by descending motion for MIDI (default ascending). Bilen's weights
+        peak mid-clip, so neither order gives the strongest motion the largest weight
+        (docs/method.md).
     motion_sigma : float
         Gaussian blur sigma before the motion difference.
     detect_face_px : int
