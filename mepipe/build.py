@@ -50,11 +50,13 @@ from mepipe.store import (
     FAILED,
     IMAGES,
     OK,
+    SHEET_FIELDS,
     STORE_ATTRS,
     Alignment,
     FieldWriter,
     add_derived,
     array,
+    as_str,
     create_store,
     detect_step_counts,
     held_sets,
@@ -200,6 +202,8 @@ def _check_same_build(group: zarr.Group, out: str, attrs: dict, samples: Sequenc
         diffs.append(f"frames folder: {old['frames']} vs {attrs['frames']}")
     if not diffs and list(read_array(group, "sample_id")) != [s.sample_id for s in samples]:
         diffs.append("sample list differs")
+    if not diffs:
+        diffs += _changed_fields(group, samples)
     if diffs:
         raise MepipeError(
             f"{out} was built with another configuration ({'; '.join(diffs)}); "
@@ -242,6 +246,20 @@ def _add_sets(group: zarr.Group, config: BuildConfig) -> list[str]:
     add_derived(group, new, config.size, config.channels, config.sequence_frames)
     group.attrs[STORE_ATTRS] = attrs
     return new
+
+
+def _changed_fields(group: zarr.Group, samples: Sequence[Sample]) -> list[str]:
+    """The sheet fields stored at creation that the release now gives otherwise: a sheet
+    read beside the coding sheet (CASME-II's objective classes) can change while the
+    coding sheet's checksum does not."""
+    changed = []
+    for name in SHEET_FIELDS:
+        if name in group:
+            stored = as_str(read_array(group, name))
+            now = np.array([str(getattr(s, name)) for s in samples])
+            if count := int((stored != now).sum()):
+                changed.append(f"{name} differs in {count} of {len(samples)} samples")
+    return changed
 
 
 def _refuse_foreign(out: str) -> None:

@@ -9,12 +9,15 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
+import openpyxl
 import pytest
 import zarr
 from click.testing import CliRunner
 
+from mepipe.build import build
 from mepipe.cli import cli
 from mepipe.dataset import open_dataset
+from mepipe.errors import MepipeError
 from mepipe.pipelines import get_recipe
 from mepipe.release.au import (
     MEB_AUS,
@@ -236,3 +239,21 @@ def test_store_holds_the_action_units_and_their_targets(casme2_release, casme2_s
 
     item = TorchDataset(str(out))[1]
     assert item["au_multihot"].tolist() == meb["au_multihot"][int(TorchDataset(str(out)).rows[1])].tolist()
+
+
+def test_resuming_after_the_objective_sheet_changed_is_refused(casme2_release, tmp_path):
+    """The ObjectiveClasses sheet is not the coding sheet, whose checksum the store keeps:
+    the stored classes themselves are compared on resume."""
+    release = tmp_path / "release"
+    shutil.copytree(casme2_release, release)
+    store = str(tmp_path / "s.zarr")
+    build("casme2", release, store, size=32, progress=False, scheduler="sync", classes="objective")
+    sheet = release / "CASME2-ObjectiveClasses.xlsx"
+    book = openpyxl.load_workbook(sheet)
+    cell = book.active.cell(row=2, column=3)
+    cell.value = cell.value % 7 + 1
+    book.save(sheet)
+    with pytest.raises(MepipeError) as caught:
+        build("casme2", release, store, size=32, progress=False, scheduler="sync", classes="objective")
+    assert "objective_class differs in 1 of 9 samples" in str(caught.value)
+    assert "label differs in 1 of 9 samples" in str(caught.value)
