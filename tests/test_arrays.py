@@ -254,9 +254,10 @@ def test_killed_add_resumes(casme2_store, casme2_release, tmp_path):
         "--out", str(store), "--size", "64", "--workers", "1", "--quiet", "--arrays", FLOW + ",sequence",
     ]  # fmt: skip
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    mark = store / "checksum_flow" / "c" / "0"  # written after the first sample, then every 2 s
+    # each set's checksums are written after the first sample, then every 2 s, one after the other
+    marks = [store / name / "c" / "0" for name in ("checksum_flow", "checksum_sequence")]
     deadline = time.time() + 120
-    while time.time() < deadline and process.poll() is None and not mark.exists():
+    while time.time() < deadline and process.poll() is None and not all(mark.exists() for mark in marks):
         time.sleep(0.01)
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
