@@ -21,9 +21,9 @@ from .store import protocol_option
 
 def _import_train() -> tuple[Callable[..., Any], Callable[..., Any], Callable[..., str], Callable[..., str]]:
     require("torch", "PyTorch", "mepipe train", "train")
-    from mepipe.train import report, run, sweep
+    from mepipe.train import results, run, sweep
 
-    return run.train, sweep.sweep, report.format_summary, sweep.format_sweep
+    return run.train, sweep.sweep, results.format_summary, sweep.format_sweep
 
 
 def _variants(value: str) -> list[str]:

@@ -25,7 +25,7 @@ from .data import StoreData, load_store, loso_folds
 from .defaults import DEFAULT_EPOCHS, VARIANTS
 from .loop import FoldResult, TrainConfig, device_name, resolve_device, train_fold
 from .plots import plot_confusion, plot_curves, plot_fusion_weights
-from .report import predictions_table, summarise, write_megc_log, write_predictions
+from .results import predictions_table, summarise, write_megc_log, write_predictions
 from .together import train_folds
 
 
