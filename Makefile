@@ -40,6 +40,8 @@ bench: $(STAMP)  ## run the benchmarks (ratios against baselines measured in the
 # -E: read every page again, so docstrings changed since the last build are checked too
 # (an incremental build would not re-emit their warnings)
 docs: $(STAMP)  ## build the documentation site into docs/_build/html (warnings are errors)
+	@# the API pages are generated anew: a module renamed since the last build leaves a stale page
+	rm -rf docs/api/generated
 	$(VENV)/bin/sphinx-build -E -W --keep-going -q -b html docs docs/_build/html
 
 clean:  ## remove the venv and generated data
