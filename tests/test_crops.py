@@ -277,6 +277,13 @@ def test_face_window_with_a_default_release_crop_is_refused(cropped, tmp_path):
         ("casme2", "Cropped-updated/Cropped", "release"),
         ("casme2", "CASME2/Cropped-updated", "release"),
         ("casme2", "CASME2/CASME2_RAW_selected", "aligned"),
+        # copies of the registered crops under a lab's own names
+        ("casme2", "lab/CASME2_Cropped", "release"),
+        ("casme2", "lab/cropped_faces", "release"),
+        ("casme2", "crops/CASME2_RAW_selected", "aligned"),
+        ("casme2", "lab/CASME2_uncropped", "aligned"),
+        ("smic", "lab/SMIC_cropped/HS", "release"),
+        ("casme3", "lab/part_A_cropped", "release"),
         ("smic", "SMIC/SMIC_all_cropped/HS", "release"),
         ("smic", "SMIC/SMIC_all_raw/HS", "aligned"),
         ("casme3", "CASME3/ME_A_cropped", "release"),
