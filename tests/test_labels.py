@@ -104,7 +104,7 @@ def test_au_rules(text, au, tokens):
         ("4+(7", "", "unbalanced brackets, no AU read"),
         ("abc", "", "'abc' is not an AU code, ignored"),
         ("12X+4", "4", "'12X' is not an AU code, ignored"),
-        ("4++7", "4+7", "an empty term between '+'"),
+        ("4++7", "4+7", "an empty term between separators"),
         ("3+4", "3+4", "AU 3 is not a FACS action unit"),
     ],
 )
@@ -257,3 +257,25 @@ def test_resuming_after_the_objective_sheet_changed_is_refused(casme2_release, t
         build("casme2", release, store, size=32, progress=False, scheduler="sync", classes="objective")
     assert "objective_class differs in 1 of 9 samples" in str(caught.value)
     assert "label differs in 1 of 9 samples" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "text, au, sides",
+    [
+        # forms no sheet read here uses, as other releases and lab copies write them
+        ("AU12", "12", [""]),
+        ("AU4+AU7", "4+7", ["", ""]),
+        ("AU 6 + AU 12", "6+12", ["", ""]),
+        ("1, 2, 4", "1+2+4", ["", "", ""]),
+        ("1;2", "1+2", ["", ""]),
+        ("12L", "12", ["L"]),
+        ("12BR", "12", ["R"]),
+        ("(AU6 or AU12)+AU15", "15", ["", "", ""]),
+        ("L12R", "", [""]),  # two sides: unreadable, not a guess
+    ],
+)
+def test_other_spellings_of_action_units(text, au, sides):
+    tokens, warnings = parse_action_units(text)
+    assert au_text(certain_aus(tokens)) == au
+    assert [t.side for t in tokens] == sides
+    assert bool(warnings) == (au == "")

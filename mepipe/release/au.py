@@ -34,7 +34,15 @@ FACS_AUS: frozenset[int] = frozenset([1, 2, *range(4, 40), *range(41, 47), *rang
 #: meb's cross-dataset AU protocol: the 12 AUs common to its six datasets
 MEB_AUS: tuple[int, ...] = (1, 2, 4, 5, 6, 7, 9, 10, 12, 14, 15, 17)
 
-_SIMPLE = re.compile(r"(?P<side>[LRATB](?:/[LRATB])?)?\s*(?P<au>\d+)\s*(?P<intensity>[A-E](?:/[A-E])?)?", re.IGNORECASE)
+# other sheets write the same with an ``AU`` prefix (``AU12``, ``AU 4``) or the side after
+# the number (``12L``): read alike, so a new release's sheet is not silently lost
+_SIMPLE = re.compile(
+    r"(?P<side>[LRATB](?:/[LRATB])?)?\s*(?:AU\s*)?(?P<au>\d+)\s*(?P<intensity>[A-E](?:/[A-E])?)?\s*(?P<after>[LR])?",
+    re.IGNORECASE,
+)
+#: what separates the terms of a cell, outside brackets: ``+`` (every sheet read), or a
+#: comma or semicolon (lists such as ``1, 2, 4``)
+_SEPARATORS = "+,;"
 _REF = re.compile(r"ref\s*\((?P<inner>[^()]*)\)", re.IGNORECASE)
 _OR = re.compile(r"\s+or\s+", re.IGNORECASE)
 
@@ -93,7 +101,7 @@ def parse_action_units(text: Any) -> tuple[list[AuToken], list[str]]:
     warnings: list[str] = []
     for term in _terms(cell):
         if not term:
-            warnings.append(f"action units {cell!r}: an empty term between '+'")
+            warnings.append(f"action units {cell!r}: an empty term between separators")
             continue
         ref = _REF.fullmatch(term)
         if ref:
@@ -176,13 +184,13 @@ def _cell(text: Any) -> str:
 
 
 def _terms(cell: str) -> list[str]:
-    """Split on ``+`` outside brackets, each term stripped."""
+    """Split on :data:`_SEPARATORS` outside brackets, each term stripped."""
     terms: list[str] = []
     current: list[str] = []
     depth = 0
     for char in cell:
         depth += (char == "(") - (char == ")")
-        if char == "+" and depth == 0:
+        if char in _SEPARATORS and depth == 0:
             terms.append("".join(current).strip())
             current = []
         else:
@@ -193,12 +201,12 @@ def _terms(cell: str) -> list[str]:
 
 def _simple(term: str, written: str) -> AuToken:
     match = _SIMPLE.fullmatch(term)
-    if not match:
+    if not match or (match.group("side") and match.group("after")):
         return AuToken(written, None, certain=False, kind="unreadable")
     return AuToken(
         written,
         int(match.group("au")),
-        (match.group("side") or "").upper(),
+        (match.group("side") or match.group("after") or "").upper(),
         (match.group("intensity") or "").upper(),
     )
 
