@@ -11,6 +11,7 @@ BENCHMARKS = (
     "perframe",
     "build",
     "arrays",
+    "flow",
     "stages",
     "scale",
     "quality",
