@@ -21,7 +21,6 @@ Then the face box's share under each face window over 50 placements of the photo
 from __future__ import annotations
 
 import argparse
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +30,10 @@ import numpy as np
 from mepipe.engine.config import BuildConfig
 from mepipe.engine.stages import Clip, detect_side, place_clip
 from mepipe.imaging import align
+from mepipe.imaging.align import to_output
 from mepipe.pipelines import get_recipe
-from mepipe.report.quality import to_output, window_outside
+from mepipe.report.quality import window_outside
+from mepipe.synth import faces
 
 OUT = Path(__file__).parent / "out" / "crops"
 #: the detector's box on the packaged photograph (mepipe/data/PROVENANCE.md)
@@ -55,11 +56,7 @@ SETTINGS: dict[str, dict[str, Any]] = {
 
 def photo() -> np.ndarray:
     """The packaged photograph, RGB."""
-    path = resources.files("mepipe").joinpath("data", "astronaut.png")
-    image = cv2.imread(str(path))
-    if image is None:
-        raise FileNotFoundError(path)
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    return cv2.cvtColor(faces.portrait().image, cv2.COLOR_BGR2RGB)
 
 
 def place(

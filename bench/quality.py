@@ -49,7 +49,7 @@ def _blob(transform: np.ndarray):
     radius = int(round(0.04 * SIZE / np.hypot(*transform[0, :2])))
 
     def draw(frame: np.ndarray, t: float) -> np.ndarray:
-        centre = quality.to_output(np.array([[(0.05 + 0.15 * t) * SIZE, 0.1 * SIZE]]), inverse)[0]
+        centre = align.to_output(np.array([[(0.05 + 0.15 * t) * SIZE, 0.1 * SIZE]]), inverse)[0]
         out = frame.copy()
         colour = (255, 255, 255) if frame.ndim == 3 else 255
         cv2.circle(out, tuple(int(round(v)) for v in centre), radius, colour, -1, cv2.LINE_AA)

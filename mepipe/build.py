@@ -17,7 +17,7 @@ import os
 import time
 import uuid
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -45,6 +45,7 @@ from mepipe.release.discover import Release, open_release
 from mepipe.release.recipe import Recipe, Sample
 from mepipe.report.summary import reason_kind
 from mepipe.store import (
+    ALIGNMENT_FIELDS,
     ARRAY_SETS,
     DERIVED_SETS,
     FAILED,
@@ -299,20 +300,23 @@ def open_or_create(
     return group
 
 
-def _stored(group: zarr.Group, index: int, sets: tuple[str, ...]) -> Stored:
-    """The record of built sample ``index`` that adding ``sets`` to it starts from."""
-
-    def value(name: str) -> np.ndarray:
-        return np.asarray(array(group, name)[index])
-
-    height, width = (int(v) for v in value("frame_size"))
-    alignment = Alignment(
-        transform=value("transform"),
-        landmarks=value("landmarks"),
-        frame_size=(height, width),
-        detect_step=str(value("detect_step")),
-    )
-    return Stored(alignment, int(value("apex_index")), str(value("repair")), sets)
+def _stored(group: zarr.Group, adding: Mapping[int, tuple[str, ...]]) -> dict[int, Stored]:
+    """The record of each built sample that adding its sets to starts from; each field
+    read once for all of them (one chunk per field, not one read per sample)."""
+    if not adding:
+        return {}
+    fields = {name: read_array(group, name) for name in (*ALIGNMENT_FIELDS, "apex_index", "repair")}
+    records = {}
+    for index, sets in adding.items():
+        height, width = (int(v) for v in fields["frame_size"][index])
+        alignment = Alignment(
+            transform=fields["transform"][index],
+            landmarks=fields["landmarks"][index],
+            frame_size=(height, width),
+            detect_step=str(fields["detect_step"][index]),
+        )
+        records[index] = Stored(alignment, int(fields["apex_index"][index]), str(fields["repair"][index]), sets)
+    return records
 
 
 def _to_add(group: zarr.Group, config: BuildConfig, ok: np.ndarray) -> dict[int, tuple[str, ...]]:
@@ -414,7 +418,7 @@ def build(
         if todo:
             # arrays only added to built samples: the images they hold are not rewritten
             layout.prepare_writes(out, images=bool(whole.any()))
-        stored = {index: _stored(group, index, sets) for index, sets in adding.items()}
+        stored = _stored(group, adding)
         graph, keys = build_graph(
             todo,
             release.frame_roots,

@@ -191,6 +191,25 @@ class FaceClip:
     sigma: float
 
 
+def placed(
+    frame: tuple[int, int], face_width: float, angle: float = 0.0, mirror: bool = False, gray: bool = False
+) -> tuple[np.ndarray, faces.Stage]:
+    """The packaged portrait, neutral and evenly lit, centred in a ``frame`` (width, height)
+    at face-area width ``face_width``, turned by ``angle`` degrees: the frame (RGB, or gray)
+    and its :class:`~mepipe.synth.faces.Stage` (true landmarks, axes)."""
+    look = faces.Look(
+        size=1.0,
+        angle=angle,
+        centre=(0.5, 0.5),
+        brightness=0.0,
+        gamma=1.0,
+        mirror=mirror,
+        backdrop=(170.0, 175.0, 180.0),
+    )
+    stage = faces.place(look, frame, face_width, gray, np.random.default_rng(0))
+    return (stage.canvas if gray else cv2.cvtColor(stage.canvas, cv2.COLOR_BGR2RGB)), stage
+
+
 def face_clip(
     n_frames: int = 9,
     bump: float = 2.0,
@@ -233,17 +252,7 @@ def face_clip(
     noise : float
         Sensor noise standard deviation on the moved frames, grey levels.
     """
-    look = faces.Look(
-        size=1.0,
-        angle=angle,
-        centre=(0.5, 0.5),
-        brightness=0.0,
-        gamma=1.0,
-        mirror=mirror,
-        backdrop=(170.0, 175.0, 180.0),
-    )
-    stage = faces.place(look, frame, face_width, gray, np.random.default_rng(0))
-    image = stage.canvas if gray else cv2.cvtColor(stage.canvas, cv2.COLOR_BGR2RGB)
+    image, stage = placed(frame, face_width, angle, mirror, gray)
     points = stage.points
     per_output_px = np.hypot(*(points[42:48].mean(axis=0) - points[36:42].mean(axis=0))) / (_OUTPUT_IOD * size)
     centre = points[list(landmarks)].mean(axis=0)

@@ -192,7 +192,7 @@ def test_raw_frames_in_both_crops(stores, raw):
     group = zarr.open_group(stores["raw", "aligned"], mode="r")
     truth = _placement(RAW)[1]
     eyes = np.stack([truth[36:42].mean(axis=0), truth[42:48].mean(axis=0)])
-    landed = quality.to_output(eyes, group["transform"][0])
+    landed = align.to_output(eyes, group["transform"][0])
     assert np.abs(landed - align.canonical_points(SIZE)[:2]).max() < 0.02 * SIZE
     for store in (stores["raw", "aligned"], stores["raw", "release"]):
         still, sliding = _measures(store, 0), _measures(store, 1)
@@ -340,7 +340,7 @@ def test_resize_geometry_is_the_resize_opencv_does():
     assert np.abs(resized[0].astype(int) - warped).max() <= 2
     # padded: the frame's corners land on the padded box's, the rest is 0
     padded, matrix = resize_clip(frame[None], 60, keep_aspect=True)
-    corners = quality.to_output(np.array([[-0.5, -0.5], [19.5, 29.5]]), matrix)
+    corners = align.to_output(np.array([[-0.5, -0.5], [19.5, 29.5]]), matrix)
     np.testing.assert_allclose(corners, [[9.5, -0.5], [49.5, 59.5]])
     assert not padded[0, :, :10].any() and not padded[0, :, 50:].any() and padded[0, :, 10:50].any()
     # gray frames: one channel, or replicated
@@ -356,7 +356,7 @@ def test_canonical_face_window_is_the_canonical_layout():
     np.testing.assert_array_equal(align.canonical_points(224, None), align.canonical_points(224))
     # face_box of landmarks in the canonical layout is the canonical predictor box
     truth = np.array(json.loads(_data("astronaut_landmarks.json").read_text())["points"], float)
-    aligned = quality.to_output(truth, align.similarity_from_landmarks(truth, 224))
+    aligned = align.to_output(truth, align.similarity_from_landmarks(truth, 224))
     np.testing.assert_allclose(align.face_box(aligned, 224), (0.23, 0.23, 0.81, 0.81), atol=1e-9)
 
 
@@ -366,7 +366,7 @@ def test_report_places_landmarks_where_a_resized_frame_has_its_face(scene):
     # whole, the face is not where the canonical layout's box is, but where face_box says
     image, truth = _placement(scene)
     out, matrix = resize_clip(image[None], SIZE)
-    expected = quality.to_output(truth, matrix)
+    expected = align.to_output(truth, matrix)
     iod = np.hypot(*(expected[42:48].mean(axis=0) - expected[36:42].mean(axis=0)))
     found = align.aligned_landmarks(out[0], align.face_box(expected, SIZE))
     canonical = align.aligned_landmarks(out[0])

@@ -8,7 +8,6 @@ SAMM 400 px in 2040x1088), so smaller faces are left to the fallbacks.
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 import pytest
 
@@ -16,7 +15,8 @@ from mepipe.engine.config import BuildConfig
 from mepipe.engine.stages import detect_side
 from mepipe.imaging import align
 from mepipe.pipelines import get_recipe
-from mepipe.synth import faces
+
+from .deform import placed
 
 SIZE = 224
 CASME2, SAMM, CROPPED = ("casme2", (640, 480)), ("samm", (2040, 1088)), ("casme2", (280, 340))
@@ -45,18 +45,7 @@ CASES = {
 def scene(recipe: str, frame: tuple[int, int], width: float, angle: float) -> tuple[np.ndarray, np.ndarray]:
     """The portrait centred in a frame at face-area ``width``, rotated by ``angle``; the
     frame (RGB, or gray for SAMM as in the release) and the true landmarks in it."""
-    gray = get_recipe(recipe).color == "gray"
-    look = faces.Look(
-        size=1.0,
-        angle=angle,
-        centre=(0.5, 0.5),
-        brightness=0.0,
-        gamma=1.0,
-        mirror=False,
-        backdrop=(170.0, 175.0, 180.0),
-    )
-    stage = faces.place(look, frame, width, gray, np.random.default_rng(0))
-    image = stage.canvas if gray else cv2.cvtColor(stage.canvas, cv2.COLOR_BGR2RGB)
+    image, stage = placed(frame, width, angle, gray=get_recipe(recipe).color == "gray")
     return image, stage.points
 
 

@@ -334,15 +334,10 @@ def derived(
     if "landmarks_aligned" in sets:
         if clip.alignment is None:
             raise SampleError("no alignment to map the landmarks with")
-        out["landmarks_aligned"] = map_points(clip.alignment.landmarks, clip.alignment.transform)
+        out["landmarks_aligned"] = align.to_output(clip.alignment.landmarks, clip.alignment.transform).astype(
+            np.float32
+        )
     return out, notes
-
-
-def map_points(points: np.ndarray, matrix: np.ndarray) -> np.ndarray:
-    """``(K, 2)`` points (x, y) through a ``(2, 3)`` affine transform, as float32."""
-    points = np.asarray(points, dtype=np.float64)
-    matrix = np.asarray(matrix, dtype=np.float64)
-    return (points @ matrix[:, :2].T + matrix[:, 2]).astype(np.float32)
 
 
 def _flow(first: np.ndarray, second: np.ndarray, method: str) -> tuple[np.ndarray, np.ndarray]:

@@ -593,6 +593,12 @@ def face_box(landmarks: np.ndarray, size: int) -> tuple[float, float, float, flo
     return float(left), float(top), float(right), float(bottom)
 
 
+def to_output(points: np.ndarray, transform: np.ndarray) -> np.ndarray:
+    """Source-pixel points ``(K, 2)`` mapped by a ``(2, 3)`` source->output transform."""
+    matrix = np.asarray(transform, dtype=np.float64)
+    return np.asarray(points, dtype=np.float64) @ matrix[:, :2].T + matrix[:, 2]
+
+
 def aligned_landmarks(image: np.ndarray, box: Sequence[float] | None = None) -> np.ndarray:
     """The 68 landmarks of an aligned (canonical layout) image, without detection.
 

@@ -18,7 +18,7 @@ import numpy as np
 
 from mepipe import __version__
 from mepipe._shared.text import join_repairs, split_repairs
-from mepipe.imaging.align import NO_FACE, aligned_landmarks, face_box
+from mepipe.imaging.align import NO_FACE, aligned_landmarks, face_box, to_output
 
 #: mean landmark displacement (output pixels) between the aligned onset and apex above
 #: which the clip's one transform, found on the onset frame, no longer fits its apex
@@ -151,12 +151,6 @@ def head_motion(onset: np.ndarray, apex: np.ndarray, box: tuple[float, float, fl
     :func:`mepipe.imaging.align.face_box`), or the canonical layout's.
     """
     return mean_displacement(aligned_landmarks(onset, box), aligned_landmarks(apex, box))
-
-
-def to_output(points: np.ndarray, transform: np.ndarray) -> np.ndarray:
-    """Source-pixel points ``(K, 2)`` mapped by a ``(2, 3)`` source->output transform."""
-    matrix = np.asarray(transform, dtype=np.float64)
-    return np.asarray(points, dtype=np.float64) @ matrix[:, :2].T + matrix[:, 2]
 
 
 def _square(width: float, height: float) -> np.ndarray:

@@ -17,8 +17,6 @@ from mepipe.store.schema import (
     is_image,
     per_sample_arrays,
     read_array,
-    set_checksum_field,
-    set_checksums,
 )
 
 
@@ -57,5 +55,6 @@ def sample_checksum(group: zarr.Group, index: int) -> str:
 
 def set_checksum(group: zarr.Group, index: int, name: str) -> str:
     """Checksum of a sample's arrays of the derived set ``name`` as they are on disk now."""
-    arrays = [array for array, owner in DERIVED_ARRAYS.items() if owner == name]
-    return set_checksums({array: read_array(group, array, index) for array in arrays}, [name])[set_checksum_field(name)]
+    return checksum(
+        {array: read_array(group, array, index) for array, owner in DERIVED_ARRAYS.items() if owner == name}
+    )

@@ -99,7 +99,6 @@ ALIGNMENT_FIELDS: dict[str, tuple[Any, tuple[int, ...], tuple[str, ...], Any]] =
 
 
 #: how a derived array is laid out: (dtype, one sample's shape, dimension names, fill)
-#: an array of the schema: dtype, one sample's shape, its dimension names, the fill value
 _ArraySpec = tuple[str, tuple[int, ...], tuple[str, ...], Any]
 
 
@@ -132,7 +131,7 @@ DERIVED_ARRAYS = {array: name for name in DERIVED_SETS for array in derived_arra
 def name_clashes() -> list[str]:
     """Derived array or checksum names that would shadow another per-sample array (the
     sheet's string field ``clip`` among them) or each other; kept empty by a test."""
-    taken = {*SHEET_FIELDS, *OUTCOME_FIELDS, *ALIGNMENT_FIELDS, *IMAGES, *RAW_IMAGES}
+    taken = {*SHEET_FIELDS, *OUTCOME_FIELDS, *ALIGNMENT_FIELDS, *IMAGES, *RAW_IMAGES, AU_MULTIHOT}
     new = [*DERIVED_ARRAYS, *(set_checksum_field(name) for name in DERIVED_SETS)]
     return sorted(taken.intersection(new) | {name for name in new if new.count(name) > 1})
 
