@@ -8,7 +8,7 @@ DEMO   ?= demo
 # what ruff checks; mypy reads its files from pyproject.toml
 LINTED := mepipe pipelines tests bench cli.py
 
-.PHONY: help install demo test lint bench docs clean
+.PHONY: help install demo test lint bench docs constraints clean
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -43,6 +43,16 @@ docs: $(STAMP)  ## build the documentation site into docs/_build/html (warnings 
 	@# the API pages are generated anew: a module renamed since the last build leaves a stale page
 	rm -rf docs/api/generated
 	$(VENV)/bin/sphinx-build -E -W --keep-going -q -b html docs docs/_build/html
+
+# the hand-kept pins above the marker stay; below it, every other distribution the venv
+# resolved to (runtime, extras and their dependencies), so an upstream release cannot
+# change what CI installs. Run after moving a range in setup.cfg, then make test.
+constraints: $(STAMP)  ## rewrite constraints.txt's resolved pins from the installed venv
+	sed '/^# --- resolved/q' constraints.txt > constraints.txt.new
+	$(PIP) freeze --exclude-editable | sed 's/+cpu$$//' \
+	  | grep -v -i -E "^($$(sed -n '/^# --- resolved/q;s/^\([A-Za-z0-9_.-]*\)[=<>].*/\1/p' constraints.txt | paste -sd'|'))==" \
+	  >> constraints.txt.new
+	mv constraints.txt.new constraints.txt
 
 clean:  ## remove the venv and generated data
 	rm -rf $(VENV) $(DEMO) bench/out *.egg-info docs/_build docs/api/generated

@@ -26,7 +26,7 @@ LAYERS: list[set[str]] = [
     {"cli"},
     {"demo"},
     {"build", "train"},
-    {"engine", "dataset", "report", "synth"},
+    {"engine", "dataset", "report", "synth", "spot"},
     {"pipelines"},
     {"store"},
     {"imaging", "release"},

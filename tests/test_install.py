@@ -96,3 +96,31 @@ def test_the_command_runs_from_the_installed_wheel(installed, tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert "build" in result.stdout and "verify" in result.stdout
+
+
+def _requirement_name(line: str) -> str:
+    import re
+
+    return re.split(r"[\[<>=!~; ]", line.strip(), maxsplit=1)[0].lower().replace("_", "-")
+
+
+def test_every_install_requirement_is_pinned_in_constraints():
+    """CI installs with ``-c constraints.txt``: a runtime dependency without an ``==`` pin
+    there moves with every upstream release (as OpenCV 5.1.0.95 did)."""
+    import configparser
+
+    setup = configparser.ConfigParser()
+    setup.read(ROOT / "setup.cfg")
+    required = {
+        _requirement_name(line)
+        for line in setup["options"]["install_requires"].splitlines()
+        if line.strip() and not line.strip().startswith("#")
+    }
+    pinned = {
+        _requirement_name(line)
+        for line in (ROOT / "constraints.txt").read_text().splitlines()
+        if "==" in line and not line.startswith("#")
+    }
+    assert len(required) >= 10
+    assert required - pinned == set()
+    assert "-c constraints.txt" in (ROOT / "Makefile").read_text()

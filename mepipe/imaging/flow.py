@@ -202,7 +202,7 @@ def optical_flow(
         raise ValueError(f"frames of different shapes {a.shape} and {b.shape}")
     # no output array given: DIS would take one of the right shape as its initial flow;
     # OpenCV's stubs lack the None its API accepts
-    flow = solver(method, params).calc(a, b, None)  # type: ignore[call-overload]
+    flow = solver(method, params).calc(a, b, None)
     return np.asarray(flow, dtype=np.float32)
 
 

@@ -469,10 +469,7 @@ def render(stage: Stage, motion: np.ndarray, noise: np.ndarray) -> np.ndarray:
     """
     rows, cols = stage.roi
     # remap pulls: content moved by d at x is read back from x - d
-    # map2 None (map1 holds x and y) is valid OpenCV; its stubs require an array there
-    warped = cv2.remap(  # type: ignore[call-overload]
-        stage.canvas, stage.grid - motion, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
-    )
+    warped = cv2.remap(stage.canvas, stage.grid - motion, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     frame = stage.canvas.copy()
     frame[rows, cols] = warped
     return cv2.add(frame, noise, dtype=cv2.CV_8U)
