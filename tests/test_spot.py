@@ -200,3 +200,48 @@ def test_bad_input_is_named_and_a_faceless_video_is_recorded(video, tmp_path):
     group = zarr.open_group(str(tmp_path / "b.zarr"), mode="r")
     assert dict(group["videos/blank"].attrs)["status"] == "failed"
     assert group["videos/v1/valid"][:37].all()
+
+
+class _Release:
+    """A long-video recipe's interface (videos and intervals of a root) over one video."""
+
+    task = "spotting"
+
+    def __init__(self, video):
+        self.video = video
+
+    def videos(self, root):
+        return [self.video]
+
+    def intervals(self, root):
+        return _intervals()
+
+
+def test_build_command_dispatches_a_spotting_recipe_to_the_spotting_store(video, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    import mepipe.spot
+    from mepipe.cli import cli
+
+    # the recipes of issue 26 register as their own modules; any registered name serves here
+    monkeypatch.setattr(mepipe.spot, "spotting_recipe", lambda name: _Release(video))
+    out = tmp_path / "cli.zarr"
+    args = [
+        "build",
+        "--dataset",
+        "casme2",
+        "--root",
+        str(tmp_path),
+        "--out",
+        str(out),
+        "--k",
+        "3",
+        "--scheduler",
+        "sync",
+    ]
+    result = CliRunner().invoke(cli, [*args, "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert "1 videos, 40 frames (40 computed now)" in result.output
+    group = zarr.open_group(str(out), mode="r")
+    assert dict(group.attrs)["mepipe_spotting"]["settings"]["k"] == 3
+    assert group["videos/v1/valid"][:].sum() == 40 - 3
