@@ -33,8 +33,8 @@ LAYERS: list[set[str]] = [
     {"errors"},
     {"_shared"},
 ]
-#: the modules allowed to import torch: the training room and the torch view of a store
-TORCH_ALLOWED = ("mepipe.train", "mepipe.dataset.torch_view")
+#: the modules allowed to import torch: the training room and the torch views of the stores
+TORCH_ALLOWED = ("mepipe.train", "mepipe.dataset.torch_view", "mepipe.spot.torch_view")
 
 
 def _modules() -> dict[str, Path]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import zarr
@@ -14,7 +16,7 @@ from mepipe.spot.store import SpotSettings, build_spotting, labels, read_interva
 from tests.spotvideo import Event, write_video
 
 #: small settings: a 48 px crop (the test face's box is ~105 px: decoded at half size)
-SMALL = SpotSettings(crop=48, block=8, chunk=16, k=3)
+SMALL = SpotSettings(method="tvl1-fast", crop=48, block=8, chunk=16, k=3)
 ARRAYS = ("images", "region_motion", "face_motion", "head_motion", "valid", "unreadable", "face_lost")
 
 
@@ -138,7 +140,7 @@ def test_store_is_the_same_for_any_chunk_size_and_number_of_workers(video, tmp_p
         out = tmp_path / f"w{workers}c{chunk}.zarr"
         with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
             with Client(cluster) as client:
-                settings = SpotSettings(crop=48, block=8, chunk=chunk, k=3)
+                settings = replace(SMALL, chunk=chunk)
                 summary = build_spotting([video], _intervals(), out, settings, scheduler=client, progress=False)
         assert summary.ok and summary.computed == 40
         for name, values in _arrays(out).items():
@@ -171,13 +173,13 @@ def test_an_interrupted_build_resumes_to_the_same_store(video, tmp_path, monkeyp
     for name, values in _arrays(out).items():
         np.testing.assert_array_equal(values, _arrays(whole)[name], err_msg=name)
     with pytest.raises(UsageError, match="other settings .*k"):
-        build_spotting([video], _intervals(), out, SpotSettings(crop=48, block=8, chunk=16, k=4), progress=False)
+        build_spotting([video], _intervals(), out, replace(SMALL, k=4), progress=False)
 
 
 def test_store_keeps_the_releases_numbers_with_fps_and_missing_frames(tmp_path):
     video = write_video(tmp_path / "v", 40, [Event(10, 15, 20)], missing=(7,), fps=60.0, name="v1")
     out = tmp_path / "s.zarr"
-    settings = SpotSettings(crop=48, block=8, chunk=16, fps=30.0)
+    settings = replace(SMALL, fps=30.0, k=None)
     build_spotting([video], _intervals(), out, settings, scheduler="sync", progress=False)
     group = zarr.open_group(str(out), mode="r")
     v1 = group["videos/v1"]
@@ -245,3 +247,66 @@ def test_build_command_dispatches_a_spotting_recipe_to_the_spotting_store(video,
     group = zarr.open_group(str(out), mode="r")
     assert dict(group.attrs)["mepipe_spotting"]["settings"]["k"] == 3
     assert group["videos/v1/valid"][:].sum() == 40 - 3
+
+
+@pytest.fixture(scope="module")
+def two_subjects(video, tmp_path_factory):
+    """A store of three videos of two subjects: v1 and v2 (s1), v3 (s2, shorter, no expression)."""
+    folder = tmp_path_factory.mktemp("two")
+    v2 = write_video(folder / "v2", 40, [Event(10, 15, 20)], name="v2", seed=1)
+    v3 = write_video(folder / "v3", 24, name="v3", subject="s2", seed=2)
+    intervals = [*_intervals(), Interval("v2", "s1", "micro", 10, 15, 20, row=5)]
+    out = folder / "three.zarr"
+    build_spotting([video, v2, v3], intervals, out, SMALL, scheduler="sync", progress=False)
+    return out
+
+
+def test_open_spotting_is_a_named_padded_view_of_the_store(two_subjects):
+    from mepipe.spot.read import open_spotting
+
+    view = open_spotting(str(two_subjects))
+    assert view.region_motion.dims == ("video", "frame", "region")
+    assert view.images.dims == ("video", "frame", "y", "x", "channel")
+    assert list(view.video.values) == ["v1", "v2", "v3"] and list(view.subject.values) == ["s1", "s1", "s2"]
+    assert list(view.region.values) == list(features.REGIONS) and view.sizes["frame"] == 40
+    stored = zarr.open_group(str(two_subjects), mode="r")["videos/v3"]
+    np.testing.assert_array_equal(view.region_motion.sel(video="v3").values[:24], stored["region_motion"][:])
+    assert np.isnan(view.region_motion.sel(video="v3").values[24:]).all()
+    assert view.number.sel(video="v3").values.tolist() == list(range(1, 25)) + [-1] * 16
+    assert not view.valid.sel(video="v3").values[24:].any() and len(view.attrs["intervals"]) == 3
+
+
+def test_loso_splits_hold_out_every_video_of_one_subject(two_subjects):
+    from mepipe.spot.read import loso_splits
+
+    folds = [(s, train.tolist(), test.tolist()) for s, train, test in loso_splits(str(two_subjects))]
+    assert folds == [("s1", [2], [0, 1]), ("s2", [0, 1], [2])]
+
+
+def test_window_labels_are_positive_when_the_window_overlaps_an_interval():
+    from mepipe.spot.read import window_labels
+
+    numbers = np.array([1, 2, 3, 5, 6, 7, 8, 9])  # frame 4 missing
+    valid = np.ones(8, dtype=bool)
+    valid[1] = False
+    labels = window_labels(numbers, 2, [Interval("v", "s", "micro", 7, 7, 8)], valid)
+    # windows: 1-3, 2-5 (invalid), 3-6, 5-7, 6-8, 7-9; the last two have no i + k
+    assert labels.tolist() == [0, -1, 0, 1, 1, 1, -1, -1]
+
+
+def test_spot_windows_serve_the_stored_images_with_pseudo_labels(two_subjects):
+    pytest.importorskip("torch")
+    from mepipe.spot.read import loso_splits
+    from mepipe.spot.torch_view import SpotWindows
+
+    _, train, _ = next(loso_splits(str(two_subjects)))
+    windows = SpotWindows(str(two_subjects), train)
+    assert len(windows) == 24 - 3  # v3's valid windows
+    assert windows.labels.tolist() == [0] * 21  # v3 has no expression
+    every = SpotWindows(str(two_subjects), types=("micro",))
+    item = every[12]
+    stored = zarr.open_group(str(two_subjects), mode="r")["videos/v1"]
+    np.testing.assert_array_equal(item["images"].numpy(), stored["images"][12].transpose(2, 0, 1))
+    # v1's frame 13 window spans 13-16, inside the micro-expression 10-20
+    assert (item["video"], item["frame"], item["label"]) == ("v1", 13, 1)
+    assert every[0]["label"] == 0 and every.labels.sum() > 0

@@ -64,7 +64,7 @@ _NOSE_PAD = 0.08
 _EYES = (tuple(range(36, 42)), tuple(range(42, 48)))
 _EYE_PAD = 0.08
 #: pairs per warm-start block (see the module's docstring); chunks of work are whole blocks
-BLOCK = 64
+BLOCK = 128
 #: what a warm pair changes of a TV-L1 method's parameters: the previous pair's flow as
 #: the start, full resolution only, 2 warps of 2 x 10 iterations (chosen and checked
 #: against OpenCV's defaults by bench/spotting.py)
@@ -219,17 +219,36 @@ def _box4(values: Sequence[float]) -> tuple[float, float, float, float]:
     return left, top, right, bottom
 
 
-def _detect(image: np.ndarray, factor: int) -> tuple[tuple[float, float, float, float], np.ndarray] | None:
+def _detect(
+    image: np.ndarray, factor: int, full: bool = False
+) -> tuple[tuple[float, float, float, float], np.ndarray] | None:
     """The face box and landmarks of a frame decoded at ``1 / factor``, in full-resolution
-    pixels; ``None`` when dlib finds no face. The calling thread's detector."""
+    pixels; ``None`` when dlib finds no face. The calling thread's detector: on the whole
+    frame when ``full`` (the field's box), else on its copy scaled to 640 px (a probe)."""
     try:
-        face = aligner().detect(image)
+        face = aligner(detect_max_side=max(image.shape) if full else 640).detect(image)
     except SampleError:
         return None
     scale = float(factor)
     # a box's edges are pixel boundaries, landmarks pixel centres
     box = _box4([scale * v for v in face["box"]])
     return box, scale * (face["landmarks"] + 0.5) - 0.5
+
+
+def _segment(path: Path | str, position: int) -> Segment | None:
+    """The field's face of one frame: dlib on the full-resolution frame (``None``: no face)."""
+    image = decode(path)
+    found = None if image is None else _detect(image, 1, full=True)
+    if found is None:
+        return None
+    box, points = found
+    return Segment(position, box, tuple((float(x), float(y)) for x, y in points))
+
+
+def _probe(path: Path | str, factor: int) -> tuple[float, float, float, float] | None:
+    image = decode(path, factor)
+    found = None if image is None else _detect(image, factor)
+    return None if found is None else found[0]
 
 
 def _moved(old: tuple[float, ...], new: tuple[float, ...]) -> bool:
@@ -241,10 +260,12 @@ def _moved(old: tuple[float, ...], new: tuple[float, ...]) -> bool:
 def face_track(paths: Sequence[Path | str], recheck: int, crop: int = CROP) -> FaceTrack:
     """Find a video's face on its first frame, and look again every ``recheck`` frames.
 
-    The first frame is decoded at full resolution; the box found there sets the decode
-    factor of every other frame. A later detection replaces the face only when the face
-    has moved (:data:`MOVED`): replacing it on every check would add landmark jitter to
-    the features. Where no face is found, the frames from that check to the next one that
+    The first frame is decoded at full resolution and dlib scans all of it (SOFTNet's
+    box: the crop the field's features are cut from); that box sets the decode factor of
+    every other frame. Each check is a cheap probe, dlib on the reduced decode; only when
+    the probe's box has moved (:data:`MOVED`) is the frame scanned at full resolution for
+    the new face: replacing the face at every check would add landmark jitter to the
+    features. Where no face is found, the frames from that check to the next one that
     finds it are lost.
 
     Parameters
@@ -267,32 +288,37 @@ def face_track(paths: Sequence[Path | str], recheck: int, crop: int = CROP) -> F
     """
     if not paths:
         raise SampleError("the video has no frames")
-    first = decode(paths[0])
-    if first is None:
+    if decode(paths[0], 8) is None:
         raise SampleError(f"{paths[0]}: not a readable image")
-    found = _detect(first, 1)
-    if found is None:
+    first = _segment(paths[0], 0)
+    if first is None:
         raise SampleError(f"{paths[0]}: no face found on the video's first frame (dlib HOG)")
-    box, points = found
-    factor = decode_factor(box[2] - box[0], crop)
-    segments = [Segment(0, box, tuple(map(tuple, points.tolist())))]
+    factor = decode_factor(first.box[2] - first.box[0], crop)
+    step = max(recheck, 1)
+    # checks run on the reduced decode, scaled: a box found at another scale differs by
+    # ~10 %, so moves are judged between probes, never against the full-resolution box
+    probe = _probe(paths[0], factor)
+    segments = [first]
     checks: list[tuple[int, str]] = [(0, "first")]
     lost: list[tuple[int, int]] = []
     lost_from: int | None = None
-    for position in range(max(recheck, 1), len(paths), max(recheck, 1)):
+    for position in range(step, len(paths), step):
         image = decode(paths[position], factor)
         found = None if image is None else _detect(image, factor)
+        outcome = "kept"
+        if found is not None and (lost_from is not None or probe is None or _moved(probe, found[0])):
+            segment = _segment(paths[position], position)
+            if segment is None:
+                found = None  # the full-resolution scan finds no face: lost
+            else:
+                segments.append(segment)
+                probe, outcome = found[0], "moved"
         if found is None:
             checks.append((position, "unreadable" if image is None else "lost"))
             if lost_from is None:
                 lost_from = position
             continue
-        new_box, new_points = found
-        if lost_from is not None or _moved(segments[-1].box, new_box):
-            checks.append((position, "moved"))
-            segments.append(Segment(position, new_box, tuple(map(tuple, new_points.tolist()))))
-        else:
-            checks.append((position, "kept"))
+        checks.append((position, outcome))
         if lost_from is not None:
             lost.append((lost_from, position))
             lost_from = None

@@ -88,7 +88,7 @@ class SpotSettings:
     warm: bool = True
     crop: int = features.CROP
     block: int = features.BLOCK
-    chunk: int = 8 * features.BLOCK
+    chunk: int = 4 * features.BLOCK
     recheck: float = 1.0
 
     def check(self) -> None:

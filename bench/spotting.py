@@ -1,0 +1,299 @@
+"""Spotting features against the field's own preprocessing, on SAMM-LV-size frames.
+
+``python -m bench.spotting [--frames N] [--full]``
+
+A video of 2040 x 1088 gray JPEG frames (200 fps, SAMM Long Videos' format) is
+synthesised from the packaged portrait: a face ~400 px wide, drifting slowly, with a brow
+raise and a smile. On the same frames, in the same run, with ``cv2.setNumThreads(1)``:
+
+* **baseline**, SOFTNet's preprocessing as its ``extraction_preprocess.py`` does it:
+  every frame decoded at full resolution, dlib's detector and 68 landmarks on the first
+  frame at full resolution, the face box cut and resized to 128 x 128, OpenCV's
+  ``DualTVL1OpticalFlow_create()`` at its defaults from frame i to i + k, strain, the
+  nose motion subtracted, the eyes masked, the 42 x 42 x 3 regions (the post-flow steps
+  are mepipe's functions, the same in both: they cost under 1 % and keep the comparison
+  about the flow);
+* **mepipe**, :func:`mepipe.spot.features.face_track` then
+  :func:`mepipe.spot.features.chunk_features`: reduced JPEG decode, the face rechecked
+  every second, warm-started TV-L1 inside blocks of 128 pairs.
+
+Agreement (issue 26): per pair, the mean end-point difference of the two flows over the
+face crop <= 0.03 px + 10 % of the baseline's mean motion, in >= 90 % of pairs; the
+region images' correlation, median >= 0.9. Speed: CPU seconds per frame, decode and face
+track included. Then: the split, the cost against a full-resolution decode, 2 workers
+against 1 on a ``distributed.LocalCluster``, peak memory of a 1,000- and a longer video's
+build (DIS flow there: the solver's memory is per call, the pipeline's is what grows or
+not), and all of SAMM-LV (482,797 frames) from the measured rates.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import resource
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import cv2
+import dlib
+import numpy as np
+
+from mepipe.imaging import align
+from mepipe.release.longvideo import Video
+from mepipe.spot import features
+from mepipe.spot.store import SpotSettings, build_spotting
+from tests.spotvideo import Event, write_video
+
+OUT = Path("bench/out/spotting")
+SAMM_LV_FRAMES = 482_797
+SAMM_FPS = 200.0
+SIZE = (2040, 1088)
+FACE_WIDTH = 400.0
+
+
+def synthesise(folder: Path, count: int, seed: int = 0) -> Video:
+    """A SAMM-size video: a brow raise at 20-60 and a smile at 70-110 (200 fps: 0.2 s each)."""
+    events = [Event(20, 40, 60, "surprise", 3.0), Event(70, 90, 110, "happiness", 3.0)]
+    return write_video(
+        folder, count, events, size=SIZE, face_width=FACE_WIDTH, drift=0.01, fps=SAMM_FPS, seed=seed, name="bench"
+    )
+
+
+class Clock:
+    """CPU seconds by phase."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        start = time.process_time()
+        try:
+            yield
+        finally:
+            self.seconds[name] = self.seconds.get(name, 0.0) + time.process_time() - start
+
+    def wrap(self, name: str, function: Callable[..., Any]) -> Callable[..., Any]:
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            with self.phase(name):
+                return function(*args, **kwargs)
+
+        return timed
+
+
+def softnet(paths: list[Path], k: int) -> tuple[list[np.ndarray], list[np.ndarray], Clock, features.Segment]:
+    """SOFTNet's preprocessing: flows and region images of pairs i -> i + k, and its clock."""
+    clock = Clock()
+    with clock.phase("face track"):
+        first = cv2.imread(str(paths[0]), cv2.IMREAD_GRAYSCALE)
+        detector = dlib.fhog_object_detector(str(align.DETECTOR))  # dlib's own, without its 0.6 s build
+        predictor = dlib.shape_predictor(str(align.model_path()))
+        face = max(detector(first, 0), key=lambda r: r.area())
+        shape = predictor(first, face)
+        points = tuple((float(p.x), float(p.y)) for p in shape.parts())
+        box = (float(face.left()), float(face.top()), float(face.right()), float(face.bottom()))
+        segment = features.Segment(0, box, points)
+        geometry = features.Geometry.of(segment)
+    left, top, right, bottom = (int(v) for v in box)
+    crops = []
+    for path in paths:
+        with clock.phase("decode"):
+            image = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+        with clock.phase("rest"):
+            crops.append(cv2.resize(image[top:bottom, left:right], (features.CROP, features.CROP)))
+    flows, images = [], []
+    for i in range(len(paths) - k):
+        with clock.phase("flow"):
+            flow = cv2.optflow.DualTVL1OpticalFlow_create().calc(crops[i], crops[i + k], None)
+        with clock.phase("rest"):
+            images.append(features.pair_features(flow, geometry).image)
+        flows.append(flow)
+    return flows, images, clock, segment
+
+
+def mepipe_features(
+    paths: list[Path], k: int, fps: float
+) -> tuple[list[np.ndarray], np.ndarray, Clock, features.FaceTrack]:
+    """mepipe's features of the same pairs, its flows caught on their way, and its clock."""
+    clock = Clock()
+    flows: list[np.ndarray] = []
+    real_decode, real_flow, real_pair = features.decode, features.pair_flow, features.pair_features
+
+    def keep(flow: np.ndarray, geometry: features.Geometry) -> features.PairFeatures:
+        flows.append(flow)
+        return real_pair(flow, geometry)
+
+    features.decode = clock.wrap("decode", real_decode)  # type: ignore[assignment]
+    features.pair_flow = clock.wrap("flow", real_flow)  # type: ignore[assignment]
+    features.pair_features = keep  # type: ignore[assignment]
+    try:
+        with clock.phase("face track"):
+            features.decode = real_decode  # the track's decodes count as the track's
+            track = features.face_track(paths, int(round(fps)))
+            features.decode = clock.wrap("decode", real_decode)  # type: ignore[assignment]
+        with clock.phase("total"):
+            chunk = features.chunk_features(paths, track, 0, len(paths), k, "tvl1")
+    finally:
+        features.decode, features.pair_flow, features.pair_features = real_decode, real_flow, real_pair
+    clock.seconds["rest"] = clock.seconds.pop("total") - clock.seconds["decode"] - clock.seconds["flow"]
+    return flows, chunk.images[: len(paths) - k], clock, track
+
+
+def agreement(
+    ours: list[np.ndarray], base: list[np.ndarray], images: np.ndarray, base_images: list[np.ndarray]
+) -> dict[str, float]:
+    """The issue's agreement figures."""
+    epe = np.array([np.hypot(*(a - b).transpose(2, 0, 1)).mean() for a, b in zip(ours, base)])
+    motion = np.array([np.hypot(*b.transpose(2, 0, 1)).mean() for b in base])
+    within = epe <= 0.03 + 0.1 * motion
+    correlation = np.array([np.corrcoef(a.ravel(), b.ravel())[0, 1] for a, b in zip(images, base_images)])
+    return {
+        "pairs": float(len(epe)),
+        "within": float(within.mean()),
+        "epe_median": float(np.median(epe)),
+        "epe_p90": float(np.percentile(epe, 90)),
+        "motion_median": float(np.median(motion)),
+        "correlation_median": float(np.median(correlation)),
+    }
+
+
+def full_decode_seconds(paths: list[Path]) -> float:
+    """CPU seconds per frame of a plain full-resolution gray decode (the floor of any reader)."""
+    for path in paths[:3]:  # heap warm-up: a fresh process pays page faults on its first decodes
+        cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+    start = time.process_time()
+    for path in paths:
+        cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+    return (time.process_time() - start) / len(paths)
+
+
+def _worker_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def workers_run(video: Video, out: Path, workers: int, settings: SpotSettings) -> tuple[float, float, float]:
+    """A store build on ``workers`` local processes: wall seconds, total worker CPU seconds,
+    the busiest worker's CPU seconds."""
+    from distributed import Client, LocalCluster
+
+    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        with Client(cluster) as client:
+            client.run(features.face_track, video.paths[:1], 1)  # models loaded before the clock starts
+            before = client.run(_worker_cpu)
+            start = time.perf_counter()
+            build_spotting([video], [], out, settings, scheduler=client, overwrite=True, progress=False)
+            wall = time.perf_counter() - start
+            after = client.run(_worker_cpu)
+    spent = [after[w] - before[w] for w in after]
+    return wall, sum(spent), max(spent)
+
+
+def _memory_probe(args: tuple[list[str], float, str]) -> tuple[int, float]:
+    """In a fresh process: build the store of a video, return peak RSS (KiB) and CPU seconds."""
+    paths, fps, out = args
+    cv2.setNumThreads(1)
+    video = Video("long", "s", fps, tuple(range(1, len(paths) + 1)), tuple(Path(p) for p in paths))
+    start = time.process_time()
+    build_spotting([video], [], out, SpotSettings(method="dis"), scheduler="sync", overwrite=True, progress=False)
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, time.process_time() - start
+
+
+def long_video(source: Video, folder: Path, count: int) -> list[str]:
+    """``count`` frames made of the source video played forwards and backwards, as hard links."""
+    folder.mkdir(parents=True, exist_ok=True)
+    cycle = list(source.paths) + list(source.paths[-2:0:-1])
+    paths = []
+    for index in range(count):
+        path = folder / f"f{index:06d}.jpg"
+        if not path.exists():
+            os.link(cycle[index % len(cycle)], path)
+        paths.append(str(path))
+    return paths
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--frames", type=int, default=100, help="frames of the compared video")
+    parser.add_argument("--full", action="store_true", help="a 300-frame comparison and memory up to 12,000 frames")
+    parser.add_argument("--out", type=Path, default=OUT)
+    args = parser.parse_args(argv)
+    frames = 300 if args.full else args.frames
+    long_frames = 12_000 if args.full else 3_000
+    cv2.setNumThreads(1)
+    shutil.rmtree(args.out, ignore_errors=True)
+    started = time.perf_counter()
+    video = synthesise(args.out / "video", frames)
+    print(f"synthesised {frames} frames of {SIZE[0]}x{SIZE[1]} gray JPEG in {time.perf_counter() - started:.0f} s")
+    paths = list(video.paths)
+    k = features.default_k(video.fps)
+
+    base_flows, base_images, base_clock, segment = softnet(paths, k)
+    our_flows, our_images, our_clock, track = mepipe_features(paths, k, video.fps)
+    pairs = len(paths) - k
+    found = agreement(our_flows, base_flows, our_images, base_images)
+    floor = full_decode_seconds(paths)
+
+    print(
+        f"\nk = {k} (200 fps), {pairs} pairs; face box {segment.box[2] - segment.box[0]:.0f} px, decoded at 1/{track.factor}"
+    )
+    print(f"{'CPU ms per frame':<18}{'SOFTNet':>10}{'mepipe':>10}{'ratio':>8}")
+    total = {}
+    for name, clock in (("base", base_clock), ("ours", our_clock)):
+        total[name] = sum(clock.seconds.values()) / len(paths)
+    for phase in ("decode", "face track", "flow", "rest"):
+        b, o = base_clock.seconds.get(phase, 0) / len(paths), our_clock.seconds.get(phase, 0) / len(paths)
+        print(f"{phase:<18}{b * 1e3:>10.2f}{o * 1e3:>10.2f}{b / o if o else float('inf'):>7.1f}x")
+    speedup = total["base"] / total["ours"]
+    print(
+        f"{'total':<18}{total['base'] * 1e3:>10.2f}{total['ours'] * 1e3:>10.2f}{speedup:>7.1f}x  (must >= 3x, aim 10x)"
+    )
+    print(
+        f"full-resolution decode alone: {floor * 1e3:.2f} ms a frame; mepipe costs {total['ours'] / floor:.1f} of those, SOFTNet {total['base'] / floor:.1f}"
+    )
+    print(
+        f"\nagreement over {found['pairs']:.0f} pairs: {100 * found['within']:.0f} % within 0.03 px + 10 % of the motion "
+        f"(must >= 90 %); EPE median {found['epe_median']:.4f} px, 90th pct {found['epe_p90']:.4f}, baseline motion median "
+        f"{found['motion_median']:.4f} px; region images' correlation median {found['correlation_median']:.3f} (must >= 0.9)"
+    )
+
+    # blocks and chunks of 32 pairs: work for two workers in a short video (the same for both runs)
+    settings = SpotSettings(k=k, block=32, chunk=32)
+    one = workers_run(video, args.out / "w1.zarr", 1, settings)
+    two = workers_run(video, args.out / "w2.zarr", 2, settings)
+    print(
+        f"\nworkers (store build, LocalCluster): 1 worker {one[0]:.1f} s wall; 2 workers (chunks of 32 pairs) {two[0]:.1f} s "
+        f"wall = {one[0] / two[0]:.2f}x (wall time on a machine shared by the team: {os.getloadavg()[0]:.1f} load); "
+        f"work spread: total/busiest worker CPU = {two[1] / two[2]:.2f}x (the speedup 2 free cores give)"
+    )
+
+    spawn = multiprocessing.get_context("spawn")
+    memory = {}
+    for count in (1_000, long_frames):
+        long_paths = long_video(video, args.out / "long", count)
+        with spawn.Pool(1) as pool:
+            memory[count] = pool.apply(_memory_probe, ((long_paths, video.fps, str(args.out / f"long{count}.zarr")),))
+    (m1, c1), (m2, c2) = memory[1_000], memory[long_frames]
+    print(
+        f"peak memory of a store build (DIS flow, one process): 1,000 frames {m1 / 1024:.0f} MiB, "
+        f"{long_frames:,} frames {m2 / 1024:.0f} MiB ({m2 / m1:.2f}x); CPU {c1 / 1000 * 1e3:.1f} and {c2 / long_frames * 1e3:.1f} ms a frame"
+    )
+
+    efficiency = min(1.0, (two[1] / two[2]) / 2)
+    for name, per_frame in (("SOFTNet", total["base"]), ("mepipe", total["ours"])):
+        cpu = SAMM_LV_FRAMES * per_frame
+        cores = os.cpu_count() or 1
+        print(
+            f"all of SAMM-LV ({SAMM_LV_FRAMES:,} frames at 200 fps, k = {k}), {name}: {cpu / 3600:.1f} CPU hours; "
+            f"{cpu / cores / 3600:.1f} h on this {cores}-core machine, {cpu / (32 * efficiency) / 3600:.2f} h on 32 workers "
+            f"(efficiency {efficiency:.2f} from the 2-worker spread)"
+        )
+
+
+if __name__ == "__main__":
+    main()
