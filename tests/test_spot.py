@@ -310,3 +310,23 @@ def test_spot_windows_serve_the_stored_images_with_pseudo_labels(two_subjects):
     # v1's frame 13 window spans 13-16, inside the micro-expression 10-20
     assert (item["video"], item["frame"], item["label"]) == ("v1", 13, 1)
     assert every[0]["label"] == 0 and every.labels.sum() > 0
+
+
+def test_report_draws_each_video_with_its_intervals(two_subjects, tmp_path):
+    import cv2
+    from click.testing import CliRunner
+
+    from mepipe.cli import cli
+
+    result = CliRunner().invoke(cli, ["report", str(two_subjects), "--out", str(tmp_path / "page")])
+    assert result.exit_code == 0, result.output
+    page = (tmp_path / "page" / "index.html").read_text()
+    assert all(f'src="{name}.png"' in page for name in ("v1", "v2", "v3"))
+    picture = cv2.imread(str(tmp_path / "page" / "v1.png"))
+    # curve, then one row of thumbnails for v1's two intervals
+    assert picture.shape[1] == 1200 and picture.shape[0] > 260 + 84
+    # the micro-expression's band is red-tinted, the macro's blue-tinted, in the curve
+    band = picture[60:200]
+    reddish = (band[..., 2].astype(int) - band[..., 0] > 20).any(axis=0)
+    bluish = (band[..., 0].astype(int) - band[..., 2] > 20).any(axis=0)
+    assert reddish.sum() > 50 and bluish.sum() > 50 and not (reddish & bluish).any()

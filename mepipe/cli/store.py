@@ -41,7 +41,15 @@ def preview(store: str, out: Path, per_class: int) -> None:
 @click.option("--workers", type=click.IntRange(min=1), help="Threads [default: one per core, at most 8].")
 @click.option("--quiet", is_flag=True, help="No progress output.")
 def report(store: str, out: Path, workers: int | None, quiet: bool) -> None:
-    """An HTML page of every sample: thumbnails, status, repairs and quality flags."""
+    """An HTML page of every sample: thumbnails, status, repairs and quality flags; of a
+    spotting store, every video's motion curve with its intervals and apex regions."""
+    from mepipe.spot.read import is_spotting_store
+
+    if is_spotting_store(store):
+        from mepipe.spot.report import write_spotting_report
+
+        click.echo(str(write_spotting_report(store, out)))
+        return
     from mepipe.report.page import write_report
 
     click.echo(str(write_report(store, out, workers=workers, progress=not quiet)))

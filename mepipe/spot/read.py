@@ -36,6 +36,15 @@ _VARIABLES: dict[str, tuple[str, ...]] = {
 _PADDING = {"valid": False, "face_lost": False, "unreadable": False, "label_type": 0, "label_interval": -1}
 
 
+def is_spotting_store(store: str) -> bool:
+    """Whether ``store`` is a spotting store (``mepipe report``/``verify`` dispatch on it)."""
+    try:
+        group: Any = zarr.open_group(str(store), mode="r")
+    except Exception:  # not a zarr group at all: the clip commands say what is wrong
+        return False
+    return "mepipe_spotting" in group.attrs
+
+
 def open_group(store: str) -> Any:
     """The root group of a spotting store; one line when ``store`` is not one."""
     try:
