@@ -330,3 +330,24 @@ def test_report_draws_each_video_with_its_intervals(two_subjects, tmp_path):
     reddish = (band[..., 2].astype(int) - band[..., 0] > 20).any(axis=0)
     bluish = (band[..., 0].astype(int) - band[..., 2] > 20).any(axis=0)
     assert reddish.sum() > 50 and bluish.sum() > 50 and not (reddish & bluish).any()
+
+
+def test_verify_finds_a_damaged_block_and_the_build_restores_only_it(video, tmp_path):
+    from click.testing import CliRunner
+
+    from mepipe.cli import cli
+
+    out = tmp_path / "v.zarr"
+    build_spotting([video], _intervals(), out, SMALL, scheduler="sync", progress=False)
+    expected = _arrays(out)
+    result = CliRunner().invoke(cli, ["verify", str(out)])
+    assert result.exit_code == 0 and "5 blocks checked, 0 damaged, 0 incomplete" in result.output
+    chunk = out / "videos" / "v1" / "region_motion" / "c" / "2" / "0"
+    chunk.write_bytes(b"not a chunk")
+    result = CliRunner().invoke(cli, ["verify", str(out)])
+    assert result.exit_code == 1, result.output
+    assert "damaged  v1 block 2: region_motion unreadable" in result.output
+    summary = build_spotting([video], _intervals(), out, SMALL, scheduler="sync", progress=False)
+    assert summary.computed == 16  # the chunk of 2 blocks holding block 2
+    for name, values in _arrays(out).items():
+        np.testing.assert_array_equal(values, expected[name], err_msg=name)

@@ -59,7 +59,12 @@ def report(store: str, out: Path, workers: int | None, quiet: bool) -> None:
 @click.argument("store")
 @click.option("--quiet", is_flag=True, help="No progress output.")
 def verify(store: str, quiet: bool) -> int:
-    """Re-read every ok sample and compare it with its checksum (exit 1 on damage)."""
+    """Re-read every ok sample and compare it with its checksum (exit 1 on damage); of a
+    spotting store, every block of every video (damaged blocks are marked for rebuilding)."""
+    from mepipe.spot.read import is_spotting_store
+
+    if is_spotting_store(store):
+        return _verify_spotting(store)
     from mepipe.store.verify import verify_store
 
     report = verify_store(store, progress=not quiet)
@@ -70,6 +75,21 @@ def verify(store: str, quiet: bool) -> int:
         + ("" if report.ok else "; `mepipe build` with the same options rebuilds them")
     )
     return 0 if report.ok else 1
+
+
+def _verify_spotting(store: str) -> int:
+    from mepipe.spot.verify import verify_spotting
+
+    found = verify_spotting(store)
+    for name, block, reason in found.damaged:
+        click.echo(f"damaged  {name} block {block}: {reason}")
+    for name, block in found.incomplete:
+        click.echo(f"incomplete  {name} block {block}")
+    click.echo(
+        f"{found.checked} blocks checked, {len(found.damaged)} damaged, {len(found.incomplete)} incomplete"
+        + ("" if found.ok else "; `mepipe build` with the same options computes them")
+    )
+    return 0 if found.ok else 1
 
 
 #: shared with ``mepipe train``
