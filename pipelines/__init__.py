@@ -6,9 +6,10 @@ registered under its module name; :mod:`mepipe.release.registry` finds them by l
 this package and adds the plug-ins of the entry-point group ``mepipe.recipes``. Nothing
 in ``mepipe`` imports this package: recipes are found, as plug-ins are.
 
-``get_recipe`` and ``recipe_names`` are the registry's, also importable from here.
+``get_recipe``, ``recipe_names`` and ``recipe_task`` are the registry's, also importable
+from here.
 """
 
-from mepipe.release.registry import get_recipe, recipe_names
+from mepipe.release.registry import get_recipe, recipe_names, recipe_task
 
-__all__ = ["get_recipe", "recipe_names"]
+__all__ = ["get_recipe", "recipe_names", "recipe_task"]

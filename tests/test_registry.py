@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from mepipe.errors import UsageError
-from mepipe.release import ENTRY_POINTS, Recipe, get_recipe, recipe_names
+from mepipe.release import ENTRY_POINTS, Recipe, get_recipe, recipe_names, recipe_task
 from mepipe.release.registry import BUILT_IN, TASKS
 
 from .test_extend_recipe import LABME, installed, write_distribution
@@ -177,6 +177,7 @@ def test_the_registry_holds_recipes_of_either_task(installed):
     recipe = get_recipe("lab_lv", object)
     assert (recipe.task, type(recipe).__name__) == ("spotting", "LongVideos")
     assert get_recipe("lab_lv", type(recipe)) is recipe
+    assert (recipe_task("lab_lv"), recipe_task("casme2")) == ("spotting", "recognition")
     # where clips are read (check, build, synth), a spotting recipe is a one-line error
     with pytest.raises(UsageError) as raised:
         get_recipe("lab_lv")

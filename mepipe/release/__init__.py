@@ -13,11 +13,11 @@ changes), :mod:`~mepipe.release.check`.
 What a recipe in another package needs is exported here: the bases :class:`Recipe`,
 :class:`SheetRecipe` and :class:`CompositeRecipe`, the records :class:`Sample`,
 :class:`SynthStyle` and :class:`Erratum`, and the registry's :func:`get_recipe` and
-:func:`recipe_names`.
+:func:`recipe_names` and :func:`recipe_task`.
 """
 
 from mepipe.release.recipe import CompositeRecipe, Recipe, Sample, SynthStyle
-from mepipe.release.registry import ENTRY_POINTS, get_recipe, recipe_names
+from mepipe.release.registry import ENTRY_POINTS, get_recipe, recipe_names, recipe_task
 from mepipe.release.sheet_recipe import FIELDS, Erratum, SheetRecipe
 
 __all__ = [
@@ -31,4 +31,5 @@ __all__ = [
     "SynthStyle",
     "get_recipe",
     "recipe_names",
+    "recipe_task",
 ]

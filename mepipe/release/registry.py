@@ -43,7 +43,7 @@ from mepipe._shared.text import one_line
 from mepipe.errors import UsageError
 from mepipe.release.recipe import Recipe
 
-__all__ = ["BUILT_IN", "ENTRY_POINTS", "TASKS", "get_recipe", "recipe_names"]
+__all__ = ["BUILT_IN", "ENTRY_POINTS", "TASKS", "get_recipe", "recipe_names", "recipe_task"]
 
 #: the entry-point group plug-in recipes are registered in
 ENTRY_POINTS = "mepipe.recipes"
@@ -155,7 +155,19 @@ def recipe_names(task: str | None = None) -> list[str]:
         return names
     if task not in TASKS:
         raise UsageError(f"unknown task {task!r}; known: {', '.join(TASKS)}")
-    return [name for name in names if getattr(_load(name, _registry()[name]), "task", None) == task]
+    return [name for name in names if recipe_task(name) == task]
+
+
+def recipe_task(name: str) -> str:
+    """The task the recipe ``name`` serves: ``"recognition"`` (clips) or ``"spotting"``
+    (long videos); what a command that takes both looks at first.
+
+    Raises
+    ------
+    UsageError
+        As :func:`get_recipe`, but for a recipe of either task.
+    """
+    return str(getattr(get_recipe(name, object), "task", ""))  # a str of TASKS: checked on loading
 
 
 @overload
