@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from mepipe.errors import UsageError
-from mepipe.release import ENTRY_POINTS, Recipe, get_recipe, recipe_names, recipe_task
+from mepipe.release import ENTRY_POINT_GROUP, Recipe, get_recipe, recipe_names, recipe_task
 from mepipe.release.registry import BUILT_IN, TASKS
 
 from .test_extend_recipe import LABME, installed, write_distribution
@@ -48,11 +48,13 @@ def test_the_built_in_recipes_are_the_modules_of_pipelines():
 def test_setup_cfg_registers_each_built_in_recipe_in_the_entry_point_group():
     config = configparser.ConfigParser()
     config.read(ROOT / "setup.cfg")
-    lines = [line for line in config["options.entry_points"][ENTRY_POINTS].splitlines() if line.strip()]
+    lines = [line for line in config["options.entry_points"][ENTRY_POINT_GROUP].splitlines() if line.strip()]
     registered = dict(line.replace(" ", "").split("=") for line in lines)
     assert registered == {name: f"{BUILT_IN}.{name}:RECIPE" for name in BUILT_INS}
     # and the installed metadata says what setup.cfg says (rerun the editable install if not)
-    installed_names = {e.name: e.value for e in metadata.entry_points(group=ENTRY_POINTS) if e.dist.name == "mepipe"}
+    installed_names = {
+        e.name: e.value for e in metadata.entry_points(group=ENTRY_POINT_GROUP) if e.dist.name == "mepipe"
+    }
     assert installed_names == registered
 
 

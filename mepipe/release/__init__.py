@@ -17,11 +17,11 @@ What a recipe in another package needs is exported here: the bases :class:`Recip
 """
 
 from mepipe.release.recipe import CompositeRecipe, Recipe, Sample, SynthStyle
-from mepipe.release.registry import ENTRY_POINTS, get_recipe, recipe_names, recipe_task
+from mepipe.release.registry import ENTRY_POINT_GROUP, get_recipe, recipe_names, recipe_task
 from mepipe.release.sheet_recipe import FIELDS, Erratum, SheetRecipe
 
 __all__ = [
-    "ENTRY_POINTS",
+    "ENTRY_POINT_GROUP",
     "FIELDS",
     "CompositeRecipe",
     "Erratum",

@@ -8,7 +8,7 @@ by (``name``) and its ``task``. Two sources name them:
   ``pipelines/`` of a checkout, installed under that name) defines ``RECIPE``. They are
   found by listing the package, so a bare checkout run through ``cli.py`` has them
   without any installation;
-* **plug-ins**: the entry points of the group ``mepipe.recipes`` (:data:`ENTRY_POINTS`)
+* **plug-ins**: the entry points of the group ``mepipe.recipes`` (:data:`ENTRY_POINT_GROUP`)
   of every installed distribution, ``name = module:object``, the object a recipe. A
   lab's own package declares them in its metadata and adds datasets without forking::
 
@@ -34,7 +34,7 @@ import os
 import pkgutil
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache, partial
 from importlib import metadata
 from typing import TypeVar, overload
@@ -43,10 +43,10 @@ from mepipe._shared.text import one_line
 from mepipe.errors import UsageError
 from mepipe.release.recipe import Recipe
 
-__all__ = ["BUILT_IN", "ENTRY_POINTS", "TASKS", "get_recipe", "recipe_names", "recipe_task"]
+__all__ = ["BUILT_IN", "ENTRY_POINT_GROUP", "TASKS", "get_recipe", "recipe_names", "recipe_task"]
 
 #: the entry-point group plug-in recipes are registered in
-ENTRY_POINTS = "mepipe.recipes"
+ENTRY_POINT_GROUP = "mepipe.recipes"
 #: the package whose public modules are the built-in recipes
 BUILT_IN = "mepipe.pipelines"
 #: the tasks a recipe serves (its ``task`` attribute): clips for recognition
@@ -59,10 +59,13 @@ R = TypeVar("R")
 @dataclass(frozen=True)
 class _Source:
     """Where the recipe of one name comes from: ``origin`` names it in messages; ``load``
-    returns the object; ``clash`` is set when another source claims the name too."""
+    returns the object; ``plug_in``: from an entry point (a failure to load it is the
+    plug-in's, a one-line error; a built-in's is a bug, raised as it is); ``clash`` is set
+    when another source claims the name too."""
 
     origin: str
     load: Callable[[], object]
+    plug_in: bool
     clash: str = ""
 
 
@@ -73,13 +76,13 @@ def _built_in(name: str) -> object:
 def _built_ins() -> dict[str, _Source]:
     package = importlib.import_module(BUILT_IN)
     names = sorted(m.name for m in pkgutil.iter_modules(package.__path__) if not m.name.startswith("_"))
-    return {name: _Source(f"the built-in recipe {BUILT_IN}.{name}", partial(_built_in, name)) for name in names}
+    return {name: _Source(f"the built-in recipe {BUILT_IN}.{name}", partial(_built_in, name), False) for name in names}
 
 
 def _entry_point_origin(entry: metadata.EntryPoint) -> str:
     dist = entry.dist
     where = f" (distribution {dist.name} {dist.version})" if dist is not None else ""
-    return f"the entry point {entry.name} = {entry.value} of group {ENTRY_POINTS}{where}"
+    return f"the entry point {entry.name} = {entry.value} of group {ENTRY_POINT_GROUP}{where}"
 
 
 @cache
@@ -88,16 +91,14 @@ def _sources(path: tuple[tuple[str, float], ...]) -> Mapping[str, _Source]:
     modification times: the key, so that a distribution installed or put on ``sys.path``
     while a process runs, a notebook's kernel, is seen at the next lookup)."""
     found = _built_ins()
-    own = {f"{BUILT_IN}.{name}:RECIPE" for name in found}
-    for entry in metadata.entry_points(group=ENTRY_POINTS):
-        if entry.value.replace(" ", "") in own or entry.module.startswith(f"{BUILT_IN}."):
+    for entry in metadata.entry_points(group=ENTRY_POINT_GROUP):
+        if entry.module.startswith(f"{BUILT_IN}."):
             # mepipe's registration of its own recipes: the listing above is the one that
             # matches the code this process imports (an installed mepipe may be another)
             continue
-        source = _Source(_entry_point_origin(entry), entry.load)
+        source = _Source(_entry_point_origin(entry), entry.load, True)
         if entry.name in found:
-            first = found[entry.name]
-            source = _Source(first.origin, first.load, first.clash or source.origin)
+            source = replace(found[entry.name], clash=found[entry.name].clash or source.origin)
         found[entry.name] = source
     return found
 
@@ -110,7 +111,9 @@ def _load(name: str, source: _Source) -> object:
         )
     try:
         recipe = source.load()
-    except Exception as exc:  # any failure of a plug-in's import is the plug-in's, reported as such
+    except Exception as exc:
+        if not source.plug_in:
+            raise
         raise UsageError(
             f"dataset recipe {name!r} cannot be loaded from {source.origin}: {type(exc).__name__}: {one_line(exc)}"
         ) from exc
