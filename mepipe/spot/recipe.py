@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 from typing import Any
+
+from mepipe.release.registry import get_recipe, recipe_names, recipe_task
 
 from .store import SpotSettings, SpotSummary, build_spotting
 
 
 def spotting_recipe(name: str) -> Any | None:
     """The recipe registered as ``name`` when it serves spotting (``task == "spotting"``), else None."""
-    from mepipe.pipelines import recipe_names
-
-    if name not in recipe_names():
+    if name not in recipe_names() or recipe_task(name) != "spotting":
         return None
-    recipe = importlib.import_module(f"mepipe.pipelines.{name}").RECIPE
-    return recipe if getattr(recipe, "task", "recognition") == "spotting" else None
+    return get_recipe(name, object)
 
 
 def build_recipe(
