@@ -194,8 +194,14 @@ def test_store_keeps_the_releases_numbers_with_fps_and_missing_frames(tmp_path):
 
 
 def test_bad_input_is_named_and_a_faceless_video_is_recorded(video, tmp_path):
-    with pytest.raises(UsageError, match="sheet row 9: interval of video 'nope'"):
-        build_spotting([video], [Interval("nope", "s", "micro", 1, 2, 3, row=9)], tmp_path / "a.zarr", SMALL)
+    # an interval of a video not on disk stays in the table (the sheet's counts), labelling nothing
+    stray = [*_intervals(), Interval("nope", "s", "micro", 1, 2, 3, row=9)]
+    summary = build_spotting([video], stray, tmp_path / "a.zarr", SMALL, scheduler="sync", progress=False)
+    assert summary.unplaced == ["sheet row 9: video 'nope' is not in the release"]
+    assert "interval not placed, sheet row 9: video 'nope'" in summary.format()
+    table = zarr.open_group(str(tmp_path / "a.zarr"), mode="r")["intervals"]
+    assert table["error"][:].tolist() == ["", "", "video 'nope' is not in the release"]
+    assert read_intervals(zarr.open_group(str(tmp_path / "a.zarr"), mode="r"))[2].video == "nope"
     blank = write_video(tmp_path / "b", 12, hidden=(1, 13), name="blank")
     summary = build_spotting([video, blank], _intervals(), tmp_path / "b.zarr", SMALL, scheduler="sync", progress=False)
     assert summary.failed.keys() == {"blank"} and "no face found on the video's first frame" in summary.failed["blank"]

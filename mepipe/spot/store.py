@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -130,10 +130,12 @@ def labels(numbers: np.ndarray, intervals: Sequence[tuple[int, Interval]]) -> tu
     return row, kind
 
 
-_TEXT_COLUMNS = ("video", "subject", "type", "aus", "emotion", "repairs")
+_TEXT_COLUMNS = ("video", "subject", "type", "aus", "emotion", "repairs", "name", "error")
 
 
-def _write_intervals(group: Any, intervals: Sequence[Interval]) -> None:
+def _write_intervals(group: Any, intervals: Sequence[Interval], known: set[str]) -> None:
+    """The intervals as columns, every row kept: ``error`` says why a row labels no frame
+    (the recipe's own error, or its video is not in the release)."""
     table = group.require_group("intervals")
     columns: dict[str, Any] = {
         "video": [i.video for i in intervals],
@@ -146,6 +148,9 @@ def _write_intervals(group: Any, intervals: Sequence[Interval]) -> None:
         "emotion": [i.emotion for i in intervals],
         "row": [i.row for i in intervals],
         "repairs": ["; ".join(i.repairs) for i in intervals],
+        # a release's own name of the expression, and its error, where its records have them
+        "name": [str(getattr(i, "name", "")) for i in intervals],
+        "error": [_interval_error(i, known) for i in intervals],
     }
     for name, values in columns.items():
         text = name in _TEXT_COLUMNS
@@ -155,13 +160,24 @@ def _write_intervals(group: Any, intervals: Sequence[Interval]) -> None:
             array[:] = data
 
 
+def _interval_error(interval: Interval, known: set[str]) -> str:
+    error = str(getattr(interval, "error", ""))
+    if interval.video not in known:
+        missing = f"video {interval.video!r} is not in the release"
+        error = f"{error}; {missing}" if error else missing
+    return error
+
+
 def read_intervals(group: Any) -> list[Interval]:
-    """The intervals table of a spotting store, as records."""
+    """The intervals table of a spotting store, as records (with ``name`` and ``error`` where
+    :class:`~mepipe.release.longvideo.Interval` has those fields)."""
     table: Any = group["intervals"]
     columns = {name: table[name][:] for name in table.array_keys()}
     count = len(columns["onset"])
+    extra = {f.name for f in fields(Interval)} & {"name", "error"}
     return [
         Interval(
+            **{name: str(columns[name][i]) for name in extra if name in columns},
             video=str(columns["video"][i]),
             subject=str(columns["subject"][i]),
             type=str(columns["type"][i]),
@@ -315,6 +331,8 @@ class SpotSummary:
     frames: int = 0
     computed: int = 0
     failed: dict[str, str] = field(default_factory=dict)
+    #: intervals kept in the table that label no frame: their video is not on disk
+    unplaced: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -325,6 +343,7 @@ class SpotSummary:
         """A few lines for the terminal."""
         lines = [f"{self.store}: {self.videos} videos, {self.frames} frames ({self.computed} computed now)"]
         lines += [f"  failed {name}: {error}" for name, error in sorted(self.failed.items())]
+        lines += [f"  interval not placed, {text}" for text in self.unplaced]
         return "\n".join(lines)
 
 
@@ -371,13 +390,8 @@ def build_spotting(
         twice = sorted({n for n in names if names.count(n) > 1})
         raise UsageError(f"video names must be unique; repeated: {', '.join(twice)}")
     known = set(names)
-    outside = [i for i in intervals if i.video not in known]
-    if outside:
-        raise UsageError(
-            f"sheet row {outside[0].row}: interval of video {outside[0].video!r}, which is not in the release"
-        )
     root = _open_store(out, settings, overwrite)
-    _write_intervals(root, intervals)
+    _write_intervals(root, intervals, known)
     rows: dict[str, list[tuple[int, Interval]]] = {}
     for index, interval in enumerate(intervals):
         rows.setdefault(interval.video, []).append((index, interval))
@@ -401,6 +415,9 @@ def build_spotting(
             graph[key] = (_chunk_task, track_key, out, plan, start, stop, settings)
             keys.append(key)
     summary = SpotSummary(out, videos=len(videos), frames=sum(len(p.paths) for p in plans), failed=dict(empty))
+    summary.unplaced = [
+        f"sheet row {i.row}: video {i.video!r} is not in the release" for i in intervals if i.video not in known
+    ]
     threads = cv2.getNumThreads()
     with Progress(len(keys), "build spotting", enabled=progress, unit="chunk") as bar:
 
