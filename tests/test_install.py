@@ -81,7 +81,18 @@ print(json.dumps({{"files": found, "recipes": recipe_names(), "detector": str(DE
     assert set(report["files"]) == set(PACKAGES)
     outside = {name: f for name, f in report["files"].items() if not f.startswith(str(installed))}
     assert outside == {}
-    assert report["recipes"] == ["casme2", "casme3", "megc2019", "mmew", "samm", "smic"]
+    assert report["recipes"] == [
+        "casme2",
+        "casme3",
+        "casme3_lv",
+        "casme_sq",
+        "dfme",
+        "megc2019",
+        "mmew",
+        "samm",
+        "samm_lv",
+        "smic",
+    ]
     assert report["detector"].startswith(str(installed)) and report["detector_exists"]
     assert report["megc"]
 

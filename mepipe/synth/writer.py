@@ -347,8 +347,12 @@ def _render_clip(
     )
     names = set()
     for number, frame in zip(numbers, frames):
-        _, encoded = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
         name = recipe.frame_name(sample, number)
+        # the release's format: JPEG mostly, PNG for DFME
+        png = name.lower().endswith(".png")
+        _, encoded = cv2.imencode(
+            ".png" if png else ".jpg", frame, [] if png else [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY]
+        )
         # open() rather than cv2.imwrite: cv2 cannot write to non-ASCII paths on Windows
         with open(folder / name, "wb") as handle:
             handle.write(encoded.tobytes())
