@@ -18,7 +18,9 @@ from mepipe.synth.longvideo import FRAMES, VIDEOS, synthesize_long
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="New or empty release folder.")
 @click.option("--subjects", type=int, default=3, show_default=True, help="Subjects made up.")
 @click.option("--clips-per-subject", type=int, help="Clips per subject (clip datasets)  [default: 4]")
-@click.option("--videos", type=int, help=f"Videos per subject (long-video datasets)  [default: {VIDEOS}]")
+@click.option(
+    "--videos", type=int, help=f"Videos per subject (long-video datasets)  [default: {VIDEOS}; with --like-sheet all]"
+)
 @click.option("--frames", type=int, help=f"Frames per video (long-video datasets)  [default: {FRAMES}]")
 @click.option(
     "--like-sheet",
@@ -62,7 +64,7 @@ def synth(
             subjects=subjects,
             scale=scale,
             seed=seed,
-            videos=videos or VIDEOS,
+            videos=videos,
             frames=frames or FRAMES,
             like_sheet=like_sheet,
             workers=workers,

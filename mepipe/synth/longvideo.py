@@ -117,7 +117,7 @@ def synthesize_long(
     subjects: int = 2,
     scale: float = 1.0,
     seed: int = 0,
-    videos: int = VIDEOS,
+    videos: int | None = None,
     frames: int = FRAMES,
     like_sheet: Path | None = None,
     workers: int | None = None,
@@ -136,8 +136,11 @@ def synthesize_long(
         Frame size relative to the release's resolution.
     seed : int
         Same seed and arguments, same bytes.
-    videos, frames : int
-        Videos per subject and frames per video; each video holds at least
+    videos : int, optional
+        Videos per subject: :data:`VIDEOS` made up, or with ``like_sheet`` the first
+        ``videos`` of each subject's (all by default).
+    frames : int
+        Frames per made-up video; each holds at least
         :data:`PER_TYPE` micro- and macro-expressions of the sheet's lengths
         (:attr:`~mepipe.release.longvideo.LongVideoRecipe.durations`, macro capped at
         :data:`MACRO_CAP` frames and to what fits).
@@ -156,14 +159,14 @@ def synthesize_long(
         Bad sizes or scale, ``out`` not empty, a video too short for its expressions.
     """
     out = Path(out)
-    _check(recipe, out, subjects, scale, videos, frames, like_sheet, workers)
+    _check(recipe, out, subjects, scale, videos, like_sheet, workers)
     if like_sheet is not None:
-        plans = plans_like(recipe, Path(like_sheet), subjects, seed, scale)
+        plans = plans_like(recipe, Path(like_sheet), subjects, videos, seed, scale)
     else:
         plans = [
             plan_video(recipe, s, v, frames, scale, np.random.default_rng(_seed(seed, "plan", str(s), str(v))))
             for s in range(subjects)
-            for v in range(videos)
+            for v in range(VIDEOS if videos is None else videos)
         ]
     sheet = out / (recipe.synth_sheet_file or recipe.sheet_file)
     planned = [i for p in plans for i in p.intervals]
@@ -238,9 +241,12 @@ def plan_video(
     )
 
 
-def plans_like(recipe: LongVideoRecipe, sheet: Path, subjects: int, seed: int, scale: float) -> list[VideoPlan]:
-    """The videos of a real sheet's first ``subjects`` subjects, at full length, holding
-    its intervals (as read, repairs applied; rows with errors are left out)."""
+def plans_like(
+    recipe: LongVideoRecipe, sheet: Path, subjects: int, videos: int | None, seed: int, scale: float
+) -> list[VideoPlan]:
+    """The videos of a real sheet's first ``subjects`` subjects (their first ``videos``,
+    all for ``None``), at full length, holding its intervals (as read, repairs applied;
+    rows with errors are left out)."""
     lengths_file = sheet.parent / recipe.lengths_file if recipe.lengths_file else None
     lengths = read_lengths(lengths_file) if lengths_file is not None and lengths_file.is_file() else {}
     extents = recipe.extents_from_lengths(lengths) if lengths else None
@@ -250,6 +256,13 @@ def plans_like(recipe: LongVideoRecipe, sheet: Path, subjects: int, seed: int, s
     for interval in intervals:
         if interval.subject in chosen:
             by_video.setdefault(interval.video, []).append(interval)
+    if videos is not None:
+        kept: dict[str, int] = {}
+        for video in list(by_video):
+            subject = by_video[video][0].subject
+            kept[subject] = kept.get(subject, 0) + 1
+            if kept[subject] > videos:
+                del by_video[video]
     plans = []
     for video, held in by_video.items():
         rng = np.random.default_rng(_seed(seed, "like", video))
@@ -281,7 +294,9 @@ def render_video(
     for interval in intervals:
         pattern = faces.pattern_for(interval.emotion)
         gain = MACRO_GAIN if interval.type == "macro" else 1.0
-        amplitude = rng.uniform(*pattern.amplitude) * gain * scale
+        # each expression its own generator: one more or less leaves the others' frames alone
+        own = np.random.default_rng(_seed(seed, "expression", plan.video, interval.name))
+        amplitude = own.uniform(*pattern.amplitude) * gain * scale
         peak = interval.apex if interval.apex is not None else (interval.onset + interval.offset) // 2
         profile = faces.temporal_profile(numbers, interval.onset, peak, interval.offset)
         moving.append((profile, faces.displacement_field(stage, pattern, amplitude)))
@@ -347,12 +362,13 @@ def _lengths(recipe: LongVideoRecipe, frames: int, rng: np.random.Generator) -> 
 def _motion(
     recipe: LongVideoRecipe, numbers: Sequence[int], scale: float, rng: np.random.Generator
 ) -> tuple[tuple, tuple, tuple]:
-    """Blinks every 2-6 s (0.1-0.15 s each way), one or two jerks (0.03-0.08 s), and a
+    """Blinks every 2-6 s, the first early (0.1-0.15 s each way), one or two jerks (0.03-0.08 s), and a
     drift of two slow sinusoids (periods 4-20 s, 1-3 px at full scale)."""
     first, last = numbers[0], numbers[-1]
     fps = recipe.fps
     blinks = []
-    at = first + int(rng.uniform(0.5, 3) * fps)
+    # the first within the video's first half (3 s of SAMM-LV's 200 fps are 600 frames)
+    at = first + int(rng.uniform(0.1, 0.5) * min(3 * fps, last - first))
     while at < last - fps * 0.2:
         half = max(1, round(rng.uniform(0.1, 0.15) * fps))
         blinks.append((int(at), half, float(rng.uniform(*faces.BLINK.amplitude) * scale)))
@@ -411,14 +427,13 @@ def _check(
     out: Path,
     subjects: int,
     scale: float,
-    videos: int,
-    frames: int,
+    videos: int | None,
     like_sheet: Path | None,
     workers: int | None,
 ) -> None:
     if not SCALE_RANGE[0] <= scale <= SCALE_RANGE[1]:
         raise UsageError(f"--scale must be in [{SCALE_RANGE[0]}, {SCALE_RANGE[1]}], got {scale}")
-    if subjects < 1 or videos < 1:
+    if subjects < 1 or (videos is not None and videos < 1):
         raise UsageError(f"--subjects and --videos must be at least 1, got {subjects} and {videos}")
     if workers is not None and workers < 1:
         raise UsageError(f"--workers must be at least 1, got {workers}")
