@@ -174,8 +174,8 @@ class CasmeSq(LongVideoRecipe):
             for found in paths[1:]:
                 if not found.is_file():
                     raise SheetError(f"{sheet}: no {found.name} beside it (the naming rules' export)")
-            codes, rule1, rule2 = (read_grids(found)[0][1] for found in paths)
-            return codes, rule1, rule2
+            exported = [read_grids(found)[0][1] for found in paths]
+            return exported[0], exported[1], exported[2]
         grids = dict(read_grids(sheet, (*_CODES, _RULE1, _RULE2)))
         codes: list[tuple] | None = next((grids[t] for t in _CODES if t in grids), None)
         missing = [
