@@ -43,9 +43,15 @@ def get_long_video_recipe(name: str) -> LongVideoRecipe:
 
 
 def get_recipe(name: str) -> Recipe:
-    """The recipe registered as ``name`` (``casme2``, ``samm``, ``mmew``, ...)."""
+    """The clip (recognition) recipe registered as ``name`` (``casme2``, ``samm``, ``mmew``, ...);
+    long-video recipes come from :func:`get_long_video_recipe`."""
     names = recipe_names()
     if name not in names:
         raise UsageError(f"unknown dataset {name!r}; known: {', '.join(names)}")
-    module = importlib.import_module(f"mepipe.pipelines.{name}")
-    return module.RECIPE
+    recipe = importlib.import_module(f"mepipe.pipelines.{name}").RECIPE
+    if isinstance(recipe, LongVideoRecipe):
+        raise UsageError(
+            f"{name} is a long-video (spotting) dataset; this needs a clip dataset: "
+            f"{', '.join(recipe_names('recognition'))}"
+        )
+    return recipe

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from mepipe.errors import SheetError, UsageError
-from mepipe.pipelines import get_long_video_recipe, recipe_names
+from mepipe.pipelines import get_long_video_recipe, get_recipe, recipe_names
 from mepipe.release.longvideo import Interval, read_lengths, settle
 from mepipe.release.sheet import write_table
 
@@ -40,6 +40,10 @@ def test_registry_tasks():
     ]
     with pytest.raises(UsageError, match="unknown long-video dataset 'casme2'; known: casme3_lv, casme_sq, samm_lv"):
         get_long_video_recipe("casme2")
+    with pytest.raises(
+        UsageError, match="^samm_lv is a long-video \\(spotting\\) dataset; this needs a clip dataset: casme2, "
+    ):
+        get_recipe("samm_lv")
 
 
 def test_casme_sq_counts_and_repairs():
