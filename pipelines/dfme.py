@@ -29,8 +29,7 @@ from typing import Any, ClassVar
 from mepipe.release.labels import MEGC2019_CLASSES
 from mepipe.release.recipe import Sample, SynthStyle
 from mepipe.release.sheet import cell_int
-
-from ._sheet_recipe import SheetRecipe, flag_duplicates
+from mepipe.release.sheet_recipe import SheetRecipe, flag_duplicates
 
 _FRAME = re.compile(r"(\d+)\.(?:png|jpe?g|bmp)", re.IGNORECASE)
 #: the sheets' EmotionId order

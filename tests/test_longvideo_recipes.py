@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 
 from mepipe.errors import SheetError, UsageError
-from mepipe.pipelines import get_long_video_recipe, get_recipe, recipe_names
-from mepipe.release.longvideo import Interval, read_lengths, settle
+from mepipe.release.longvideo import Interval, LongVideoRecipe, read_lengths, settle
+from mepipe.release.registry import get_recipe, recipe_names
 from mepipe.release.sheet import write_table
 
 DATA = Path(__file__).parent / "data/annotations"
@@ -15,7 +15,7 @@ CASME_SQ = DATA / "casme_sq/CASME_sq_gt.xlsx"
 SAMM_LV = DATA / "samm_lv/SAMMLV_gt.xlsx"
 CASME3 = DATA / "casme3/CAS(ME)3_part_A_v2__AU+Emotion.csv"
 
-casme_sq, samm_lv, casme3_lv = (get_long_video_recipe(n) for n in ("casme_sq", "samm_lv", "casme3_lv"))
+casme_sq, samm_lv, casme3_lv = (get_recipe(n, LongVideoRecipe) for n in ("casme_sq", "samm_lv", "casme3_lv"))
 
 
 def _repairs(intervals):
@@ -38,11 +38,12 @@ def test_registry_tasks():
         ("spotting", 200.0, "gray", (2040, 1088)),
         ("spotting", 30.0, "rgb", (1280, 720)),
     ]
-    with pytest.raises(UsageError, match="unknown long-video dataset 'casme2'; known: casme3_lv, casme_sq, samm_lv"):
-        get_long_video_recipe("casme2")
-    with pytest.raises(
-        UsageError, match="^samm_lv is a long-video \\(spotting\\) dataset; this needs a clip dataset: casme2, "
-    ):
+    with pytest.raises(UsageError) as err:
+        get_recipe("casme2", LongVideoRecipe)
+    assert str(err.value) == (
+        "dataset 'casme2' is a recognition recipe (Casme2); a spotting recipe is needed here: casme3_lv, casme_sq, samm_lv"
+    )
+    with pytest.raises(UsageError, match="^dataset 'samm_lv' is a spotting recipe \\(SammLv\\); a recognition recipe"):
         get_recipe("samm_lv")
 
 

@@ -11,7 +11,8 @@ import cv2
 import dlib
 import pytest
 
-from mepipe.pipelines import get_long_video_recipe
+from mepipe.release.longvideo import LongVideoRecipe
+from mepipe.release.registry import get_recipe
 from mepipe.synth.longvideo import MACRO_CAP, render_video, synthesize_long, videos_planned
 
 DATA = Path(__file__).parent / "data/annotations"
@@ -20,9 +21,9 @@ _DETECTOR = dlib.get_frontal_face_detector()
 
 @pytest.fixture(scope="module", params=["casme_sq", "samm_lv", "casme3_lv"])
 def made(request, tmp_path_factory):
-    recipe = get_long_video_recipe(request.param)
+    recipe = get_recipe(request.param, LongVideoRecipe)
     root = tmp_path_factory.mktemp(recipe.name) / "release"
-    return recipe, root, recipe.synth(root, subjects=2, scale=0.25, seed=3, progress=False)
+    return recipe, root, synthesize_long(recipe, root, subjects=2, scale=0.25, seed=3, progress=False)
 
 
 def _sheet_fields(interval):
@@ -132,7 +133,7 @@ def _digest(root):
 
 
 def test_same_seed_same_bytes(tmp_path):
-    recipe = get_long_video_recipe("casme_sq")
+    recipe = get_recipe("casme_sq", LongVideoRecipe)
     one, two, other = (tmp_path / n for n in ("one", "two", "other"))
     for root, seed, workers in ((one, 5, 1), (two, 5, 2), (other, 6, 2)):
         synthesize_long(
@@ -142,7 +143,7 @@ def test_same_seed_same_bytes(tmp_path):
 
 
 def test_like_sheet_reproduces_its_videos_at_full_length(tmp_path):
-    recipe = get_long_video_recipe("casme_sq")
+    recipe = get_recipe("casme_sq", LongVideoRecipe)
     report = synthesize_long(
         recipe,
         tmp_path / "r",

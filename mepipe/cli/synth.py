@@ -8,7 +8,8 @@ from pathlib import Path
 import click
 
 from mepipe.errors import UsageError
-from mepipe.pipelines import get_long_video_recipe, recipe_names, recipe_task
+from mepipe.release.longvideo import LongVideoRecipe
+from mepipe.release.registry import get_recipe, recipe_names, recipe_task
 from mepipe.synth import synthesize
 from mepipe.synth.longvideo import FRAMES, VIDEOS, synthesize_long
 
@@ -58,8 +59,10 @@ def synth(
     if recipe_task(dataset) == "spotting":
         if clips_per_subject is not None or classes is not None:
             raise UsageError(f"--clips-per-subject and --classes apply to clip datasets; {dataset} holds long videos")
+        # mypy's type-abstract: the registry checks isinstance against the (abstract) base
+        recipe = get_recipe(dataset, LongVideoRecipe)  # type: ignore[type-abstract]
         long = synthesize_long(
-            get_long_video_recipe(dataset),
+            recipe,
             out,
             subjects=subjects,
             scale=scale,

@@ -15,14 +15,11 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from mepipe._shared.provenance import file_sha256
 from mepipe.errors import SheetError, UsageError
 from mepipe.release.sheet import cell_text
-
-if TYPE_CHECKING:
-    from mepipe.synth.longvideo import LongSynthReport
 
 #: the interval types a spotting sheet marks
 TYPES = ("micro", "macro")
@@ -475,19 +472,6 @@ class LongVideoRecipe(ABC):
     def digest(self, sheet: Path) -> str:
         """sha256 of the annotation source, recorded in every store built from it."""
         return file_sha256(sheet)
-
-    def synth(
-        self,
-        out: Path,
-        subjects: int = 2,
-        scale: float = 1.0,
-        seed: int = 0,
-        **options: Any,
-    ) -> LongSynthReport:
-        """A synthetic release in this layout (see :func:`mepipe.synth.longvideo.synthesize_long`)."""
-        from mepipe.synth.longvideo import synthesize_long
-
-        return synthesize_long(self, out, subjects=subjects, scale=scale, seed=seed, **options)
 
     def place(
         self,
