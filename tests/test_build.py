@@ -139,7 +139,9 @@ def test_rerun_skips_ok_samples(casme2_store, casme2_release):
 def test_other_configuration_refused_then_overwritten(casme2_store, casme2_release, tmp_path):
     store = str(tmp_path / "copy.zarr")
     shutil.copytree(casme2_store, store)
-    with pytest.raises(MepipeError, match=r"another configuration \(span: 'onset-apex' vs 'onset-offset'\)"):
+    with pytest.raises(
+        MepipeError, match=r"was built with span='onset-apex'; this build asks span='onset-offset'; rerun"
+    ):
         build("casme2", casme2_release, store, size=64, span="onset-offset", progress=False)
     summary = build("casme2", casme2_release, store, size=64, span="onset-offset", overwrite=True, progress=False)
     assert summary.ok == summary.total

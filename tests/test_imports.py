@@ -29,6 +29,7 @@ LAYERS: list[set[str]] = [
     {"engine", "dataset", "report", "synth", "spot"},
     {"pipelines"},
     {"store"},
+    {"arrays"},
     {"imaging", "release"},
     {"errors"},
     {"_shared"},

@@ -9,13 +9,13 @@ from typing import Any
 
 import click
 
+from mepipe.arrays import IMAGES, set_names
 from mepipe.engine.config import SPANS
 from mepipe.errors import UsageError
 from mepipe.imaging.flow import FLOW_METHODS
 from mepipe.pipelines import recipe_names
 from mepipe.release.au import parse_vocabulary
 from mepipe.release.crops import CROPS
-from mepipe.store import ARRAY_SETS, IMAGES
 
 from .release import objective_sheet_option
 from .scheduling import Placement, dask_options, dask_scheduler
@@ -58,7 +58,7 @@ def _default_root(dataset: str) -> Path:
     "--arrays",
     default=",".join(IMAGES),
     show_default=True,
-    help=f"Comma-separated arrays the store holds, of: {', '.join(ARRAY_SETS)}. "
+    help=f"Comma-separated arrays the store holds, of: {', '.join(set_names())}. "
     "Naming more on a finished store adds them (only the new ones are computed).",
 )
 @click.option(
