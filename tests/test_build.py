@@ -22,7 +22,7 @@ from mepipe.build import build, opencv_threads
 from mepipe.cli import cli
 from mepipe.engine.config import BuildConfig
 from mepipe.engine.stages import Clip, detect_side, frames_needed, pool_clip
-from mepipe.errors import MepipeError
+from mepipe.errors import MepipeError, UsageError
 from mepipe.imaging import align
 from mepipe.pipelines import get_recipe
 from mepipe.release import frames
@@ -134,6 +134,42 @@ def test_rerun_skips_ok_samples(casme2_store, casme2_release):
     after = arrays(casme2_store)
     for name in before:
         np.testing.assert_array_equal(before[name], after[name])
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        ({"size": "64"}, "size must be an integer, not '64' (str)"),
+        ({"classes": 5}, "classes must be text (a class set name such as '5'), not 5 (int)"),
+        ({"gray": "yes"}, "gray must be True or False, not 'yes' (str)"),
+        ({"motion_sigma": "1"}, "motion_sigma must be a number, not '1' (str)"),
+        ({"span": "onset"}, "--span must be one of onset-apex, onset-offset, apex-offset, not 'onset'"),
+        ({"arrays": 5}, "arrays must be names, comma-separated or a list of them, not 5"),
+        ({"au_vocabulary": ["AU1"]}, "au_vocabulary must be AU numbers, e.g. (1, 2, 4), not ['AU1']"),
+        ({"shard": "2"}, "shard must be an integer, not '2' (str)"),
+        ({"shard": 1}, "shard must be at least 2, not 1"),
+        ({"workers": 0}, "workers must be at least 1, not 0"),
+        ({"sheet": 3}, "sheet must be a path, not 3 (int)"),
+        ({"sise": 64}, "build: no option sise; the options are classes, span, size, gray, "),
+    ],
+)
+def test_build_arguments_are_checked_in_one_line(casme2_release, tmp_path, arguments, message):
+    out = tmp_path / "x.zarr"
+    with pytest.raises(UsageError) as caught:
+        build("casme2", casme2_release, str(out), progress=False, **arguments)
+    assert str(caught.value).startswith(message) and "\n" not in str(caught.value)
+    assert not out.exists()
+
+
+def test_a_rebuild_refusal_names_the_stores_value_and_the_asked_one(casme2_store, casme2_release, tmp_path):
+    store = str(tmp_path / "copy.zarr")
+    shutil.copytree(casme2_store, store)
+    with pytest.raises(MepipeError) as caught:
+        build("casme2", casme2_release, store, size=32, gray=True, progress=False)
+    assert str(caught.value) == (
+        f"{store} was built with size=64, gray=False; this build asks size=32, gray=True; "
+        "rerun with --overwrite to replace it, or choose another --out"
+    )
 
 
 def test_other_configuration_refused_then_overwritten(casme2_store, casme2_release, tmp_path):

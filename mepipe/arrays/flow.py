@@ -16,8 +16,9 @@ from typing import Any
 import numpy as np
 
 from mepipe.arrays.registry import AlignedClip, ArraySet, ArraySpec, Computed, Thumbnail
-from mepipe.imaging.flow import flow_parameters, optical_flow, strain
-from mepipe.imaging.flowcolor import flow_key, flow_picture, strain_picture
+
+# OpenCV (mepipe.imaging.flow, .flowcolor) is loaded where a set is computed or pictured,
+# not where a store is read
 
 
 def _specs(flow: str, strain_name: str) -> tuple[ArraySpec, ArraySpec]:
@@ -30,6 +31,8 @@ def _specs(flow: str, strain_name: str) -> tuple[ArraySpec, ArraySpec]:
 
 def _flow(first: np.ndarray, second: np.ndarray, method: str) -> tuple[np.ndarray, np.ndarray]:
     # a gray store's frames are (S, S, 1); the flow takes (S, S) or RGB (S, S, 3)
+    from mepipe.imaging.flow import flow_parameters, optical_flow, strain
+
     if first.ndim == 3 and first.shape[-1] == 1:
         first, second = first[..., 0], second[..., 0]
     field = optical_flow(first, second, method, flow_parameters(method))
@@ -37,6 +40,8 @@ def _flow(first: np.ndarray, second: np.ndarray, method: str) -> tuple[np.ndarra
 
 
 def _provenance(options: Mapping[str, Any]) -> dict[str, Any]:
+    from mepipe.imaging.flow import flow_parameters
+
     method = options["flow"]
     return {"flow": {"method": method, "parameters": flow_parameters(method)}}
 
@@ -62,13 +67,23 @@ def _apex_offset(clip: AlignedClip) -> Computed:
 
 
 def _flow_thumb(flow: np.ndarray) -> tuple[np.ndarray, str]:
+    from mepipe.imaging.flowcolor import flow_picture
+
     picture, top = flow_picture(flow)
     return picture, f"onset->apex flow, full brightness (99th percentile) = {top:.2f} px"
 
 
 def _strain_thumb(strain_map: np.ndarray) -> tuple[np.ndarray, str]:
+    from mepipe.imaging.flowcolor import strain_picture
+
     picture, top = strain_picture(strain_map)
     return picture, f"optical strain, brightest (99th percentile) = {top:.3f}"
+
+
+def _flow_key(side: int) -> np.ndarray:
+    from mepipe.imaging.flowcolor import flow_key
+
+    return flow_key(side)
 
 
 FLOW = ArraySet(
@@ -83,7 +98,7 @@ FLOW = ArraySet(
         Thumbnail(
             "flow",
             _flow_thumb,
-            key=flow_key,
+            key=_flow_key,
             key_note="direction as hue (right red, down yellow-green, left cyan, up violet: image coordinates), "
             "magnitude as brightness, scaled per sample (the tooltip gives the scale); strain: inferno, 0 black.",
         ),

@@ -14,7 +14,6 @@ import numpy as np
 
 from mepipe.arrays.registry import AlignedClip, ArraySet, ArraySpec, Computed, Span
 from mepipe.errors import SampleError
-from mepipe.imaging import rankpool
 
 #: one sample's image shape and dimension names
 _SHAPE: tuple[int | str, ...] = ("size", "size", "channels")
@@ -35,6 +34,8 @@ def _span(span: Span) -> range:
 
 def _pooled(clip: AlignedClip) -> tuple[np.ndarray, np.ndarray]:
     """TRDI and MIDI of the span (float32), pooled once for both sets."""
+    # numba is loaded where a set is computed, not where a store is read
+    from mepipe.imaging import rankpool
 
     def pool() -> tuple[np.ndarray, np.ndarray]:
         frames = clip.frames_between(clip.lo, clip.hi)
@@ -56,6 +57,8 @@ def _pooled(clip: AlignedClip) -> tuple[np.ndarray, np.ndarray]:
 
 def _dynamic(which: int, name: str) -> ArraySet:
     def compute(clip: AlignedClip) -> Computed:
+        from mepipe.imaging import rankpool
+
         image = _pooled(clip)[which]
         return Computed({name: rankpool.to_uint8(image), f"{name}_raw": image})
 

@@ -11,10 +11,12 @@ import numpy as np
 
 from mepipe.arrays.registry import AlignedClip, ArraySet, ArraySpec, Computed
 from mepipe.errors import SampleError
-from mepipe.imaging.align import to_output
 
 
 def _compute(clip: AlignedClip) -> Computed:
+    # dlib is loaded where a set is computed, not where a store is read
+    from mepipe.imaging.align import to_output
+
     if clip.transform is None or clip.landmarks is None:
         raise SampleError("no alignment to map the landmarks with")
     return Computed({"landmarks_aligned": to_output(clip.landmarks, clip.transform).astype(np.float32)})
