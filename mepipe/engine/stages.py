@@ -16,7 +16,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any
 
 import cv2
@@ -89,17 +88,20 @@ def frames_needed(
     span: str,
     arrays: Sequence[str] = IMAGES,
     available: np.ndarray | None = None,
-    options: Mapping[str, Any] = MappingProxyType({}),
+    options: Mapping[str, Any] | None = None,
 ) -> list[int]:
     """Frame numbers to decode for the sets ``arrays``: the onset, and those each set
     declares (:attr:`mepipe.arrays.ArraySet.frames`: the span for TRDI/MIDI, the apex for
     its image and the onset->apex flow, ...), among ``available`` (default every number of
-    onset..offset); ``options`` are the build's (:meth:`BuildConfig.set_options`). All of
-    onset..offset when the apex must first be estimated from motion."""
+    onset..offset); ``options`` are the build's (:meth:`BuildConfig.set_options`; default
+    :class:`BuildConfig`'s defaults). All of onset..offset when the apex must first be
+    estimated from motion."""
     if apex is None:
         return list(range(onset, offset + 1))
     lo, hi = span_bounds(span, onset, apex, offset)
     known = np.arange(onset, offset + 1) if available is None else np.asarray(available)
+    if options is None:
+        options = BuildConfig(dataset="").set_options()
     view = Span(onset, apex, offset, lo, hi, known, options)
     wanted = {onset}
     for name in arrays:
