@@ -36,11 +36,11 @@ from mepipe.engine.execute import is_distributed, run_graph
 from mepipe.engine.graph import Outcome, build_graph
 from mepipe.engine.lock import StoreLock
 from mepipe.errors import MepipeError, UsageError
-from mepipe.pipelines import get_recipe
 from mepipe.release.au import release_vocabulary
 from mepipe.release.crops import choose_crop
 from mepipe.release.discover import Release, open_release
 from mepipe.release.recipe import Recipe, Sample
+from mepipe.release.registry import get_recipe
 from mepipe.report.summary import reason_kind
 from mepipe.store import FAILED, OK, FieldWriter, detect_step_counts, layout, local_path, read_array, read_columns
 from mepipe.store.target import open_or_create, sets_to_add, stored_records

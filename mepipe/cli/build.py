@@ -13,9 +13,9 @@ from mepipe.arrays import IMAGES, set_names
 from mepipe.engine.config import SPANS
 from mepipe.errors import UsageError
 from mepipe.imaging.flow import FLOW_METHODS
-from mepipe.pipelines import recipe_names
 from mepipe.release.au import parse_vocabulary
 from mepipe.release.crops import CROPS
+from mepipe.release.registry import recipe_names
 
 from .release import objective_sheet_option
 from .scheduling import Placement, dask_options, dask_scheduler

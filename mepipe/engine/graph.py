@@ -33,8 +33,8 @@ from mepipe.arrays import derived_names
 from mepipe.engine import stages
 from mepipe.engine.config import BuildConfig
 from mepipe.errors import MepipeError
-from mepipe.pipelines import get_recipe
 from mepipe.release.recipe import Sample
+from mepipe.release.registry import get_recipe
 from mepipe.store import FAILED, SampleResult, Stored, sample_fields, write_images
 
 
