@@ -243,13 +243,12 @@ def _rgb_onset(source: np.ndarray | frames.FrameFiles, bgr: bool) -> np.ndarray:
 
 
 def pool_clip(clip: Clip, sample: Sample, config: BuildConfig) -> SampleResult:
-    """TRDI and MIDI of the span, plus the aligned onset and apex frames."""
-    aligned = clip.frames
-    if not isinstance(aligned, np.ndarray):
-        raise TypeError("pool_clip takes the aligned frames (place_clip's clip), not the frame files")
     """The arrays ``config.arrays`` asks for: TRDI and MIDI of the span, the aligned onset
     and apex frames, and the derived sets (:func:`derived`). With ``clip.stored``, only
     the derived sets being added to a sample already built (``result.added``)."""
+    aligned = clip.frames
+    if not isinstance(aligned, np.ndarray):
+        raise TypeError("pool_clip takes the aligned frames (place_clip's clip), not the frame files")
     if clip.stored is not None:
         images, notes = derived(clip, clip.stored.apex, config, clip.stored.sets)
         return SampleResult(
