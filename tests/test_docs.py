@@ -128,3 +128,15 @@ def test_the_citation_check_sees_a_moved_module():
     assert _resolves("mepipe.imaging.rankpool.warmup") and _resolves("mepipe.release.recipe.Recipe.frames_dirs")
     assert not _resolves("mepipe.release.recipe.Recipe.no_such_field")
     assert _PATH.findall("(mepipe/cluster.py) and tests/test_docs.py") == ["mepipe/cluster.py", "tests/test_docs.py"]
+
+
+def test_every_api_page_lists_its_rooms_functions():
+    # docs/conf.py writes generated/<page>.names.md (every public function and class of the
+    # modules the page's autosummary names) at each build; a page shows it by including it
+    api = ROOT / "docs" / "api"
+    pages = [page for page in sorted(api.glob("*.md")) if page.stem != "index"]
+    assert pages
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        assert re.search(r"^   mepipe[\w.]*$", text, re.M), f"{page.name} names no module"
+        assert f"```{{include}} generated/{page.stem}.names.md\n```" in text, page.name
