@@ -140,3 +140,21 @@ def test_every_api_page_lists_its_rooms_functions():
         text = page.read_text(encoding="utf-8")
         assert re.search(r"^   mepipe[\w.]*$", text, re.M), f"{page.name} names no module"
         assert f"```{{include}} generated/{page.stem}.names.md\n```" in text, page.name
+
+
+def test_the_figure_script_makes_the_committed_figure(tmp_path):
+    import importlib.util
+
+    import cv2
+
+    spec = importlib.util.spec_from_file_location("docs_figures", ROOT / "docs" / "figures.py")
+    assert spec is not None and spec.loader is not None
+    figures = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(figures)
+    figures.main(["--out", str(tmp_path), "--size", "48"])
+    made = cv2.imread(str(tmp_path / "one-sample.png"))
+    committed = cv2.imread(str(ROOT / "docs" / "figures" / "one-sample.png"))
+    assert made is not None and committed is not None
+    assert made.shape == committed.shape  # the same six panels; the committed one at the default size
+    for page in ("method.md", "arrays.md"):
+        assert "](figures/one-sample.png)" in (ROOT / "docs" / page).read_text(encoding="utf-8"), page
