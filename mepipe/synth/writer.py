@@ -161,7 +161,7 @@ def _synthesize_composite(
     for name, rows in recipe.listed(subjects, clips_per_subject).items():
         part = get_recipe(name)
         emotions = dict(zip(part.class_sets["3"], class_emotions(part, "3")))
-        samples = []
+        samples: list[Sample] = []
         for subject, clip, label in rows:
             length = int(rng.integers(CLIP_LENGTHS[0], CLIP_LENGTHS[1] + 1))
             onset = int(rng.integers(part.synth_style.onsets[0], part.synth_style.onsets[1] + 1))
