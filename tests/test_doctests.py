@@ -32,8 +32,8 @@ MODULES = _modules_with_examples()
 
 
 def test_the_main_public_functions_have_examples():
-    # the numerics, the AU reading and the folds every trainer uses
-    assert {"mepipe.imaging.rankpool", "mepipe.release.au", "mepipe.dataset.splits"} <= set(MODULES)
+    # the numerics, the AU reading, a store read and the folds every trainer uses
+    assert {"mepipe.imaging.rankpool", "mepipe.release.au", "mepipe.dataset", "mepipe.dataset.splits"} <= set(MODULES)
 
 
 @pytest.mark.parametrize("name", MODULES)
