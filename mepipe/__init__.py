@@ -7,7 +7,8 @@ module given, imported when used. Pages: docs/index.md; every function: docs/api
 
 Build a store
     mepipe.build.build                   a release in, a store out (resumes, adds arrays)
-    mepipe.pipelines.get_recipe          a dataset's recipe by name (recipe_names lists them)
+    mepipe.release.registry.get_recipe   a dataset's recipe by name (recipe_names lists them)
+    mepipe.release.SheetRecipe           the base of a recipe read from a sheet, for plug-ins
     mepipe.release.check.check_release   check a release on disk against its sheet
     mepipe.synth.synthesize              a synthetic release in a real release's layout
 

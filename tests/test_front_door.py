@@ -13,7 +13,8 @@ import mepipe
 #: the names a new user looks for first; the front door lists them (and more)
 MAIN = (
     "mepipe.build.build",
-    "mepipe.pipelines.get_recipe",
+    "mepipe.release.registry.get_recipe",
+    "mepipe.release.SheetRecipe",
     "mepipe.synth.synthesize",
     "mepipe.dataset.open_dataset",
     "mepipe.dataset.loso_splits",
