@@ -9,7 +9,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -19,6 +18,7 @@ import pytest
 import zarr
 from click.testing import CliRunner
 
+from mepipe._shared.testhook import KILL_AFTER
 from mepipe.arrays import IMAGES, derived_arrays, set_names
 from mepipe.arrays.sequence import sequence_numbers
 from mepipe.build import build
@@ -247,18 +247,12 @@ def test_killed_add_resumes(casme2_store, casme2_release, tmp_path):
         sys.executable, "-m", "mepipe", "build", "--dataset", "casme2", "--root", str(casme2_release),
         "--out", str(store), "--size", "64", "--workers", "1", "--quiet", "--arrays", FLOW + ",sequence",
     ]  # fmt: skip
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    # each set's checksums are written after the first sample, then every 2 s, one after the other
-    marks = [store / name / "c" / "0" for name in ("checksum_flow", "checksum_sequence")]
-    deadline = time.time() + 120
-    while time.time() < deadline and process.poll() is None and not all(mark.exists() for mark in marks):
-        time.sleep(0.01)
-    os.kill(process.pid, signal.SIGKILL)
-    process.wait()
-    assert process.returncode == -signal.SIGKILL, "the build finished before it could be killed"
+    # killed (SIGKILL, by the build itself) once the first sample's new arrays are committed
+    killed = subprocess.run(command, env={**os.environ, KILL_AFTER: "1"}, capture_output=True)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
     group = zarr.open_group(str(store), mode="r", use_consolidated=False)
     done = (group["checksum_flow"][:] != "") & (group["checksum_sequence"][:] != "")
-    assert 0 < done.sum() < len(done)
+    assert done.sum() == 1 and len(done) > 1
     result = subprocess.run(command, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert f"to {len(done) - done.sum()} samples (what they held untouched)" in result.stdout
