@@ -75,6 +75,7 @@ def synth(
             frames=frames or FRAMES,
             like_sheet=like_sheet,
             workers=workers,
+            progress=not quiet,
         )
         broken = sum(1 for i in long.intervals if i.error)
         click.echo(
