@@ -12,6 +12,7 @@ BENCHMARKS = (
     "build",
     "arrays",
     "flow",
+    "agreement",
     "stages",
     "scale",
     "quality",

@@ -4,6 +4,7 @@ store, covered by resume, verify, shards and the readers."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import signal
@@ -350,49 +351,41 @@ def test_readers_serve_the_new_arrays(every_store):
     assert "  sequence                 uint8    (9, 5, 64, 64, 3) (sample, t, y, x, channel)" in text
 
 
-def test_ststnet_export_reads_back_as_their_loader_reads_it(every_store, tmp_path):
+def test_ststnet_export_reads_back_as_their_loaders_read_it(every_store, tmp_path):
     from mepipe.dataset.export import export
+    from mepipe.dataset.ststnet import ststnet_image
+    from tests.test_ststnet import _check_both_loaders, read_as_htnet
 
-    out = tmp_path / "ststnet"
-    summary = export(every_store, out, "ststnet", classes="3", progress=False)
     group = zarr.open_group(every_store, mode="r")
     ids = [str(s) for s in group["sample_id"][:]]
-    table = {r["sample_id"]: r for r in _read_csv(out / "samples.csv")}
-    assert summary.exported == len(table) > 0
-    # STSTNet main.py / HTNet: for each subject folder, u_train/<label>/* and u_test/<label>/* via cv2.imread
-    main_path = out / "norm_u_v_os"
-    subjects = sorted(os.listdir(main_path))
-    assert subjects == sorted({table[i]["subject"] for i in table})
-    for subject in subjects:
-        seen = {}
-        for split in ("u_train", "u_test"):
-            for label in os.listdir(main_path / subject / split):
-                for name in os.listdir(main_path / subject / split / label):
-                    image = cv2.imread(str(main_path / subject / split / label / name))
-                    seen[name] = (split, int(label), image)
-        assert len(seen) == len(table)  # every sample once per fold
+    for framing in ("published", "store"):
+        out = tmp_path / framing
+        summary = export(every_store, out, "ststnet", classes="3", progress=False, framing=framing)
+        table = {r["sample_id"]: r for r in _read_csv(out / "samples.csv")}
+        assert summary.exported == len(table) > 0
+        _check_both_loaders(out, sorted({r["subject"] for r in table.values()}))
+        maps = read_as_htnet(out)
         for sample_id, row in table.items():
-            name = f"{row['subject']}_{row['clip']} .png"
-            split, label, image = seen[name]
-            assert split == ("u_test" if row["subject"] == subject else "u_train")
-            assert label == int(row["label_index"])
             index = ids.index(sample_id)
-            # BGR as OpenCV reads it: [strain, v, u], each min-max scaled after the resize to 28
-            maps = [group["strain"][index], group["flow"][index][..., 1], group["flow"][index][..., 0]]
-            for channel, values in enumerate(maps):
-                small = cv2.resize(values, (28, 28), interpolation=cv2.INTER_AREA).astype(np.float64)
-                expected = np.round(255 * (small - small.min()) / (small.max() - small.min()))
-                np.testing.assert_allclose(image[..., channel], expected, atol=1)
-            assert image[..., 0].min() == 0 and image[..., 0].max() == 255
-    # HTNet / CausalNet: the whole set, keyed by sub + '_' + filename_o + ' .png' from their table
-    whole = out / "STSNet_whole_norm_u_v_os"
-    rows = _read_csv(out / "combined_3_class2_for_optical_flow.csv")
-    assert list(rows[0]) == ["dataset", "sub", "filename_o", "label", "apex", "imagename", "sub_filename"]
-    assert sorted(os.listdir(whole)) == sorted(f"{r['sub']}_{r['filename_o']} .png" for r in rows)
-    for r in rows:
-        name = f"{r['sub']}_{r['filename_o']} .png"
-        assert cv2.imread(str(out / "combined_datasets_whole" / r["imagename"])).shape == (64, 64, 3)
-        np.testing.assert_array_equal(cv2.imread(str(whole / name)), seen[name][2])
+            name = f"{row['subject']}_{row['clip']} .png"  # CASME-II's names are the published ones
+            geometry = [group[k][index] for k in ("landmarks", "transform", "frame_size")]
+            expected = ststnet_image(group["flow"][index], group["strain"][index], *geometry, framing=framing)
+            np.testing.assert_array_equal(maps[name][1], cv2.cvtColor(expected, cv2.COLOR_RGB2BGR))
+        assert json.loads((out / "export.json").read_text())["ststnet"]["framing"] == framing
+
+
+def test_published_framing_of_the_apex_crops_as_dlib_finds_it(every_store, tmp_path):
+    """The exported 224 px apex crops: eye centres 0.45-0.58 of the side apart, as published."""
+    from mepipe.dataset.export import export
+
+    out = tmp_path / "x"
+    export(every_store, out, "ststnet", classes="3", progress=False)
+    finder = align.aligner()
+    shares = []
+    for path in sorted((out / "combined_datasets_whole").iterdir()):
+        points = finder.landmarks(cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB))
+        shares.append(np.hypot(*(points[42:48].mean(axis=0) - points[36:42].mean(axis=0))) / 224)
+    assert shares and all(0.45 <= s <= 0.58 for s in shares), shares
 
 
 def test_npz_export_carries_every_array(every_store, tmp_path):
