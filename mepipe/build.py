@@ -31,7 +31,7 @@ import zarr
 from mepipe import __version__
 from mepipe._shared.progress import Progress
 from mepipe._shared.provenance import library_versions
-from mepipe.engine.config import SET_CHOICES, BuildConfig
+from mepipe.engine.config import SET_CHOICES, SMIC_APEX, SMIC_DATASETS, BuildConfig
 from mepipe.engine.execute import is_distributed, run_graph
 from mepipe.engine.graph import Outcome, build_graph
 from mepipe.engine.lock import StoreLock
@@ -39,6 +39,7 @@ from mepipe.engine.stages import Stored
 from mepipe.errors import MepipeError, UsageError
 from mepipe.imaging.flow import flow_parameters, recorded_method
 from mepipe.pipelines import get_recipe
+from mepipe.pipelines.smic import choose_apex
 from mepipe.release.au import release_vocabulary
 from mepipe.release.crops import choose_crop
 from mepipe.release.discover import Release, open_release
@@ -230,6 +231,8 @@ def _stored_config(old: dict, out: str) -> BuildConfig:
     """A store's configuration, its flow method read from the parameters it recorded
     (:func:`mepipe.imaging.flow.recorded_method`): one store never mixes two flows."""
     values = dict(old.get("config", {"dataset": "?"}))
+    if "smic_apex" not in values:  # stores of before --smic-apex took SMIC's middle frame
+        values["smic_apex"] = "middle" if values.get("dataset") in SMIC_DATASETS else SMIC_APEX[0]
     recorded = old.get("flow") or {}
     if "flow" in values:
         method = recorded_method(values["flow"], recorded.get("parameters"))
@@ -415,7 +418,7 @@ def build(
         classes=config.classes,
         objective_sheet=None if objective_sheet is None else Path(objective_sheet),
     )
-    samples = release.samples
+    samples = [choose_apex(s, config.smic_apex) for s in release.samples]
     if not samples:
         raise MepipeError(f"{release.sheet}: no samples in class set {config.classes!r}")
     choice = choose_crop(release, crop)

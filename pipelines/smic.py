@@ -9,8 +9,10 @@ Release layout: no annotation sheet; the class of a clip is the name of its fold
   the list's spelling, ``s01/s01_ne_01`` (the subject number zero-padded to two digits in
   the subject and at the head of the clip name); folders are found in either spelling.
 * Onset is the first frame of the folder, offset the last. The apex is not annotated: the
-  middle frame ``onset + (offset - onset) // 2`` is taken, as MEGC 2019's own preparation
-  and meb do, and recorded as a repair on every sample.
+  release is read with the middle frame ``onset + (offset - onset) // 2`` (as MEGC 2019's
+  own preparation and meb take it), recorded as a repair on every sample; the build's
+  ``--smic-apex motion`` (the default, :func:`choose_apex`) leaves it to the peak-motion
+  estimate instead, as the composite's published flows used a spotted apex.
 * The annotation source is the ``HS`` folder itself: its digest (recorded in stores) covers
   every clip folder's name and frame numbers.
 """
@@ -38,6 +40,18 @@ _CLIP = re.compile(r"s0*(\d+)(_.*)", re.IGNORECASE)
 _THREE = ("negative", "positive", "surprise")
 #: the micro-expression part of a subject folder (``non_micro`` holds other clips)
 _MICRO = "micro"
+
+
+_MIDDLE = "apex not annotated (SMIC): middle frame"
+
+
+def choose_apex(sample: Sample, choice: str) -> Sample:
+    """A sample under ``--smic-apex``: ``motion`` sets a SMIC sample's middle-frame apex aside,
+    for the build to estimate from peak motion (recorded per sample as ``apex estimated at
+    frame N``); ``middle`` and samples of other datasets are returned as they are."""
+    if choice == "motion" and sample.repair.startswith(_MIDDLE):
+        return replace(sample, apex=None, repair="apex not annotated (SMIC): estimated from peak motion intensity")
+    return sample
 
 
 def class_of_clip(clip: str) -> str:
@@ -163,9 +177,7 @@ class Smic(Recipe):
             return Sample(onset=0, apex=None, offset=0, error=f"{len(numbers)} frame(s) in {clip_dir}", **common)
         onset, offset = numbers[0], numbers[-1]
         apex = onset + (offset - onset) // 2
-        return Sample(
-            onset=onset, apex=apex, offset=offset, repair=f"apex not annotated (SMIC): middle frame {apex}", **common
-        )
+        return Sample(onset=onset, apex=apex, offset=offset, repair=f"{_MIDDLE} {apex}", **common)
 
 
 def _subject_dirs(folder: Path) -> list[Path]:

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from mepipe.engine.config import SPANS
+from mepipe.engine.config import SMIC_APEX, SPANS
 from mepipe.errors import UsageError
 from mepipe.imaging.flow import FLOW_METHODS
 from mepipe.pipelines import recipe_names
@@ -70,6 +70,14 @@ def _default_root(dataset: str) -> Path:
     "tvl1-fast the same with fewer scales and iterations (12x faster, less exact), dis OpenCV's DIS.",
 )
 @click.option(
+    "--smic-apex",
+    type=click.Choice(SMIC_APEX),
+    default=SMIC_APEX[0],
+    show_default=True,
+    help="SMIC's unannotated apex (smic, megc2019): motion, the peak-motion estimate (as the composite's "
+    "published flows used a spotted apex), or middle, the middle frame.",
+)
+@click.option(
     "--sequence-frames",
     type=click.IntRange(1, 256),
     default=8,
@@ -123,6 +131,7 @@ def build(
     placement: Placement,
     arrays: str,
     flow: str,
+    smic_apex: str,
     sequence_frames: int,
     gray: bool,
     keep_raw: bool,
@@ -160,6 +169,7 @@ def build(
         face_window=face_window,
         arrays=arrays,
         flow=flow,
+        smic_apex=smic_apex,
         sequence_frames=sequence_frames,
     )
     root = root or _default_root(dataset)

@@ -22,6 +22,7 @@ named as the published files are (wangzhifengharrison/HTNet ``datasets/``).
 from __future__ import annotations
 
 import csv
+import io
 import re
 from collections.abc import Sequence
 from functools import cache
@@ -176,8 +177,8 @@ def apex_image(apex: np.ndarray, box: tuple[int, int, int] | None, size: int = A
 @cache
 def published_table() -> dict[tuple[str, str, str], str]:
     """``(dataset, sub, filename_o) -> imagename`` of the published table."""
-    with resources.files("mepipe").joinpath(TABLE).open(newline="") as handle:
-        return {(r["dataset"], r["sub"], r["filename_o"]): r["imagename"] for r in csv.DictReader(handle)}
+    text = resources.files("mepipe").joinpath(TABLE).read_text(encoding="utf-8")
+    return {(r["dataset"], r["sub"], r["filename_o"]): r["imagename"] for r in csv.DictReader(io.StringIO(text))}
 
 
 def published_names(dataset: str, subject: str, clip: str) -> tuple[str, str, str, str]:

@@ -20,6 +20,8 @@ SPANS = ("onset-apex", "onset-offset", "apex-offset")
 MOTION_REFERENCES = ("onset", "previous")
 #: the choices that shape only the derived set named: compared with a store's own only
 #: where both hold that set
+#: ``--smic-apex`` choices (the default first; pipelines/smic.py) and the datasets holding SMIC
+SMIC_APEX, SMIC_DATASETS = ("motion", "middle"), ("smic", "megc2019")
 SET_CHOICES = {"flow": ("flow", "flow_apex_offset"), "sequence_frames": ("sequence",)}
 
 
@@ -93,6 +95,9 @@ class BuildConfig:
         Optical flow method of the flow sets (``tvl1``, ``tvl1-fast`` or ``dis``).
     sequence_frames : int
         Frames per sample of ``sequence``.
+    smic_apex : str
+        SMIC's unannotated apex (``smic`` and ``megc2019`` builds): ``motion``, the
+        peak-motion estimate, or ``middle``, the middle frame (``pipelines/smic.py``).
     """
 
     dataset: str
@@ -112,8 +117,13 @@ class BuildConfig:
     arrays: tuple[str, ...] = IMAGES
     flow: str = FLOW_METHODS[0]
     sequence_frames: int = 8
+    smic_apex: str = SMIC_APEX[0]
 
     def __post_init__(self) -> None:
+        if self.smic_apex not in SMIC_APEX:
+            raise UsageError(f"--smic-apex must be one of {', '.join(SMIC_APEX)}, not {self.smic_apex!r}")
+        if self.smic_apex != SMIC_APEX[0] and self.dataset not in SMIC_DATASETS:
+            raise UsageError(f"--smic-apex applies to --dataset {' or '.join(SMIC_DATASETS)}, not {self.dataset}")
         object.__setattr__(self, "arrays", parse_arrays(self.arrays))
         if self.flow not in FLOW_METHODS:
             raise UsageError(f"--flow must be one of {', '.join(FLOW_METHODS)}, not {self.flow!r}")
