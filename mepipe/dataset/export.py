@@ -46,6 +46,8 @@ from mepipe._shared.progress import Progress
 from mepipe._shared.text import safe_name
 from mepipe.dataset.select import Selection, select_samples
 from mepipe.dataset.ststnet import (
+    EYE_HEIGHT,
+    EYE_SHARE,
     FRAMINGS,
     apex_image,
     as_pandas_reads,
@@ -229,6 +231,7 @@ def _write_ststnet(
     )
     return {
         "framing": framing,
+        **({"eye_share": EYE_SHARE, "eye_height": EYE_HEIGHT} if framing == "published" else {}),
         "framed_by_landmarks": framed,
         "whole_map": len(ok) - framed,
         STSTNET_FOLDS_HTNET: _alias(out / STSTNET_FOLDS, out / STSTNET_FOLDS_HTNET),
