@@ -69,7 +69,7 @@ def _smooth_maps(size: int, band: int, seed: int = 0) -> tuple[np.ndarray, np.nd
 
 def test_store_framing_is_the_resized_min_max_map():
     """u, v, strain as red, green, blue, each resized by area to 28 and min-max scaled alone."""
-    flow, strain = _smooth_maps(56, 2)
+    flow, strain = _smooth_maps(56, 4)
     image = ststnet_image(flow, strain, framing="store")
     assert image.shape == (28, 28, 3) and image.dtype == np.uint8
     for channel, values in enumerate((flow[..., 0], flow[..., 1], strain)):
@@ -78,7 +78,7 @@ def test_store_framing_is_the_resized_min_max_map():
 
 
 def test_strain_at_the_borders_does_not_set_the_scale():
-    flow, strain = _smooth_maps(56, 2, seed=1)
+    flow, strain = _smooth_maps(56, 4, seed=1)  # the band: two 28 px pixels
     clean = ststnet_image(flow, strain, framing="store")
     spiked = strain.copy()
     spiked[0, 20] = spiked[30, 55] = 50 * strain.max()  # on the map's own edges
@@ -86,13 +86,13 @@ def test_strain_at_the_borders_does_not_set_the_scale():
     # without the treatment the spike would set the scale, the rest of the map near 0
     plain = cv2.resize(spiked, (28, 28), interpolation=cv2.INTER_AREA)
     assert _minmax(plain)[1:-1, 1:-1].mean() < 0.2 * clean[1:-1, 1:-1, 2].mean()
-    # a face near the frame's right edge: output columns 50.. read past it (grown by the band, 48..)
+    # a face near the frame's right edge: output columns 50.. read past it (grown by the band, 46..)
     transform, frame = np.array([[1.0, 0, -10], [0, 1.0, 0]]), (56, 60)
     flow_out, spiked_out = flow.copy(), spiked.copy()
     flow_out[:, 50:], spiked_out[:, 50:] = 40.0, 80 * strain.max()
     image = ststnet_image(flow_out, spiked_out, transform=transform, frame_size=frame, framing="store")
     flow_in, strain_in = flow.copy(), strain.copy()
-    flow_in[:, 48:], strain_in[:, 48:] = flow[:, 47:48], strain[:, 47:48]  # the nearest pixel inside
+    flow_in[:, 46:], strain_in[:, 46:] = flow[:, 45:46], strain[:, 45:46]  # the nearest pixel inside
     np.testing.assert_array_equal(image, ststnet_image(flow_in, strain_in, framing="store"))
 
 

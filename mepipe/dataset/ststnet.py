@@ -8,12 +8,13 @@ named as the published files are (wangzhifengharrison/HTNet ``datasets/``).
   the eye centres :data:`EYE_SHARE` of the side apart, the eye midpoint at
   (0.5, :data:`EYE_HEIGHT`) of the side, whatever window the store was built with.
 * Borders (:func:`border_mask`): pixels whose source lies outside the frame (0 in every
-  aligned frame, so TV-L1 fills them by smoothing from the face's edge) and a band one
-  28 px pixel wide along the stored map's own edges (one-sided derivatives, the solver's
+  aligned frame, so TV-L1 fills them by smoothing from the face's edge) and a band along
+  the stored map's own edges (one-sided derivatives, the solver's
   boundary) carry no measurement of the face, yet their strain can be the map's largest and
   then sets the blue channel's 0..255 scale. Their u, v and strain are replaced by those of
   the nearest pixel outside them before the resize, so they neither set the scale nor
-  show as a frame.
+  show as a frame. The band is two 28 px pixels wide (the outside pixels are grown by as
+  much).
 * :func:`published_names`: the names the published table gives a sample (member dataset,
   ``sub``, ``filename_o``, ``imagename``), from the packaged
   ``mepipe/data/megc2019/combined_3_class2_for_optical_flow.csv``.
@@ -152,7 +153,9 @@ def ststnet_image(
     maps = np.dstack([np.nan_to_num(flow.astype(np.float32)), np.nan_to_num(strain.astype(np.float32))])
     box = framing_box(landmarks, transform, side, framing)
     x0, y0, cut = box if box is not None else (0, 0, side)
-    band = max(1, int(np.ceil(cut / size)))
+    # two output pixels: one left synthetic and real maps' maxima on the outer ring in up to
+    # a third of the store-framed maps (hair and backdrop at the window's top corners)
+    band = 2 * max(1, int(np.ceil(cut / size)))
     maps = nearest_fill(maps, border_mask(side, band, transform, frame_size))[y0 : y0 + cut, x0 : x0 + cut]
     small = cv2.resize(maps, (size, size), interpolation=cv2.INTER_AREA)
     image = np.empty((size, size, 3), np.uint8)
