@@ -23,8 +23,8 @@ import numpy as np
 from mepipe.engine.config import BuildConfig
 from mepipe.engine.stages import load_clip, place_clip
 from mepipe.imaging import rankpool
-from mepipe.pipelines import get_recipe
 from mepipe.release.discover import open_release
+from mepipe.release.registry import get_recipe
 from mepipe.synth import synthesize
 
 

@@ -11,7 +11,7 @@ Release layout: no annotation sheet; the class of a clip is the name of its fold
 * Onset is the first frame of the folder, offset the last. The apex is not annotated: the
   release is read with the middle frame ``onset + (offset - onset) // 2`` (as MEGC 2019's
   own preparation and meb take it), recorded as a repair on every sample; the build's
-  ``--smic-apex motion`` (the default, :func:`choose_apex`) leaves it to the peak-motion
+  ``--smic-apex motion`` (the default, :func:`mepipe.release.recipe.choose_apex`) leaves it to the peak-motion
   estimate instead, as the composite's published flows used a spotted apex.
 * The annotation source is the ``HS`` folder itself: its digest (recorded in stores) covers
   every clip folder's name and frame numbers.
@@ -31,7 +31,7 @@ from mepipe.errors import UsageError
 from mepipe.release.discover import rank_folders
 from mepipe.release.labels import MEGC2019_CLASSES
 from mepipe.release.names import find_folder
-from mepipe.release.recipe import Recipe, Sample, SynthStyle
+from mepipe.release.recipe import MIDDLE_APEX, Recipe, Sample, SynthStyle
 from mepipe.release.scan import Listing, Scan
 
 _FRAME = re.compile(r"(?:reg_)?image(\d+)\.(?:bmp|jpe?g|png)", re.IGNORECASE)
@@ -40,18 +40,6 @@ _CLIP = re.compile(r"s0*(\d+)(_.*)", re.IGNORECASE)
 _THREE = ("negative", "positive", "surprise")
 #: the micro-expression part of a subject folder (``non_micro`` holds other clips)
 _MICRO = "micro"
-
-
-_MIDDLE = "apex not annotated (SMIC): middle frame"
-
-
-def choose_apex(sample: Sample, choice: str) -> Sample:
-    """A sample under ``--smic-apex``: ``motion`` sets a SMIC sample's middle-frame apex aside,
-    for the build to estimate from peak motion (recorded per sample as ``apex estimated at
-    frame N``); ``middle`` and samples of other datasets are returned as they are."""
-    if choice == "motion" and sample.repair.startswith(_MIDDLE):
-        return replace(sample, apex=None, repair="apex not annotated (SMIC): estimated from peak motion intensity")
-    return sample
 
 
 def class_of_clip(clip: str) -> str:
@@ -177,7 +165,7 @@ class Smic(Recipe):
             return Sample(onset=0, apex=None, offset=0, error=f"{len(numbers)} frame(s) in {clip_dir}", **common)
         onset, offset = numbers[0], numbers[-1]
         apex = onset + (offset - onset) // 2
-        return Sample(onset=onset, apex=apex, offset=offset, repair=f"{_MIDDLE} {apex}", **common)
+        return Sample(onset=onset, apex=apex, offset=offset, repair=f"{MIDDLE_APEX} {apex}", **common)
 
 
 def _subject_dirs(folder: Path) -> list[Path]:

@@ -1,7 +1,8 @@
 """The contract between a dataset release and the rest of mepipe.
 
-A *recipe* (one module per dataset in ``mepipe.pipelines``) knows where a release keeps
-its annotation sheet and frames, how to read the sheet into :class:`Sample` records, how
+A *recipe* (one module per dataset: the built-in ones in ``mepipe.pipelines``, others in
+any package that registers them, see :mod:`mepipe.release.registry`) knows where a
+release keeps its annotation sheet and frames, how to read the sheet into :class:`Sample` records, how
 frames are named, and which label maps the literature uses. Everything downstream
 (``check``, ``build``, ``synth``) talks to datasets only through this interface.
 """
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -82,6 +83,20 @@ class Sample:
     objective_class: str = ""
 
 
+#: the repair a release read gives an unannotated apex taken as the middle frame (SMIC-HS,
+#: ``pipelines/smic.py``); ``--smic-apex motion`` sets such an apex aside (:func:`choose_apex`)
+MIDDLE_APEX = "apex not annotated (SMIC): middle frame"
+
+
+def choose_apex(sample: Sample, choice: str) -> Sample:
+    """A sample under ``--smic-apex``: ``motion`` sets a middle-frame apex (:data:`MIDDLE_APEX`)
+    aside, for the build to estimate from peak motion (recorded per sample as ``apex
+    estimated at frame N``); ``middle``, and every annotated apex, are left as they are."""
+    if choice == "motion" and sample.repair.startswith(MIDDLE_APEX):
+        return replace(sample, apex=None, repair="apex not annotated (SMIC): estimated from peak motion intensity")
+    return sample
+
+
 @dataclass(frozen=True)
 class SynthStyle:
     """What made-up samples of a release look like (``mepipe synth``): names, frame
@@ -108,8 +123,14 @@ class SynthStyle:
 
 
 class Recipe(ABC):
-    """How to read one dataset release. Subclasses live in ``mepipe.pipelines``."""
+    """How to read one dataset release of clips. Subclasses: the built-in recipes
+    (``mepipe.pipelines``), :class:`~mepipe.release.sheet_recipe.SheetRecipe` for a
+    release annotated in one sheet, and those of other packages (the registry finds
+    them through the entry-point group ``mepipe.recipes``)."""
 
+    #: what the recipe's releases are for: clips, to recognise their class; a long-video
+    #: recipe (spotting) says ``"spotting"`` (:data:`mepipe.release.registry.TASKS`)
+    task: ClassVar[str] = "recognition"
     #: registry key, e.g. ``"samm"``
     name: str
     #: human name, e.g. ``"SAMM"``
