@@ -220,7 +220,7 @@ def train_fold(
     total = max(1, options.epochs * n_batches(len(train_rows), options.batch))
     optimiser, schedule = new_optimiser(list(model.named_parameters()), options, total)
     gamma = FOCAL_GAMMA if options.focal else 0.0
-    features = int(getattr(model, "features", 0))
+    features = int(model.features) if spec.fold_dropout else 0  # the size of its dropout mask
 
     losses, accuracies = [], []
     bar = Progress(

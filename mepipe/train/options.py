@@ -20,6 +20,11 @@ from .defaults import DEFAULT_EPOCHS, DEFAULT_MODEL, VARIANTS
 _PROTOCOLS = ("loso", "lodo")
 
 
+def _whole(value: object) -> bool:
+    # a notebook may pass "64" or 64.0 where the CLI's types would not let it
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 @dataclass(frozen=True)
 class TrainOptions:
     """How a leave-one-subject-out run trains (docs/training.md).
@@ -82,15 +87,15 @@ class TrainOptions:
             raise UsageError(f"--protocol must be one of {', '.join(_PROTOCOLS)}, not {self.protocol!r}")
         if self.fold_group is not None and self.fold_group < 1:
             raise UsageError(f"--fold-group must be at least 1, not {self.fold_group}")
-        for name in ("epochs", "width"):
+        for name, least in (("epochs", 1), ("width", 1), ("batch", 2)):
             value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise UsageError(f"--{name} must be an integer of at least 1, not {value!r}")
-        if not isinstance(self.batch, int) or self.batch < 2:
-            raise UsageError(f"--batch must be an integer of at least 2 (BatchNorm needs two samples), not {self.batch!r}")
-        if not isinstance(self.lr, (int, float)) or self.lr <= 0:
+            if not _whole(value) or value < least:
+                why = " (BatchNorm needs two samples)" if name == "batch" else ""
+                raise UsageError(f"--{name} must be an integer of at least {least}{why}, not {value!r}")
+        lr: object = self.lr
+        if not isinstance(lr, (int, float)) or isinstance(lr, bool) or lr <= 0:
             raise UsageError(f"--lr must be a positive number, not {self.lr!r}")
-        if self.image_size is not None and (not isinstance(self.image_size, int) or self.image_size < 1):
+        if self.image_size is not None and (not _whole(self.image_size) or self.image_size < 1):
             raise UsageError(f"--image-size must be a positive integer, not {self.image_size!r}")
         if self.init_weights is not None and not Path(self.init_weights).is_file():
             raise UsageError(f"--init-weights {self.init_weights} is not a file")

@@ -100,9 +100,10 @@ def train_folds(
         model, report = new_model(n_classes, options, own_seed)
         models.append(model)
         reports.append(report)
+    # a stackable model's class has stack (ModelSpec.stackable); nn.Module's type does not say so
+    stacked: torch.nn.Module = type(models[0]).stack(models)  # type: ignore[attr-defined]
     # Module.to takes memory_format (torch parses its arguments like Tensor.to's); its stubs omit it
-    stacked = type(models[0]).stack(models)  # type: ignore[operator]
-    model = stacked.to(device, memory_format=memory_format)
+    model = stacked.to(device, memory_format=memory_format)  # type: ignore[call-overload]
     del models
     train_rows = [np.asarray(fold.train) for fold, _ in jobs]
     counts = [n_batches(len(rows), options.batch) for rows in train_rows]

@@ -31,6 +31,12 @@ def _build(n_classes: int, variant: str, width: int = 64, folds: int = 1) -> nn.
     return FusionNet(n_classes, variant, width, folds)
 
 
+def _load_init(model: nn.Module, path: str) -> str:
+    if not isinstance(model, FusionNet):
+        raise TypeError(f"expected a FusionNet, got {type(model).__name__}")
+    return load_backbone(model, path)
+
+
 for _variant in VARIANTS:
     register_model(
         ModelSpec(
@@ -45,6 +51,6 @@ for _variant in VARIANTS:
             fold_dropout=True,
             stackable=True,
             backbone=("trdi_stream.", "midi_stream."),
-            load_init=load_backbone,
+            load_init=_load_init,
         )
     )
