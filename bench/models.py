@@ -35,9 +35,24 @@ def run(args: argparse.Namespace, work: Path) -> tuple[dict, dict]:
     """Synthesise, build, train both models; (sweep summary, what was run)."""
     release, store = work / "release", str(work / "casme2.zarr")
     synthesize(
-        "casme2", release, subjects=args.subjects, clips_per_subject=args.clips, scale=0.5, seed=0, classes="3", progress=False
+        "casme2",
+        release,
+        subjects=args.subjects,
+        clips_per_subject=args.clips,
+        scale=0.5,
+        seed=0,
+        classes="3",
+        progress=False,
     )
-    build("casme2", release, store, size=args.size, classes="3", arrays=("trdi", "midi", "onset", "apex", "flow"), progress=False)
+    build(
+        "casme2",
+        release,
+        store,
+        size=args.size,
+        classes="3",
+        arrays=("trdi", "midi", "onset", "apex", "flow"),
+        progress=False,
+    )
     start = time.perf_counter()
     summary = sweep(
         store,
@@ -93,10 +108,10 @@ and strain of the onset-apex flow) as OpenCV reads the PNG: build the store with
 
 Made by `{command}` ({seconds / 60:.0f} min on a 2-core CPU, shared): a synthetic CASME-II
 release of {args.subjects} subjects x {args.clips} clips (made-up faces, `mepipe.synth`),
-built at {args.size} px with `--arrays flow`, class set `3`, {summary['n_samples']} samples;
+built at {args.size} px with `--arrays flow`, class set `3`, {summary["n_samples"]} samples;
 both models trained by one sweep on the same folds: {args.epochs} epochs, batch {args.batch},
 learning rate {args.lr} (the AFN's head 10x), AFN stream width {args.width},
-{len(summary['seeds'])} seed(s) (mean ± std over seeds).
+{len(summary["seeds"])} seed(s) (mean ± std over seeds).
 
 {table(summary)}
 

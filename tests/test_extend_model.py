@@ -75,7 +75,9 @@ def test_a_registered_model_builds_by_name():
     model = build_model("apexnet", 3, width=4)
     assert isinstance(model, ApexNet) and model.head.in_features == 4
     with pytest.raises(UsageError, match="a model named 'apexnet' is already registered"):
-        register_model(ModelSpec(name="apexnet", build=ApexNet, arrays=("apex",), inputs=("apex",), prepare=standardise))
+        register_model(
+            ModelSpec(name="apexnet", build=ApexNet, arrays=("apex",), inputs=("apex",), prepare=standardise)
+        )
 
 
 def test_a_registered_model_trains_with_the_same_protocol_and_outputs(store, tmp_path):

@@ -30,7 +30,7 @@ from mepipe.train.models import build_model, get_model, model_names
 from mepipe.train.options import TrainOptions
 from mepipe.train.run import train
 
-from .test_train import CLASSES, SUBJECTS, make_store
+from .test_train import SUBJECTS, make_store
 
 torch.set_num_threads(1)
 
@@ -161,7 +161,9 @@ def test_cli_trains_ststnet_on_a_positional_store(flow_store, tmp_path):
 
 def test_ststnet_cannot_train_folds_at_once(flow_store, tmp_path):
     with pytest.raises(UsageError, match="model ststnet cannot train folds side by side; use --sequential"):
-        train(flow_store, tmp_path, model="ststnet", epochs=1, batch=4, device="cpu", folds_at_once=True, progress=False)
+        train(
+            flow_store, tmp_path, model="ststnet", epochs=1, batch=4, device="cpu", folds_at_once=True, progress=False
+        )
 
 
 # ---- options and the command line ------------------------------------------------------
@@ -220,8 +222,10 @@ def test_a_store_without_labels_says_so_not_zero_subjects(tmp_path):
     group = create_store(str(tmp_path / "s.zarr"), samples, size=32, attrs=attrs)
     image = np.zeros((32, 32, 3), np.uint8)
     for i in range(len(samples)):
-        images = {name: image for name in ("trdi", "midi", "onset", "apex")}
-        write_sample(group, i, SampleResult(status=OK, n_frames=5, onset_index=1, apex_index=3, offset_index=5, images=images))
+        images = dict.fromkeys(("trdi", "midi", "onset", "apex"), image)
+        write_sample(
+            group, i, SampleResult(status=OK, n_frames=5, onset_index=1, apex_index=3, offset_index=5, images=images)
+        )
     result = CliRunner().invoke(cli, ["train", str(tmp_path / "s.zarr"), "--out", str(tmp_path / "run")])
     assert result.exit_code != 0
     assert result.output.strip() == (
