@@ -14,7 +14,7 @@ from torch import nn
 from ..augment import standardise
 from ..defaults import VARIANTS
 from ..model import FusionNet, load_backbone
-from . import ModelSpec, register_model
+from .registry import ModelSpec, register_model
 
 SUMMARIES = {
     "afn": "Adaptive Fusion Network: TRDI and MIDI streams, sample-wise softmax fusion",

@@ -24,7 +24,7 @@ from torch import nn
 
 from mepipe.dataset.export import STSTNET_SIZE, ststnet_image
 
-from . import ModelSpec, register_model
+from .registry import ModelSpec, register_model
 
 #: channels of the three streams
 STREAMS = (3, 5, 8)
