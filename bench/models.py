@@ -106,11 +106,11 @@ and strain of the onset-apex flow) as OpenCV reads the PNG: build the store with
 
 ## AFN against STSTNet on one synthetic store
 
-Made by `{command}` ({seconds / 60:.0f} min on a 2-core CPU, shared): a synthetic CASME-II
+Made by `{command}` ({seconds / 60:.0f} min of wall time on the machine that ran it): a synthetic CASME-II
 release of {args.subjects} subjects x {args.clips} clips (made-up faces, `mepipe.synth`),
 built at {args.size} px with `--arrays flow`, class set `3`, {summary["n_samples"]} samples;
 both models trained by one sweep on the same folds: {args.epochs} epochs, batch {args.batch},
-learning rate {args.lr} (the AFN's head 10x), AFN stream width {args.width},
+learning rate {args.lr} (the AFN's head 10x; every STSTNet parameter at it), AFN stream width {args.width},
 {len(summary["seeds"])} seed(s) (mean ± std over seeds).
 
 {table(summary)}
