@@ -79,8 +79,8 @@ def _store(store: str | None, store_option: str | None) -> str:
 @click.option(
     "--model",
     default=None,
-    help=f"Registered model, or several comma-separated for a comparison: {', '.join(BUILT_IN)}, or one "
-    f"another package registered [default: {DEFAULT_MODEL}].",
+    help=f"Model of mepipe.train.models, or several comma-separated for a comparison: {', '.join(BUILT_IN)} "
+    f"[default: {DEFAULT_MODEL}].",
 )
 @click.option(
     "--variant",
