@@ -75,9 +75,9 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from mepipe.cli import build, export, release, store, synth, train
+    from mepipe.cli import build, export, release, spot, store, synth, train
 
-    for module in (release, synth, build, store, export, train):
+    for module in (release, synth, build, store, export, train, spot):
         for command in module.COMMANDS:
             cli.add_command(command)
 
