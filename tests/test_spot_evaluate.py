@@ -27,8 +27,8 @@ from mepipe.spot.evaluate import (
     metrics,
     overlaps_enough,
     read_spans,
-    score,
     truth_from_intervals,
+    truth_intervals,
 )
 
 HEADER = "video,type,onset,offset"
@@ -37,6 +37,10 @@ HEADER = "video,type,onset,offset"
 def _csv(path: Path, rows: list[str], header: str = HEADER) -> Path:
     path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
     return path
+
+
+def score(truth: Path, pred: Path) -> dict:
+    return metrics(evaluate(truth_intervals(truth), read_spans(pred), str(pred)))
 
 
 def _truth(*spans: Span) -> Truth:

@@ -502,11 +502,3 @@ def write_metrics(record: Mapping[str, Any], out: str | Path) -> Path:
     scratch.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     os.replace(scratch, out)
     return out
-
-
-def score(truth_path: str | Path, pred_path: str | Path) -> dict[str, Any]:
-    """Read, validate and score: the metrics.json record of ``pred_path`` against ``truth_path``."""
-    truth = truth_intervals(truth_path)
-    preds = read_spans(pred_path)
-    evaluation = evaluate(truth, preds, str(pred_path))
-    return metrics(evaluation, truth=str(truth_path), pred=str(pred_path))
