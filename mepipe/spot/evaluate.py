@@ -337,14 +337,12 @@ def _edges(truth: Sequence[tuple[int, int]], preds: Sequence[tuple[int, int]]) -
     for onset, offset in truth:
         lo = bisect.bisect_left(onsets, onset - (offset - onset + 1))
         hi = bisect.bisect_right(onsets, offset)
-        near = [(_overlap(onset, offset, *preds[j]), j) for j in order[lo:hi]]
-        edges.append(
-            [
-                j
-                for (inter, union), j in sorted(near, key=lambda e: (-e[0][0] / e[0][1], e[1]))
-                if 2 * inter >= union and inter > 0
-            ]
-        )
+        near = []
+        for j in order[lo:hi]:
+            inter, union = _overlap(onset, offset, *preds[j])
+            if inter > 0 and 2 * inter >= union:
+                near.append((-inter / union, j))
+        edges.append([j for _, j in sorted(near)])
     return edges
 
 
