@@ -29,6 +29,7 @@ from mepipe.spot.evaluate import (
     read_spans,
     truth_from_intervals,
     truth_intervals,
+    write_spans,
 )
 
 HEADER = "video,type,onset,offset"
@@ -362,3 +363,13 @@ def test_a_folder_truth_is_refused_in_one_line_until_stores_exist(tmp_path):
     assert result.exit_code == 2
     assert "give the truth as a CSV" in result.output
     assert not (tmp_path / "m.json").exists()
+
+
+def test_written_spans_read_back_the_same(tmp_path):
+    spans = [
+        Span("s1_v1", "micro", 10, 19, row=2),
+        Span('s1,v2 "quoted"', "macro", 0, 59, emotion="positive", row=3),
+    ]
+    out = write_spans(spans, tmp_path / "p.csv")
+    assert out.read_text().splitlines()[0] == "video,type,onset,offset,emotion"
+    assert read_spans(out) == spans

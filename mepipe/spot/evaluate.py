@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import bisect
 import csv
+import io
 import json
 import math
 import os
@@ -490,13 +491,30 @@ def metrics(evaluation: Evaluation, **about: Any) -> dict[str, Any]:
     return record
 
 
-def write_metrics(record: Mapping[str, Any], out: str | Path) -> Path:
-    """Write ``record`` as JSON to ``out`` whole or not at all (a scratch file renamed)."""
+def _write_whole(text: str, out: str | Path, what: str) -> Path:
+    """Write ``text`` to ``out`` whole or not at all (a scratch file renamed)."""
     out = Path(out)
     if out.is_dir():
-        raise UsageError(f"{out}: a folder; --out names the metrics file to write")
+        raise UsageError(f"{out}: a folder; --out names the {what} file to write")
     out.parent.mkdir(parents=True, exist_ok=True)
     scratch = out.with_name(f".{out.name}.partial")
-    scratch.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    scratch.write_text(text, encoding="utf-8")
     os.replace(scratch, out)
     return out
+
+
+def write_metrics(record: Mapping[str, Any], out: str | Path) -> Path:
+    """Write ``record`` as JSON to ``out``, whole or not at all."""
+    return _write_whole(json.dumps(record, indent=2) + "\n", out, "metrics")
+
+
+def write_spans(spans: Iterable[Span], out: str | Path) -> Path:
+    """Write intervals as the CSV :func:`read_spans` reads (``video,type,onset,offset``, and
+    ``dataset`` and ``emotion`` where any span has one), whole or not at all."""
+    spans = list(spans)
+    columns = [*COLUMNS, *(c for c in OPTIONAL_COLUMNS if any(getattr(s, c) for s in spans))]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(columns)
+    writer.writerows([getattr(s, c) for c in columns] for s in spans)
+    return _write_whole(buffer.getvalue(), out, "predictions")
