@@ -233,15 +233,11 @@ def _f1(counts: Counts) -> float:
     return float(counts.metrics()["f1"])
 
 
-#: spotted peaks by (video name, settings): they depend on neither fold nor lengths
-PeakCache = dict[tuple[str, Settings], list[tuple[int, str]]]
-
-
 def choose_settings(
     videos: Sequence[SpotVideo],
     grid: Sequence[Settings] = GRID,
     min_subjects: int = MIN_TUNING_SUBJECTS,
-    cache: PeakCache | None = None,
+    cache: dict[tuple[str, Settings], list[tuple[int, str]]] | None = None,
 ) -> Settings:
     """The settings a leave-one-subject-out over ``videos`` (the training subjects) scores best.
 
@@ -259,8 +255,9 @@ def choose_settings(
     min_subjects : int
         Fewest subjects to tune on.
     cache : dict, optional
-        Peaks already found, filled as more are (the outer folds of :func:`spot_loso`
-        share one: a video's peaks under a setting do not depend on the fold).
+        Peaks already found, by (video name, settings), filled as more are (the outer
+        folds of :func:`spot_loso` share one: a video's peaks under a setting depend on
+        neither the fold nor the lengths).
     """
     cache = {} if cache is None else cache
     subjects = sorted({v.subject for v in videos})
@@ -323,7 +320,7 @@ def spot_loso(
     spans: list[Span] = []
     chosen: dict[str, Settings] = {}
     lengths: dict[str, dict[str, float]] = {}
-    cache: PeakCache = {}
+    cache: dict[tuple[str, Settings], list[tuple[int, str]]] = {}
     for subject in sorted({v.subject for v in videos}):
         training = [v for v in videos if v.subject != subject]
         chosen[subject] = choose_settings(training, grid, min_subjects, cache)

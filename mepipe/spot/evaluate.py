@@ -4,7 +4,7 @@ The rule, with none of the shortcuts public evaluation code takes:
 
 * frames are inclusive: an interval ``onset..offset`` holds ``offset - onset + 1`` frames;
 * a prediction and an interval of the same video and type *match* when
-  IoU = |A ∩ B| / |A ∪ B| >= 0.5, compared exactly in integers (``2·|A ∩ B| >= |A ∪ B|``);
+  ``IoU = |A ∩ B| / |A ∪ B| >= 0.5``, compared exactly in integers (``2·|A ∩ B| >= |A ∪ B|``);
 * each interval is matched by at most one prediction and each prediction to at most one
   interval, and the matching is a maximum one (as many matched pairs as the IoU edges
   allow), found per (video, type) by augmenting paths;
