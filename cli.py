@@ -1,7 +1,8 @@
 """Run mepipe from a checkout without installing it: ``python cli.py build ...``.
 
 Installed, the recipes in ``pipelines/`` are the sub-package ``mepipe.pipelines``
-(setup.cfg's ``package_dir``); from a bare checkout this file makes the same mapping.
+(setup.cfg's ``package_dir``); from a bare checkout this file makes the same mapping,
+where the recipe registry (``mepipe.release.registry``) looks for the built-in recipes.
 """
 
 import importlib.util
@@ -23,6 +24,7 @@ if importlib.util.find_spec("mepipe") is not None and "mepipe.pipelines" not in 
         _module = importlib.util.module_from_spec(_spec)
         sys.modules["mepipe.pipelines"] = _module
         _spec.loader.exec_module(_module)
+        sys.modules["mepipe"].pipelines = _module  # as an import of the sub-package leaves it
 
 from mepipe.cli import main  # noqa: E402
 

@@ -38,11 +38,11 @@ from mepipe.engine.lock import StoreLock
 from mepipe.engine.stages import Stored
 from mepipe.errors import MepipeError, UsageError
 from mepipe.imaging.flow import flow_parameters
-from mepipe.pipelines import get_recipe
 from mepipe.release.au import release_vocabulary
 from mepipe.release.crops import choose_crop
 from mepipe.release.discover import Release, open_release
 from mepipe.release.recipe import Recipe, Sample
+from mepipe.release.registry import get_recipe
 from mepipe.report.summary import reason_kind
 from mepipe.store import (
     ALIGNMENT_FIELDS,

@@ -30,8 +30,7 @@ from mepipe.errors import UsageError
 from mepipe.release.labels import MEGC2019_CLASSES, OBJECTIVE_CLASSES, objective_class
 from mepipe.release.recipe import Sample, SynthStyle
 from mepipe.release.sheet import cell_text, read_table, write_table
-
-from ._sheet_recipe import SheetRecipe, optional_cell
+from mepipe.release.sheet_recipe import SheetRecipe, optional_cell
 
 _FRAME = re.compile(r"(?:reg_)?img(\d+)\.(?:jpe?g|png|bmp)", re.IGNORECASE)
 _FIVE = ("happiness", "disgust", "repression", "surprise", "others")

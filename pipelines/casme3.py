@@ -22,8 +22,7 @@ from typing import Any, ClassVar
 from mepipe.release.labels import MEGC2019_CLASSES, OBJECTIVE_CLASSES
 from mepipe.release.recipe import Sample, SynthStyle
 from mepipe.release.sheet import cell_int, cell_text
-
-from ._sheet_recipe import Erratum, SheetRecipe
+from mepipe.release.sheet_recipe import Erratum, SheetRecipe
 
 _FRAME = re.compile(r"(\d+)\.(?:jpe?g|png|bmp)", re.IGNORECASE)
 _SIX = ("happy", "disgust", "surprise", "fear", "anger", "sad")

@@ -25,10 +25,10 @@ from pathlib import Path, PurePosixPath
 from typing import ClassVar
 
 from mepipe.errors import UsageError
-from mepipe.pipelines import get_recipe
 from mepipe.release.discover import Release, open_release
 from mepipe.release.labels import MEGC2019_CLASSES, megc2019_rows
 from mepipe.release.recipe import CompositeRecipe, Recipe, Sample
+from mepipe.release.registry import get_recipe
 from mepipe.release.scan import Scan
 
 from .smic import class_of_clip

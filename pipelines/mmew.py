@@ -23,8 +23,7 @@ from typing import Any, ClassVar
 from mepipe.release.labels import MEGC2019_CLASSES
 from mepipe.release.recipe import Sample, SynthStyle
 from mepipe.release.sheet import cell_text
-
-from ._sheet_recipe import SheetRecipe
+from mepipe.release.sheet_recipe import SheetRecipe
 
 _FRAME = re.compile(r"(\d+)\.(?:jpe?g|png|bmp)", re.IGNORECASE)
 _SIX = ("happiness", "disgust", "surprise", "fear", "anger", "sadness")

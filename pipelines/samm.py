@@ -19,8 +19,7 @@ from typing import Any, ClassVar
 from mepipe.release.labels import MEGC2019_CLASSES, OBJECTIVE_CLASSES
 from mepipe.release.recipe import Sample, SynthStyle
 from mepipe.release.sheet import cell_text
-
-from ._sheet_recipe import Erratum, SheetRecipe
+from mepipe.release.sheet_recipe import Erratum, SheetRecipe
 
 _FRAME = re.compile(r"\d+_(\d+)\.(?:jpe?g|png|bmp)", re.IGNORECASE)
 _FIVE = ("anger", "contempt", "happiness", "surprise", "other")

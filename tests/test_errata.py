@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 
 from mepipe.pipelines import get_recipe
-from mepipe.pipelines._errata import composite_lines, report_lines, sheet_report
-from mepipe.pipelines._sheet_recipe import check_span
 from mepipe.release.au import parse_action_units
+from mepipe.release.errata import composite_lines, report_lines, sheet_report
 from mepipe.release.labels import megc2019_rows
 from mepipe.release.sheet import cell_int, cell_text, read_table
+from mepipe.release.sheet_recipe import check_span
 
 DATA = Path(__file__).parent / "data" / "annotations"
 PAGE = Path(__file__).parents[1] / "docs" / "errata.md"

@@ -7,6 +7,10 @@ is read from the source, those inside functions included and those under
 * no module imports, directly or through others, a module that imports it back;
 * a room imports only rooms in layers below its own (:data:`LAYERS`, top first; rooms
   sharing a layer do not import each other);
+* nothing in ``mepipe/`` imports the recipes (``mepipe.pipelines``): the registry,
+  :mod:`mepipe.release.registry`, finds them at run time, as it finds a plug-in's, so a
+  recipe depends on mepipe and never the other way round (and mypy checks
+  ``pipelines/`` as it sits, without the installed mapping);
 * only the training room and the torch view of a store import torch;
 * at most 12 modules sit directly in ``mepipe/``.
 """
@@ -183,6 +187,25 @@ def test_rooms_import_only_layers_below():
             if layer(target) <= layer(module):
                 wrong.append(f"{module} -> {target}")
     assert wrong == []
+
+
+def recipe_importers(graph: dict[str, set[str]]) -> list[str]:
+    """``module -> recipe`` for each module outside the recipes that imports one of them."""
+    return sorted(
+        f"{module} -> {target}"
+        for module, targets in graph.items()
+        if room(module) != "pipelines"
+        for target in targets
+        if room(target) == "pipelines"
+    )
+
+
+def test_nothing_in_the_package_imports_the_recipes():
+    assert recipe_importers(GRAPH) == []
+    # the scan sees imports of recipes: the composite's of its member's module
+    assert "mepipe.pipelines.smic" in GRAPH["mepipe.pipelines.megc2019"]
+    probe = {"mepipe.engine.graph": {"mepipe.pipelines", "mepipe.release.registry"}}
+    assert recipe_importers(probe) == ["mepipe.engine.graph -> mepipe.pipelines"]
 
 
 def test_torch_only_in_training_and_the_torch_view():

@@ -14,7 +14,7 @@ import zarr
 from click.testing import CliRunner
 
 from mepipe.cli import cli
-from mepipe.pipelines._sheet_recipe import check_span
+from mepipe.release.sheet_recipe import check_span
 from mepipe.report import quality
 from mepipe.report.page import GEOMETRY, THUMBS, default_out, write_report
 from mepipe.report.summary import reason_kind

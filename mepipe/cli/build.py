@@ -12,9 +12,9 @@ import click
 from mepipe.engine.config import SPANS
 from mepipe.errors import UsageError
 from mepipe.imaging.flow import FLOW_METHODS
-from mepipe.pipelines import recipe_names
 from mepipe.release.au import parse_vocabulary
 from mepipe.release.crops import CROPS
+from mepipe.release.registry import recipe_names
 from mepipe.store import ARRAY_SETS, IMAGES
 
 from .release import objective_sheet_option

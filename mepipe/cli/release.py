@@ -9,9 +9,9 @@ from pathlib import Path
 
 import click
 
-from mepipe.pipelines import get_recipe, recipe_names
 from mepipe.release.check import check_release, format_report, release_samples, sample_errors
 from mepipe.release.recipe import Sample
+from mepipe.release.registry import get_recipe, recipe_names
 
 #: the columns of ``mepipe samples --format csv``, in order
 SAMPLE_COLUMNS = (

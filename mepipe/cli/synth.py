@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from mepipe.pipelines import recipe_names
+from mepipe.release.registry import recipe_names
 from mepipe.synth import synthesize
 
 

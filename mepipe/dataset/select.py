@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 import zarr
 
-from mepipe.pipelines import get_recipe
 from mepipe.release.recipe import Sample
+from mepipe.release.registry import get_recipe
 from mepipe.store import OK, read_fields, store_attrs
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from mepipe.errors import MepipeError, UsageError
-from mepipe.pipelines import get_recipe
+from mepipe.release.registry import get_recipe
 
 #: the protocols ``mepipe train --protocol`` and ``mepipe splits`` know
 PROTOCOLS = ("loso", "lodo")

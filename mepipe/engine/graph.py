@@ -32,8 +32,8 @@ from mepipe._shared.text import one_line
 from mepipe.engine import stages
 from mepipe.engine.config import BuildConfig
 from mepipe.errors import MepipeError
-from mepipe.pipelines import get_recipe
 from mepipe.release.recipe import Sample
+from mepipe.release.registry import get_recipe
 from mepipe.store import DERIVED_SETS, FAILED, SampleResult, sample_fields, write_images
 
 

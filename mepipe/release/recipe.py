@@ -1,7 +1,8 @@
 """The contract between a dataset release and the rest of mepipe.
 
-A *recipe* (one module per dataset in ``mepipe.pipelines``) knows where a release keeps
-its annotation sheet and frames, how to read the sheet into :class:`Sample` records, how
+A *recipe* (one module per dataset: the built-in ones in ``mepipe.pipelines``, others in
+any package that registers them, see :mod:`mepipe.release.registry`) knows where a
+release keeps its annotation sheet and frames, how to read the sheet into :class:`Sample` records, how
 frames are named, and which label maps the literature uses. Everything downstream
 (``check``, ``build``, ``synth``) talks to datasets only through this interface.
 """
@@ -108,8 +109,14 @@ class SynthStyle:
 
 
 class Recipe(ABC):
-    """How to read one dataset release. Subclasses live in ``mepipe.pipelines``."""
+    """How to read one dataset release of clips. Subclasses: the built-in recipes
+    (``mepipe.pipelines``), :class:`~mepipe.release.sheet_recipe.SheetRecipe` for a
+    release annotated in one sheet, and those of other packages (the registry finds
+    them through the entry-point group ``mepipe.recipes``)."""
 
+    #: what the recipe's releases are for: clips, to recognise their class; a long-video
+    #: recipe (spotting) says ``"spotting"`` (:data:`mepipe.release.registry.TASKS`)
+    task: ClassVar[str] = "recognition"
     #: registry key, e.g. ``"samm"``
     name: str
     #: human name, e.g. ``"SAMM"``

@@ -25,8 +25,8 @@ import numpy as np
 
 from mepipe._shared.progress import Progress
 from mepipe.errors import UsageError
-from mepipe.pipelines import get_recipe
 from mepipe.release.recipe import CompositeRecipe, Recipe, Sample, SynthStyle
+from mepipe.release.registry import get_recipe
 from mepipe.synth import faces
 
 #: JPEG quality of the written frames: close to what the releases ship

@@ -10,7 +10,7 @@ import numpy as np
 
 from mepipe.dataset.splits import member_of
 from mepipe.errors import UsageError
-from mepipe.pipelines import get_recipe
+from mepipe.release.registry import get_recipe
 
 from .data import StoreData
 from .loop import FoldResult

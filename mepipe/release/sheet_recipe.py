@@ -1,8 +1,25 @@
-"""What every sheet-based recipe shares: rows -> samples with their quirks, sheets back out.
+"""The base of a dataset recipe whose annotations are one sheet: public API for new datasets.
 
-A concrete recipe declares its sheet's columns, layout and label maps and how it names
-subjects, folders and frames; :class:`SheetRecipe` does the reading, the repairs, the
-duplicate check, the class-set filtering and the writing.
+Subclass :class:`SheetRecipe` to teach mepipe a release whose annotations are one
+worksheet (``.xlsx``, or a ``.csv`` export) with a header row and one clip per row: the
+subclass declares the sheet's columns, layout and label maps and how the release names
+subjects, folders and frames; the base does the reading, the repairs (:class:`Erratum`
+and the frame-span rules of :func:`check_span`), the duplicate check, the class-set
+filtering and the writing (``mepipe synth`` writes sheets in the release's own format).
+The built-in recipes (``pipelines/`` of the checkout, ``mepipe.pipelines`` installed)
+are such subclasses, and so is a recipe in a lab's own package: register its instance
+in the entry-point group ``mepipe.recipes`` (:mod:`mepipe.release.registry`) and every
+command finds it by its ``name``. ``tests/test_extend_recipe.py`` is a worked example.
+
+What a subclass sets: the attributes of :class:`~mepipe.release.recipe.Recipe`
+(``name``, ``title``, ``color``, ``resolution``, ``fps``, ``class_sets``,
+``sheet_file``, ``frames_dirs``; ``synth_style``, ``face_width`` where the defaults do
+not fit), those of :class:`SheetRecipe` without a default (``sheet_globs``,
+``sheet_names``, ``layout``, ``columns``, ``frame_pattern``) and ``label_maps`` for its
+class sets; and the methods :meth:`~mepipe.release.recipe.Recipe.clip_dir` and
+:meth:`~mepipe.release.recipe.Recipe.frame_name`. The naming hooks (``subject_id``,
+``subject_cell``, ``clip_id``, ``clip_cell``, ``emotion_cell``, ``extra_cells``) have
+defaults that keep cells as they are.
 """
 
 from __future__ import annotations
@@ -119,7 +136,34 @@ def flag_duplicates(samples: Sequence[Sample]) -> list[Sample]:
 
 
 class SheetRecipe(Recipe):
-    """A recipe whose annotations are one worksheet with a header row."""
+    """A recipe whose annotations are one worksheet with a header row (see the module).
+
+    Examples
+    --------
+    A release of ``<subject>/<clip>/<n>.png`` frames and a ``labels.csv`` sheet:
+
+    >>> import re
+    >>> from pathlib import PurePosixPath
+    >>> from mepipe.release import SheetRecipe
+    >>> class Lab(SheetRecipe):
+    ...     name, title, color, resolution, fps = "lab", "Lab ME", "gray", (640, 480), 100
+    ...     class_sets = {"3": ("negative", "positive", "surprise")}
+    ...     label_maps = {"3": {"anger": "negative", "joy": "positive", "surprise": "surprise"}}
+    ...     sheet_file, frames_dirs = "labels.csv", ("frames",)
+    ...     sheet_globs, sheet_names = ("labels*.csv",), ("labels",)
+    ...     layout = ("Subject", "Clip", "Onset", "Apex", "Offset", "Emotion")
+    ...     columns = {f: (h,) for f, h in zip(FIELDS, layout)}
+    ...     frame_pattern = re.compile(r"(\\d+)\\.png")
+    ...     def clip_dir(self, sample):
+    ...         return PurePosixPath(sample.subject, sample.clip)
+    ...     def frame_name(self, sample, number):
+    ...         return f"{number}.png"
+    >>> lab = Lab()
+    >>> lab.frame_number("0042.png"), lab.frame_number("notes.txt")
+    (42, None)
+    >>> lab.label_of(Sample("s1/c1", "s1", "c1", 1, 5, 9, "joy", "joy"), "3")
+    'positive'
+    """
 
     #: file-name patterns of version variants, searched in the root and one level down
     sheet_globs: tuple[str, ...]

@@ -1,7 +1,9 @@
 """What reading a published sheet changes: rows in, samples out, every repair and drop.
 
-docs/errata.md carries this report for the sheets the recipes read; ``tests/test_errata.py``
-regenerates it from the real sheets and fails when the page and the sheets disagree.
+docs/errata.md carries this report for the sheets the built-in recipes read;
+``tests/test_errata.py`` regenerates it from the real sheets and fails when the page and
+the sheets disagree. A recipe of another package gets the same account of its own sheet
+from :func:`sheet_report` and :func:`report_lines`.
 """
 
 from __future__ import annotations
@@ -12,8 +14,7 @@ from pathlib import Path
 
 from mepipe.release.recipe import Recipe
 from mepipe.release.sheet import read_table
-
-from ._sheet_recipe import SheetRecipe
+from mepipe.release.sheet_recipe import SheetRecipe
 
 
 @dataclass(frozen=True)
