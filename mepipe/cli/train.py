@@ -15,6 +15,7 @@ import click
 from mepipe.errors import UsageError, require
 from mepipe.train.defaults import DEFAULT_EPOCHS, VARIANTS
 
+from .options import quiet_option
 from .scheduling import Placement, dask_options, dask_scheduler
 from .store import protocol_option
 
@@ -53,7 +54,7 @@ def _seeds(value: str) -> int | list[int]:
 @click.option(
     "--out", required=True, type=click.Path(file_okay=False), help="run directory for metrics, predictions, figures"
 )
-@click.option("--classes", default=None, help="class set: raw, 5, 3, megc2019, ... (default: the store's own)")
+@click.option("--classes", default=None, help="class set: raw, or one of the dataset's (default: the store's own)")
 @click.option(
     "--variant",
     default="afn",
@@ -67,7 +68,7 @@ def _seeds(value: str) -> int | list[int]:
     show_default=True,
     help="fixed number of epochs per fold",
 )
-@click.option("--batch", type=click.IntRange(min=2), default=32, show_default=True)
+@click.option("--batch", type=click.IntRange(min=2), default=32, show_default=True, help="samples per batch")
 @click.option(
     "--lr",
     type=click.FloatRange(min=0, min_open=True),
@@ -81,7 +82,13 @@ def _seeds(value: str) -> int | list[int]:
     show_default=True,
     help="N: repeat with seeds 0..N-1; or a list (0,1,2): those seeds; report mean and std",
 )
-@click.option("--device", type=click.Choice(("auto", "cpu", "cuda")), default="auto", show_default=True)
+@click.option(
+    "--device",
+    type=click.Choice(("auto", "cpu", "cuda")),
+    default="auto",
+    show_default=True,
+    help="auto: CUDA if present",
+)
 @click.option(
     "--init-weights",
     type=click.Path(exists=True, dir_okay=False),
@@ -117,6 +124,7 @@ def _seeds(value: str) -> int | list[int]:
     help="also write the predictions in the MEGC 2019 log format (composite stores)",
 )
 @dask_options(None, "tcp://HOST:PORT of a Dask scheduler: one task per (variant, seed) run.")
+@quiet_option
 def train(
     store: str,
     out: str,
@@ -137,6 +145,7 @@ def train(
     protocol: str,
     megc_log: Path | None,
     placement: Placement,
+    quiet: bool,
 ) -> None:
     """Leave-one-subject-out (or, --protocol lodo, leave-one-dataset-out) training of the
     TRDI/MIDI fusion network on STORE.
@@ -168,7 +177,9 @@ def train(
     if len(variants) == 1 and placement.scheduler is None and placement.cluster is None:
         if placement.dry_run:
             raise UsageError("--dry-run needs --cluster slurm or --cluster pbs")
-        metrics = run(store, out, variant=variants[0], seeds=_seeds(seeds), megc_log=megc_log, progress=True, **options)
+        metrics = run(
+            store, out, variant=variants[0], seeds=_seeds(seeds), megc_log=megc_log, progress=not quiet, **options
+        )
         click.echo(format_summary(metrics))
         click.echo(f"wrote {out}/metrics.json, predictions.csv, confusion.png, fusion_weights.png, curves.png")
         return
@@ -177,7 +188,7 @@ def train(
     with dask_scheduler(placement) as chosen:
         if placement.dry_run:  # the job script is printed
             return
-        summary = run_sweep(store, out, variants, _seeds(seeds), scheduler=chosen, **options)
+        summary = run_sweep(store, out, variants, _seeds(seeds), scheduler=chosen, progress=not quiet, **options)
     click.echo(format_sweep(summary))
     click.echo(f"wrote {out}/sweep.json, sweep.png and a run folder per variant ({', '.join(variants)})")
 

@@ -2,10 +2,12 @@
 
 Leave-one-subject-out training of the two-stream Adaptive Fusion Network on a store
 written by ``mepipe build`` (docs/method.md sections 4 and 5). Modules, one job each:
-``data`` (store -> memory, LOSO split), ``model`` (streams and fusion variants),
-``augment`` (input standardisation, paired augmentation), ``loop`` (one fold), ``metrics``
-(pure NumPy scores), ``report`` (predictions.csv, metrics, table), ``plots`` (figures)
-and ``run`` (the :func:`train` entry point).
+``defaults`` (names and defaults, without torch), ``data`` (store -> memory, LOSO split),
+``model`` (streams and fusion variants), ``augment`` (input standardisation, paired
+augmentation), ``loop`` (one fold), ``together`` (several folds at once as one grouped
+network), ``metrics`` (pure NumPy scores), ``results`` (predictions.csv, metrics, table),
+``plots`` (figures), ``run`` (the :func:`train` entry point) and ``sweep`` (variants x
+seeds, here or on Dask workers).
 
 Importing this package does not import PyTorch (the CLI reads ``defaults`` without
 it); ``mepipe.train.train`` imports it on first access.
