@@ -18,6 +18,7 @@ BENCHMARKS = (
     "crops",
     "report",
     "train",
+    "spoteval",
 )
 
 

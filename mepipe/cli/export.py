@@ -8,6 +8,8 @@ import click
 
 from mepipe.dataset.export import FORMATS
 
+from .options import quiet_option
+
 #: left-out samples named on stderr; the rest are in left_out.csv
 MAX_LISTED = 20
 
@@ -34,12 +36,12 @@ MAX_LISTED = 20
     default=None,
     help="Comma-separated arrays [default: trdi,midi for png, every array for npz; ststnet: the flow].",
 )
-@click.option("--classes", default=None, help="Class set: raw, 5, 3, megc2019, ... [default: the store's own].")
-@click.option("--quiet", is_flag=True, help="No progress output.")
+@click.option("--classes", default=None, help="Class set: raw, or one of the dataset's [default: the store's own].")
+@quiet_option
 def export(store: str, out: Path, fmt: str, arrays: str | None, classes: str | None, quiet: bool) -> None:
-    """Write the ok samples of STORE as files most MER code reads, plus samples.csv.
+    """Write the ok samples of STORE as files most MER code reads.
 
-    Failed and pending samples are left out, named on stderr and listed in
+    PNG folders, npz archives or STSTNet's flow images, plus samples.csv. Failed and pending samples are left out, named on stderr and listed in
     OUT/left_out.csv.
     """
     from mepipe.dataset.export import export as run_export

@@ -16,6 +16,7 @@ import click
 from mepipe.errors import UsageError, require
 from mepipe.train.defaults import DEFAULT_EPOCHS, DEFAULT_MODEL, VARIANTS
 
+from .options import quiet_option
 from .scheduling import Placement, dask_options, dask_scheduler
 from .store import protocol_option
 
@@ -88,7 +89,11 @@ def _store(store: str | None, store_option: str | None) -> str:
     help=f"AFN fusion variant (each is also a --model), or several comma-separated for a sweep: "
     f"{', '.join(VARIANTS)} [default: {DEFAULT_MODEL}].",
 )
-@click.option("--classes", default=None, help="Class set: raw, 5, 3, megc2019, ... [default: the store's own].")
+@click.option(
+    "--classes",
+    default=None,
+    help="Class set: raw, or one of the dataset's (5, 3, megc2019) [default: the store's own].",
+)
 @click.option(
     "--epochs", type=click.IntRange(min=1), default=DEFAULT_EPOCHS, show_default=True, help="Epochs per fold (fixed)."
 )
@@ -149,8 +154,8 @@ def _store(store: str | None, store_option: str | None) -> str:
     default=None,
     help="Also write the predictions in the MEGC 2019 log format (composite stores).",
 )
-@click.option("--quiet", is_flag=True, help="No progress output.")
 @dask_options(None, "tcp://HOST:PORT of a Dask scheduler: one task per (model, seed) run.")
+@quiet_option
 def train(
     store: str | None,
     store_option: str | None,

@@ -4,7 +4,7 @@ Leave-one-subject-out training of any registered model on a store written by ``m
 build``: the two-stream Adaptive Fusion Network and its ablations (docs/method.md
 sections 4 and 5), the published STSTNet, or a model another package registers
 (docs/models.md). Modules, one job each: ``options`` (:class:`TrainOptions`, a run's
-options), ``models`` (the registry: :func:`build_model`, :func:`register_model`),
+options), ``defaults`` (names and defaults, without torch), ``models`` (the registry: :func:`build_model`, :func:`register_model`),
 ``model`` (the AFN's streams and fusion variants), ``data`` (store -> a model's inputs in
 memory, LOSO split), ``augment`` (input standardisation, paired augmentation), ``loop``
 (one fold), ``together`` (folds side by side), ``metrics`` (pure NumPy scores),

@@ -18,10 +18,10 @@ import torch
 import torch.nn.functional as F
 import zarr
 
+from mepipe.arrays import derived_arrays
 from mepipe.dataset.select import Selection, select_samples
 from mepipe.errors import MepipeError, UsageError
 from mepipe.store import OK, array, held_sets, image_names, open_store, read_fields
-from mepipe.store.schema import DERIVED_ARRAYS
 
 from .defaults import DEFAULT_MODEL
 from .models import ModelSpec, get_model
@@ -152,7 +152,8 @@ def _check_arrays(group: zarr.Group, path: Path, spec: ModelSpec) -> None:
     if not missing:
         return
     # an array computed by a derived set is added by naming that set in --arrays
-    sets = list(dict.fromkeys(DERIVED_ARRAYS.get(name, name) for name in missing))
+    derived = derived_arrays()
+    sets = list(dict.fromkeys(derived.get(name, name) for name in missing))
     raise UsageError(
         f"model {spec.name} eats {', '.join(spec.arrays)}; store {path} has no {', '.join(missing)}: add "
         f"{'it' if len(missing) == 1 else 'them'} with mepipe build ... --arrays "
