@@ -19,6 +19,7 @@ BENCHMARKS = (
     "crops",
     "report",
     "train",
+    "spoteval",
 )
 
 

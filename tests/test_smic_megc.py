@@ -136,7 +136,12 @@ def test_composite_sample_missing_from_a_release_is_kept_as_failed(tmp_path):
 
 
 def test_composite_synth_build_and_train(tmp_path):
-    synthesize("megc2019", tmp_path / "megc", subjects=2, clips_per_subject=1, scale=0.4, seed=5, progress=False)
+    report = synthesize(
+        "megc2019", tmp_path / "megc", subjects=2, clips_per_subject=1, scale=0.4, seed=5, progress=False
+    )
+    # the members' sheets code action units (SMIC's folders hold none), read back as the build reads them
+    coded = sorted(s.subject for s in report.samples if s.au)
+    assert coded == ["006", "007", "sub01", "sub02"], coded  # SAMM's and CASME-II's subjects
     checked = _run("check", "--dataset", "megc2019", "--root", tmp_path / "megc", "--quick")
     assert "frames smic: " in checked.stdout and "frames samm: " in checked.stdout
     store = tmp_path / "megc.zarr"
@@ -151,6 +156,15 @@ def test_composite_synth_build_and_train(tmp_path):
         "samm": "SAMM/SAMM",
         "smic": "SMIC/SMIC_all_raw/HS",
     }
+    # the cross-dataset AU protocol has targets: the members' AUs, each sample's own
+    vocabulary = group.attrs["mepipe"]["au_vocabulary"]
+    assert vocabulary == sorted({int(p) for s in report.samples for p in s.au.split("+") if p})
+    assert len(vocabulary) >= 3
+    multihot = group["au_multihot"][:]
+    for i in ok:
+        aus = [int(p) for p in str(group["au"][i]).split("+") if p]
+        assert [u for u, on in zip(vocabulary, multihot[i]) if on] == sorted(aus)
+    assert multihot[ok].any(axis=1).sum() >= 4  # the casme2 and samm samples
     # SAMM's grey frames and the others' colour frames end up as the same 3-channel images
     assert group["trdi"][ok[2]].shape == group["trdi"][ok[0]].shape == (48, 48, 3)
     pytest.importorskip("torch")

@@ -9,6 +9,8 @@ import click
 from mepipe.dataset.export import FORMATS
 from mepipe.dataset.ststnet import FRAMINGS
 
+from .options import quiet_option
+
 #: left-out samples named on stderr; the rest are in left_out.csv
 MAX_LISTED = 20
 
@@ -35,7 +37,7 @@ MAX_LISTED = 20
     default=None,
     help="Comma-separated arrays [default: trdi,midi for png, every array for npz; ststnet: the flow].",
 )
-@click.option("--classes", default=None, help="Class set: raw, 5, 3, megc2019, ... [default: the store's own].")
+@click.option("--classes", default=None, help="Class set: raw, or one of the dataset's [default: the store's own].")
 @click.option(
     "--framing",
     type=click.Choice(FRAMINGS),
@@ -44,11 +46,11 @@ MAX_LISTED = 20
     help="ststnet: published cuts the face from the stored maps as the published files frame it "
     "(eyes 0.52 of the side apart); store keeps the store's own window.",
 )
-@click.option("--quiet", is_flag=True, help="No progress output.")
+@quiet_option
 def export(store: str, out: Path, fmt: str, arrays: str | None, classes: str | None, framing: str, quiet: bool) -> None:
-    """Write the ok samples of STORE as files most MER code reads, plus samples.csv.
+    """Write the ok samples of STORE as files most MER code reads.
 
-    Failed and pending samples are left out, named on stderr and listed in
+    PNG folders, npz archives or STSTNet's flow images, plus samples.csv. Failed and pending samples are left out, named on stderr and listed in
     OUT/left_out.csv.
     """
     from mepipe.dataset.export import export as run_export

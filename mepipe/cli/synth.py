@@ -10,6 +10,8 @@ import click
 from mepipe.release.registry import recipe_names
 from mepipe.synth import synthesize
 
+from .options import quiet_option
+
 
 @click.command()
 @click.option("--dataset", required=True, type=click.Choice(recipe_names()), help="Dataset recipe.")
@@ -27,6 +29,7 @@ from mepipe.synth import synthesize
 @click.option("--seed", type=int, default=0, show_default=True, help="Same seed, same bytes.")
 @click.option("--classes", help="Class set the clips' emotions cycle over [default: the dataset's first, 5 or 6].")
 @click.option("--workers", type=int, help="Rendering threads [default: one per core].")
+@quiet_option
 def synth(
     dataset: str,
     out: Path,
@@ -37,10 +40,11 @@ def synth(
     seed: int,
     classes: str | None,
     workers: int | None,
+    quiet: bool,
 ) -> None:
-    """Write a synthetic DATASET release under OUT: frames, folders and sheet as the real one.
+    """Write a synthetic DATASET release under OUT.
 
-    Faces come from one public-domain portrait, varied per subject; each clip holds a
+    Frames, folders and sheet in the real release's layout. Faces come from one public-domain portrait, varied per subject; each clip holds a
     small emotion-specific deformation rising from onset to apex and fading to offset.
     """
     start = time.perf_counter()
@@ -54,6 +58,7 @@ def synth(
         seed=seed,
         classes=classes,
         workers=workers,
+        progress=not quiet,
     )
     broken = sum(1 for s in report.samples if s.error)
     click.echo(
