@@ -28,7 +28,8 @@ Look at a store
 
 Train (train extra: PyTorch)
     mepipe.train.train                   a LOSO (or LODO) run of one model on a store
-    mepipe.train.sweep.sweep             variants x seeds, here or on Dask workers
+    mepipe.train.sweep.sweep             models x seeds, here or on Dask workers
+    mepipe.train.models.build_model      any registered model by name (register_model adds one)
 
 The method's numerics (pure functions on arrays)
     mepipe.imaging.rankpool.arp_weights     approximate rank pooling weights of T frames

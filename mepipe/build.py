@@ -39,7 +39,7 @@ from mepipe.errors import MepipeError, UsageError
 from mepipe.release.au import release_vocabulary
 from mepipe.release.crops import choose_crop
 from mepipe.release.discover import Release, open_release
-from mepipe.release.recipe import Recipe, Sample
+from mepipe.release.recipe import Recipe, Sample, choose_apex
 from mepipe.release.registry import get_recipe
 from mepipe.report.summary import reason_kind
 from mepipe.store import FAILED, OK, FieldWriter, detect_step_counts, layout, local_path, read_array, read_columns
@@ -245,7 +245,7 @@ def build(
         classes=config.classes,
         objective_sheet=None if objective_sheet is None else Path(objective_sheet),
     )
-    samples = release.samples
+    samples = [choose_apex(s, config.smic_apex) for s in release.samples]
     if not samples:
         raise MepipeError(f"{release.sheet}: no samples in class set {config.classes!r}")
     choice = choose_crop(release, crop)

@@ -4,6 +4,7 @@ store, covered by resume, verify, shards and the readers."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import signal
@@ -37,6 +38,8 @@ from mepipe.store.verify import verify_store
 
 EVERY = ",".join(set_names())
 FLOW = ",".join((*IMAGES, "flow"))
+#: the flow every test but those comparing with OpenCV's defaults builds with: 12x cheaper
+FAST = "tvl1-fast"
 
 
 def file_digests(store: str | Path, names) -> dict[str, str]:
@@ -54,7 +57,9 @@ def file_digests(store: str | Path, names) -> dict[str, str]:
 def every_store(casme2_release, tmp_path_factory) -> str:
     """The small CASME-II release built with every array at size 64."""
     store = str(tmp_path_factory.mktemp("arrays") / "every.zarr")
-    build("casme2", casme2_release, store, size=64, progress=False, workers=2, arrays=EVERY, sequence_frames=5)
+    build(
+        "casme2", casme2_release, store, size=64, progress=False, workers=2, arrays=EVERY, sequence_frames=5, flow=FAST
+    )
     return store
 
 
@@ -104,7 +109,7 @@ def test_schema_of_every_array(every_store):
         assert array.chunks == (1, *shape[1:]), name  # one chunk per sample
     attrs = group.attrs["mepipe"]
     assert attrs["config"]["arrays"] == list(set_names()) and attrs["config"]["sequence_frames"] == 5
-    assert attrs["flow"] == {"method": "tvl1", "parameters": flow.flow_parameters("tvl1")}
+    assert attrs["flow"] == {"method": FAST, "parameters": flow.flow_parameters(FAST)}
     assert set(group["status"][:]) == {OK}
     assert verify_store(every_store).ok
 
@@ -118,7 +123,7 @@ def test_flow_strain_sequence_and_landmarks_against_references(every_store, casm
         matrix = group["transform"][index]
         onset, apex, offset = (int(group[k][index]) for k in ("onset_index", "apex_index", "offset_index"))
         # the flow of the stored aligned onset and apex, and its strain
-        expected = flow.optical_flow(group["onset"][index], group["apex"][index], "tvl1")
+        expected = flow.optical_flow(group["onset"][index], group["apex"][index], FAST)
         np.testing.assert_allclose(group["flow"][index], expected, atol=1e-5)
         np.testing.assert_allclose(group["strain"][index], flow.strain(group["flow"][index]), atol=1e-6)
         # the sequence: aligned frames at round(linspace(0, n - 1, T)) of onset..apex
@@ -133,7 +138,7 @@ def test_flow_strain_sequence_and_landmarks_against_references(every_store, casm
         # the apex -> offset flow, from the aligned apex and offset frame
         last = align.warp_clip(cv2.cvtColor(cv2.imread(str(by_number[offset])), cv2.COLOR_BGR2RGB)[None], matrix, 64)
         np.testing.assert_allclose(
-            group["flow_apex_offset"][index], flow.optical_flow(group["apex"][index], last[0], "tvl1"), atol=1e-5
+            group["flow_apex_offset"][index], flow.optical_flow(group["apex"][index], last[0], FAST), atol=1e-5
         )
         # landmarks: x' = a x + b y + c, y' = d x + e y + f
         x, y = group["landmarks"][index].astype(np.float64).T
@@ -156,7 +161,7 @@ def test_short_apex_offset_span_keeps_the_rest_and_says_why():
     alignment = Alignment(np.array([[1.0, 0, 0], [0, 1.0, 0]]), np.zeros((68, 2), np.float32), (32, 32), "scaled")
     clip = Clip(np.array([4, 5, 6]), aligned, 4, 6, 6, onset_file=Path("img4.jpg"), alignment=alignment)
     sample = Sample(sample_id="s/c", subject="s", clip="c", onset=4, apex=6, offset=6, emotion="joy", label="joy")
-    config = BuildConfig(dataset="casme2", size=32, arrays=EVERY, sequence_frames=3)
+    config = BuildConfig(dataset="casme2", size=32, arrays=EVERY, sequence_frames=3, flow=FAST)
     result = pool_clip(clip, sample, config)
     assert result.status == OK
     assert np.isnan(result.images["flow_apex_offset"]).all() and np.isnan(result.images["strain_apex_offset"]).all()
@@ -172,7 +177,7 @@ def test_arrays_added_to_a_finished_store_leave_it_untouched(casme2_store, casme
     kept = [*IMAGES, "checksum", "transform", "status", "repair"]
     before = file_digests(store, kept)
     size = group.attrs["mepipe"]["size"]
-    summary = build("casme2", casme2_release, str(store), size=size, progress=False, arrays=FLOW)
+    summary = build("casme2", casme2_release, str(store), size=size, progress=False, arrays=FLOW, flow=FAST)
     assert summary.added == summary.total and summary.built == 0 and summary.added_sets == ("flow",)
     assert summary.frames == 2 * summary.total  # only the onset and the apex were decoded
     assert file_digests(store, kept) == before
@@ -182,12 +187,12 @@ def test_arrays_added_to_a_finished_store_leave_it_untouched(casme2_store, casme
     assert group.attrs["mepipe"]["added"]["flow"]["version"]
     # the same arrays as a store built with flow from the start
     fresh = tmp_path / "fresh.zarr"
-    build("casme2", casme2_release, str(fresh), size=size, progress=False, arrays=FLOW)
+    build("casme2", casme2_release, str(fresh), size=size, progress=False, arrays=FLOW, flow=FAST)
     fresh_group = zarr.open_group(str(fresh), mode="r")
     for name in (*IMAGES, "flow", "strain", "checksum", "checksum_flow"):
         np.testing.assert_array_equal(group[name][:], fresh_group[name][:], err_msg=name)
     # a rerun adds nothing; dropping an array is refused in one line
-    again = build("casme2", casme2_release, str(store), size=size, progress=False, arrays=FLOW)
+    again = build("casme2", casme2_release, str(store), size=size, progress=False, arrays=FLOW, flow=FAST)
     assert again.built == again.added == 0
     with pytest.raises(MepipeError) as caught:
         build("casme2", casme2_release, str(store), size=size, progress=False)
@@ -197,11 +202,67 @@ def test_arrays_added_to_a_finished_store_leave_it_untouched(casme2_store, casme
     )
 
 
+def test_default_flow_of_a_store_is_opencvs_default_tvl1(casme2_store, casme2_release, tmp_path):
+    """The stored default flow, on the stored aligned onset and apex, against OpenCV's defaults."""
+    store = tmp_path / "default.zarr"
+    shutil.copytree(casme2_store, store)
+    build("casme2", casme2_release, str(store), size=64, progress=False, arrays=FLOW)
+    group = zarr.open_group(str(store), mode="r")
+    assert group.attrs["mepipe"]["flow"] == {"method": "tvl1", "parameters": flow.TVL1_OPENCV_DEFAULTS}
+    opencv = cv2.optflow.DualTVL1OpticalFlow_create()
+    for index in range(group["status"].shape[0]):
+        gray = [cv2.cvtColor(group[name][index], cv2.COLOR_RGB2GRAY) for name in ("onset", "apex")]
+        reference = opencv.calc(gray[0], gray[1], None)
+        np.testing.assert_allclose(group["flow"][index], reference, atol=1e-5)
+        np.testing.assert_allclose(group["strain"][index], flow.strain(reference), atol=1e-5)
+
+
+def _as_written_before_tvl1_fast(store: Path, parameters: bool) -> None:
+    """Rewrite a tvl1-fast store's attributes as mepipe wrote them before that name: the fast
+    setting called ``tvl1``, with its parameters recorded or (older still) without."""
+    group = zarr.open_group(str(store), mode="r+", use_consolidated=False)
+    attrs = dict(group.attrs["mepipe"])
+    attrs["config"] = {**attrs["config"], "flow": "tvl1"}
+    if parameters:
+        attrs["flow"] = {"method": "tvl1", "parameters": attrs["flow"]["parameters"]}
+    else:
+        del attrs["flow"]
+    group.attrs["mepipe"] = attrs
+
+
+@pytest.mark.parametrize("parameters", [True, False], ids=["params-recorded", "no-params"])
+def test_stores_of_before_read_as_tvl1_fast_and_never_mix_two_flows(casme2_store, casme2_release, tmp_path, parameters):
+    store = tmp_path / "old.zarr"
+    shutil.copytree(casme2_store, store)
+    build("casme2", casme2_release, str(store), size=64, progress=False, arrays=FLOW, flow=FAST)
+    _as_written_before_tvl1_fast(store, parameters)
+    # resumed as tvl1-fast: nothing to do
+    again = build("casme2", casme2_release, str(store), size=64, progress=False, arrays=FLOW, flow=FAST)
+    assert again.built == again.added == 0
+    # the default flow (OpenCV's defaults) is refused in one line, resumed or added
+    for arrays in (FLOW, f"{FLOW},flow_apex_offset"):
+        with pytest.raises(MepipeError) as caught:
+            build("casme2", casme2_release, str(store), size=64, progress=False, arrays=arrays)
+        assert str(caught.value) == (
+            f"{store} was built with another configuration (flow: 'tvl1-fast' vs 'tvl1'); "
+            "rerun with --overwrite to replace it, or choose another --out"
+        )
+    # parameters that are no method's
+    group = zarr.open_group(str(store), mode="r+", use_consolidated=False)
+    attrs = dict(group.attrs["mepipe"])
+    attrs["flow"] = {"method": "tvl1", "parameters": {**flow.flow_parameters("tvl1"), "warps": 4}}
+    group.attrs["mepipe"] = attrs
+    with pytest.raises(MepipeError) as caught:
+        build("casme2", casme2_release, str(store), size=64, progress=False, arrays=FLOW, flow=FAST)
+    assert str(caught.value).startswith(f"{store} holds flow made with parameters no --flow method uses (tvl1: ")
+    assert "\n" not in str(caught.value)
+
+
 def test_verify_and_resume_cover_the_added_arrays(casme2_store, casme2_release, tmp_path):
     store = tmp_path / "s.zarr"
     shutil.copytree(casme2_store, store)
     size = zarr.open_group(str(store), mode="r").attrs["mepipe"]["size"]
-    build("casme2", casme2_release, str(store), size=size, progress=False, arrays=FLOW)
+    build("casme2", casme2_release, str(store), size=size, progress=False, arrays=FLOW, flow=FAST)
     reference = zarr.open_group(str(store), mode="r")["flow"][:]
     # damaged flow: reported by verify, rebuilt by the next build
     chunk = store / "flow" / "c" / "1" / "0" / "0" / "0"
@@ -215,7 +276,7 @@ def test_verify_and_resume_cover_the_added_arrays(casme2_store, casme2_release, 
     assert (2, "flow: not built yet (a build adding them was interrupted; rerun it)") in [
         (i, reason) for i, _, reason in report.damaged
     ]
-    summary = build("casme2", casme2_release, str(store), size=size, progress=False, arrays=FLOW)
+    summary = build("casme2", casme2_release, str(store), size=size, progress=False, arrays=FLOW, flow=FAST)
     assert (summary.repaired_damage, summary.added) == (1, 1)
     assert verify_store(str(store)).ok
     np.testing.assert_array_equal(zarr.open_group(str(store), mode="r")["flow"][:], reference)
@@ -226,7 +287,7 @@ def test_shards_compaction_and_consolidated_metadata_cover_the_new_arrays(casme2
     release = casme2_release
     build("casme2", release, str(store), size=64, progress=False, shard=4)
     before = file_digests(store, IMAGES)
-    build("casme2", release, str(store), size=64, progress=False, shard=4, arrays=FLOW + ",sequence")
+    build("casme2", release, str(store), size=64, progress=False, shard=4, arrays=FLOW + ",sequence", flow=FAST)
     assert file_digests(store, IMAGES) == before  # the images were not even rewritten
     group = zarr.open_consolidated(str(store), mode="r")
     n = group["sample_id"].shape[0]
@@ -245,7 +306,7 @@ def test_killed_add_resumes(casme2_store, casme2_release, tmp_path):
     shutil.copytree(casme2_store, store)
     command = [
         sys.executable, "-m", "mepipe", "build", "--dataset", "casme2", "--root", str(casme2_release),
-        "--out", str(store), "--size", "64", "--workers", "1", "--quiet", "--arrays", FLOW + ",sequence",
+        "--out", str(store), "--size", "64", "--workers", "1", "--quiet", "--arrays", FLOW + ",sequence", "--flow", FAST,
     ]  # fmt: skip
     # killed (SIGKILL, by the build itself) once the first sample's new arrays are committed
     killed = subprocess.run(command, env={**os.environ, KILL_AFTER: "1"}, capture_output=True)
@@ -278,49 +339,41 @@ def test_readers_serve_the_new_arrays(every_store):
     assert "  sequence                 uint8    (9, 5, 64, 64, 3) (sample, t, y, x, channel)" in text
 
 
-def test_ststnet_export_reads_back_as_their_loader_reads_it(every_store, tmp_path):
+def test_ststnet_export_reads_back_as_their_loaders_read_it(every_store, tmp_path):
     from mepipe.dataset.export import export
+    from mepipe.dataset.ststnet import ststnet_image
+    from tests.test_ststnet import _check_both_loaders, read_as_htnet
 
-    out = tmp_path / "ststnet"
-    summary = export(every_store, out, "ststnet", classes="3", progress=False)
     group = zarr.open_group(every_store, mode="r")
     ids = [str(s) for s in group["sample_id"][:]]
-    table = {r["sample_id"]: r for r in _read_csv(out / "samples.csv")}
-    assert summary.exported == len(table) > 0
-    # STSTNet main.py / HTNet: for each subject folder, u_train/<label>/* and u_test/<label>/* via cv2.imread
-    main_path = out / "norm_u_v_os"
-    subjects = sorted(os.listdir(main_path))
-    assert subjects == sorted({table[i]["subject"] for i in table})
-    for subject in subjects:
-        seen = {}
-        for split in ("u_train", "u_test"):
-            for label in os.listdir(main_path / subject / split):
-                for name in os.listdir(main_path / subject / split / label):
-                    image = cv2.imread(str(main_path / subject / split / label / name))
-                    seen[name] = (split, int(label), image)
-        assert len(seen) == len(table)  # every sample once per fold
+    for framing in ("published", "store"):
+        out = tmp_path / framing
+        summary = export(every_store, out, "ststnet", classes="3", progress=False, framing=framing)
+        table = {r["sample_id"]: r for r in _read_csv(out / "samples.csv")}
+        assert summary.exported == len(table) > 0
+        _check_both_loaders(out, sorted({r["subject"] for r in table.values()}))
+        maps = read_as_htnet(out)
         for sample_id, row in table.items():
-            name = f"{row['subject']}_{row['clip']} .png"
-            split, label, image = seen[name]
-            assert split == ("u_test" if row["subject"] == subject else "u_train")
-            assert label == int(row["label_index"])
             index = ids.index(sample_id)
-            # BGR as OpenCV reads it: [strain, v, u], each min-max scaled after the resize to 28
-            maps = [group["strain"][index], group["flow"][index][..., 1], group["flow"][index][..., 0]]
-            for channel, values in enumerate(maps):
-                small = cv2.resize(values, (28, 28), interpolation=cv2.INTER_AREA).astype(np.float64)
-                expected = np.round(255 * (small - small.min()) / (small.max() - small.min()))
-                np.testing.assert_allclose(image[..., channel], expected, atol=1)
-            assert image[..., 0].min() == 0 and image[..., 0].max() == 255
-    # HTNet / CausalNet: the whole set, keyed by sub + '_' + filename_o + ' .png' from their table
-    whole = out / "STSNet_whole_norm_u_v_os"
-    rows = _read_csv(out / "combined_3_class2_for_optical_flow.csv")
-    assert list(rows[0]) == ["dataset", "sub", "filename_o", "label", "apex", "imagename", "sub_filename"]
-    assert sorted(os.listdir(whole)) == sorted(f"{r['sub']}_{r['filename_o']} .png" for r in rows)
-    for r in rows:
-        name = f"{r['sub']}_{r['filename_o']} .png"
-        assert cv2.imread(str(out / "combined_datasets_whole" / r["imagename"])).shape == (64, 64, 3)
-        np.testing.assert_array_equal(cv2.imread(str(whole / name)), seen[name][2])
+            name = f"{row['subject']}_{row['clip']} .png"  # CASME-II's names are the published ones
+            geometry = [group[k][index] for k in ("landmarks", "transform", "frame_size")]
+            expected = ststnet_image(group["flow"][index], group["strain"][index], *geometry, framing=framing)
+            np.testing.assert_array_equal(maps[name][1], cv2.cvtColor(expected, cv2.COLOR_RGB2BGR))
+        assert json.loads((out / "export.json").read_text())["ststnet"]["framing"] == framing
+
+
+def test_published_framing_of_the_apex_crops_as_dlib_finds_it(every_store, tmp_path):
+    """The exported 224 px apex crops: eye centres 0.45-0.58 of the side apart, as published."""
+    from mepipe.dataset.export import export
+
+    out = tmp_path / "x"
+    export(every_store, out, "ststnet", classes="3", progress=False)
+    finder = align.aligner()
+    shares = []
+    for path in sorted((out / "combined_datasets_whole").iterdir()):
+        points = finder.landmarks(cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB))
+        shares.append(np.hypot(*(points[42:48].mean(axis=0) - points[36:42].mean(axis=0))) / 224)
+    assert shares and all(0.45 <= s <= 0.58 for s in shares), shares
 
 
 def test_npz_export_carries_every_array(every_store, tmp_path):
@@ -445,13 +498,23 @@ def test_flow_pictures_and_the_report_page(every_store, tmp_path):
 
 def test_gray_store_with_flow_and_sequences(samm_release, tmp_path):
     store = str(tmp_path / "samm.zarr")
-    build("samm", samm_release, store, size=32, gray=True, progress=False, arrays=f"{FLOW},sequence", sequence_frames=3)
+    build(
+        "samm",
+        samm_release,
+        store,
+        size=32,
+        gray=True,
+        progress=False,
+        arrays=f"{FLOW},sequence",
+        sequence_frames=3,
+        flow=FAST,
+    )
     group = zarr.open_group(store, mode="r")
     n = group["sample_id"].shape[0]
     assert set(group["status"][:]) == {OK}, group["error"][:]
     assert group["flow"].shape == (n, 32, 32, 2) and group["sequence"].shape == (n, 3, 32, 32, 1)
     np.testing.assert_allclose(
-        group["flow"][0], flow.optical_flow(group["onset"][0][..., 0], group["apex"][0][..., 0]), atol=1e-5
+        group["flow"][0], flow.optical_flow(group["onset"][0][..., 0], group["apex"][0][..., 0], FAST), atol=1e-5
     )
     assert verify_store(store).ok
 
@@ -466,7 +529,7 @@ def test_a_sample_ending_at_its_apex_keeps_its_arrays_and_says_why(casme2_releas
     samples[short] = replace(samples[short], offset=samples[short].apex, extra={})  # written from its fields
     recipe.write_sheet(samples, sheet)
     store = str(tmp_path / "short.zarr")
-    build("casme2", root, store, size=32, progress=False, arrays=f"{FLOW},flow_apex_offset")
+    build("casme2", root, store, size=32, progress=False, arrays=f"{FLOW},flow_apex_offset", flow=FAST)
     group = zarr.open_group(store, mode="r")
     assert set(group["status"][:]) == {OK}
     assert np.isnan(group["flow_apex_offset"][short]).all() and np.isnan(group["strain_apex_offset"][short]).all()

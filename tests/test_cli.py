@@ -65,7 +65,7 @@ def test_help_lists_every_command_with_its_whole_summary():
     result = CliRunner().invoke(cli, ["--help"], terminal_width=80)
     assert result.exit_code == 0
     assert "Micro-expression clips" in result.output
-    listed = re.findall(r"^  ([a-z]+)  ", result.output.split("Commands:")[1], re.M)
+    listed = re.findall(r"^  ([a-z-]+)  ", result.output.split("Commands:")[1], re.M)
     assert listed == sorted(cli.commands)
     for name, command in cli.commands.items():
         first = command.help.split("\n\n")[0].split(". ")[0]

@@ -82,16 +82,16 @@ def cli() -> None:
       mepipe build --dataset samm --root data/samm --out samm.zarr
       mepipe preview samm.zarr --out previews/
       mepipe export samm.zarr --out samm-png/          # ImageFolder PNGs + samples.csv
-      mepipe train --store samm.zarr --out runs/samm
+      mepipe train samm.zarr --out runs/samm
 
     Every command has --help; the Python API behind them: help(mepipe).
     """
 
 
 def _register() -> None:
-    from mepipe.cli import build, export, release, store, synth, train
+    from mepipe.cli import build, export, release, spot, store, synth, train
 
-    for module in (release, synth, build, store, export, train):
+    for module in (release, synth, build, store, export, train, spot):
         for command in module.COMMANDS:
             cli.add_command(command)
 

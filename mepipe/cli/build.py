@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from mepipe.arrays import IMAGES, set_names
-from mepipe.engine.config import SPANS
+from mepipe.engine.config import SMIC_APEX, SPANS
 from mepipe.errors import UsageError
 from mepipe.imaging.flow import FLOW_METHODS
 from mepipe.release.au import parse_vocabulary
@@ -72,7 +72,16 @@ def _default_root(dataset: str) -> Path:
     type=click.Choice(FLOW_METHODS),
     default=FLOW_METHODS[0],
     show_default=True,
-    help="Optical flow method of the flow arrays.",
+    help="Optical flow method of the flow arrays: tvl1 is OpenCV's DualTVL1 at its defaults (the field's), "
+    "tvl1-fast the same with fewer scales and iterations (12x faster, less exact), dis OpenCV's DIS.",
+)
+@click.option(
+    "--smic-apex",
+    type=click.Choice(SMIC_APEX),
+    default=SMIC_APEX[0],
+    show_default=True,
+    help="SMIC's unannotated apex (smic, megc2019): motion, the peak-motion estimate (as the composite's "
+    "published flows used a spotted apex), or middle, the middle frame.",
 )
 @click.option(
     "--sequence-frames",
@@ -128,6 +137,7 @@ def build(
     placement: Placement,
     arrays: str,
     flow: str,
+    smic_apex: str,
     sequence_frames: int,
     gray: bool,
     keep_raw: bool,
@@ -168,6 +178,7 @@ def build(
         face_window=face_window,
         arrays=arrays,
         flow=flow,
+        smic_apex=smic_apex,
         sequence_frames=sequence_frames,
     )
     root = root or _default_root(dataset)

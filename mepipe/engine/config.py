@@ -15,13 +15,15 @@ from typing import Any, get_type_hints
 import numpy as np
 
 from mepipe.arrays import IMAGES, set_choices, set_names
-from mepipe.errors import UsageError
+from mepipe.errors import MepipeError, UsageError
 from mepipe.imaging.align import window_fraction
-from mepipe.imaging.flow import FLOW_METHODS
+from mepipe.imaging.flow import FLOW_METHODS, recorded_method
 from mepipe.release.crops import CROPS
 
 SPANS = ("onset-apex", "onset-offset", "apex-offset")
 MOTION_REFERENCES = ("onset", "previous")
+#: ``--smic-apex`` choices (the default first; pipelines/smic.py) and the datasets holding SMIC
+SMIC_APEX, SMIC_DATASETS = ("motion", "middle"), ("smic", "megc2019")
 
 
 def parse_arrays(arrays: str | Sequence[str]) -> tuple[str, ...]:
@@ -99,9 +101,12 @@ class BuildConfig:
         ``trdi, midi, onset, apex``; also ``flow``, ``flow_apex_offset``, ``sequence``,
         ``landmarks_aligned`` (``docs/arrays.md``).
     flow : str
-        Optical flow method of the flow sets (``tvl1`` or ``dis``).
+        Optical flow method of the flow sets (``tvl1``, ``tvl1-fast`` or ``dis``).
     sequence_frames : int
         Frames per sample of ``sequence``.
+    smic_apex : str
+        SMIC's unannotated apex (``smic`` and ``megc2019`` builds): ``motion``, the
+        peak-motion estimate, or ``middle``, the middle frame (``pipelines/smic.py``).
     """
 
     dataset: str
@@ -121,9 +126,14 @@ class BuildConfig:
     arrays: tuple[str, ...] = IMAGES
     flow: str = FLOW_METHODS[0]
     sequence_frames: int = 8
+    smic_apex: str = SMIC_APEX[0]
 
     def __post_init__(self) -> None:
         _check_types(self)
+        if self.smic_apex not in SMIC_APEX:
+            raise UsageError(f"--smic-apex must be one of {', '.join(SMIC_APEX)}, not {self.smic_apex!r}")
+        if self.smic_apex != SMIC_APEX[0] and self.dataset not in SMIC_DATASETS:
+            raise UsageError(f"--smic-apex applies to --dataset {' or '.join(SMIC_DATASETS)}, not {self.dataset}")
         object.__setattr__(self, "arrays", parse_arrays(self.arrays))
         if self.flow not in FLOW_METHODS:
             raise UsageError(f"--flow must be one of {', '.join(FLOW_METHODS)}, not {self.flow!r}")
@@ -188,13 +198,39 @@ class BuildConfig:
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in values.items() if k in known})
 
-    def differences(self, stored: Mapping[str, Any]) -> list[tuple[str, Any, Any]]:
+    @classmethod
+    def from_store(cls, attrs: Mapping[str, Any]) -> BuildConfig:
+        """The configuration of a store from what it records (``attrs``: its ``config``,
+        and the ``flow`` parameters, which decide its flow method, not the name:
+        :func:`mepipe.imaging.flow.recorded_method`); stores from before ``--smic-apex``
+        took SMIC's middle frame.
+
+        Raises
+        ------
+        MepipeError
+            The store's flow was made with parameters no ``--flow`` method uses.
+        """
+        values = dict(attrs.get("config", {"dataset": "?"}))
+        if "smic_apex" not in values:
+            values["smic_apex"] = "middle" if values.get("dataset") in SMIC_DATASETS else SMIC_APEX[0]
+        recorded = attrs.get("flow") or {}
+        if "flow" in values:
+            method = recorded_method(values["flow"], recorded.get("parameters"))
+            if method is None:
+                raise MepipeError(
+                    f"holds flow made with parameters no --flow method uses ({recorded.get('method')}: "
+                    f"{recorded.get('parameters')})"
+                )
+            values["flow"] = method
+        return cls.from_dict(values)
+
+    def differences(self, attrs: Mapping[str, Any]) -> list[tuple[str, Any, Any]]:
         """``(option, the store's value, this one's)`` for each option that differs from
-        the configuration a store records (``stored``, read by :meth:`from_dict`) and
-        shapes what both hold: ``arrays`` is left out (a build adds arrays to a store),
-        and an option of an array set (:func:`mepipe.arrays.set_choices`) counts only
-        where both hold that set."""
-        other = BuildConfig.from_dict(stored)
+        the configuration a store records (``attrs``, its attributes, read by
+        :meth:`from_store`) and shapes what both hold: ``arrays`` is left out (a build
+        adds arrays to a store), and an option of an array set
+        (:func:`mepipe.arrays.set_choices`) counts only where both hold that set."""
+        other = BuildConfig.from_store(attrs)
         choices = set_choices()
         return [
             (f.name, getattr(other, f.name), getattr(self, f.name))

@@ -33,6 +33,7 @@ from mepipe._shared.progress import Progress
 from mepipe._shared.text import join_repairs, split_repairs
 from mepipe.arrays import Thumbnail, thumbnails
 from mepipe.errors import UsageError
+from mepipe.imaging.flow import recorded_method
 from mepipe.report import quality
 from mepipe.report.summary import reason_kind
 from mepipe.store import FAILED, OK, STATUS_NAMES, array, open_store, read_array, read_columns, store_attrs
@@ -422,7 +423,9 @@ def _flow_method(flow: Mapping[str, Any] | None) -> str | None:
     if not flow:
         return None
     parameters = ", ".join(f"{k}={v}" for k, v in sorted(flow.get("parameters", {}).items()))
-    return f"{flow.get('method')} ({parameters})"
+    # the parameters name the method: stores of before tvl1-fast recorded it as tvl1
+    method = recorded_method(str(flow.get("method")), flow.get("parameters")) or flow.get("method")
+    return f"{method} ({parameters})"
 
 
 def _link(text: str, name: str, value: str) -> str:

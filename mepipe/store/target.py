@@ -64,7 +64,7 @@ class BuildChoices(Protocol):
 
     def set_options(self) -> dict[str, Any]: ...
 
-    def differences(self, stored: Mapping[str, Any]) -> list[tuple[str, Any, Any]]: ...
+    def differences(self, attrs: Mapping[str, Any]) -> list[tuple[str, Any, Any]]: ...
 
 
 def open_existing(out: str) -> zarr.Group | None:
@@ -101,7 +101,10 @@ def check_same_build(
             f"{out} was built by an older mepipe (no {', '.join(missing)} arrays, edge pixels "
             "replicated); rerun with --overwrite to rebuild it, or choose another --out"
         )
-    options = config.differences(old.get("config", {"dataset": "?"}))
+    try:
+        options = config.differences(old)
+    except MepipeError as exc:
+        raise MepipeError(f"{out} {exc}; {_AGAIN}") from None
     others = []
     if old.get("sheet_sha256") != attrs["sheet_sha256"]:
         others.append("its annotation sheet is another file (sha256 differs)")
@@ -138,8 +141,8 @@ def check_same_build(
 def add_sets(group: zarr.Group, config: BuildChoices) -> list[str]:
     """Create the derived sets' arrays ``config`` asks for that the store lacks, and
     record them in its configuration and provenance (``added``: when, by which mepipe);
-    returns the sets added. The options of a set (:attr:`mepipe.arrays.ArraySet.options`)
-    are recorded as this build's where the store held no set they shape."""
+    returns the sets added. The options of a new set (:attr:`mepipe.arrays.ArraySet.options`)
+    are recorded as this build's."""
     held = held_sets(group)
     new = [name for name in derived_names(config.arrays) if name not in held]
     if not new:
@@ -148,10 +151,11 @@ def add_sets(group: zarr.Group, config: BuildChoices) -> list[str]:
     ours = config.set_options()
     stored = dict(attrs.get("config", {}))
     stored["arrays"] = [name for name in config.arrays if name in held or name in new]
+    # check_same_build found this build's value of each option a held set shares equal to
+    # the store's (its flow read from the recorded parameters), so this build's names it
     for name in new:
         for option in get_set(name).options:
-            if not any(option in get_set(h).options for h in held):
-                stored[option] = ours[option]
+            stored[option] = ours[option]
     attrs["config"] = stored
     attrs.update(provenance(stored["arrays"], {**ours, **stored}))
     when = datetime.now(timezone.utc).isoformat(timespec="seconds")
