@@ -6,7 +6,7 @@ PIP    := $(PY) -m pip
 STAMP  := $(VENV)/.installed
 DEMO   ?= demo
 # what ruff checks; mypy reads its files from pyproject.toml
-LINTED := mepipe pipelines tests bench cli.py
+LINTED := mepipe pipelines tests bench cli.py docs/figures.py
 
 .PHONY: help install demo test lint bench docs constraints clean
 

@@ -12,12 +12,14 @@ BENCHMARKS = (
     "build",
     "arrays",
     "flow",
+    "agreement",
     "stages",
     "scale",
     "quality",
     "crops",
     "report",
     "train",
+    "spoteval",
     "spotting",
 )
 

@@ -22,9 +22,9 @@ from collections.abc import Callable
 from typing import Any
 
 from bench.build import OUT, release
+from mepipe.arrays import IMAGES, set_names
 from mepipe.build import build
 from mepipe.imaging import rankpool
-from mepipe.store import ARRAY_SETS, IMAGES
 
 BASE = ",".join(IMAGES)
 VARIANTS = {
@@ -32,7 +32,7 @@ VARIANTS = {
     "flow (tvl1)": ({"arrays": f"{BASE},flow"}, False),
     "flow (tvl1-fast)": ({"arrays": f"{BASE},flow", "flow": "tvl1-fast"}, False),
     "flow (dis)": ({"arrays": f"{BASE},flow", "flow": "dis"}, False),
-    "every array": ({"arrays": ",".join(ARRAY_SETS)}, False),
+    "every array": ({"arrays": ",".join(set_names())}, False),
     "flow added to it": ({"arrays": f"{BASE},flow"}, True),
 }
 

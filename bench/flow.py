@@ -50,17 +50,17 @@ SCENES: dict[str, dict[str, Any]] = {
 
 #: name: (method, parameters over flow_parameters(method)); the first is the baseline
 CANDIDATES: dict[str, tuple[str, dict[str, Any]]] = {
-    "tvl1 OpenCV defaults": ("tvl1", flow.TVL1_OPENCV_DEFAULTS),
-    "tvl1 s3/0.8 w3 30x10": ("tvl1", {**flow.TVL1_OPENCV_DEFAULTS, "nscales": 3, "warps": 3}),
-    "tvl1 s3/0.5 w2 10x1": ("tvl1", {"innerIterations": 10, "outerIterations": 1}),
-    "tvl1 s3/0.5 w2 5x1": ("tvl1", {"innerIterations": 5, "outerIterations": 1}),
-    "tvl1 s3/0.5 w1 10x1": ("tvl1", {"warps": 1, "innerIterations": 10, "outerIterations": 1}),
-    "tvl1 s3/0.5 w2 3x2 (mepipe)": ("tvl1", {}),
-    "tvl1 s3/0.5 w2 3x2 no median": ("tvl1", {"medianFiltering": 1}),
-    "tvl1 s3/0.5 w3 3x2": ("tvl1", {"warps": 3}),
-    "tvl1 s4/0.5 w2 3x2": ("tvl1", {"nscales": 4}),
-    "tvl1 s3/0.5 w2 2x2": ("tvl1", {"innerIterations": 2}),
-    "tvl1 s3/0.5 w2 eps0.05": ("tvl1", {"innerIterations": 30, "outerIterations": 10, "epsilon": 0.05}),
+    "tvl1 OpenCV defaults (mepipe)": ("tvl1", {}),
+    "tvl1 s3/0.8 w3 30x10": ("tvl1", {"nscales": 3, "warps": 3}),
+    "tvl1 s3/0.5 w2 10x1": ("tvl1-fast", {"innerIterations": 10, "outerIterations": 1}),
+    "tvl1 s3/0.5 w2 5x1": ("tvl1-fast", {"innerIterations": 5, "outerIterations": 1}),
+    "tvl1 s3/0.5 w1 10x1": ("tvl1-fast", {"warps": 1, "innerIterations": 10, "outerIterations": 1}),
+    "tvl1 s3/0.5 w2 3x2 (tvl1-fast)": ("tvl1-fast", {}),
+    "tvl1 s3/0.5 w2 3x2 no median": ("tvl1-fast", {"medianFiltering": 1}),
+    "tvl1 s3/0.5 w3 3x2": ("tvl1-fast", {"warps": 3}),
+    "tvl1 s4/0.5 w2 3x2": ("tvl1-fast", {"nscales": 4}),
+    "tvl1 s3/0.5 w2 2x2": ("tvl1-fast", {"innerIterations": 2}),
+    "tvl1 s3/0.5 w2 eps0.05": ("tvl1-fast", {"innerIterations": 30, "outerIterations": 10, "epsilon": 0.05}),
     "dis medium preset": ("dis", {"finestScale": 1}),
     "dis medium finest 0 (mepipe)": ("dis", {}),
 }

@@ -26,10 +26,10 @@ PARTS = {
     "interpreter": "pass",
     "import mepipe.cli": "import mepipe.cli",
     "import mepipe.build": "import mepipe.build",
-    "numba kernels (cache)": "from mepipe import rankpool; rankpool.warmup()",
+    "numba kernels (cache)": "from mepipe.imaging import rankpool; rankpool.warmup()",
     "import mepipe.imaging.align": "import mepipe.imaging.align",
-    "+ dlib detector": "import dlib; from mepipe import align; dlib.fhog_object_detector(str(align.DETECTOR))",
-    "+ dlib predictor": "from mepipe import align; align._predictor()",
+    "+ dlib detector": "import dlib; from mepipe.imaging import align; dlib.fhog_object_detector(str(align.DETECTOR))",
+    "+ dlib predictor": "from mepipe.imaging import align; align._predictor()",
 }
 
 

@@ -13,63 +13,37 @@ computed, from each sample's stored alignment, and what the store held stays as 
 
 from __future__ import annotations
 
+import numbers
 import os
 import time
 import uuid
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import cv2
-import fsspec
 import numpy as np
-import zarr
 
 from mepipe import __version__
 from mepipe._shared.progress import Progress
 from mepipe._shared.provenance import library_versions
-from mepipe.engine.config import SET_CHOICES, BuildConfig
+from mepipe.arrays import derived_names, provenance
+from mepipe.engine.config import BuildConfig
 from mepipe.engine.execute import is_distributed, run_graph
 from mepipe.engine.graph import Outcome, build_graph
 from mepipe.engine.lock import StoreLock
-from mepipe.engine.stages import Stored
 from mepipe.errors import MepipeError, UsageError
-from mepipe.imaging.flow import flow_parameters, recorded_method
 from mepipe.release.au import release_vocabulary
 from mepipe.release.crops import choose_crop
 from mepipe.release.discover import Release, open_release
-from mepipe.release.recipe import Recipe, Sample
+from mepipe.release.recipe import Recipe, Sample, choose_apex
 from mepipe.release.registry import get_recipe
 from mepipe.report.summary import reason_kind
-from mepipe.store import (
-    ALIGNMENT_FIELDS,
-    ARRAY_SETS,
-    DERIVED_SETS,
-    FAILED,
-    IMAGES,
-    OK,
-    SHEET_FIELDS,
-    STORE_ATTRS,
-    Alignment,
-    FieldWriter,
-    add_derived,
-    array,
-    as_str,
-    create_store,
-    detect_step_counts,
-    held_sets,
-    is_store,
-    layout,
-    local_path,
-    missing_alignment,
-    read_array,
-    read_columns,
-    set_checksum_field,
-    store_attrs,
-)
+from mepipe.store import FAILED, OK, FieldWriter, detect_step_counts, layout, local_path, read_array, read_columns
+from mepipe.store.target import open_or_create, sets_to_add, stored_records
 from mepipe.store.verify import damaged_samples
 
 
@@ -157,15 +131,8 @@ def _provenance(config: BuildConfig, release: Release) -> dict[str, Any]:
         "frames": release.provenance(),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "versions": library_versions(),
-        **_flow_provenance(config),
+        **provenance(config.arrays, config.set_options()),
     }
-
-
-def _flow_provenance(config: BuildConfig) -> dict[str, Any]:
-    """``{"flow": {method, parameters}}`` when the build computes flow, else nothing."""
-    if not {"flow", "flow_apex_offset"} & {*config.arrays}:
-        return {}
-    return {"flow": {"method": config.flow, "parameters": flow_parameters(config.flow)}}
 
 
 def opencv_threads(scheduler: Any, workers: int | None) -> int:
@@ -177,172 +144,25 @@ def opencv_threads(scheduler: Any, workers: int | None) -> int:
     return max(1, cores // (1 if scheduler == "sync" else (workers or cores)))
 
 
-def _existing(out: str) -> zarr.Group | None:
-    try:
-        # not through a consolidated listing: the build changes what it would list
-        return zarr.open_group(out, mode="r+", use_consolidated=False)
-    except (FileNotFoundError, zarr.errors.GroupNotFoundError):
-        return None
+def _check_arguments(**paths: Any) -> None:
+    """Each of ``paths`` a path (``str`` or path-like) or ``None``: a one-line
+    :class:`UsageError` naming the argument otherwise (``root`` and ``out`` required)."""
+    for name, value in paths.items():
+        if value is None and name not in ("root", "out"):
+            continue
+        if not isinstance(value, (str, os.PathLike)):
+            raise UsageError(f"{name} must be a path, not {value!r} ({type(value).__name__})")
 
 
-def _check_same_build(group: zarr.Group, out: str, attrs: dict, samples: Sequence[Sample]) -> None:
-    if not is_store(group):
-        raise MepipeError(f"{out} exists and is not a mepipe store; choose another --out or use --overwrite")
-    old = store_attrs(group)
-    ours = BuildConfig.from_dict(attrs["config"])
-    diffs = ours.differences(_stored_config(old, out))
-    missing = missing_alignment(group)
-    if missing:
-        raise MepipeError(
-            f"{out} was built by an older mepipe (no {', '.join(missing)} arrays, edge pixels "
-            "replicated); rerun with --overwrite to rebuild it, or choose another --out"
-        )
-    if old.get("sheet_sha256") != attrs["sheet_sha256"]:
-        diffs.append("annotation sheet: a different file (sha256 differs)")
-    if "frames" in old and old["frames"] != attrs["frames"]:
-        diffs.append(f"frames folder: {old['frames']} vs {attrs['frames']}")
-    if not diffs and list(read_array(group, "sample_id")) != [s.sample_id for s in samples]:
-        diffs.append("sample list differs")
-    if not diffs:
-        diffs += _changed_fields(group, samples)
-    if diffs:
-        raise MepipeError(
-            f"{out} was built with another configuration ({'; '.join(diffs)}); "
-            "rerun with --overwrite to replace it, or choose another --out"
-        )
-    held = held_sets(group)
-    dropped = [name for name in held if name not in ours.arrays]
-    if dropped:
-        raise MepipeError(
-            f"{out} holds {', '.join(dropped)}, which --arrays {','.join(ours.arrays)} leaves out; a build never "
-            f"removes arrays: pass --arrays {','.join(a for a in ARRAY_SETS if a in ours.arrays or a in dropped)} to keep them, "
-            "or --overwrite to rebuild the store without them"
-        )
-    late = [name for name in ours.arrays if name in IMAGES and name not in held]
-    if late:
-        raise MepipeError(
-            f"{out} was created without {', '.join(late)}, which only a new store can hold "
-            f"(only {', '.join(DERIVED_SETS)} can be added to a store); rerun with --overwrite or choose another --out"
-        )
-
-
-def _stored_config(old: dict, out: str) -> BuildConfig:
-    """A store's configuration, its flow method read from the parameters it recorded
-    (:func:`mepipe.imaging.flow.recorded_method`): one store never mixes two flows."""
-    values = dict(old.get("config", {"dataset": "?"}))
-    recorded = old.get("flow") or {}
-    if "flow" in values:
-        method = recorded_method(values["flow"], recorded.get("parameters"))
-        if method is None:
-            raise MepipeError(
-                f"{out} holds flow made with parameters no --flow method uses ({recorded.get('method')}: "
-                f"{recorded.get('parameters')}); rerun with --overwrite to rebuild it, or choose another --out"
-            )
-        values["flow"] = method
-    return BuildConfig.from_dict(values)
-
-
-def _add_sets(group: zarr.Group, config: BuildConfig) -> list[str]:
-    """Create the derived arrays ``config`` asks for that the store lacks, and record
-    them in its configuration and provenance (``added``: when, by which mepipe); returns
-    the sets added."""
-    held = held_sets(group)
-    new = [name for name in DERIVED_SETS if name in config.arrays and name not in held]
-    if not new:
-        return []
-    attrs = store_attrs(group)
-    stored = dict(attrs.get("config", {}))
-    stored["arrays"] = [name for name in config.arrays if name in held or name in new]
-    for choice, sets in SET_CHOICES.items():
-        if {*sets} & {*new} and not {*sets} & {*held}:
-            stored[choice] = getattr(config, choice)
-    attrs["config"] = stored
-    attrs.update(_flow_provenance(BuildConfig.from_dict(stored)))
-    when = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    attrs["added"] = {**attrs.get("added", {}), **{name: {"at": when, "version": __version__} for name in new}}
-    add_derived(group, new, config.size, config.channels, config.sequence_frames)
-    group.attrs[STORE_ATTRS] = attrs
-    return new
-
-
-def _changed_fields(group: zarr.Group, samples: Sequence[Sample]) -> list[str]:
-    """The sheet fields stored at creation that the release now gives otherwise: a sheet
-    read beside the coding sheet (CASME-II's objective classes) can change while the
-    coding sheet's checksum does not."""
-    changed = []
-    for name in SHEET_FIELDS:
-        if name in group:
-            stored = as_str(read_array(group, name))
-            now = np.array([str(getattr(s, name)) for s in samples])
-            if count := int((stored != now).sum()):
-                changed.append(f"{name} differs in {count} of {len(samples)} samples")
-    return changed
-
-
-def _refuse_foreign(out: str) -> None:
-    """Refuse an ``out`` holding anything but a zarr store: creating one there erases it."""
-    fs, path = fsspec.core.url_to_fs(out)
-    if not fs.exists(path):
-        return
-    if not fs.isdir(path) or (fs.ls(path) and not fs.exists(f"{path.rstrip('/')}/zarr.json")):
-        raise MepipeError(f"{out} exists and is not a mepipe store; choose another --out")
-
-
-def open_or_create(
-    out: str, samples: Sequence[Sample], config: BuildConfig, attrs: dict, overwrite: bool
-) -> zarr.Group:
-    """The store to build into: created fresh, or an existing one of the same build."""
-    _refuse_foreign(out)
-    group = None if overwrite else _existing(out)
-    if group is None:
-        try:
-            return create_store(
-                out,
-                samples,
-                size=config.size,
-                channels=config.channels,
-                keep_raw=config.keep_raw,
-                attrs=attrs,
-                overwrite=True,
-                arrays=config.arrays,
-                sequence_frames=config.sequence_frames,
-            )
-        except OSError as exc:
-            raise MepipeError(f"cannot write the store {out}: {exc.strerror or exc} ({exc.filename})") from None
-    _check_same_build(group, out, attrs, samples)
-    layout.recover(out)
-    group = layout.drop_consolidated(out)
-    _add_sets(group, config)
-    return group
-
-
-def _stored(group: zarr.Group, adding: Mapping[int, tuple[str, ...]]) -> dict[int, Stored]:
-    """The record of each built sample that adding its sets to starts from; each field
-    read once for all of them (one chunk per field, not one read per sample)."""
-    if not adding:
-        return {}
-    fields = {name: read_array(group, name) for name in (*ALIGNMENT_FIELDS, "apex_index", "repair")}
-    records = {}
-    for index, sets in adding.items():
-        height, width = (int(v) for v in fields["frame_size"][index])
-        alignment = Alignment(
-            transform=fields["transform"][index],
-            landmarks=fields["landmarks"][index],
-            frame_size=(height, width),
-            detect_step=str(fields["detect_step"][index]),
-        )
-        records[index] = Stored(alignment, int(fields["apex_index"][index]), str(fields["repair"][index]), sets)
-    return records
-
-
-def _to_add(group: zarr.Group, config: BuildConfig, ok: np.ndarray) -> dict[int, tuple[str, ...]]:
-    """Store index -> the derived sets that sample (ok, intact) still lacks."""
-    missing: dict[int, tuple[str, ...]] = {}
-    for name in (name for name in DERIVED_SETS if name in config.arrays):
-        empty = np.asarray(array(group, set_checksum_field(name))[:]) == ""
-        for index in np.flatnonzero(ok & empty):
-            missing[int(index)] = (*missing.get(int(index), ()), name)
-    return missing
+def _check_counts(**counts: tuple[Any, int]) -> None:
+    """Each ``name=(value, least)`` ``None`` or an integer of at least ``least``."""
+    for name, (value, least) in counts.items():
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+            raise UsageError(f"{name} must be an integer, not {value!r} ({type(value).__name__})")
+        if value < least:
+            raise UsageError(f"{name} must be at least {least}, not {value}")
 
 
 def build(
@@ -394,19 +214,29 @@ def build(
     objective_sheet : path, optional
         CASME-II's objective-class sheet, when not the one beside its coding sheet.
     **options
-        Fields of :class:`~mepipe.engine.config.BuildConfig` (``span``, ``size``, ``classes``,
-        ``gray``, ``keep_raw``, ``motion_reference``, ``keep_aspect``, ``face_window``,
-        ``au_vocabulary``, ...).
+        The options of :class:`~mepipe.engine.config.BuildConfig`
+        (:meth:`~mepipe.engine.config.BuildConfig.options`: ``span``, ``size``,
+        ``classes``, ``gray``, ``keep_raw``, ``arrays``, ...).
 
     Returns
     -------
     BuildSummary
+
+    Raises
+    ------
+    UsageError
+        An argument of the wrong kind or out of range, or an unknown option: one line
+        naming it.
+    MepipeError
+        The release or the store cannot be used (one line saying why).
     """
-    # the crop's own options are checked once the crop is known: it depends on the frames
-    crop_options = {name: options.pop(name) for name in ("keep_aspect", "face_window") if name in options}
-    config = BuildConfig(dataset=dataset, **options)
-    if shard is not None and shard < 2:
-        raise UsageError(f"--shard must be at least 2 samples per shard, not {shard}")
+    unknown = sorted(set(options) - {*BuildConfig.options()})
+    if unknown:
+        raise UsageError(f"build: no option {', '.join(unknown)}; the options are {', '.join(BuildConfig.options())}")
+    _check_arguments(root=root, out=out, sheet=sheet, frames=frames, objective_sheet=objective_sheet)
+    _check_counts(workers=(workers, 1), shard=(shard, 2))
+    # the crop is chosen from the frames found: its own options are checked then
+    config = BuildConfig(dataset=dataset, crop=None, **options)
     release = open_release(
         get_recipe(dataset),
         Path(root),
@@ -415,11 +245,11 @@ def build(
         classes=config.classes,
         objective_sheet=None if objective_sheet is None else Path(objective_sheet),
     )
-    samples = release.samples
+    samples = [choose_apex(s, config.smic_apex) for s in release.samples]
     if not samples:
         raise MepipeError(f"{release.sheet}: no samples in class set {config.classes!r}")
     choice = choose_crop(release, crop)
-    config = replace(config, crop=choice.mode, **crop_options)
+    config = replace(config, crop=choice.mode)
     attrs = _provenance(config, release)
     out = local_path(out)
     start = time.perf_counter()
@@ -429,12 +259,12 @@ def build(
         damage = damaged_samples(group, unbuilt=False)
         damaged = {index for index, _, _ in damage.damaged if index >= 0}
         whole = np.array([status[i] != OK or i in damaged for i in range(len(samples))], dtype=np.bool_)
-        adding = _to_add(group, config, ~whole)
+        adding = sets_to_add(group, config.arrays, ~whole)
         todo = [(i, s) for i, s in enumerate(samples) if whole[i] or i in adding]
         if todo:
             # arrays only added to built samples: the images they hold are not rewritten
             layout.prepare_writes(out, images=bool(whole.any()))
-        stored = _stored(group, adding)
+        stored = stored_records(group, adding)
         graph, keys = build_graph(
             todo,
             release.frame_roots,
@@ -482,7 +312,7 @@ def build(
         failures=[(str(table["sample_id"][i]), str(table["error"][i])) for i in failed] + not_added,
         repaired_damage=len(damaged),
         added=len(adding),
-        added_sets=tuple(name for name in DERIVED_SETS if any(name in sets for sets in adding.values())),
+        added_sets=tuple(name for name in derived_names() if any(name in sets for sets in adding.values())),
         seconds=time.perf_counter() - start,
         frames=sum(o.frames_decoded for o in outcomes),
         frames_roots=release.describe_frames(),

@@ -9,8 +9,10 @@ Release layout: no annotation sheet; the class of a clip is the name of its fold
   the list's spelling, ``s01/s01_ne_01`` (the subject number zero-padded to two digits in
   the subject and at the head of the clip name); folders are found in either spelling.
 * Onset is the first frame of the folder, offset the last. The apex is not annotated: the
-  middle frame ``onset + (offset - onset) // 2`` is taken, as MEGC 2019's own preparation
-  and meb do, and recorded as a repair on every sample.
+  release is read with the middle frame ``onset + (offset - onset) // 2`` (as MEGC 2019's
+  own preparation and meb take it), recorded as a repair on every sample; the build's
+  ``--smic-apex motion`` (the default, :func:`mepipe.release.recipe.choose_apex`) leaves it to the peak-motion
+  estimate instead, as the composite's published flows used a spotted apex.
 * The annotation source is the ``HS`` folder itself: its digest (recorded in stores) covers
   every clip folder's name and frame numbers.
 """
@@ -29,7 +31,7 @@ from mepipe.errors import UsageError
 from mepipe.release.discover import rank_folders
 from mepipe.release.labels import MEGC2019_CLASSES
 from mepipe.release.names import find_folder
-from mepipe.release.recipe import Recipe, Sample, SynthStyle
+from mepipe.release.recipe import MIDDLE_APEX, Recipe, Sample, SynthStyle
 from mepipe.release.scan import Listing, Scan
 
 _FRAME = re.compile(r"(?:reg_)?image(\d+)\.(?:bmp|jpe?g|png)", re.IGNORECASE)
@@ -163,9 +165,7 @@ class Smic(Recipe):
             return Sample(onset=0, apex=None, offset=0, error=f"{len(numbers)} frame(s) in {clip_dir}", **common)
         onset, offset = numbers[0], numbers[-1]
         apex = onset + (offset - onset) // 2
-        return Sample(
-            onset=onset, apex=apex, offset=offset, repair=f"apex not annotated (SMIC): middle frame {apex}", **common
-        )
+        return Sample(onset=onset, apex=apex, offset=offset, repair=f"{MIDDLE_APEX} {apex}", **common)
 
 
 def _subject_dirs(folder: Path) -> list[Path]:

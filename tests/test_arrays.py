@@ -4,12 +4,12 @@ store, covered by resume, verify, shards and the readers."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
-import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -19,29 +19,24 @@ import pytest
 import zarr
 from click.testing import CliRunner
 
+from mepipe._shared.testhook import KILL_AFTER
+from mepipe.arrays import IMAGES, derived_arrays, set_names
+from mepipe.arrays.sequence import sequence_numbers
 from mepipe.build import build
 from mepipe.cli import cli
 from mepipe.dataset import open_dataset
 from mepipe.engine.config import BuildConfig
-from mepipe.engine.stages import Clip, pool_clip, sequence_numbers
+from mepipe.engine.stages import Clip, pool_clip
 from mepipe.errors import MepipeError, UsageError
 from mepipe.imaging import align, flow
 from mepipe.pipelines import get_recipe
 from mepipe.release import frames
 from mepipe.release.discover import open_release
 from mepipe.release.recipe import Sample
-from mepipe.store import (
-    ARRAY_SETS,
-    DERIVED_ARRAYS,
-    IMAGES,
-    OK,
-    SHEET_FIELDS,
-    Alignment,
-    name_clashes,
-)
+from mepipe.store import OK, SHEET_FIELDS, Alignment, name_clashes
 from mepipe.store.verify import verify_store
 
-EVERY = ",".join(ARRAY_SETS)
+EVERY = ",".join(set_names())
 FLOW = ",".join((*IMAGES, "flow"))
 #: the flow every test but those comparing with OpenCV's defaults builds with: 12x cheaper
 FAST = "tvl1-fast"
@@ -70,7 +65,7 @@ def every_store(casme2_release, tmp_path_factory) -> str:
 
 def test_new_names_never_shadow_a_field():
     assert name_clashes() == []
-    assert "clip" in SHEET_FIELDS and "clip" not in DERIVED_ARRAYS
+    assert "clip" in SHEET_FIELDS and "clip" not in derived_arrays()
 
 
 def test_unknown_array_is_one_line_listing_the_valid_ones(casme2_release, tmp_path):
@@ -113,7 +108,7 @@ def test_schema_of_every_array(every_store):
         assert (str(array.dtype), array.shape, tuple(array.metadata.dimension_names)) == (dtype, shape, dims)
         assert array.chunks == (1, *shape[1:]), name  # one chunk per sample
     attrs = group.attrs["mepipe"]
-    assert attrs["config"]["arrays"] == list(ARRAY_SETS) and attrs["config"]["sequence_frames"] == 5
+    assert attrs["config"]["arrays"] == list(set_names()) and attrs["config"]["sequence_frames"] == 5
     assert attrs["flow"] == {"method": FAST, "parameters": flow.flow_parameters(FAST)}
     assert set(group["status"][:]) == {OK}
     assert verify_store(every_store).ok
@@ -313,18 +308,12 @@ def test_killed_add_resumes(casme2_store, casme2_release, tmp_path):
         sys.executable, "-m", "mepipe", "build", "--dataset", "casme2", "--root", str(casme2_release),
         "--out", str(store), "--size", "64", "--workers", "1", "--quiet", "--arrays", FLOW + ",sequence", "--flow", FAST,
     ]  # fmt: skip
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    # each set's checksums are written after the first sample, then every 2 s, one after the other
-    marks = [store / name / "c" / "0" for name in ("checksum_flow", "checksum_sequence")]
-    deadline = time.time() + 120
-    while time.time() < deadline and process.poll() is None and not all(mark.exists() for mark in marks):
-        time.sleep(0.01)
-    os.kill(process.pid, signal.SIGKILL)
-    process.wait()
-    assert process.returncode == -signal.SIGKILL, "the build finished before it could be killed"
+    # killed (SIGKILL, by the build itself) once the first sample's new arrays are committed
+    killed = subprocess.run(command, env={**os.environ, KILL_AFTER: "1"}, capture_output=True)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
     group = zarr.open_group(str(store), mode="r", use_consolidated=False)
     done = (group["checksum_flow"][:] != "") & (group["checksum_sequence"][:] != "")
-    assert 0 < done.sum() < len(done)
+    assert done.sum() == 1 and len(done) > 1
     result = subprocess.run(command, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert f"to {len(done) - done.sum()} samples (what they held untouched)" in result.stdout
@@ -350,49 +339,41 @@ def test_readers_serve_the_new_arrays(every_store):
     assert "  sequence                 uint8    (9, 5, 64, 64, 3) (sample, t, y, x, channel)" in text
 
 
-def test_ststnet_export_reads_back_as_their_loader_reads_it(every_store, tmp_path):
+def test_ststnet_export_reads_back_as_their_loaders_read_it(every_store, tmp_path):
     from mepipe.dataset.export import export
+    from mepipe.dataset.ststnet import ststnet_image
+    from tests.test_ststnet import _check_both_loaders, read_as_htnet
 
-    out = tmp_path / "ststnet"
-    summary = export(every_store, out, "ststnet", classes="3", progress=False)
     group = zarr.open_group(every_store, mode="r")
     ids = [str(s) for s in group["sample_id"][:]]
-    table = {r["sample_id"]: r for r in _read_csv(out / "samples.csv")}
-    assert summary.exported == len(table) > 0
-    # STSTNet main.py / HTNet: for each subject folder, u_train/<label>/* and u_test/<label>/* via cv2.imread
-    main_path = out / "norm_u_v_os"
-    subjects = sorted(os.listdir(main_path))
-    assert subjects == sorted({table[i]["subject"] for i in table})
-    for subject in subjects:
-        seen = {}
-        for split in ("u_train", "u_test"):
-            for label in os.listdir(main_path / subject / split):
-                for name in os.listdir(main_path / subject / split / label):
-                    image = cv2.imread(str(main_path / subject / split / label / name))
-                    seen[name] = (split, int(label), image)
-        assert len(seen) == len(table)  # every sample once per fold
+    for framing in ("published", "store"):
+        out = tmp_path / framing
+        summary = export(every_store, out, "ststnet", classes="3", progress=False, framing=framing)
+        table = {r["sample_id"]: r for r in _read_csv(out / "samples.csv")}
+        assert summary.exported == len(table) > 0
+        _check_both_loaders(out, sorted({r["subject"] for r in table.values()}))
+        maps = read_as_htnet(out)
         for sample_id, row in table.items():
-            name = f"{row['subject']}_{row['clip']} .png"
-            split, label, image = seen[name]
-            assert split == ("u_test" if row["subject"] == subject else "u_train")
-            assert label == int(row["label_index"])
             index = ids.index(sample_id)
-            # BGR as OpenCV reads it: [strain, v, u], each min-max scaled after the resize to 28
-            maps = [group["strain"][index], group["flow"][index][..., 1], group["flow"][index][..., 0]]
-            for channel, values in enumerate(maps):
-                small = cv2.resize(values, (28, 28), interpolation=cv2.INTER_AREA).astype(np.float64)
-                expected = np.round(255 * (small - small.min()) / (small.max() - small.min()))
-                np.testing.assert_allclose(image[..., channel], expected, atol=1)
-            assert image[..., 0].min() == 0 and image[..., 0].max() == 255
-    # HTNet / CausalNet: the whole set, keyed by sub + '_' + filename_o + ' .png' from their table
-    whole = out / "STSNet_whole_norm_u_v_os"
-    rows = _read_csv(out / "combined_3_class2_for_optical_flow.csv")
-    assert list(rows[0]) == ["dataset", "sub", "filename_o", "label", "apex", "imagename", "sub_filename"]
-    assert sorted(os.listdir(whole)) == sorted(f"{r['sub']}_{r['filename_o']} .png" for r in rows)
-    for r in rows:
-        name = f"{r['sub']}_{r['filename_o']} .png"
-        assert cv2.imread(str(out / "combined_datasets_whole" / r["imagename"])).shape == (64, 64, 3)
-        np.testing.assert_array_equal(cv2.imread(str(whole / name)), seen[name][2])
+            name = f"{row['subject']}_{row['clip']} .png"  # CASME-II's names are the published ones
+            geometry = [group[k][index] for k in ("landmarks", "transform", "frame_size")]
+            expected = ststnet_image(group["flow"][index], group["strain"][index], *geometry, framing=framing)
+            np.testing.assert_array_equal(maps[name][1], cv2.cvtColor(expected, cv2.COLOR_RGB2BGR))
+        assert json.loads((out / "export.json").read_text())["ststnet"]["framing"] == framing
+
+
+def test_published_framing_of_the_apex_crops_as_dlib_finds_it(every_store, tmp_path):
+    """The exported 224 px apex crops: eye centres 0.45-0.58 of the side apart, as published."""
+    from mepipe.dataset.export import export
+
+    out = tmp_path / "x"
+    export(every_store, out, "ststnet", classes="3", progress=False)
+    finder = align.aligner()
+    shares = []
+    for path in sorted((out / "combined_datasets_whole").iterdir()):
+        points = finder.landmarks(cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB))
+        shares.append(np.hypot(*(points[42:48].mean(axis=0) - points[36:42].mean(axis=0))) / 224)
+    assert shares and all(0.45 <= s <= 0.58 for s in shares), shares
 
 
 def test_npz_export_carries_every_array(every_store, tmp_path):
@@ -400,7 +381,7 @@ def test_npz_export_carries_every_array(every_store, tmp_path):
 
     export(every_store, tmp_path / "npz", "npz", progress=False)
     group = zarr.open_group(every_store, mode="r")
-    for name in (*IMAGES, *DERIVED_ARRAYS):
+    for name in (*IMAGES, *derived_arrays()):
         archive = np.load(tmp_path / "npz" / f"{name}.npz")
         np.testing.assert_array_equal(archive["images"], group[name][:], err_msg=name)
 
@@ -481,7 +462,7 @@ def test_stored_flow_is_accurate_on_a_deformed_real_face(deformed_release, tmp_p
 
 
 def test_flow_pictures_and_the_report_page(every_store, tmp_path):
-    from mepipe.report.flowcolor import flow_key, flow_picture, strain_picture
+    from mepipe.imaging.flowcolor import flow_key, flow_picture, strain_picture
     from mepipe.report.page import write_report
 
     # hue turns with the direction, brightness follows the magnitude, NaN is black
@@ -572,4 +553,4 @@ def test_cli_exports_ststnet_and_npz(every_store, tmp_path):
         outputs[fmt] = result.output
     assert outputs["ststnet"].startswith("exported 9 samples (flow, strain) as ststnet to ")
     held = sorted(p.name for p in (tmp_path / "npz").glob("*.npz"))
-    assert held == sorted(f"{name}.npz" for name in (*IMAGES, *DERIVED_ARRAYS))
+    assert held == sorted(f"{name}.npz" for name in (*IMAGES, *derived_arrays()))

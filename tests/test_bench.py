@@ -1,13 +1,43 @@
-"""The training benchmark runs end to end at its tiniest size (figures are not checked)."""
+"""The benchmarks cannot rot unseen: every one imports and is run by ``make bench``; the
+code the start-up benchmark times in fresh processes runs; the training benchmark runs end
+to end at its tiniest size (figures are not checked)."""
 
 from __future__ import annotations
 
+import importlib
+import inspect
+from pathlib import Path
+
 import pytest
 
-pytest.importorskip("torch")
+from bench.__main__ import BENCHMARKS
+
+BENCH = Path(__file__).resolve().parents[1] / "bench"
+
+
+def test_make_bench_runs_every_benchmark_module():
+    modules = sorted(path.stem for path in BENCH.glob("*.py") if not path.stem.startswith("_"))
+    assert sorted(BENCHMARKS) == modules
+
+
+@pytest.mark.parametrize("name", BENCHMARKS)
+def test_every_benchmark_imports_and_takes_an_argument_list(name):
+    if name == "train":
+        pytest.importorskip("torch")
+    module = importlib.import_module(f"bench.{name}")
+    assert list(inspect.signature(module.main).parameters) == ["argv"]  # bench.__main__ calls main([])
+
+
+def test_the_start_up_parts_run():
+    # each is timed in a fresh process, where a stale import only shows as a failed command
+    from bench.startup import PARTS
+
+    for name, code in PARTS.items():
+        exec(compile(code, f"<bench.startup part {name!r}>", "exec"), {})
 
 
 def test_train_bench_tiny_prints_both_paths_and_the_anchor(tmp_path, capsys):
+    pytest.importorskip("torch")
     from bench.train import main
 
     main(["--tiny", "--device", "cpu", "--out", str(tmp_path), "--repeats", "1"])

@@ -9,7 +9,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import cv2
@@ -18,11 +17,12 @@ import pytest
 import zarr
 from click.testing import CliRunner
 
+from mepipe._shared.testhook import KILL_AFTER
 from mepipe.build import build, opencv_threads
 from mepipe.cli import cli
 from mepipe.engine.config import BuildConfig
 from mepipe.engine.stages import Clip, detect_side, frames_needed, pool_clip
-from mepipe.errors import MepipeError
+from mepipe.errors import MepipeError, UsageError
 from mepipe.imaging import align
 from mepipe.pipelines import get_recipe
 from mepipe.release import frames
@@ -136,10 +136,48 @@ def test_rerun_skips_ok_samples(casme2_store, casme2_release):
         np.testing.assert_array_equal(before[name], after[name])
 
 
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        ({"size": "64"}, "size must be an integer, not '64' (str)"),
+        ({"classes": 5}, "classes must be text (a class set name such as '5'), not 5 (int)"),
+        ({"gray": "yes"}, "gray must be True or False, not 'yes' (str)"),
+        ({"motion_sigma": "1"}, "motion_sigma must be a number, not '1' (str)"),
+        ({"span": "onset"}, "--span must be one of onset-apex, onset-offset, apex-offset, not 'onset'"),
+        ({"arrays": 5}, "arrays must be names, comma-separated or a list of them, not 5"),
+        ({"au_vocabulary": ["AU1"]}, "au_vocabulary must be AU numbers, e.g. (1, 2, 4), not ['AU1']"),
+        ({"shard": "2"}, "shard must be an integer, not '2' (str)"),
+        ({"shard": 1}, "shard must be at least 2, not 1"),
+        ({"workers": 0}, "workers must be at least 1, not 0"),
+        ({"sheet": 3}, "sheet must be a path, not 3 (int)"),
+        ({"sise": 64}, "build: no option sise; the options are classes, span, size, gray, "),
+    ],
+)
+def test_build_arguments_are_checked_in_one_line(casme2_release, tmp_path, arguments, message):
+    out = tmp_path / "x.zarr"
+    with pytest.raises(UsageError) as caught:
+        build("casme2", casme2_release, str(out), progress=False, **arguments)
+    assert str(caught.value).startswith(message) and "\n" not in str(caught.value)
+    assert not out.exists()
+
+
+def test_a_rebuild_refusal_names_the_stores_value_and_the_asked_one(casme2_store, casme2_release, tmp_path):
+    store = str(tmp_path / "copy.zarr")
+    shutil.copytree(casme2_store, store)
+    with pytest.raises(MepipeError) as caught:
+        build("casme2", casme2_release, store, size=32, gray=True, progress=False)
+    assert str(caught.value) == (
+        f"{store} was built with size=64, gray=False; this build asks size=32, gray=True; "
+        "rerun with --overwrite to replace it, or choose another --out"
+    )
+
+
 def test_other_configuration_refused_then_overwritten(casme2_store, casme2_release, tmp_path):
     store = str(tmp_path / "copy.zarr")
     shutil.copytree(casme2_store, store)
-    with pytest.raises(MepipeError, match=r"another configuration \(span: 'onset-apex' vs 'onset-offset'\)"):
+    with pytest.raises(
+        MepipeError, match=r"was built with span='onset-apex'; this build asks span='onset-offset'; rerun"
+    ):
         build("casme2", casme2_release, store, size=64, span="onset-offset", progress=False)
     summary = build("casme2", casme2_release, store, size=64, span="onset-offset", overwrite=True, progress=False)
     assert summary.ok == summary.total
@@ -221,19 +259,13 @@ def test_killed_build_resumes_to_identical_arrays(casme2_store, casme2_release, 
         "1",
         "--quiet",
     ]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    status_chunk = store / "status" / "c" / "0"  # written after the first sample, then every 2 s
-    deadline = time.time() + 120
-    while time.time() < deadline and process.poll() is None:
-        if status_chunk.exists():
-            break
-        time.sleep(0.01)
-    os.kill(process.pid, signal.SIGKILL)
-    process.wait()
-    assert process.returncode == -signal.SIGKILL, "the build finished before it could be killed"
+    # the build kills itself (SIGKILL) once its first sample is committed: the others were
+    # in flight, their images maybe half written, their status not
+    killed = subprocess.run(command, env={**os.environ, KILL_AFTER: "1"}, capture_output=True)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
     status = zarr.open_group(str(store), use_consolidated=False)["status"][:]
-    assert 0 < np.sum(status != 0) < len(status)
-    done = np.sum(status == OK)
+    assert np.sum(status == OK) == 1 and np.sum(status != 0) == 1 and len(status) > 1
+    done = 1
     assert Path(str(store) + ".lock").exists()  # left behind by the killed build ...
     result = subprocess.run(command, capture_output=True, text=True)  # ... and taken over
     assert result.returncode == 0, result.stderr

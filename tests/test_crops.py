@@ -225,7 +225,7 @@ def test_resuming_with_another_crop_is_refused_in_one_line(stores, cropped, tmp_
     with pytest.raises(MepipeError) as caught:
         build("casme2", cropped, str(store), size=SIZE, progress=False, crop="aligned")
     assert str(caught.value) == (
-        f"{store} was built with another configuration (crop: 'release' vs 'aligned'); "
+        f"{store} was built with crop='release'; this build asks crop='aligned'; "
         "rerun with --overwrite to replace it, or choose another --out"
     )
 

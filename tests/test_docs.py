@@ -68,3 +68,97 @@ def test_docstrings_cite_method_sections_that_exist():
     assert bare == [], "cite the page users have: docs/method.md"
     assert cited, "the scan must see the docstrings' citations"
     assert cited <= set(headings), sorted(cited - set(headings))
+
+
+# a dotted name under mepipe, or a path of a module in the checkout, as docs and docstrings cite them
+_DOTTED = re.compile(r"(?<![\w./-])mepipe(?:\.[A-Za-z_]\w*)+")
+_PATH = re.compile(r"(?<![\w.-])(?:mepipe|pipelines|bench|tests)/[\w/]+\.py\b")
+
+
+def _resolves(name: str) -> bool:
+    """``mepipe.a.b.c``: the longest prefix that is a module, then attributes of it (a class's
+    fields count: a dataclass field without a default is no class attribute)."""
+    import importlib
+    import importlib.util
+
+    parts = name.split(".")
+    for cut in range(len(parts), 0, -1):
+        module = ".".join(parts[:cut])
+        try:
+            if importlib.util.find_spec(module) is None:
+                continue
+        except ModuleNotFoundError:
+            continue
+        try:
+            found: object = importlib.import_module(module)
+        except ImportError as exc:  # an optional dependency (torch) missing: cannot look inside
+            return not (exc.name or "").startswith("mepipe")
+        for attribute in parts[cut:]:
+            fields = {k for klass in getattr(found, "__mro__", ()) for k in getattr(klass, "__annotations__", {})}
+            if hasattr(found, attribute):
+                found = getattr(found, attribute)
+            elif attribute not in fields:
+                return False
+        return True
+    return False
+
+
+def _cited_texts() -> list[Path]:
+    pages = [README, *(ROOT / "docs").glob("*.md"), *(ROOT / "mepipe" / "data").glob("*.md")]
+    code = [path for base in ("mepipe", "pipelines", "bench") for path in (ROOT / base).rglob("*.py")]
+    return pages + code
+
+
+def test_modules_and_names_the_docs_and_docstrings_cite_exist():
+    from mepipe.release.registry import ENTRY_POINT_GROUP
+
+    stale = []
+    for path in _cited_texts():
+        text = path.read_text(encoding="utf-8")
+        where = path.relative_to(ROOT)
+        # the recipes' entry-point group is a name, not a module
+        cited = sorted(set(_DOTTED.findall(text)) - {ENTRY_POINT_GROUP})
+        stale += [f"{where}: {name}" for name in cited if not _resolves(name)]
+        stale += [f"{where}: {file}" for file in sorted(set(_PATH.findall(text))) if not (ROOT / file).exists()]
+    assert stale == []
+
+
+def test_the_citation_check_sees_a_moved_module():
+    assert _DOTTED.findall("see `mepipe.align` and mepipe.imaging.align.aligner.") == [
+        "mepipe.align",
+        "mepipe.imaging.align.aligner",
+    ]
+    assert not _resolves("mepipe.align") and not _resolves("mepipe.rankpool.warmup")
+    assert _resolves("mepipe.imaging.rankpool.warmup") and _resolves("mepipe.release.recipe.Recipe.frames_dirs")
+    assert not _resolves("mepipe.release.recipe.Recipe.no_such_field")
+    assert _PATH.findall("(mepipe/cluster.py) and tests/test_docs.py") == ["mepipe/cluster.py", "tests/test_docs.py"]
+
+
+def test_every_api_page_lists_its_rooms_functions():
+    # docs/conf.py writes generated/<page>.names.md (every public function and class of the
+    # modules the page's autosummary names) at each build; a page shows it by including it
+    api = ROOT / "docs" / "api"
+    pages = [page for page in sorted(api.glob("*.md")) if page.stem != "index"]
+    assert pages
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        assert re.search(r"^   mepipe[\w.]*$", text, re.M), f"{page.name} names no module"
+        assert f"```{{include}} generated/{page.stem}.names.md\n```" in text, page.name
+
+
+def test_the_figure_script_makes_the_committed_figure(tmp_path):
+    import importlib.util
+
+    import cv2
+
+    spec = importlib.util.spec_from_file_location("docs_figures", ROOT / "docs" / "figures.py")
+    assert spec is not None and spec.loader is not None
+    figures = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(figures)
+    figures.main(["--out", str(tmp_path), "--size", "48"])
+    made = cv2.imread(str(tmp_path / "one-sample.png"))
+    committed = cv2.imread(str(ROOT / "docs" / "figures" / "one-sample.png"))
+    assert made is not None and committed is not None
+    assert made.shape == committed.shape  # the same six panels; the committed one at the default size
+    for page in ("method.md", "arrays.md"):
+        assert "](figures/one-sample.png)" in (ROOT / "docs" / page).read_text(encoding="utf-8"), page

@@ -18,6 +18,8 @@ is read from the source, those inside functions included and those under
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -33,6 +35,7 @@ LAYERS: list[set[str]] = [
     {"engine", "dataset", "report", "synth"},
     {"pipelines"},
     {"store"},
+    {"arrays"},
     {"imaging", "release"},
     {"errors"},
     {"_shared"},
@@ -212,6 +215,14 @@ def test_torch_only_in_training_and_the_torch_view():
     importers = sorted(m for m in MODULES if "torch" in imports_of(m)[1])
     assert importers, "the training room imports torch: the scan must see it"
     assert [m for m in importers if not m.startswith(TORCH_ALLOWED)] == []
+
+
+def test_reading_a_store_loads_no_numerics():
+    # the array sets' declarations are read by the store; their computing parts load
+    # numba, dlib and OpenCV only where a set is computed or pictured
+    probe = "import sys, mepipe.store, mepipe.dataset; print(sorted({'numba', 'dlib', 'cv2'} & set(sys.modules)))"
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert loaded.strip() == "[]"
 
 
 def test_few_modules_directly_in_the_package():

@@ -30,7 +30,7 @@ SINGLE_RELEASES = [r for r in map(get_recipe, recipe_names("recognition")) if no
 def test_provenance_hashes():
     table = (DATA / "PROVENANCE.md").read_text()
     listed = re.findall(r"^\| `(annotations/[^`]+)` \|.*\| `([0-9a-f]{64})` \|$", table, re.MULTILINE)
-    assert len(listed) == 7
+    assert len(listed) == 16
     for name, digest in listed:
         assert hashlib.sha256((DATA / name).read_bytes()).hexdigest() == digest, name
 
@@ -376,3 +376,54 @@ def test_mmew_sheet_with_inferred_header(tmp_path):
     ]
     assert [s.sample_id for s in mmew.read(path, "6")] == ["S01/S01-01-001"]
     assert mmew.frame_dir(samples[0]) == PurePosixPath("Micro_Expression/happiness/S01-01-001")
+
+
+DFME = DATA / "annotations/dfme/training_full_with_AU.xlsx"
+
+
+def test_dfme_reads_its_three_sheets():
+    dfme = get_recipe("dfme")
+    samples = dfme.read(DFME)
+    assert Counter(s.extra["split"] for s in samples) == {"training": 1856, "testA": 474, "testB": 299}
+    assert len({s.sample_id for s in samples}) == 2629 and not any(s.error or s.repair for s in samples)
+    by_split = {
+        split: {s.subject for s in samples if s.extra["split"] == split} for split in ("training", "testA", "testB")
+    }
+    assert [len(v) for v in by_split.values()] == [176, 42, 41]
+    assert not (by_split["training"] & by_split["testA"]) and not (by_split["testA"] & by_split["testB"])
+    assert Counter(dfme.clip_fps(s) for s in samples) == {500: 993, 200: 831, 300: 805}
+    first = samples[0]
+    assert (first.sample_id, first.onset, first.apex, first.offset, first.emotion, first.action_units) == (
+        "sub0003/sub0003_01",
+        109,
+        199,
+        228,
+        "anger",
+        "23",
+    )
+    # 0-based: an onset of 0 is a frame, not a missing cell
+    zero = next(s for s in samples if s.sample_id == "sub0008/sub0008_01")
+    assert (zero.onset, zero.apex, zero.offset, zero.extra["split"]) == (0, 95, 195, "testA")
+    assert dfme.frame_name(zero, 0) == "00000.png" and dfme.frame_number("00195.png") == 195
+    assert dfme.clip_dirs(zero)[0] == PurePosixPath("DFME_testA/sub0008_01")
+    assert dfme.frame_dir(zero) == PurePosixPath("DFME/DFME_testA/sub0008_01")
+    assert Counter(s.label for s in dfme.read(DFME, "3")) == {"negative": 1871, "surprise": 447, "positive": 311}
+    assert Counter(s.label for s in dfme.read(DFME, "7"))["disgust"] == 548 + 129 + 58
+
+
+def test_dfme_sheets_round_trip(tmp_path):
+    dfme = get_recipe("dfme")
+    samples = dfme.read(DFME)
+    dfme.write_sheet(samples, tmp_path / dfme.sheet_file)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "testA_full_with_AU.xlsx",
+        "testB_full_with_AU.xlsx",
+        "training_full_with_AU.xlsx",
+    ]
+    again = dfme.read(dfme.find_sheet(tmp_path))
+    assert again == samples and [s.extra for s in again] == [s.extra for s in samples]
+    # the digest covers every split's sheet, not only the one named
+    before, training = dfme.digest(tmp_path / dfme.sheet_file), (tmp_path / dfme.sheet_file).read_bytes()
+    dfme.write_sheet(samples[:-1], tmp_path / dfme.sheet_file)  # one testB row fewer
+    assert (tmp_path / dfme.sheet_file).read_bytes() == training
+    assert dfme.digest(tmp_path / dfme.sheet_file) != before

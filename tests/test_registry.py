@@ -19,6 +19,7 @@ import pytest
 
 from mepipe.errors import UsageError
 from mepipe.release import ENTRY_POINT_GROUP, Recipe, get_recipe, recipe_names, recipe_task
+from mepipe.release.longvideo import LongVideoRecipe
 from mepipe.release.registry import BUILT_IN, TASKS
 
 from .test_extend_recipe import LABME, installed, write_distribution
@@ -26,6 +27,9 @@ from .test_extend_recipe import LABME, installed, write_distribution
 ROOT = Path(__file__).resolve().parents[1]
 CASME2_2019 = ROOT / "tests/data/annotations/casme2/CASME2-coding-20190701.xlsx"
 BUILT_INS = sorted(p.stem for p in (ROOT / "pipelines").glob("[!_]*.py"))
+#: the built-in long-video (spotting) recipes; the others read clips
+BUILT_IN_SPOTTING = ["casme3_lv", "casme_sq", "samm_lv"]
+BUILT_IN_RECOGNITION = [name for name in BUILT_INS if name not in BUILT_IN_SPOTTING]
 
 __all__ = ["installed"]  # the fixture, shared with the worked example
 
@@ -38,10 +42,14 @@ def _mepipe(site: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 def test_the_built_in_recipes_are_the_modules_of_pipelines():
     assert recipe_names() == BUILT_INS
-    assert recipe_names("recognition") == BUILT_INS
+    assert recipe_names("recognition") == BUILT_IN_RECOGNITION
+    assert recipe_names("spotting") == BUILT_IN_SPOTTING
     for name in BUILT_INS:
-        recipe = get_recipe(name)
-        assert isinstance(recipe, Recipe) and recipe.name == name and recipe.task == "recognition"
+        spotting = name in BUILT_IN_SPOTTING
+        kind = LongVideoRecipe if spotting else Recipe
+        recipe = get_recipe(name, kind)
+        assert isinstance(recipe, kind) and recipe.name == name
+        assert recipe.task == ("spotting" if spotting else "recognition")
         assert type(recipe).__module__ == f"{BUILT_IN}.{name}"
 
 
@@ -174,8 +182,8 @@ RECIPE = LongVideos()
 def test_the_registry_holds_recipes_of_either_task(installed):
     write_distribution(installed, "lab_lv", {"lab_lv.py": SPOTTING}, {"lab_lv": "lab_lv:RECIPE"})
     assert TASKS == ("recognition", "spotting")
-    assert "lab_lv" in recipe_names() and recipe_names("spotting") == ["lab_lv"]
-    assert recipe_names("recognition") == BUILT_INS
+    assert "lab_lv" in recipe_names() and recipe_names("spotting") == sorted([*BUILT_IN_SPOTTING, "lab_lv"])
+    assert recipe_names("recognition") == BUILT_IN_RECOGNITION
     recipe = get_recipe("lab_lv", object)
     assert (recipe.task, type(recipe).__name__) == ("spotting", "LongVideos")
     assert get_recipe("lab_lv", type(recipe)) is recipe
@@ -185,7 +193,7 @@ def test_the_registry_holds_recipes_of_either_task(installed):
         get_recipe("lab_lv")
     assert str(raised.value) == (
         "dataset 'lab_lv' is a spotting recipe (LongVideos); a recognition recipe is needed here: "
-        + ", ".join(BUILT_INS)
+        + ", ".join(BUILT_IN_RECOGNITION)
     )
     with pytest.raises(UsageError, match="^unknown task 'detection'; known: recognition, spotting$"):
         recipe_names("detection")

@@ -76,7 +76,9 @@ def test_raw_and_cropped_both_complete_primary_wins_frames_overrides(casme2_rele
     assert f"frames    {root / 'Cropped'} (" in summary.format()
     assert zarr.open_group(str(tmp_path / "c.zarr")).attrs["mepipe"]["frames"] == {"": "Cropped"}
     # resuming the same store from the other folder would mix two variants in one store
-    with pytest.raises(Exception, match=r"frames folder: \{'': 'Cropped'\} vs \{'': 'CASME2_RAW_selected'\}"):
+    with pytest.raises(
+        Exception, match=r"its frames folder is \{'': 'Cropped'\}, this build's \{'': 'CASME2_RAW_selected'\}"
+    ):
         build("casme2", root, str(tmp_path / "c.zarr"), size=32, progress=False, workers=1)
 
 

@@ -13,6 +13,8 @@ from click.testing import CliRunner
 
 from mepipe.build import build
 from mepipe.cli import cli
+from mepipe.engine.config import BuildConfig
+from mepipe.errors import MepipeError, UsageError
 from mepipe.pipelines import get_recipe
 from mepipe.release.discover import open_release
 from mepipe.release.labels import megc2019_rows
@@ -68,11 +70,29 @@ def test_smic_synth_samples_check_build_round_trip(tmp_path):
     assert listed.stdout.splitlines()[1].startswith("s01/s01_ne_01,s01,s01_ne_01,")
     checked = _run("check", "--dataset", "smic", "--root", tmp_path / "smic")
     assert checked.exit_code == 0 and "repaired      6" in checked.stdout
-    summary = build("smic", tmp_path / "smic", str(tmp_path / "smic.zarr"), size=48, progress=False, workers=1)
+    store = str(tmp_path / "smic.zarr")
+    summary = build("smic", tmp_path / "smic", store, size=48, progress=False, workers=1, smic_apex="middle")
     assert summary.ok == 6
-    group = zarr.open_group(str(tmp_path / "smic.zarr"))
+    group = zarr.open_group(store)
     assert group.attrs["mepipe"]["frames"] == {"": "SMIC_all_raw/HS"}
     assert all(r.startswith("apex not annotated (SMIC): middle frame") for r in group["repair"][:])
+    middle = group["apex_index"][:]
+    assert group.attrs["mepipe"]["config"]["smic_apex"] == "middle"
+    # the default: the peak-motion estimate, recorded per sample; resuming with the other is refused
+    with pytest.raises(MepipeError, match="smic_apex: 'middle' vs 'motion'"):
+        build("smic", tmp_path / "smic", store, size=48, progress=False, workers=1)
+    build("smic", tmp_path / "smic", store, size=48, progress=False, workers=1, overwrite=True)
+    group = zarr.open_group(store)
+    for repair, apex, onset, offset in zip(
+        group["repair"][:], group["apex_index"][:], group["onset_index"][:], group["offset_index"][:]
+    ):
+        assert (
+            repair == f"apex not annotated (SMIC): estimated from peak motion intensity; apex estimated at frame {apex}"
+        )
+        assert onset < apex <= offset
+    assert (group["apex_index"][:] != middle).any()
+    with pytest.raises(UsageError, match="--smic-apex applies to --dataset smic or megc2019, not casme2"):
+        BuildConfig(dataset="casme2", smic_apex="middle")
 
 
 def _composite_root(tmp_path: Path) -> Path:
@@ -116,7 +136,12 @@ def test_composite_sample_missing_from_a_release_is_kept_as_failed(tmp_path):
 
 
 def test_composite_synth_build_and_train(tmp_path):
-    synthesize("megc2019", tmp_path / "megc", subjects=2, clips_per_subject=1, scale=0.4, seed=5, progress=False)
+    report = synthesize(
+        "megc2019", tmp_path / "megc", subjects=2, clips_per_subject=1, scale=0.4, seed=5, progress=False
+    )
+    # the members' sheets code action units (SMIC's folders hold none), read back as the build reads them
+    coded = sorted(s.subject for s in report.samples if s.au)
+    assert coded == ["006", "007", "sub01", "sub02"], coded  # SAMM's and CASME-II's subjects
     checked = _run("check", "--dataset", "megc2019", "--root", tmp_path / "megc", "--quick")
     assert "frames smic: " in checked.stdout and "frames samm: " in checked.stdout
     store = tmp_path / "megc.zarr"
@@ -131,6 +156,15 @@ def test_composite_synth_build_and_train(tmp_path):
         "samm": "SAMM/SAMM",
         "smic": "SMIC/SMIC_all_raw/HS",
     }
+    # the cross-dataset AU protocol has targets: the members' AUs, each sample's own
+    vocabulary = group.attrs["mepipe"]["au_vocabulary"]
+    assert vocabulary == sorted({int(p) for s in report.samples for p in s.au.split("+") if p})
+    assert len(vocabulary) >= 3
+    multihot = group["au_multihot"][:]
+    for i in ok:
+        aus = [int(p) for p in str(group["au"][i]).split("+") if p]
+        assert [u for u, on in zip(vocabulary, multihot[i]) if on] == sorted(aus)
+    assert multihot[ok].any(axis=1).sum() >= 4  # the casme2 and samm samples
     # SAMM's grey frames and the others' colour frames end up as the same 3-channel images
     assert group["trdi"][ok[2]].shape == group["trdi"][ok[0]].shape == (48, 48, 3)
     pytest.importorskip("torch")

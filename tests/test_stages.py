@@ -85,7 +85,7 @@ def test_config_validation():
         BuildConfig("casme2", span="apex-apex")
     config = BuildConfig("casme2")
     assert BuildConfig.from_dict(config.to_dict()) == config
-    assert config.differences(BuildConfig("casme2", size=112)) == ["size: 112 vs 224"]
+    assert config.differences({"config": BuildConfig("casme2", size=112).to_dict()}) == [("size", 112, 224)]
 
 
 def test_detection_copy_shows_a_typical_face_at_the_requested_size():

@@ -154,7 +154,7 @@ def test_noise_is_gaussian_with_sigma_two():
 _DETECTOR = dlib.get_frontal_face_detector()
 
 
-@pytest.fixture(scope="module", params=["casme2", "samm", "mmew"])
+@pytest.fixture(scope="module", params=["casme2", "samm", "mmew", "dfme"])
 def release(request, tmp_path_factory):
     name = request.param
     root = tmp_path_factory.mktemp(name) / "release"
@@ -180,7 +180,12 @@ def test_subjects_and_frame_numbers_follow_the_release(release):
     name, report = release
     subjects = sorted({s.subject for s in report.samples})
     onsets = [s.onset for s in report.samples]
-    expected = {"casme2": ["sub01", "sub02"], "samm": ["006", "007"], "mmew": ["S01", "S02"]}[name]
+    expected = {
+        "casme2": ["sub01", "sub02"],
+        "samm": ["006", "007"],
+        "mmew": ["S01", "S02"],
+        "dfme": ["sub0003", "sub0004"],
+    }[name]
     assert subjects == expected
     if name == "samm":
         assert min(onsets) >= 1000
@@ -210,6 +215,9 @@ def test_frames_are_where_the_recipe_looks_with_the_release_size_and_colour(rele
     assert (image.shape[2] if image.ndim == 3 else 1) == channels
     if channels == 3:
         assert np.abs(image[..., 0].astype(int) - image[..., 2]).mean() > 5  # really colour
+    # in the release's format: DFME's frames are PNG
+    path = report.root / recipe.frame_dir(first) / recipe.frame_name(first, first.onset)
+    assert path.read_bytes()[:4] == (b"\x89PNG" if name == "dfme" else b"\xff\xd8\xff\xe0")
 
 
 def test_dlib_finds_the_face_on_onset_frames(release):

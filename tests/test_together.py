@@ -18,7 +18,8 @@ from mepipe.cli import cli
 from mepipe.dataset import subject_splits
 from mepipe.engine.cluster import make_cluster
 from mepipe.train.data import load_store, loso_folds
-from mepipe.train.loop import TrainConfig, n_batches, train_fold
+from mepipe.train.loop import n_batches, train_fold
+from mepipe.train.options import TrainOptions
 from mepipe.train.sweep import sweep
 from mepipe.train.together import train_folds
 
@@ -58,12 +59,10 @@ def test_folds_at_once_equal_sequential_folds(store, float64, variant):
     keep = np.ones(len(data.labels), bool)
     keep[np.flatnonzero(data.subjects == "s02")[2:]] = False
     keep[np.flatnonzero(data.subjects == "s03")[5:]] = False
-    rows = np.flatnonzero(keep)
-    data.trdi, data.midi, data.labels = data.trdi[rows], data.midi[rows], data.labels[rows]
-    data.subjects, data.sample_ids = data.subjects[rows], data.sample_ids[rows]
+    data = data.take(np.flatnonzero(keep))
     folds = loso_folds(subject_splits(data.subjects))[:3]
     assert sorted(n_batches(len(f.train), 4) for f in folds) == [3, 4, 4]
-    config = TrainConfig(variant=variant, epochs=2, batch=4, lr=3e-3, width=4)
+    config = TrainOptions(model=variant, epochs=2, batch=4, lr=3e-3, width=4)
     alone = [train_fold(data, f, config, seed, torch.device("cpu"), False) for seed in (0, 1) for f in folds]
     together = train_folds(data, [(f, seed) for seed in (0, 1) for f in folds], config, torch.device("cpu"), False)
     for a, b in zip(alone, together):

@@ -175,7 +175,8 @@ def test_load_store_keeps_only_ok_samples_and_resizes(tmp_path):
     data = load_store(tmp_path / "s.zarr", image_size=40)
     assert len(data.labels) == len(labels) - 2
     assert "s01/c0_0" not in data.sample_ids and "s02/c1_0" not in data.sample_ids
-    assert data.trdi.shape == (len(labels) - 2, 40, 40, 3) and data.trdi.dtype == torch.uint8
+    trdi = data.inputs["trdi"]
+    assert trdi.shape == (len(labels) - 2, 40, 40, 3) and trdi.dtype == torch.uint8
     assert data.labels.tolist() == [c for i, c in enumerate(labels) if i not in (0, 4)]
     assert data.class_names == list(CLASSES) and data.provenance["dataset"] == "samm"
 

@@ -57,6 +57,18 @@ class MepipeGroup(click.Group):
             sys.exit(3)
         sys.exit(rv if isinstance(rv, int) else 0)
 
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # click cuts a summary longer than the line with "...": each command's whole first
+        # sentence instead, wrapped
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append((name, command.get_short_help_str(limit=sys.maxsize)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
 
 @click.group(cls=MepipeGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="mepipe")
@@ -70,14 +82,16 @@ def cli() -> None:
       mepipe build --dataset samm --root data/samm --out samm.zarr
       mepipe preview samm.zarr --out previews/
       mepipe export samm.zarr --out samm-png/          # ImageFolder PNGs + samples.csv
-      mepipe train --store samm.zarr --out runs/samm
+      mepipe train samm.zarr --out runs/samm
+
+    Every command has --help; the Python API behind them: help(mepipe).
     """
 
 
 def _register() -> None:
-    from mepipe.cli import build, export, release, store, synth, train
+    from mepipe.cli import build, export, release, spot, store, synth, train
 
-    for module in (release, synth, build, store, export, train):
+    for module in (release, synth, build, store, export, train, spot):
         for command in module.COMMANDS:
             cli.add_command(command)
 

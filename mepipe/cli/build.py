@@ -9,14 +9,15 @@ from typing import Any
 
 import click
 
-from mepipe.engine.config import SPANS
+from mepipe.arrays import IMAGES, set_names
+from mepipe.engine.config import SMIC_APEX, SPANS
 from mepipe.errors import UsageError
 from mepipe.imaging.flow import FLOW_METHODS
 from mepipe.release.au import parse_vocabulary
 from mepipe.release.crops import CROPS
 from mepipe.release.registry import recipe_names
-from mepipe.store import ARRAY_SETS, IMAGES
 
+from .options import quiet_option
 from .release import objective_sheet_option
 from .scheduling import Placement, dask_options, dask_scheduler
 
@@ -47,7 +48,12 @@ def _default_root(dataset: str) -> Path:
 )
 @click.option("--span", type=click.Choice(SPANS), default="onset-apex", show_default=True, help="Frames pooled.")
 @click.option("--size", type=int, default=224, show_default=True, help="Side of the aligned images.")
-@click.option("--classes", default="raw", show_default=True, help="Class set: raw, 5, 3, megc2019, objective, ...")
+@click.option(
+    "--classes",
+    default="raw",
+    show_default=True,
+    help="Class set: raw, or one of the dataset's (5, 3, megc2019, 6, objective).",
+)
 @objective_sheet_option
 @click.option(
     "--au-vocabulary",
@@ -58,7 +64,7 @@ def _default_root(dataset: str) -> Path:
     "--arrays",
     default=",".join(IMAGES),
     show_default=True,
-    help=f"Comma-separated arrays the store holds, of: {', '.join(ARRAY_SETS)}. "
+    help=f"Comma-separated arrays the store holds, of: {', '.join(set_names())}. "
     "Naming more on a finished store adds them (only the new ones are computed).",
 )
 @click.option(
@@ -68,6 +74,14 @@ def _default_root(dataset: str) -> Path:
     show_default=True,
     help="Optical flow method of the flow arrays: tvl1 is OpenCV's DualTVL1 at its defaults (the field's), "
     "tvl1-fast the same with fewer scales and iterations (12x faster, less exact), dis OpenCV's DIS.",
+)
+@click.option(
+    "--smic-apex",
+    type=click.Choice(SMIC_APEX),
+    default=SMIC_APEX[0],
+    show_default=True,
+    help="SMIC's unannotated apex (smic, megc2019): motion, the peak-motion estimate (as the composite's "
+    "published flows used a spotted apex), or middle, the middle frame.",
 )
 @click.option(
     "--sequence-frames",
@@ -91,15 +105,15 @@ def _default_root(dataset: str) -> Path:
     "--crop",
     type=click.Choice(CROPS),
     help="release: keep the release's registered crops, resized whole; aligned: find and align "
-    "the face [default: release for a registered-crop frames folder (Cropped, SMIC_all_cropped, ...), "
-    "else aligned; see docs/crops.md].",
+    "the face [default: release for a registered-crop frames folder such as Cropped "
+    "or SMIC_all_cropped, else aligned; see docs/crops.md].",
 )
 @click.option("--keep-aspect", is_flag=True, help="--crop release: pad the short side instead of stretching.")
 @click.option(
     "--face-window",
     default="canonical",
     show_default=True,
-    help="--crop aligned: how much of the output the face box spans: canonical, meb (the box + 2 %% "
+    help="--crop aligned: how much of the output the face box spans: canonical, meb (the box + 2 % "
     "per side) or a share of the side, e.g. 0.8.",
 )
 @click.option(
@@ -110,7 +124,7 @@ def _default_root(dataset: str) -> Path:
 @click.option("--fps", type=click.FloatRange(min=0, min_open=True), help="Spotting: keep frames down to this rate.")
 @click.option("--k", "pair_gap", type=click.IntRange(min=1), help="Spotting: frames from i to i+k [default: 0.2 s].")
 @click.option("--overwrite", is_flag=True, help="Replace a store built with another configuration.")
-@click.option("--quiet", is_flag=True, help="No progress output.")
+@quiet_option
 def build(
     dataset: str,
     root: Path | None,
@@ -125,6 +139,7 @@ def build(
     placement: Placement,
     arrays: str,
     flow: str,
+    smic_apex: str,
     sequence_frames: int,
     gray: bool,
     keep_raw: bool,
@@ -139,9 +154,12 @@ def build(
     overwrite: bool,
     quiet: bool,
 ) -> int:
-    """Build (or resume) a store of TRDI/MIDI dynamic images, and with --arrays optical
-    flow, strain, frame sequences and aligned landmarks, from a dataset release; for a
-    long-video (spotting) dataset, its spotting store (mepipe.spot)."""
+    """Build (or resume) a store from a dataset release: dynamic images, or spotting features.
+
+    TRDI and MIDI, the aligned onset and apex, and with --arrays optical flow, strain,
+    frame sequences and aligned landmarks; of a long-video (spotting) dataset, its spotting
+    store (mepipe.spot). A rerun resumes; naming more --arrays adds them.
+    """
     from mepipe.spot import spotting_recipe
 
     long_video = spotting_recipe(dataset)
@@ -180,6 +198,7 @@ def build(
         face_window=face_window,
         arrays=arrays,
         flow=flow,
+        smic_apex=smic_apex,
         sequence_frames=sequence_frames,
     )
     root = root or _default_root(dataset)

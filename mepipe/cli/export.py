@@ -7,6 +7,9 @@ from pathlib import Path
 import click
 
 from mepipe.dataset.export import FORMATS
+from mepipe.dataset.ststnet import FRAMINGS
+
+from .options import quiet_option
 
 #: left-out samples named on stderr; the rest are in left_out.csv
 MAX_LISTED = 20
@@ -34,18 +37,26 @@ MAX_LISTED = 20
     default=None,
     help="Comma-separated arrays [default: trdi,midi for png, every array for npz; ststnet: the flow].",
 )
-@click.option("--classes", default=None, help="Class set: raw, 5, 3, megc2019, ... [default: the store's own].")
-@click.option("--quiet", is_flag=True, help="No progress output.")
-def export(store: str, out: Path, fmt: str, arrays: str | None, classes: str | None, quiet: bool) -> None:
-    """Write the ok samples of STORE as files most MER code reads, plus samples.csv.
+@click.option("--classes", default=None, help="Class set: raw, or one of the dataset's [default: the store's own].")
+@click.option(
+    "--framing",
+    type=click.Choice(FRAMINGS),
+    default=FRAMINGS[0],
+    show_default=True,
+    help="ststnet: published cuts the face from the stored maps as the published files frame it "
+    "(eyes 0.52 of the side apart); store keeps the store's own window.",
+)
+@quiet_option
+def export(store: str, out: Path, fmt: str, arrays: str | None, classes: str | None, framing: str, quiet: bool) -> None:
+    """Write the ok samples of STORE as files most MER code reads.
 
-    Failed and pending samples are left out, named on stderr and listed in
+    PNG folders, npz archives or STSTNet's flow images, plus samples.csv. Failed and pending samples are left out, named on stderr and listed in
     OUT/left_out.csv.
     """
     from mepipe.dataset.export import export as run_export
 
     chosen = None if arrays is None else [a.strip() for a in arrays.split(",") if a.strip()]
-    summary = run_export(store, out, fmt, chosen, classes, progress=not quiet)
+    summary = run_export(store, out, fmt, chosen, classes, progress=not quiet, framing=framing)
     for sample_id, status, error in summary.left_out[:MAX_LISTED]:
         click.echo(f"mepipe: left out {sample_id} ({status}){': ' + error if error else ''}", err=True)
     if len(summary.left_out) > MAX_LISTED:

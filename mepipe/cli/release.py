@@ -13,6 +13,8 @@ from mepipe.release.check import check_release, format_report, release_samples, 
 from mepipe.release.recipe import Sample
 from mepipe.release.registry import get_recipe, recipe_names
 
+from .options import quiet_option
+
 #: the columns of ``mepipe samples --format csv``, in order
 SAMPLE_COLUMNS = (
     "sample_id",
@@ -81,10 +83,11 @@ def _table(records: list[dict]) -> str:
 def samples(
     dataset: str, root: Path | None, sheet: Path | None, classes: str, objective_sheet: Path | None, fmt: str
 ) -> None:
-    """List the samples of a dataset's annotation sheet, with labels, repairs and action units.
+    """List the samples of a dataset's annotation sheet.
 
-    Rows that cannot be used are still listed; their errors go to stderr, one per line,
-    and so do AU strings that could not be read (``warning:``).
+    With their labels, repairs and action units. Rows that cannot be used are still
+    listed; their errors go to stderr, one per line, and so do AU strings that could not
+    be read (as warning: lines).
     """
     recipe = get_recipe(dataset)
     recipe.check_classes(classes)
@@ -109,14 +112,18 @@ def samples(
 )
 @_classes
 @click.option("--quick", is_flag=True, help="Only check that the frame files exist; do not decode them.")
-def check(dataset: str, root: Path, sheet: Path | None, frames: Path | None, classes: str, quick: bool) -> int:
-    """Validate a release on disk against its sheet; prints the frames folder it used.
+@quiet_option
+def check(
+    dataset: str, root: Path, sheet: Path | None, frames: Path | None, classes: str, quick: bool, quiet: bool
+) -> int:
+    """Validate a release on disk against its sheet.
 
-    Exit status 0 when every sample is usable (ok or repaired), 1 when any is broken.
+    Prints the frames folder it used and each sample's problems. Exit status 0 when
+    every sample is usable (ok or repaired), 1 when any is broken.
     """
     recipe = get_recipe(dataset)
     recipe.check_classes(classes)
-    report = check_release(recipe, root, sheet, classes, decode=not quick, progress=True, frames=frames)
+    report = check_release(recipe, root, sheet, classes, decode=not quick, progress=not quiet, frames=frames)
     click.echo(format_report(report, recipe))
     return 0 if report.usable else 1
 

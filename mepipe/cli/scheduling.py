@@ -1,7 +1,7 @@
 """Dask options shared by ``build`` and ``train``: where the work runs.
 
 ``--scheduler`` hands the work to a running scheduler (or, for ``build``, a local
-one); ``--cluster`` starts a cluster for the command (mepipe/cluster.py) and tears it
+one); ``--cluster`` starts a cluster for the command (:mod:`mepipe.engine.cluster`) and tears it
 down afterwards.
 """
 

@@ -8,11 +8,17 @@ import click
 
 from mepipe.errors import MepipeError
 
+from .options import quiet_option
+
 
 @click.command()
 @click.argument("store")
 def inspect(store: str) -> None:
-    """Counts per status, class and subject; the build's configuration and provenance."""
+    """Counts per status, class and subject, and the build's provenance.
+
+    Also the build's configuration, the arrays held with their dtypes and shapes, and the
+    faces by detection step.
+    """
     from mepipe.report.summary import describe
     from mepipe.store import open_store
 
@@ -22,9 +28,12 @@ def inspect(store: str) -> None:
 @click.command()
 @click.argument("store")
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="Folder for the PNGs.")
-@click.option("--per-class", type=click.IntRange(min=1), default=8, show_default=True)
+@click.option("--per-class", type=click.IntRange(min=1), default=8, show_default=True, help="Samples shown per class.")
 def preview(store: str, out: Path, per_class: int) -> None:
-    """PNG contact sheets: aligned onset, apex, TRDI and MIDI per sample, by class."""
+    """PNG contact sheets of onset, apex, TRDI and MIDI, one per class.
+
+    Each row is one ok sample: its aligned onset and apex frames, its TRDI and its MIDI.
+    """
     from mepipe.report.preview import write_previews
     from mepipe.store import open_store
 
@@ -39,10 +48,13 @@ def preview(store: str, out: Path, per_class: int) -> None:
 @click.argument("store")
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="Folder for index.html and its thumbnails.")
 @click.option("--workers", type=click.IntRange(min=1), help="Threads [default: one per core, at most 8].")
-@click.option("--quiet", is_flag=True, help="No progress output.")
+@quiet_option
 def report(store: str, out: Path, workers: int | None, quiet: bool) -> None:
-    """An HTML page of every sample: thumbnails, status, repairs and quality flags; of a
-    spotting store, every video's motion curve with its intervals and apex regions."""
+    """An HTML page of every sample: thumbnails, status, quality flags.
+
+    Also each sample's repairs and errors; of a spotting store, every video's motion curve
+    with its intervals and apex regions. Prints the page's path.
+    """
     from mepipe.spot.read import is_spotting_store
 
     if is_spotting_store(store):
@@ -57,10 +69,13 @@ def report(store: str, out: Path, workers: int | None, quiet: bool) -> None:
 
 @click.command()
 @click.argument("store")
-@click.option("--quiet", is_flag=True, help="No progress output.")
+@quiet_option
 def verify(store: str, quiet: bool) -> int:
-    """Re-read every ok sample and compare it with its checksum (exit 1 on damage); of a
-    spotting store, every block of every video (damaged blocks are marked for rebuilding)."""
+    """Re-read every ok sample against its checksum (exit 1 on damage).
+
+    Of a spotting store, every block of every video (damaged blocks are marked for
+    rebuilding).
+    """
     from mepipe.spot.read import is_spotting_store
 
     if is_spotting_store(store):
@@ -108,8 +123,11 @@ protocol_option = click.option(
 @click.option("--classes", default=None, help="Class set [default: the store's own].")
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="CSV file to write.")
 def splits(store: str, protocol: str, classes: str | None, out: Path) -> None:
-    """Write the folds mepipe train runs as a CSV manifest: sample_id, fold, held_out, split
-    (train or test), one row per fold and sample, for other trainers to use."""
+    """Write the folds mepipe train runs as a CSV manifest.
+
+    Columns sample_id, fold, held_out, split (train or test), one row per fold and
+    sample, for other trainers to use.
+    """
     from mepipe.dataset import split_manifest
 
     rows = split_manifest(store, protocol, classes, out=out)

@@ -74,6 +74,37 @@ def open_dataset(store: str, classes: str | None = None, ok_only: bool = True) -
         coordinate (the action units as ``action_units``, ``au``, ``au_tokens`` and the
         ``(sample, au_unit)`` targets ``au_multihot``, with ``au_unit`` the AU numbers);
         ``attrs``: ``mepipe`` (provenance), ``classes`` and ``class_names``.
+
+    Examples
+    --------
+    A tiny store of two subjects written by hand (``mepipe build`` writes real ones), read
+    as a Dataset and split leave-one-subject-out:
+
+    >>> import shutil, tempfile
+    >>> from mepipe.release.recipe import Sample
+    >>> from mepipe.store import OK, SampleResult, create_store, write_sample
+    >>> emotions = ["happiness", "disgust", "happiness", "surprise"]
+    >>> samples = [
+    ...     Sample(f"sub0{i % 2 + 1}/EP0{i}", f"sub0{i % 2 + 1}", f"EP0{i}", 1, 2, 3, e, e)
+    ...     for i, e in enumerate(emotions)
+    ... ]
+    >>> work = tempfile.mkdtemp()
+    >>> attrs = {"dataset": "casme2", "classes": "raw", "class_names": ["disgust", "happiness", "surprise"]}
+    >>> group = create_store(f"{work}/tiny.zarr", samples, size=8, attrs=attrs)
+    >>> for i in range(4):
+    ...     images = {n: np.full((8, 8, 3), 60 * i, np.uint8) for n in ("trdi", "midi", "onset", "apex")}
+    ...     result = SampleResult(status=OK, n_frames=3, onset_index=1, apex_index=2, offset_index=3, images=images)
+    ...     write_sample(group, i, result)
+    >>> ds = open_dataset(f"{work}/tiny.zarr")
+    >>> ds["trdi"].dims, ds["trdi"].shape
+    (('sample', 'y', 'x', 'channel'), (4, 8, 8, 3))
+    >>> ds["subject"].values.tolist(), ds["label"].values.tolist()
+    (['sub01', 'sub02', 'sub01', 'sub02'], ['happiness', 'disgust', 'happiness', 'surprise'])
+    >>> int(ds["trdi"].sel(sample="sub02/EP03")[0, 0, 0])
+    180
+    >>> [(subject, test.tolist()) for subject, train, test in loso_splits(f"{work}/tiny.zarr")]
+    [('sub01', [0, 2]), ('sub02', [1, 3])]
+    >>> shutil.rmtree(work)
     """
     import dask.array
     import xarray

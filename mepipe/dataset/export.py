@@ -7,16 +7,19 @@
   holds: images, flow, strain, sequences, aligned landmarks), holding ``images`` (the
   array's values, as stored), the int ``label`` (index into ``class_names``),
   ``label_name``, ``sample_id``, ``subject`` and ``clip``;
-* ``ststnet``: the onset->apex flow as the STSTNet family reads it (:func:`ststnet_image`;
+* ``ststnet``: the onset->apex flow as the STSTNet family reads it
+  (:func:`mepipe.dataset.ststnet.ststnet_image`, framed as the published files by default;
   christy1206/STSTNet ``main.py``, wangzhifengharrison/HTNet
   ``HTNet_for_three_datasets_confusion_matrix.py``, tony19980810/CausalNet ``main_train.py``):
-  ``OUT/norm_u_v_os/<subject>/u_train|u_test/<label>/<subject>_<clip> .png`` (the
+  ``OUT/norm_u_v_os/<sub>/u_train|u_test/<label>/<sub>_<filename_o> .png`` (the
   leave-one-subject-out folders, each sample in its subject's ``u_test`` and in every other
-  subject's ``u_train``), ``OUT/STSNet_whole_norm_u_v_os/<subject>_<clip> .png`` (every
-  sample once, the set HTNet and CausalNet cut their patches from; the space before
-  ``.png`` is theirs), ``OUT/combined_3_class2_for_optical_flow.csv`` (their sample table)
-  and ``OUT/combined_datasets_whole/<subject>_<clip>.jpg`` (the aligned apex frames, which
-  HTNet finds its patch centres on).
+  subject's ``u_train``; ``OUT/three_norm_u_v_os``, HTNet's name for them, is a link to
+  it), ``OUT/STSNet_whole_norm_u_v_os/<sub>_<filename_o> .png`` (every sample once, the
+  set HTNet and CausalNet cut their patches from; the space before ``.png`` is theirs),
+  ``OUT/combined_3_class2_for_optical_flow.csv`` (their sample table, named as the
+  published one: member dataset, ``sub``, ``filename_o``, ``imagename``) and
+  ``OUT/combined_datasets_whole/<imagename>`` (the 224 px apex crops, which HTNet finds
+  its patch centres on).
 
 All write ``OUT/samples.csv`` (one row per exported sample, in the npz files' order: ids,
 subject for leave-one-subject-out splits, label, frame indices and, for png, each image's
@@ -42,15 +45,25 @@ import zarr
 from mepipe._shared.progress import Progress
 from mepipe._shared.text import safe_name
 from mepipe.dataset.select import Selection, select_samples
+from mepipe.dataset.ststnet import (
+    EYE_HEIGHT,
+    EYE_SHARE,
+    FRAMINGS,
+    apex_image,
+    as_pandas_reads,
+    framing_box,
+    published_names,
+    ststnet_image,
+)
 from mepipe.errors import MepipeError, UsageError
 from mepipe.store import OK, STATUS_NAMES, array, held_sets, image_names, open_store
 
 FORMATS = ("png", "npz", "ststnet")
 MARKER = "export.json"
-#: side of the STSTNet family's flow images
-STSTNET_SIZE = 28
-#: the folders and table of the ``ststnet`` layout, as the codebases name them
+#: the folders and table of the ``ststnet`` layout, as the codebases name them; HTNet reads
+#: the folds as ``three_norm_u_v_os``, STSTNet as ``norm_u_v_os``
 STSTNET_FOLDS, STSTNET_WHOLE, STSTNET_APEX = "norm_u_v_os", "STSNet_whole_norm_u_v_os", "combined_datasets_whole"
+STSTNET_FOLDS_HTNET = "three_norm_u_v_os"
 STSTNET_TABLE = "combined_3_class2_for_optical_flow.csv"
 STSTNET_COLUMNS = ("dataset", "sub", "filename_o", "label", "apex", "imagename", "sub_filename")
 #: samples read per zarr request
@@ -91,14 +104,18 @@ def _check(group: zarr.Group, store: str, fmt: str, arrays: Sequence[str]) -> No
 
 
 def _png_names(selection: Selection, ok: np.ndarray, fmt: str = "png") -> list[str]:
-    """``<label>/<subject>_<clip>.png`` per exported sample (``ststnet``:
-    ``<subject>_<clip> .png``, the STSTNet family's name); two samples on one name is an
-    error (a silent overwrite would lose one)."""
+    """``<label>/<subject>_<clip>.png`` per exported sample (``ststnet``: the STSTNet
+    family's ``<sub>_<filename_o> .png``, :func:`_ststnet_rows`); two samples on one name is
+    an error (a silent overwrite would lose one)."""
     fields = selection.fields
+    if fmt == "ststnet":
+        rows = _ststnet_rows(selection, ok)
+        stems = [f"{row['loader_sub']}_{row['filename_o']}" for row in rows]
+    else:
+        stems = [f"{safe_name(fields['subject'][i])}_{safe_name(fields['clip'][i])}" for i in ok]
     names: list[str] = []
     owner: dict[str, str] = {}
-    for i in ok:
-        stem = f"{safe_name(fields['subject'][i])}_{safe_name(fields['clip'][i])}"
+    for stem, i in zip(stems, ok):
         name = f"{stem} .png" if fmt == "ststnet" else f"{safe_name(selection.labels[i])}/{stem}.png"
         if name in owner:
             raise MepipeError(
@@ -108,6 +125,22 @@ def _png_names(selection: Selection, ok: np.ndarray, fmt: str = "png") -> list[s
         owner[name] = fields["sample_id"][i]
         names.append(name)
     return names
+
+
+def _ststnet_rows(selection: Selection, ok: np.ndarray) -> list[dict[str, str]]:
+    """Per exported sample, its names as the published table gives them
+    (:func:`mepipe.dataset.ststnet.published_names`), and ``loader_sub``: the ``sub`` as
+    HTNet's loader reads it back with pandas (``006`` -> ``6`` where every ``sub`` is a
+    number, as in a SAMM-only export), which its file names must start with."""
+    fields = selection.fields
+    dataset = str(selection.provenance.get("dataset", ""))
+    rows = []
+    for i in ok:
+        member, sub, clip, imagename = published_names(dataset, str(fields["subject"][i]), str(fields["clip"][i]))
+        rows.append({"dataset": member, "sub": safe_name(sub), "filename_o": safe_name(clip), "imagename": imagename})
+    for row, read in zip(rows, as_pandas_reads([row["sub"] for row in rows])):
+        row["loader_sub"] = read
+    return rows
 
 
 def _prepare(out: Path, entries: list[str]) -> None:
@@ -124,7 +157,9 @@ def _prepare(out: Path, entries: list[str]) -> None:
             ) from None
         for name in previous:
             path = out / Path(name).name  # only the earlier export's own top-level entries
-            if path.is_dir():
+            if path.is_symlink():
+                path.unlink()
+            elif path.is_dir():
                 shutil.rmtree(path)
             elif path.exists():
                 path.unlink()
@@ -140,65 +175,95 @@ def _write_png(path: Path, image: np.ndarray, suffix: str = ".png") -> None:
     path.write_bytes(encoded.tobytes())
 
 
-def ststnet_image(flow: np.ndarray, strain: np.ndarray, size: int = STSTNET_SIZE) -> np.ndarray:
-    """The STSTNet family's input from one sample's flow: uint8 ``(size, size, 3)`` RGB
-    whose red, green and blue are u, v and strain, each resized from the face-sized map
-    (area interpolation) and then min-max scaled to 0..255 on its own, as the published
-    files are (a constant map is 0)."""
-    maps = (flow[..., 0], flow[..., 1], strain)
-    image = np.empty((size, size, 3), np.uint8)
-    for channel, values in enumerate(maps):
-        small = cv2.resize(np.nan_to_num(values.astype(np.float32)), (size, size), interpolation=cv2.INTER_AREA)
-        low, high = float(small.min()), float(small.max())
-        scaled = (small - low) * (255.0 / (high - low)) if high > low else np.zeros_like(small)
-        image[..., channel] = np.round(scaled).astype(np.uint8)
-    return image
-
-
 def _write_ststnet(
-    group: zarr.Group, out: Path, selection: Selection, ok: np.ndarray, names: list[str], bar: Progress
-) -> None:
-    """The ``ststnet`` layout (module notes): whole set, per-subject folds, apex frames."""
-    fields = selection.fields
-    subjects = sorted({str(fields["subject"][i]) for i in ok})
+    group: zarr.Group, out: Path, selection: Selection, ok: np.ndarray, names: list[str], framing: str, bar: Progress
+) -> dict[str, Any]:
+    """The ``ststnet`` layout (module notes): whole set, per-subject folds, apex crops.
+    Returns what the export's provenance records of it."""
+    rows = _ststnet_rows(selection, ok)
+    subjects = sorted({row["sub"] for row in rows})
     for name in (STSTNET_WHOLE, STSTNET_APEX):
         (out / name).mkdir(parents=True, exist_ok=True)
+    aligned = all(name in group for name in ("landmarks", "transform", "frame_size"))
+    framed = 0
     for start in range(0, len(ok), _BATCH):
         batch = ok[start : start + _BATCH]
-        rows = selection.rows[batch]
-        flows = np.asarray(array(group, "flow").oindex[rows])
-        strains = np.asarray(array(group, "strain").oindex[rows])
-        apexes = np.asarray(array(group, "apex").oindex[rows]) if "apex" in group else None
+        at = selection.rows[batch]
+        flows = np.asarray(array(group, "flow").oindex[at])
+        strains = np.asarray(array(group, "strain").oindex[at])
+        apexes = np.asarray(array(group, "apex").oindex[at]) if "apex" in group else None
+        geometry = [
+            np.asarray(array(group, name).oindex[at]) if aligned else None
+            for name in ("landmarks", "transform", "frame_size")
+        ]
         for k, i in enumerate(batch):
-            name = names[start + k]
-            image = ststnet_image(flows[k], strains[k])
-            _write_png(out / STSTNET_WHOLE / name, image)
+            row, name = rows[start + k], names[start + k]
+            landmarks, transform, frame_size = (values[k] if values is not None else None for values in geometry)
+            box = framing_box(landmarks, transform, flows.shape[1], framing)
+            framed += box is not None
+            image = ststnet_image(flows[k], strains[k], landmarks, transform, frame_size, framing)
+            whole = out / STSTNET_WHOLE / name
+            _write_png(whole, image)
             label = str(int(selection.label_index[i]))
             for subject in subjects:
-                split = "u_test" if subject == str(fields["subject"][i]) else "u_train"
-                path = out / STSTNET_FOLDS / safe_name(subject) / split / label / name
+                split = "u_test" if subject == row["sub"] else "u_train"
+                path = out / STSTNET_FOLDS / subject / split / label / name
                 path.parent.mkdir(parents=True, exist_ok=True)
-                _write_png(path, image)
+                _link_or_copy(whole, path)
             if apexes is not None:
-                _write_png(out / STSTNET_APEX / f"{name.removesuffix(' .png')}.jpg", apexes[k], ".jpg")
+                _write_png(out / STSTNET_APEX / row["imagename"], apex_image(apexes[k], box), ".jpg")
             bar.update(True)
-    dataset = str(selection.provenance.get("dataset", ""))
     _write_csv(
         out / STSTNET_TABLE,
         STSTNET_COLUMNS,
         [
             [
-                dataset,
-                safe_name(str(fields["subject"][i])),
-                safe_name(str(fields["clip"][i])),
+                row["dataset"],
+                row["sub"],
+                row["filename_o"],
                 int(selection.label_index[i]),
-                int(fields["apex_index"][i]),
-                f"{names[k].removesuffix(' .png')}.jpg",
-                names[k].removesuffix(" .png"),
+                int(selection.fields["apex_index"][i]),
+                row["imagename"],
+                f"{row['sub']}_{row['filename_o']}",
             ]
-            for k, i in enumerate(ok)
+            for row, i in zip(rows, ok)
         ],
     )
+    return {
+        "framing": framing,
+        **({"eye_share": EYE_SHARE, "eye_height": EYE_HEIGHT} if framing == "published" else {}),
+        "framed_by_landmarks": framed,
+        "whole_map": len(ok) - framed,
+        STSTNET_FOLDS_HTNET: _alias(out / STSTNET_FOLDS, out / STSTNET_FOLDS_HTNET),
+    }
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    """``target`` as a hard link to ``source`` (one file's bytes on disk, on every
+    filesystem that has hard links), or a copy where links are refused (FAT, exFAT)."""
+    try:
+        target.hardlink_to(source)
+    except OSError:
+        shutil.copyfile(source, target)
+
+
+def _alias(folder: Path, alias: Path) -> str:
+    """A second name for ``folder``: a symbolic link, or where the filesystem or the
+    platform refuses one (Windows without the privilege, FAT), the same tree of hard
+    links (copies as the last resort). Returns which it made."""
+    try:
+        alias.symlink_to(folder.name, target_is_directory=True)
+        return "symbolic link"
+    except OSError:
+        pass
+    for path in sorted(folder.rglob("*")):
+        target = alias / path.relative_to(folder)
+        if path.is_dir():
+            target.mkdir(parents=True, exist_ok=True)
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            _link_or_copy(path, target)
+    return "hard links"
 
 
 def _write_csv(path: Path, header: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
@@ -215,6 +280,7 @@ def export(
     arrays: Sequence[str] | None = None,
     classes: str | None = None,
     progress: bool = True,
+    framing: str = "published",
 ) -> ExportSummary:
     """Write the ok samples of ``store`` under ``out`` as PNG folders or npz archives.
 
@@ -233,6 +299,10 @@ def export(
         Class set; samples outside it are not exported. Default: the store's own.
     progress : bool
         Show a progress bar on stderr.
+    framing : str
+        ``ststnet``: ``published`` cuts the face from the stored maps as the published
+        files frame it (:func:`mepipe.dataset.ststnet.framing_box`), ``store`` keeps the
+        store's own window.
 
     Returns
     -------
@@ -247,6 +317,8 @@ def export(
         arrays = image_names(group) if fmt == "npz" else ("trdi", "midi")
     arrays = tuple(arrays)
     _check(group, store, fmt, arrays)
+    if framing not in FRAMINGS:
+        raise UsageError(f"--framing must be one of {', '.join(FRAMINGS)}, not {framing!r}")
     selection = select_samples(group, classes, ok_only=False)
     fields = selection.fields
     ok = np.flatnonzero(fields["status"] == OK)
@@ -260,25 +332,21 @@ def export(
     files = {
         "png": list(arrays),
         "npz": [f"{name}.npz" for name in arrays],
-        "ststnet": [STSTNET_FOLDS, STSTNET_WHOLE, STSTNET_APEX, STSTNET_TABLE],
+        "ststnet": [STSTNET_FOLDS, STSTNET_FOLDS_HTNET, STSTNET_WHOLE, STSTNET_APEX, STSTNET_TABLE],
     }[fmt]
     entries = [*files, "samples.csv", "left_out.csv", MARKER]
     _prepare(out, entries)
-    (out / MARKER).write_text(
-        json.dumps(
-            {
-                "store": str(store),
-                "format": fmt,
-                "arrays": list(arrays),
-                "classes": selection.classes,
-                "class_names": selection.class_names,
-                "entries": entries,
-                "mepipe": selection.provenance,
-            },
-            indent=1,
-        )
-        + "\n"
-    )
+    record = {
+        "store": str(store),
+        "format": fmt,
+        "arrays": list(arrays),
+        "classes": selection.classes,
+        "class_names": selection.class_names,
+        "entries": entries,
+        "mepipe": selection.provenance,
+    }
+    # written first (a later export may replace an interrupted one), again when complete
+    (out / MARKER).write_text(json.dumps(record, indent=1) + "\n")
 
     label_index = selection.label_index
     stored = {name: array(group, name) for name in arrays}
@@ -289,7 +357,8 @@ def export(
     )
     with Progress(len(ok), f"export {fmt}", enabled=progress) as bar:
         if fmt == "ststnet":
-            _write_ststnet(group, out, selection, ok, names, bar)
+            record["ststnet"] = _write_ststnet(group, out, selection, ok, names, framing, bar)
+            (out / MARKER).write_text(json.dumps(record, indent=1) + "\n")
         for start in range(0, len(ok) if fmt != "ststnet" else 0, _BATCH):
             batch = ok[start : start + _BATCH]
             rows = selection.rows[batch]

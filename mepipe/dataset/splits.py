@@ -28,7 +28,14 @@ Fold = tuple[str, np.ndarray, np.ndarray]
 
 def subject_splits(subjects: np.ndarray) -> list[Fold]:
     """Leave-one-subject-out: ``(subject, train positions, test positions)`` per subject,
-    in sorted subject order."""
+    in sorted subject order.
+
+    >>> for subject, train, test in subject_splits(np.array(["s2", "s1", "s2", "s3"])):
+    ...     print(subject, train.tolist(), test.tolist())
+    s1 [0, 2, 3] [1]
+    s2 [1, 3] [0, 2]
+    s3 [0, 1, 2] [3]
+    """
     subjects = np.asarray(subjects).astype(str)
     everyone = sorted(set(subjects.tolist()))
     if len(everyone) < 2:
@@ -38,7 +45,11 @@ def subject_splits(subjects: np.ndarray) -> list[Fold]:
 
 def member_of(subjects: np.ndarray) -> np.ndarray:
     """The member dataset of each sample of a composite store: its subject's prefix
-    (``casme2/sub01`` -> ``casme2``)."""
+    (``casme2/sub01`` -> ``casme2``).
+
+    >>> member_of(np.array(["casme2/sub01", "samm/006"])).tolist()
+    ['casme2', 'samm']
+    """
     return np.array([str(s).split("/", 1)[0] for s in np.asarray(subjects).astype(str)], dtype=str)
 
 

@@ -6,39 +6,49 @@ rebuild into an existing store must use the same values (or ``--overwrite``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+import numbers
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
-from typing import Any
+from typing import Any, get_type_hints
 
-from mepipe.errors import UsageError
+import numpy as np
+
+from mepipe.arrays import IMAGES, set_choices, set_names
+from mepipe.errors import MepipeError, UsageError
 from mepipe.imaging.align import window_fraction
-from mepipe.imaging.flow import FLOW_METHODS
+from mepipe.imaging.flow import FLOW_METHODS, recorded_method
 from mepipe.release.crops import CROPS
-from mepipe.store import ARRAY_SETS, IMAGES
 
 SPANS = ("onset-apex", "onset-offset", "apex-offset")
 MOTION_REFERENCES = ("onset", "previous")
-#: the choices that shape only the derived set named: compared with a store's own only
-#: where both hold that set
-SET_CHOICES = {"flow": ("flow", "flow_apex_offset"), "sequence_frames": ("sequence",)}
+#: ``--smic-apex`` choices (the default first; pipelines/smic.py) and the datasets holding SMIC
+SMIC_APEX, SMIC_DATASETS = ("motion", "middle"), ("smic", "megc2019")
 
 
 def parse_arrays(arrays: str | Sequence[str]) -> tuple[str, ...]:
-    """``--arrays`` as names in store order (:data:`~mepipe.store.ARRAY_SETS`), each once.
+    """``--arrays`` as names in store order (:func:`mepipe.arrays.set_names`), each once.
 
     Raises
     ------
     UsageError
         An unknown name (the line lists the valid ones), or none at all.
     """
-    names = [a.strip() for a in arrays.split(",")] if isinstance(arrays, str) else [str(a).strip() for a in arrays]
+    given: object = arrays  # from Python, anything: checked here
+    if isinstance(given, str):
+        names = [a.strip() for a in given.split(",")]
+    elif isinstance(given, Sequence) and all(isinstance(a, str) for a in given):
+        names = [a.strip() for a in given]
+    else:
+        raise UsageError(f"arrays must be names, comma-separated or a list of them, not {arrays!r}")
     names = [a for a in names if a]
-    unknown = [a for a in names if a not in ARRAY_SETS]
+    valid = set_names()
+    unknown = [a for a in names if a not in valid]
     if unknown:
-        raise UsageError(f"--arrays: unknown {', '.join(map(repr, unknown))}; valid: {', '.join(ARRAY_SETS)}")
+        raise UsageError(f"--arrays: unknown {', '.join(map(repr, unknown))}; valid: {', '.join(valid)}")
     if not names:
-        raise UsageError(f"--arrays names no array; valid: {', '.join(ARRAY_SETS)}")
-    return tuple(a for a in ARRAY_SETS if a in names)
+        raise UsageError(f"--arrays names no array; valid: {', '.join(valid)}")
+    return tuple(a for a in valid if a in names)
 
 
 @dataclass(frozen=True)
@@ -73,9 +83,10 @@ class BuildConfig:
         typical width is about this wide: HOG finds faces from 80 px, and its cost grows
         with the pixels it scans. Fallbacks (``align.DETECT_STEPS``) run only when that
         finds no face.
-    crop : str
+    crop : str or None
         ``aligned`` (the face found on the onset and aligned) or ``release`` (the
-        release's registered crops resized whole); docs/crops.md.
+        release's registered crops resized whole); docs/crops.md. ``None`` while a build
+        has yet to choose it from the frames (the options of a crop are checked then).
     keep_aspect : bool
         ``release`` crops: pad the short side instead of stretching.
     face_window : str
@@ -93,6 +104,9 @@ class BuildConfig:
         Optical flow method of the flow sets (``tvl1``, ``tvl1-fast`` or ``dis``).
     sequence_frames : int
         Frames per sample of ``sequence``.
+    smic_apex : str
+        SMIC's unannotated apex (``smic`` and ``megc2019`` builds): ``motion``, the
+        peak-motion estimate, or ``middle``, the middle frame (``pipelines/smic.py``).
     """
 
     dataset: str
@@ -105,23 +119,26 @@ class BuildConfig:
     motion_descending: bool = False
     motion_sigma: float = 1.0
     detect_face_px: int = 120
-    crop: str = "aligned"
+    crop: str | None = "aligned"
     keep_aspect: bool = False
     face_window: str = "canonical"
     au_vocabulary: tuple[int, ...] | None = None
     arrays: tuple[str, ...] = IMAGES
     flow: str = FLOW_METHODS[0]
     sequence_frames: int = 8
+    smic_apex: str = SMIC_APEX[0]
 
     def __post_init__(self) -> None:
+        _check_types(self)
+        if self.smic_apex not in SMIC_APEX:
+            raise UsageError(f"--smic-apex must be one of {', '.join(SMIC_APEX)}, not {self.smic_apex!r}")
+        if self.smic_apex != SMIC_APEX[0] and self.dataset not in SMIC_DATASETS:
+            raise UsageError(f"--smic-apex applies to --dataset {' or '.join(SMIC_DATASETS)}, not {self.dataset}")
         object.__setattr__(self, "arrays", parse_arrays(self.arrays))
         if self.flow not in FLOW_METHODS:
             raise UsageError(f"--flow must be one of {', '.join(FLOW_METHODS)}, not {self.flow!r}")
         if not 1 <= self.sequence_frames <= 256:
             raise UsageError(f"--sequence-frames must be between 1 and 256, not {self.sequence_frames}")
-        if self.au_vocabulary is not None:
-            # stored as a JSON list; compared as a tuple
-            object.__setattr__(self, "au_vocabulary", tuple(int(a) for a in self.au_vocabulary))
         if self.span not in SPANS:
             raise UsageError(f"--span must be one of {', '.join(SPANS)}, not {self.span!r}")
         if self.motion_reference not in MOTION_REFERENCES:
@@ -136,14 +153,14 @@ class BuildConfig:
             )
         if self.motion_sigma <= 0:
             raise UsageError(f"motion sigma must be positive, not {self.motion_sigma}")
-        if self.crop not in CROPS:
-            raise UsageError(f"--crop must be one of {', '.join(CROPS)}, not {self.crop!r}")
-        # a number given from Python is recorded as the text the CLI would record
-        object.__setattr__(self, "face_window", str(self.face_window))
         try:
             window_fraction(self.face_window)
         except ValueError as exc:
             raise UsageError(f"--face-window: {exc}") from None
+        if self.crop is None:
+            return  # the crop's own options are checked once it is chosen
+        if self.crop not in CROPS:
+            raise UsageError(f"--crop must be one of {', '.join(CROPS)}, not {self.crop!r}")
         if self.crop == "release" and self.face_window != "canonical":
             raise UsageError("--face-window applies to --crop aligned; --crop release keeps the release's crop")
         if self.crop == "aligned" and self.keep_aspect:
@@ -159,23 +176,113 @@ class BuildConfig:
         return 1 if self.gray else 3
 
     def to_dict(self) -> dict[str, Any]:
+        """The configuration as stored (``attrs["mepipe"]["config"]``): JSON types."""
         values = asdict(self)
         values["arrays"] = list(self.arrays)
         return values
 
+    def set_options(self) -> dict[str, Any]:
+        """What the array sets read (:class:`mepipe.arrays.Span`'s ``options``): the
+        stored configuration and the channel count."""
+        return {**self.to_dict(), "channels": self.channels}
+
     @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> BuildConfig:
+    def options(cls) -> tuple[str, ...]:
+        """The names of the build options (every field but ``dataset``)."""
+        return tuple(f.name for f in fields(cls) if f.name != "dataset")
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> BuildConfig:
+        """The configuration a store records; options it lacks (stores from before them)
+        take their defaults."""
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in values.items() if k in known})
 
-    def differences(self, other: BuildConfig) -> list[str]:
-        """``name: ours vs theirs`` for each field that differs and shapes what both hold:
-        ``arrays`` is left out (a build adds arrays to a store, see ``mepipe.build``), and
-        a choice of :data:`SET_CHOICES` counts only where both hold its set."""
+    @classmethod
+    def from_store(cls, attrs: Mapping[str, Any]) -> BuildConfig:
+        """The configuration of a store from what it records (``attrs``: its ``config``,
+        and the ``flow`` parameters, which decide its flow method, not the name:
+        :func:`mepipe.imaging.flow.recorded_method`); stores from before ``--smic-apex``
+        took SMIC's middle frame.
+
+        Raises
+        ------
+        MepipeError
+            The store's flow was made with parameters no ``--flow`` method uses.
+        """
+        values = dict(attrs.get("config", {"dataset": "?"}))
+        if "smic_apex" not in values:
+            values["smic_apex"] = "middle" if values.get("dataset") in SMIC_DATASETS else SMIC_APEX[0]
+        recorded = attrs.get("flow") or {}
+        if "flow" in values:
+            method = recorded_method(values["flow"], recorded.get("parameters"))
+            if method is None:
+                raise MepipeError(
+                    f"holds flow made with parameters no --flow method uses ({recorded.get('method')}: "
+                    f"{recorded.get('parameters')})"
+                )
+            values["flow"] = method
+        return cls.from_dict(values)
+
+    def differences(self, attrs: Mapping[str, Any]) -> list[tuple[str, Any, Any]]:
+        """``(option, the store's value, this one's)`` for each option that differs from
+        the configuration a store records (``attrs``, its attributes, read by
+        :meth:`from_store`) and shapes what both hold: ``arrays`` is left out (a build
+        adds arrays to a store), and an option of an array set
+        (:func:`mepipe.arrays.set_choices`) counts only where both hold that set."""
+        other = BuildConfig.from_store(attrs)
+        choices = set_choices()
         return [
-            f"{f.name}: {getattr(other, f.name)!r} vs {getattr(self, f.name)!r}"
+            (f.name, getattr(other, f.name), getattr(self, f.name))
             for f in fields(self)
             if f.name != "arrays"
             and getattr(self, f.name) != getattr(other, f.name)
-            and (f.name not in SET_CHOICES or {*self.arrays} & {*other.arrays} & {*SET_CHOICES[f.name]})
+            and (f.name not in choices or {*self.arrays} & {*other.arrays} & {*choices[f.name]})
         ]
+
+
+#: what each scalar option holds, for the messages
+_KINDS = {int: "an integer", float: "a number", bool: "True or False", str: "text"}
+
+
+@functools.cache
+def _field_types() -> dict[str, Any]:
+    return get_type_hints(BuildConfig)
+
+
+def _check_types(config: BuildConfig) -> None:
+    """Each scalar option of the kind its field declares (NumPy scalars taken as Python
+    ones, so that the stored configuration is JSON); a one-line :class:`UsageError`
+    naming the option otherwise."""
+    window: object = config.face_window  # from Python, anything: checked here
+    if not isinstance(window, bool) and isinstance(window, numbers.Real):
+        # a number given from Python is recorded as the text the CLI would record
+        object.__setattr__(config, "face_window", str(window))
+    for name, kind in _field_types().items():
+        value = getattr(config, name)
+        if kind is bool:
+            fits = isinstance(value, (bool, np.bool_))
+        elif kind is int:
+            fits = isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
+        elif kind is float:
+            fits = isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+        elif kind is str:
+            fits = isinstance(value, str)
+        else:
+            continue
+        if not fits:
+            hint = f" (a class set name such as {str(value)!r})" if name == "classes" else ""
+            raise UsageError(f"{name} must be {_KINDS[kind]}{hint}, not {value!r} ({type(value).__name__})")
+        if kind is not str:
+            object.__setattr__(config, name, kind(value))
+    vocabulary: object = config.au_vocabulary
+    if vocabulary is not None:
+        if isinstance(vocabulary, (str, bytes)) or not isinstance(vocabulary, Iterable):
+            vocabulary = [vocabulary]
+        assert isinstance(vocabulary, Iterable)
+        given = list(vocabulary)
+        units = [a for a in given if not isinstance(a, bool) and isinstance(a, numbers.Integral)]
+        if len(units) != len(given):
+            raise UsageError(f"au_vocabulary must be AU numbers, e.g. (1, 2, 4), not {config.au_vocabulary!r}")
+        # stored as a JSON list; compared as a tuple
+        object.__setattr__(config, "au_vocabulary", tuple(int(a) for a in units))

@@ -29,12 +29,13 @@ import cv2
 from dask.optimization import fuse
 
 from mepipe._shared.text import one_line
+from mepipe.arrays import derived_names
 from mepipe.engine import stages
 from mepipe.engine.config import BuildConfig
 from mepipe.errors import MepipeError
 from mepipe.release.recipe import Sample
 from mepipe.release.registry import get_recipe
-from mepipe.store import DERIVED_SETS, FAILED, SampleResult, sample_fields, write_images
+from mepipe.store import FAILED, SampleResult, Stored, sample_fields, write_images
 
 
 @dataclass(frozen=True)
@@ -117,12 +118,12 @@ def build_graph(
     config: BuildConfig,
     token: str,
     opencv_threads: int = 1,
-    stored: Mapping[int, stages.Stored] | None = None,
+    stored: Mapping[int, Stored] | None = None,
 ) -> tuple[dict, list]:
     """The fused task graph for ``samples`` (store index, sample) and its output keys.
 
     ``stored`` holds, by store index, the record of each sample already built that only
-    gets derived arrays added (:class:`mepipe.engine.stages.Stored`); the others are
+    gets derived arrays added (:class:`mepipe.store.Stored`); the others are
     built whole.
 
     ``frames`` maps each part of the release to its frames root
@@ -142,7 +143,7 @@ def build_graph(
     graph: dict = {}
     keys = []
     stored = stored or {}
-    every_set = tuple(name for name in DERIVED_SETS if name in config.arrays)
+    every_set = derived_names(config.arrays)
     for index, sample in samples:
         record = stored.get(index)
         sets = every_set if record is None else record.sets

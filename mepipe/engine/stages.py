@@ -5,38 +5,30 @@ Each stage is a plain function of its inputs, so each can be tested alone and th
 graph (``graph.py``) only wires them together. A stage that cannot go on raises
 :class:`~mepipe.errors.SampleError`; the graph turns that into a failed sample.
 
-Only the frames the asked arrays need are decoded (:func:`frames_needed`), one at a time
-as they are warped; flow, strain and sequences are computed from those aligned frames, at
-the output size, with the one transform found on the onset frame.
+Only the frames the asked arrays need are decoded (:func:`frames_needed`: what each array
+set of :mod:`mepipe.arrays` declares), one at a time as they are warped; every set is
+computed from those aligned frames, at the output size, with the one transform found on
+the onset frame (:func:`compute_sets`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
 
 from mepipe._shared.text import join_repairs
+from mepipe.arrays import IMAGES, AlignedClip, Span, derived_names, get_set
 from mepipe.engine.config import BuildConfig
-from mepipe.errors import SampleError
-from mepipe.imaging import align, flow, rankpool, resize
+from mepipe.errors import MepipeError, SampleError
+from mepipe.imaging import align, rankpool, resize
 from mepipe.release import frames
 from mepipe.release.recipe import Recipe, Sample
-from mepipe.store import DERIVED_SETS, IMAGES, OK, Alignment, SampleResult
-
-
-@dataclass(frozen=True)
-class Stored:
-    """What the record of a sample already built holds, for adding arrays to it: the
-    arrays are computed from the same alignment and apex as the ones it has."""
-
-    alignment: Alignment
-    apex: int
-    repair: str
-    #: the derived sets to add (:data:`~mepipe.store.DERIVED_SETS`)
-    sets: tuple[str, ...]
+from mepipe.store import OK, Alignment, SampleResult, Stored
 
 
 @dataclass(frozen=True)
@@ -83,15 +75,6 @@ def span_bounds(span: str, onset: int, apex: int, offset: int) -> tuple[int, int
     }[span]
 
 
-def sequence_numbers(numbers: np.ndarray, count: int) -> np.ndarray:
-    """The ``count`` frame numbers of a span (its ``numbers``, in order) that ``sequence``
-    holds: positions ``round(linspace(0, n - 1, count))``, the uniform subsample of meb
-    and pytorchvideo (NumPy's rounding, half to even); a span shorter than ``count``
-    repeats frames."""
-    numbers = np.asarray(numbers)
-    return numbers[np.round(np.linspace(0, len(numbers) - 1, count)).astype(np.int64)]
-
-
 def span_numbers(numbers: np.ndarray, lo: int, hi: int) -> np.ndarray:
     """The frame numbers among ``numbers`` within ``lo..hi`` (inclusive)."""
     numbers = np.asarray(numbers)
@@ -103,28 +86,26 @@ def frames_needed(
     onset: int,
     offset: int,
     span: str,
-    arrays: tuple[str, ...] = IMAGES,
+    arrays: Sequence[str] = IMAGES,
     available: np.ndarray | None = None,
-    sequence_frames: int = 8,
+    options: Mapping[str, Any] | None = None,
 ) -> list[int]:
-    """Frame numbers to decode for ``arrays``: the onset; the span for TRDI/MIDI; the apex
-    for its image and the onset->apex flow; the apex and offset for the apex->offset
-    flow; the sequence's frames of the span (picked among ``available``, default every
-    number of onset..offset). All of onset..offset when the apex must first be
+    """Frame numbers to decode for the sets ``arrays``: the onset, and those each set
+    declares (:attr:`mepipe.arrays.ArraySet.frames`: the span for TRDI/MIDI, the apex for
+    its image and the onset->apex flow, ...), among ``available`` (default every number of
+    onset..offset); ``options`` are the build's (:meth:`BuildConfig.set_options`; default
+    :class:`BuildConfig`'s defaults). All of onset..offset when the apex must first be
     estimated from motion."""
     if apex is None:
         return list(range(onset, offset + 1))
     lo, hi = span_bounds(span, onset, apex, offset)
+    known = np.arange(onset, offset + 1) if available is None else np.asarray(available)
+    if options is None:
+        options = BuildConfig(dataset="").set_options()
+    view = Span(onset, apex, offset, lo, hi, known, options)
     wanted = {onset}
-    if {"trdi", "midi"} & {*arrays}:
-        wanted.update(range(lo, hi + 1))
-    if {"apex", "flow", "flow_apex_offset"} & {*arrays}:
-        wanted.add(apex)
-    if "flow_apex_offset" in arrays:
-        wanted.add(offset)
-    if "sequence" in arrays:
-        known = np.arange(onset, offset + 1) if available is None else np.asarray(available)
-        wanted.update(int(n) for n in sequence_numbers(span_numbers(known, lo, hi), sequence_frames))
+    for name in arrays:
+        wanted.update(int(n) for n in get_set(name).frames(view))
     return sorted(wanted)
 
 
@@ -147,7 +128,7 @@ def load_clip(sample: Sample, recipe: Recipe, root: Path, config: BuildConfig, s
     onset, offset = found.numbers[0], found.numbers[-1]
     apex = found.apex if stored is None else stored.apex
     arrays = config.arrays if stored is None else stored.sets
-    wanted = frames_needed(apex, onset, offset, config.span, arrays, np.asarray(found.numbers), config.sequence_frames)
+    wanted = frames_needed(apex, onset, offset, config.span, arrays, np.asarray(found.numbers), config.set_options())
     by_number = dict(zip(found.numbers, found.paths))
     files = frames.FrameFiles([by_number[n] for n in wanted], recipe.color, bgr=True)
     return Clip(
@@ -243,15 +224,14 @@ def _rgb_onset(source: np.ndarray | frames.FrameFiles, bgr: bool) -> np.ndarray:
 
 
 def pool_clip(clip: Clip, sample: Sample, config: BuildConfig) -> SampleResult:
-    """TRDI and MIDI of the span, plus the aligned onset and apex frames."""
+    """The arrays ``config.arrays`` asks for (:func:`compute_sets`), with the apex
+    estimated from motion where the sheet gives none. With ``clip.stored``, only the
+    derived sets being added to a sample already built (``result.added``)."""
     aligned = clip.frames
     if not isinstance(aligned, np.ndarray):
         raise TypeError("pool_clip takes the aligned frames (place_clip's clip), not the frame files")
-    """The arrays ``config.arrays`` asks for: TRDI and MIDI of the span, the aligned onset
-    and apex frames, and the derived sets (:func:`derived`). With ``clip.stored``, only
-    the derived sets being added to a sample already built (``result.added``)."""
     if clip.stored is not None:
-        images, notes = derived(clip, clip.stored.apex, config, clip.stored.sets)
+        images, notes = compute_sets(clip, clip.stored.apex, config, clip.stored.sets)
         return SampleResult(
             status=OK,
             repair=join_repairs([r for r in (clip.stored.repair, *notes) if r]),
@@ -266,28 +246,7 @@ def pool_clip(clip: Clip, sample: Sample, config: BuildConfig) -> SampleResult:
         apex = int(clip.numbers[rankpool.peak_motion(aligned, sigma=config.motion_sigma)])
         repairs.append(f"apex estimated at frame {apex}")
     lo, hi = span_bounds(config.span, clip.onset, apex, clip.offset)
-    first, last = np.searchsorted(clip.numbers, [lo, hi + 1])
-    images = {}
-    if {"trdi", "midi"} & {*config.arrays}:
-        if last - first < 2:
-            raise SampleError(
-                f"span {config.span} holds {last - first} frame(s) ({lo}..{hi}); rank pooling needs at least 2"
-            )
-        trdi, midi, _ = rankpool.dynamic_images(
-            aligned[first:last],
-            reference=config.motion_reference,
-            descending=config.motion_descending,
-            sigma=config.motion_sigma,
-        )
-        images["trdi"], images["midi"] = rankpool.to_uint8(trdi), rankpool.to_uint8(midi)
-        if config.keep_raw:
-            images["trdi_raw"] = trdi
-            images["midi_raw"] = midi
-    images["onset"] = aligned[0]
-    images["apex"] = clip.frame(apex)
-    images = {name: value for name, value in images.items() if name in config.arrays or name.endswith("_raw")}
-    sets = tuple(name for name in DERIVED_SETS if name in config.arrays)
-    extra, notes = derived(clip, apex, config, sets)
+    images, notes = compute_sets(clip, apex, config, config.arrays)
     return SampleResult(
         status=OK,
         repair=join_repairs(repairs + notes),
@@ -295,54 +254,56 @@ def pool_clip(clip: Clip, sample: Sample, config: BuildConfig) -> SampleResult:
         onset_index=clip.onset,
         apex_index=apex,
         offset_index=clip.offset,
-        images={**images, **extra},
+        images=images,
         alignment=clip.alignment,
-        sets=sets,
+        sets=derived_names(config.arrays),
     )
 
 
-def derived(
-    clip: Clip, apex: int, config: BuildConfig, sets: tuple[str, ...]
+def compute_sets(
+    clip: Clip, apex: int, config: BuildConfig, sets: Sequence[str]
 ) -> tuple[dict[str, np.ndarray], list[str]]:
-    """The arrays of the derived ``sets`` from an aligned clip, and notes for the record.
+    """The arrays of the array sets ``sets`` (:mod:`mepipe.arrays`) from an aligned clip,
+    and notes for the record; each array checked against its declaration.
 
-    ``flow`` / ``flow_apex_offset``: :func:`mepipe.imaging.flow.optical_flow` from the
-    aligned onset to the apex (apex to offset) at the output size, and its strain; an
-    apex->offset span of fewer than 2 frames holds NaN, and a note says why.
-    ``sequence``: the span's frames at :func:`sequence_numbers`. ``landmarks_aligned``: the
-    onset landmarks mapped by the clip's transform into output pixels.
+    Raises
+    ------
+    SampleError
+        A set that cannot be computed for this sample (its compute says why).
+    MepipeError
+        A set that computed arrays other than it declares (a defect of that set).
     """
+    aligned = clip.frames
+    if not isinstance(aligned, np.ndarray):
+        raise TypeError("compute_sets takes the aligned frames (place_clip's clip), not the frame files")
+    options = config.set_options()
+    lo, hi = span_bounds(config.span, clip.onset, apex, clip.offset)
+    view = AlignedClip(
+        clip.onset,
+        apex,
+        clip.offset,
+        lo,
+        hi,
+        np.asarray(clip.known),
+        options,
+        numbers=clip.numbers,
+        frames=aligned,
+        transform=None if clip.alignment is None else clip.alignment.transform,
+        landmarks=None if clip.alignment is None else clip.alignment.landmarks,
+    )
     out: dict[str, np.ndarray] = {}
     notes: list[str] = []
-    if "flow" in sets:
-        out["flow"], out["strain"] = _flow(clip.frame(clip.onset), clip.frame(apex), config.flow)
-    if "flow_apex_offset" in sets:
-        held = len(span_numbers(clip.known, apex, clip.offset))
-        if held < 2:
-            size = config.size
-            out["flow_apex_offset"] = np.full((size, size, 2), np.nan, np.float32)
-            out["strain_apex_offset"] = np.full((size, size), np.nan, np.float32)
-            notes.append(f"apex->offset span holds {held} frame ({apex}..{clip.offset}): its flow and strain are NaN")
-        else:
-            out["flow_apex_offset"], out["strain_apex_offset"] = _flow(
-                clip.frame(apex), clip.frame(clip.offset), config.flow
-            )
-    if "sequence" in sets:
-        lo, hi = span_bounds(config.span, clip.onset, apex, clip.offset)
-        picked = sequence_numbers(span_numbers(clip.known, lo, hi), config.sequence_frames)
-        out["sequence"] = np.stack([clip.frame(int(n)) for n in picked])
-    if "landmarks_aligned" in sets:
-        if clip.alignment is None:
-            raise SampleError("no alignment to map the landmarks with")
-        out["landmarks_aligned"] = align.to_output(clip.alignment.landmarks, clip.alignment.transform).astype(
-            np.float32
-        )
+    for name in sets:
+        array_set = get_set(name)
+        computed = array_set.compute(view)
+        for spec in array_set.kept(options):
+            value = computed.arrays.get(spec.name)
+            shape = spec.sample_shape(options)
+            if value is None or value.dtype != np.dtype(spec.dtype) or value.shape != shape:
+                got = "nothing" if value is None else f"{value.dtype} {value.shape}"
+                raise MepipeError(
+                    f"array set {name!r} computed {got} for {spec.name}; it declares {spec.dtype} {shape}"
+                )
+            out[spec.name] = value
+        notes.extend(computed.notes)
     return out, notes
-
-
-def _flow(first: np.ndarray, second: np.ndarray, method: str) -> tuple[np.ndarray, np.ndarray]:
-    # a gray store's frames are (S, S, 1); the flow takes (S, S) or RGB (S, S, 3)
-    if first.ndim == 3 and first.shape[-1] == 1:
-        first, second = first[..., 0], second[..., 0]
-    field = flow.optical_flow(first, second, method, flow.flow_parameters(method))
-    return field, flow.strain(field)

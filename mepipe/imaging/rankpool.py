@@ -135,6 +135,14 @@ def arp_weights(T: int) -> np.ndarray:
     ------
     ValueError
         If ``T < 2``.
+
+    Examples
+    --------
+    >>> arp_weights(3)
+    array([-1.33333333,  0.66666667,  0.66666667])
+    >>> w = arp_weights(16)
+    >>> bool(abs(w.sum()) < 1e-12), bool(w.argmax() == 8), bool(np.isclose(w[-1], 1 - 1 / 16))
+    (True, True, True)
     """
     T = int(T)
     if T < 2:
@@ -179,6 +187,21 @@ def rank_pool(frames: ArrayLike) -> np.ndarray:
     ndarray, float32, shape (H, W, C) or (H, W)
         Raw pixel units (not normalised). Accumulated in float32; matches a float64
         reference to ~1e-6 of its largest magnitude.
+
+    Examples
+    --------
+    A static clip pools to zero; a brightening one to a positive image, the weighted sum
+    of its frames:
+
+    >>> static = np.full((5, 2, 2), 7, np.uint8)
+    >>> rank_pool(static).tolist()
+    [[0.0, 0.0], [0.0, 0.0]]
+    >>> ramp = np.stack([np.full((2, 2), t, np.float32) for t in (0, 1, 2)])
+    >>> rank_pool(ramp)
+    array([[2., 2.],
+           [2., 2.]], dtype=float32)
+    >>> round(float(arp_weights(3) @ [0, 1, 2]), 6)
+    2.0
     """
     rows, shape = _as_pixel_rows(frames)
     return _pool(rows, arp_weights(rows.shape[0])[None])[0].reshape(shape)
@@ -293,6 +316,17 @@ def motion_order(
     Returns
     -------
     ndarray, int64, shape (T,)
+
+    Examples
+    --------
+    A patch that flashes at frame 1, fades at 2 and half returns at 3:
+
+    >>> clip = np.zeros((4, 8, 8), np.uint8)
+    >>> clip[1, 2:6, 2:6], clip[2, 2:6, 2:6], clip[3, 2:6, 2:6] = 200, 40, 100
+    >>> motion_order(clip)
+    array([0, 2, 3, 1])
+    >>> motion_order(clip, descending=True)
+    array([1, 3, 2, 0])
     """
     intensity = motion_intensity(frames, reference, sigma)
     key = -intensity if descending else intensity
@@ -326,6 +360,12 @@ def to_uint8(di: ArrayLike) -> np.ndarray:
     ------
     ValueError
         If ``di`` is empty or holds NaN or infinity.
+
+    Examples
+    --------
+    >>> to_uint8(np.array([[-1.0, 0.0], [0.5, 1.0]]))
+    array([[  0, 128],
+           [191, 255]], dtype=uint8)
     """
     image = np.asarray(di, dtype=np.float64)
     if image.size == 0:
@@ -357,6 +397,16 @@ def dynamic_images(
     midi : ndarray, float32
         ``rank_pool(frames[order])``, computed in the same pass as ``trdi``.
     order : ndarray, int64, shape (T,)
+
+    Examples
+    --------
+    >>> clip = np.zeros((4, 8, 8, 3), np.uint8)
+    >>> clip[1, 2:6, 2:6], clip[2, 2:6, 2:6], clip[3, 2:6, 2:6] = 200, 40, 100
+    >>> trdi, midi, order = dynamic_images(clip)
+    >>> trdi.shape, midi.dtype, order.tolist()
+    ((8, 8, 3), dtype('float32'), [0, 2, 3, 1])
+    >>> bool(np.allclose(midi, rank_pool(clip[order])))
+    True
     """
     clip = np.asarray(frames)
     if clip.dtype != np.uint8:

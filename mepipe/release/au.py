@@ -89,6 +89,18 @@ def parse_action_units(text: Any) -> tuple[list[AuToken], list[str]]:
         In the order written.
     warnings : list of str
         Why a term (or the whole string) could not be read; empty when all was read.
+
+    Examples
+    --------
+    >>> tokens, warnings = parse_action_units("1+R2+L12 or L14")
+    >>> [(t.au, t.side, t.certain, t.kind) for t in tokens]
+    [(1, '', True, 'au'), (2, 'R', True, 'au'), (12, 'L', False, 'or'), (14, 'L', False, 'or')]
+    >>> certain_aus(tokens), warnings
+    ([1, 2], [])
+    >>> parse_action_units(12)[0][0].au  # Excel hands over a number
+    12
+    >>> parse_action_units("4+X9")[1]
+    ["action units '4+X9': 'X9' is not an AU code, ignored"]
     """
     cell = _cell(text)
     if cell in ("", "?"):
@@ -143,7 +155,14 @@ def tokens_from_text(text: str) -> list[AuToken]:
 
 
 def parse_vocabulary(text: str) -> tuple[int, ...]:
-    """``--au-vocabulary 1,2,4``: FACS numbers, ascending; a one-line error otherwise."""
+    """``--au-vocabulary 1,2,4``: FACS numbers, ascending; a one-line error otherwise.
+
+    >>> parse_vocabulary("12,1, 4")
+    (1, 4, 12)
+    >>> parse_vocabulary("1,3")
+    Traceback (most recent call last):
+    mepipe.errors.UsageError: --au-vocabulary: AU 3 is not a FACS action unit
+    """
     found = []
     for part in (p.strip() for p in str(text).split(",")):
         if not part:
@@ -159,7 +178,13 @@ def parse_vocabulary(text: str) -> tuple[int, ...]:
 
 
 def multihot(au_fields: Sequence[str], vocabulary: Sequence[int]) -> np.ndarray:
-    """uint8 ``(N, K)``: 1 where the sample's ``au`` field holds the vocabulary's AU."""
+    """uint8 ``(N, K)``: 1 where the sample's ``au`` field holds the vocabulary's AU.
+
+    >>> multihot(["1+2", "", "12+17"], (1, 2, 12))
+    array([[1, 1, 0],
+           [0, 0, 0],
+           [0, 0, 1]], dtype=uint8)
+    """
     place = {au: k for k, au in enumerate(vocabulary)}
     out = np.zeros((len(au_fields), len(vocabulary)), dtype=np.uint8)
     for i, field in enumerate(au_fields):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -81,6 +81,20 @@ class Sample:
     au_tokens: str = ""
     au_warning: str = ""
     objective_class: str = ""
+
+
+#: the repair a release read gives an unannotated apex taken as the middle frame (SMIC-HS,
+#: ``pipelines/smic.py``); ``--smic-apex motion`` sets such an apex aside (:func:`choose_apex`)
+MIDDLE_APEX = "apex not annotated (SMIC): middle frame"
+
+
+def choose_apex(sample: Sample, choice: str) -> Sample:
+    """A sample under ``--smic-apex``: ``motion`` sets a middle-frame apex (:data:`MIDDLE_APEX`)
+    aside, for the build to estimate from peak motion (recorded per sample as ``apex
+    estimated at frame N``); ``middle``, and every annotated apex, are left as they are."""
+    if choice == "motion" and sample.repair.startswith(MIDDLE_APEX):
+        return replace(sample, apex=None, repair="apex not annotated (SMIC): estimated from peak motion intensity")
+    return sample
 
 
 @dataclass(frozen=True)

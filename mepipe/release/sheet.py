@@ -23,6 +23,8 @@ from mepipe.errors import SheetError
 #: how far down a header row may sit (SAMM's is on row 14)
 _HEADER_SEARCH_ROWS = 50
 _ZIP_MAGIC = b"PK\x03\x04"
+#: an OLE2 compound file: a legacy .xls workbook (CAS(ME)^3 ships its sheets so)
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0"
 #: the one time stamped into written workbooks (properties and zip entries), so that the
 #: same rows give the same bytes; 1980-01-01 is the earliest time a zip entry can hold
 _WRITE_TIME = datetime(1980, 1, 1)
@@ -156,6 +158,35 @@ def write_table(
     return path
 
 
+def write_workbook(path: Path, sheets: Sequence[tuple[str, Sequence[Sequence[Any]]]]) -> Path:
+    """Write several worksheets, ``(title, rows)`` each, as one ``.xlsx``; no header is
+    added (CAS(ME)^2's sheets have none). The same arguments give the same bytes."""
+    import openpyxl
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    book = openpyxl.Workbook(write_only=True)
+    for title, rows in sheets:
+        worksheet = book.create_sheet(title)
+        for line in rows:
+            worksheet.append(list(line))
+    _save_workbook(book, path)
+    return path
+
+
+def read_grids(path: Path, sheets: Sequence[str] = ()) -> list[tuple[str, list[tuple]]]:
+    """Every worksheet of ``path`` as ``(title, rows)``, those titled ``sheets`` first; a
+    CSV file is one worksheet titled ``""``. For sheets without a header row, which
+    :func:`read_table` cannot locate.
+
+    Raises
+    ------
+    SheetError
+        The file is missing or not a readable spreadsheet.
+    """
+    return _read_grids(Path(path), sheets)
+
+
 def _save_workbook(book: Any, path: Path) -> None:
     """Save an openpyxl workbook with :data:`_WRITE_TIME` as every time stamp.
 
@@ -184,6 +215,8 @@ def _read_grids(path: Path, sheets: Sequence[str]) -> list[tuple[str, list[tuple
         raise SheetError(f"{path}: cannot read ({exc.strerror or exc})") from None
     if head == _ZIP_MAGIC:
         return _xlsx_grids(path, sheets)
+    if head == _OLE_MAGIC:
+        return _xls_grids(path, sheets)
     if path.suffix.lower() in (".xlsx", ".xlsm"):
         raise SheetError(f"{path}: not an .xlsx workbook (no zip signature)")
     if path.suffix.lower() != ".csv":
@@ -212,6 +245,28 @@ def _xlsx_grids(path: Path, sheets: Sequence[str]) -> list[tuple[str, list[tuple
         raise SheetError(f"{path}: damaged .xlsx workbook ({type(exc).__name__})") from None
     finally:
         book.close()
+
+
+def _xls_grids(path: Path, sheets: Sequence[str]) -> list[tuple[str, list[tuple]]]:
+    try:
+        import xlrd  # type: ignore[import-not-found,import-untyped,unused-ignore]
+    except ModuleNotFoundError:
+        raise SheetError(
+            f"{path}: a legacy .xls workbook; reading it needs xlrd (pip install xlrd), or save it as .xlsx or .csv"
+        ) from None
+    try:
+        book = xlrd.open_workbook(str(path))
+    except Exception as exc:  # xlrd raises several types for a damaged file
+        raise SheetError(f"{path}: not a readable .xls workbook ({type(exc).__name__})") from None
+    titles = [t for t in sheets if t in book.sheet_names()]
+    titles += [t for t in book.sheet_names() if t not in titles]
+    grids = []
+    for title in titles:
+        worksheet = book.sheet_by_name(title)
+        grids.append(
+            (title, [tuple(c if c != "" else None for c in worksheet.row_values(r)) for r in range(worksheet.nrows)])
+        )
+    return grids
 
 
 def _csv_grid(path: Path) -> list[tuple]:

@@ -4,9 +4,10 @@
 small JPEG files under ``DIR/thumbs/``, loaded lazily, and the sorting and filtering is
 a few lines of inline JavaScript. At the top: counts, failures and repairs grouped by
 kind, the quality flags (:mod:`mepipe.report.quality`) with their thresholds, the store's
-provenance; below, one row per sample. A store with ``flow`` also shows its onset->apex
-flow (direction as hue, magnitude as brightness, with the colour wheel as key) and
-strain beside TRDI and MIDI (:mod:`mepipe.report.flowcolor`).
+provenance; below, one row per sample. After TRDI and MIDI come the pictures the store's
+array sets declare (:attr:`mepipe.arrays.ArraySet.thumbnails`), each legend once at the
+top: a store with ``flow`` shows its onset->apex flow (direction as hue, magnitude as
+brightness, with the colour wheel as key) and strain (:mod:`mepipe.imaging.flowcolor`).
 
 The page is written by :func:`write_report`; :func:`render_page` is the pure part
 (rows in, HTML text out).
@@ -30,22 +31,18 @@ import zarr
 
 from mepipe._shared.progress import Progress
 from mepipe._shared.text import join_repairs, split_repairs
+from mepipe.arrays import Thumbnail, thumbnails
 from mepipe.errors import UsageError
 from mepipe.imaging.flow import recorded_method
 from mepipe.report import quality
-from mepipe.report.flowcolor import flow_key, flow_picture, strain_picture
 from mepipe.report.summary import reason_kind
 from mepipe.store import FAILED, OK, STATUS_NAMES, array, open_store, read_array, read_columns, store_attrs
 
 #: thumbnail side, pixels
 THUMB_PX = 96
-#: stored images shown per sample, in column order
+#: stored images shown per sample, in column order (the quality flags read them too)
 THUMBS = ("onset", "apex", "trdi", "midi")
-#: pictures of the flow arrays, after the images, where the store has them
-FLOW_THUMBS = ("flow", "strain")
 THUMB_DIR = "thumbs"
-#: the flow colour wheel, under THUMB_DIR
-FLOW_KEY = "flow_key.png"
 JPEG_QUALITY = 90
 #: per-sample geometry arrays read for the flags, where the store has them
 GEOMETRY = ("transform", "landmarks", "frame_size", "detect_step")
@@ -67,7 +64,7 @@ class Row:
     error: str = ""
     repairs: list[str] = field(default_factory=list)
     thumbs: dict[str, str] = field(default_factory=dict)
-    #: tooltip per thumbnail (the flow's scale)
+    #: tooltip per thumbnail (the flow's scale, ...)
     notes: dict[str, str] = field(default_factory=dict)
     measures: quality.Measures | None = None
     flags: list[quality.Flag] = field(default_factory=list)
@@ -115,13 +112,15 @@ def write_report(store: str, out: str | Path, *, workers: int | None = None, pro
     geometry = {name: read_array(group, name) for name in GEOMETRY if name in present}
     (out / THUMB_DIR).mkdir(parents=True, exist_ok=True)
     rows = _rows(table)
-    images = {name: array(group, name) for name in (*THUMBS, *FLOW_THUMBS) if name in present}
-    if "flow" in images:
-        _write_png(flow_key(THUMB_PX), out / THUMB_DIR / FLOW_KEY)
+    pictures = {thumb.array: thumb for thumb in thumbnails() if thumb.array in present}
+    images = {name: array(group, name) for name in (*THUMBS, *pictures)}
+    for thumb in pictures.values():
+        if thumb.key is not None:
+            _write_png(thumb.key(THUMB_PX), out / THUMB_DIR / _key_file(thumb))
     todo = [row for row in rows if row.status == STATUS_NAMES[OK]]
 
     def work(row: Row) -> Row:
-        return _fill(row, images, geometry, out)
+        return _fill(row, images, pictures, geometry, out)
 
     with Progress(len(todo), "report", enabled=progress) as bar:
         with ThreadPoolExecutor(workers or min(os.cpu_count() or 1, MAX_WORKERS)) as pool:
@@ -149,17 +148,24 @@ def _rows(table: Mapping[str, np.ndarray]) -> list[Row]:
     ]
 
 
-def _fill(row: Row, images: Mapping[str, zarr.Array], geometry: Mapping[str, np.ndarray], out: Path) -> Row:
+def _key_file(thumb: Thumbnail) -> str:
+    """The legend of a thumbnail, under :data:`THUMB_DIR`."""
+    return f"{thumb.array}_key.png"
+
+
+def _fill(
+    row: Row,
+    images: Mapping[str, zarr.Array],
+    pictures: Mapping[str, Thumbnail],
+    geometry: Mapping[str, np.ndarray],
+    out: Path,
+) -> Row:
     """Thumbnails, measures and flags of one ok sample (run in a worker thread)."""
     pixels = {name: np.asarray(images[name][row.index]) for name in images}
     for name, image in pixels.items():
         relative = f"{THUMB_DIR}/{row.index:06d}_{name}.jpg"
-        if name == "flow":
-            image, top = flow_picture(image)
-            row.notes[name] = f"onset->apex flow, full brightness (99th percentile) = {top:.2f} px"
-        elif name == "strain":
-            image, top = strain_picture(image)
-            row.notes[name] = f"optical strain, brightest (99th percentile) = {top:.3f}"
+        if name in pictures:
+            image, row.notes[name] = pictures[name].picture(image)
         _write_thumb(image, out / relative)
         row.thumbs[name] = relative
     sample = {name: values[row.index] for name, values in geometry.items()}
@@ -314,7 +320,7 @@ def render_page(rows: Sequence[Row], attrs: Mapping[str, Any], unavailable: Mapp
             "Repairs by kind (samples)", Counter(kind for r in rows for kind in {reason_kind(p) for p in r.repairs})
         ),
         _provenance(attrs),
-        _flow_key(rows),
+        *_keys(rows),
         "</div>",
         _flag_summary(rows, unavailable),
         _controls(rows),
@@ -468,21 +474,25 @@ _COLUMNS = (
 )
 
 
+def _shown(rows: Sequence[Row]) -> tuple[Thumbnail, ...]:
+    """The array sets' thumbnails some row has, in store order."""
+    return tuple(thumb for thumb in thumbnails() if any(thumb.array in row.thumbs for row in rows))
+
+
 def _thumb_names(rows: Sequence[Row]) -> tuple[str, ...]:
-    """The thumbnail columns: the images, then flow and strain where a row has them."""
-    return (*THUMBS, *(name for name in FLOW_THUMBS if any(name in row.thumbs for row in rows)))
+    """The thumbnail columns: the images, then the array sets' pictures where a row has them."""
+    return (*THUMBS, *(thumb.array for thumb in _shown(rows)))
 
 
-def _flow_key(rows: Sequence[Row]) -> str:
-    if "flow" not in _thumb_names(rows):
-        return ""
-    return (
-        f'<section><h2>Flow key</h2><img src="{THUMB_DIR}/{FLOW_KEY}" width="{THUMB_PX}" '
-        f'height="{THUMB_PX}" alt="flow colour wheel">'
-        '<p class="note">direction as hue (right red, down yellow-green, left cyan, up violet: '
-        "image coordinates),<br>magnitude as brightness, scaled per sample (the tooltip gives "
-        "the scale); strain: inferno, 0 black.</p></section>"
-    )
+def _keys(rows: Sequence[Row]) -> list[str]:
+    """A section per legend of the thumbnails shown (the flow's colour wheel)."""
+    return [
+        f"<section><h2>{escape(thumb.array.capitalize())} key</h2>"
+        f'<img src="{THUMB_DIR}/{escape(_key_file(thumb))}" width="{THUMB_PX}" height="{THUMB_PX}" '
+        f'alt="{escape(thumb.array)} key"><p class="note">{escape(thumb.key_note)}</p></section>'
+        for thumb in _shown(rows)
+        if thumb.key is not None
+    ]
 
 
 def _table(rows: Sequence[Row]) -> str:

@@ -18,7 +18,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from mepipe.report.flowcolor import flow_picture, strain_picture
+from mepipe.imaging.flowcolor import flow_picture, strain_picture
 
 from .read import open_group
 from .store import read_intervals

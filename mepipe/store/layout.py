@@ -33,8 +33,9 @@ import numpy as np
 import zarr
 from zarr.core.metadata import ArrayV3Metadata
 
+from mepipe.arrays import derived_arrays
 from mepipe.errors import MepipeError
-from mepipe.store import DERIVED_ARRAYS, PENDING, SHEET_FIELDS, array, is_image, per_sample_arrays, read_array
+from mepipe.store import PENDING, SHEET_FIELDS, array, is_image, per_sample_arrays, read_array
 
 NEW, OLD = ".compact", ".old"
 #: bytes copied per step when rewriting images (bounds memory, keeps zarr's I/O batched)
@@ -162,10 +163,11 @@ def prepare_writes(out: str, images: bool = True) -> list[str]:
     writes none of the images, which keep their layout (and bytes) as they are.
     """
     group = drop_consolidated(out)
+    derived = derived_arrays()
     written = [
         name
         for name in per_sample_arrays(group)
-        if name not in SHEET_FIELDS and (images or not is_image(name) or name in DERIVED_ARRAYS)
+        if name not in SHEET_FIELDS and (images or not is_image(name) or name in derived)
     ]
     return _relayout(out, written, per_sample=True, shard=None)
 

@@ -7,8 +7,8 @@ from collections import Counter
 import numpy as np
 import zarr
 
+from mepipe.arrays import derived_arrays, get_set
 from mepipe.store.schema import (
-    DERIVED_ARRAYS,
     OK,
     OUTCOME_FIELDS,
     SHEET_FIELDS,
@@ -50,11 +50,10 @@ def read_columns(group: zarr.Group) -> dict[str, np.ndarray]:
 
 def sample_checksum(group: zarr.Group, index: int) -> str:
     """Checksum of a sample's images as they are on disk now (what ``checksum`` covers)."""
-    return checksum({name: read_array(group, name, index) for name in image_names(group) if name not in DERIVED_ARRAYS})
+    derived = derived_arrays()
+    return checksum({name: read_array(group, name, index) for name in image_names(group) if name not in derived})
 
 
 def set_checksum(group: zarr.Group, index: int, name: str) -> str:
     """Checksum of a sample's arrays of the derived set ``name`` as they are on disk now."""
-    return checksum(
-        {array: read_array(group, array, index) for array, owner in DERIVED_ARRAYS.items() if owner == name}
-    )
+    return checksum({spec.name: read_array(group, spec.name, index) for spec in get_set(name).arrays})

@@ -7,10 +7,11 @@ The layout is a contract that trainers and other tools read directly
 * ``trdi_raw``, ``midi_raw`` -- float32, only with ``keep_raw``;
 * ``au_multihot`` -- uint8 ``(N, K)`` over ``attrs["mepipe"]["au_vocabulary"]`` (the
   certain AUs of each sample's ``au`` field);
-* the arrays ``--arrays`` adds (:data:`DERIVED_SETS`, ``docs/arrays.md``): ``flow`` and
-  ``strain``, ``flow_apex_offset`` and ``strain_apex_offset``, ``sequence``,
-  ``landmarks_aligned``, each one chunk per sample, and per set a string field
-  ``checksum_<set>`` (:func:`set_checksum_field`) over that set's arrays;
+* the arrays of the derived sets ``--arrays`` adds (:mod:`mepipe.arrays`,
+  ``docs/arrays.md``): ``flow`` and ``strain``, ``flow_apex_offset`` and
+  ``strain_apex_offset``, ``sequence``, ``landmarks_aligned``, each one chunk per sample,
+  and per set a string field ``checksum_<set>`` (:func:`set_checksum_field`) over that
+  set's arrays;
 * 1-D arrays over ``sample``: the sheet's fields (written once, at creation; action units
   as ``action_units``, ``au`` and ``au_tokens``) and the
   build's outcome per sample (``status``, ``error``, ``repair``, frame indices,
@@ -35,6 +36,7 @@ import zarr
 from zarr.codecs import ZstdCodec
 from zarr.core.indexing import Selection
 
+from mepipe.arrays import IMAGES, array_owners, array_sets, derived_arrays, derived_names, get_set, store_arrays
 from mepipe.errors import MepipeError
 from mepipe.release.au import multihot
 from mepipe.release.recipe import Sample
@@ -45,14 +47,6 @@ STORE_ATTRS = "mepipe"
 PENDING, OK, FAILED = 0, 1, 2
 STATUS_NAMES = {PENDING: "pending", OK: "ok", FAILED: "failed"}
 
-IMAGES = ("trdi", "midi", "onset", "apex")
-RAW_IMAGES = ("trdi_raw", "midi_raw")
-#: the ``--arrays`` names beyond :data:`IMAGES`, each a set of arrays computed together from
-#: the aligned frames and checked by its own checksum field, so that a set can be added to a
-#: finished store without touching (or re-checksumming) what it holds
-DERIVED_SETS = ("flow", "flow_apex_offset", "sequence", "landmarks_aligned")
-#: every name ``--arrays`` accepts, in store order; the default is :data:`IMAGES`
-ARRAY_SETS = (*IMAGES, *DERIVED_SETS)
 #: written once at creation, from the sheet
 SHEET_FIELDS: dict[str, str | type[str]] = {
     "sample_id": str,
@@ -79,7 +73,6 @@ OUTCOME_FIELDS: dict[str, str | type[str]] = {
     "checksum": str,
     "status": "uint8",
 }
-IMAGE_DIMS = ("sample", "y", "x", "channel")
 #: zstd at level 1, not zarr's default (3): on dynamic images it compresses as well
 #: (1.72x vs 1.69x at 224 px) in a third of the time (0.7-0.9 ms vs 2.0-2.2 ms per image),
 #: and on the aligned frames only a little less (1.07x vs 1.13x) in a quarter of it
@@ -98,41 +91,18 @@ ALIGNMENT_FIELDS: dict[str, tuple[Any, tuple[int, ...], tuple[str, ...], Any]] =
 }
 
 
-#: how a derived array is laid out: (dtype, one sample's shape, dimension names, fill)
-_ArraySpec = tuple[str, tuple[int, ...], tuple[str, ...], Any]
-
-
-def derived_arrays(name: str, size: int, channels: int, sequence_frames: int) -> dict[str, _ArraySpec]:
-    """The arrays of the derived set ``name``: array -> (dtype, one sample's shape, its
-    dimension names after ``sample``, the value of a sample not built). Float arrays of a
-    sample not built (or an apex->offset span too short for flow) hold NaN, not 0: no flow
-    is not zero motion."""
-    flow: _ArraySpec = ("float32", (size, size, 2), ("y", "x", "component"), np.nan)
-    strain: _ArraySpec = ("float32", (size, size), ("y", "x"), np.nan)
-    sets: dict[str, dict[str, _ArraySpec]] = {
-        "flow": {"flow": flow, "strain": strain},
-        "flow_apex_offset": {"flow_apex_offset": flow, "strain_apex_offset": strain},
-        "sequence": {"sequence": ("uint8", (sequence_frames, size, size, channels), ("t", "y", "x", "channel"), 0)},
-        "landmarks_aligned": {"landmarks_aligned": ("float32", (68, 2), ("landmark", "xy"), np.nan)},
-    }
-    return sets[name]
-
-
 def set_checksum_field(name: str) -> str:
     """The string field holding each sample's checksum of the derived set ``name``; empty
     while the set is not built for that sample."""
     return f"checksum_{name}"
 
 
-#: every array name a derived set adds, and the set it belongs to
-DERIVED_ARRAYS = {array: name for name in DERIVED_SETS for array in derived_arrays(name, 1, 1, 1)}
-
-
 def name_clashes() -> list[str]:
-    """Derived array or checksum names that would shadow another per-sample array (the
-    sheet's string field ``clip`` among them) or each other; kept empty by a test."""
-    taken = {*SHEET_FIELDS, *OUTCOME_FIELDS, *ALIGNMENT_FIELDS, *IMAGES, *RAW_IMAGES, AU_MULTIHOT}
-    new = [*DERIVED_ARRAYS, *(set_checksum_field(name) for name in DERIVED_SETS)]
+    """Array or checksum names of the registered sets that would shadow another
+    per-sample array (the sheet's string field ``clip`` among them) or each other; kept
+    empty by a test, and refused when a store is created or given a set."""
+    taken = {*SHEET_FIELDS, *OUTCOME_FIELDS, *ALIGNMENT_FIELDS, AU_MULTIHOT}
+    new = [*store_arrays(), *(set_checksum_field(name) for name in derived_names())]
     return sorted(taken.intersection(new) | {name for name in new if new.count(name) > 1})
 
 
@@ -144,6 +114,18 @@ class Alignment:
     landmarks: np.ndarray
     frame_size: tuple[int, int]
     detect_step: str
+
+
+@dataclass(frozen=True)
+class Stored:
+    """What the record of a sample already built holds, for adding arrays to it: the
+    arrays are computed from the same alignment and apex as the ones it has."""
+
+    alignment: Alignment
+    apex: int
+    repair: str
+    #: the derived sets to add (:func:`mepipe.arrays.derived_names`)
+    sets: tuple[str, ...]
 
 
 @dataclass
@@ -168,7 +150,7 @@ class SampleResult:
 
 def checksum(images: Mapping[str, np.ndarray]) -> str:
     """sha256 over arrays in a fixed order (names, shapes and bytes): the ``checksum`` field
-    covers a sample's :data:`IMAGES` and raw images, each ``checksum_<set>`` its set's
+    covers a sample's base sets' arrays (:data:`IMAGES` and raw images), each ``checksum_<set>`` its set's
     arrays (:func:`set_checksums`)."""
     digest = hashlib.sha256()
     for name in sorted(images):
@@ -180,14 +162,15 @@ def checksum(images: Mapping[str, np.ndarray]) -> str:
 
 def base_images(images: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     """The arrays the ``checksum`` field covers (the dynamic images, onset, apex, raw ones)."""
-    return {name: value for name, value in images.items() if name not in DERIVED_ARRAYS}
+    derived = derived_arrays()
+    return {name: value for name, value in images.items() if name not in derived}
 
 
 def set_checksums(images: Mapping[str, np.ndarray], sets: Sequence[str]) -> dict[str, str]:
     """``checksum_<set>`` -> checksum of that set's arrays among ``images``."""
+    derived = derived_arrays()
     return {
-        set_checksum_field(name): checksum({a: v for a, v in images.items() if DERIVED_ARRAYS.get(a) == name})
-        for name in sets
+        set_checksum_field(name): checksum({a: v for a, v in images.items() if derived.get(a) == name}) for name in sets
     }
 
 
@@ -212,7 +195,7 @@ def create_store(
     attrs: Mapping[str, Any],
     overwrite: bool = False,
     arrays: Sequence[str] = IMAGES,
-    sequence_frames: int = 8,
+    options: Mapping[str, Any] | None = None,
 ) -> zarr.Group:
     """Create an empty store for ``samples``: every sample ``pending``.
 
@@ -225,43 +208,25 @@ def create_store(
     size, channels : int
         Image side and channel count (3, or 1 with ``--gray``).
     keep_raw : bool
-        Also create the float32 ``trdi_raw`` / ``midi_raw`` arrays.
+        Also create the float32 ``trdi_raw`` / ``midi_raw`` arrays (with ``trdi``, ``midi``).
     attrs : mapping
         Stored as ``attrs["mepipe"]`` (configuration and provenance); with an
         ``au_vocabulary`` (list of AU numbers) the store gets ``au_multihot`` over it.
     overwrite : bool
         Replace an existing store at ``path``.
     arrays : sequence of str
-        The ``--arrays`` names (:data:`ARRAY_SETS`) the store holds; default
+        The ``--arrays`` names (:func:`mepipe.arrays.set_names`) the store holds; default
         :data:`IMAGES`, which creates exactly the arrays of a store from before ``--arrays``.
-    sequence_frames : int
-        Frames per sample of the ``sequence`` array.
+    options : mapping, optional
+        The build options the sets' shapes name beyond ``size`` and ``channels``
+        (``sequence_frames``: :attr:`mepipe.arrays.ArraySet.options`).
     """
     n = len(samples)
+    layout = {**(options or {}), "size": size, "channels": channels, "keep_raw": keep_raw}
+    clashes = name_clashes()
+    if clashes:
+        raise MepipeError(f"{path}: the registered array sets reuse the names {', '.join(clashes)}")
     group = zarr.open_group(path, mode="w" if overwrite else "w-")
-    image_shape = (n, size, size, channels)
-    image_chunks = (1, size, size, channels)
-    for name in (name for name in IMAGES if name in arrays):
-        group.create_array(
-            name,
-            shape=image_shape,
-            chunks=image_chunks,
-            dtype="uint8",
-            fill_value=0,
-            dimension_names=IMAGE_DIMS,
-            compressors=IMAGE_COMPRESSOR,
-        )
-    if keep_raw:
-        for name in RAW_IMAGES:
-            group.create_array(
-                name,
-                shape=image_shape,
-                chunks=image_chunks,
-                dtype="float32",
-                fill_value=0.0,
-                dimension_names=IMAGE_DIMS,
-                compressors=IMAGE_COMPRESSOR,
-            )
     for name, dtype in SHEET_FIELDS.items():
         values = np.array([getattr(s, name) for s in samples], dtype=dtype)
         column = group.create_array(name, shape=(n,), chunks=(max(n, 1),), dtype=dtype, dimension_names=("sample",))
@@ -293,41 +258,52 @@ def create_store(
             fill_value=fill,
             dimension_names=("sample", *dims),
         )
-    add_derived(group, [name for name in DERIVED_SETS if name in arrays], size, channels, sequence_frames)
+    create_sets(group, [s.name for s in array_sets() if s.name in arrays], layout)
     group.attrs[STORE_ATTRS] = dict(attrs)
     return group
 
 
-def add_derived(group: zarr.Group, sets: Sequence[str], size: int, channels: int, sequence_frames: int) -> None:
-    """Create the arrays of the derived ``sets`` (one chunk per sample, zstd, like the
-    images) and their checksum fields (one chunk, empty: no sample built yet), in a new
-    store or beside the arrays of a finished one, which stay untouched."""
+def create_sets(group: zarr.Group, names: Sequence[str], options: Mapping[str, Any]) -> None:
+    """Create the arrays of the sets ``names`` (one chunk per sample, zstd; shapes resolved
+    from ``options``: :meth:`mepipe.arrays.ArraySpec.sample_shape`) and the checksum fields
+    of the derived ones (one chunk, empty: no sample built yet), in a new store or beside
+    the arrays of a finished one, which stay untouched."""
     n = array(group, "sample_id").shape[0]
-    for name in sets:
-        for derived, (dtype, shape, dims, fill) in derived_arrays(name, size, channels, sequence_frames).items():
+    for name in names:
+        array_set = get_set(name)
+        for spec in array_set.kept(options):
+            shape = spec.sample_shape(options)
             group.create_array(
-                derived,
+                spec.name,
                 shape=(n, *shape),
                 chunks=(1, *shape),
-                dtype=dtype,
-                fill_value=fill,
-                dimension_names=("sample", *dims),
+                dtype=spec.dtype,
+                fill_value=spec.fill,
+                dimension_names=("sample", *spec.dims),
                 compressors=IMAGE_COMPRESSOR,
             )
-        group.create_array(
-            set_checksum_field(name),
-            shape=(n,),
-            chunks=(max(n, 1),),
-            dtype=str,
-            fill_value="",
-            dimension_names=("sample",),
-        )
+        if not array_set.base:
+            group.create_array(
+                set_checksum_field(name),
+                shape=(n,),
+                chunks=(max(n, 1),),
+                dtype=str,
+                fill_value="",
+                dimension_names=("sample",),
+            )
 
 
 def held_sets(group: zarr.Group) -> tuple[str, ...]:
-    """The ``--arrays`` names a store holds, in :data:`ARRAY_SETS` order."""
+    """The ``--arrays`` names a store holds, in store order: a base set where its arrays
+    are there, a derived one where its checksum field is."""
     return tuple(
-        name for name in ARRAY_SETS if (name in group if name in IMAGES else set_checksum_field(name) in group)
+        s.name
+        for s in array_sets()
+        if (
+            all(spec.name in group for spec in s.arrays if spec.when is None)
+            if s.base
+            else set_checksum_field(s.name) in group
+        )
     )
 
 
@@ -364,16 +340,17 @@ def per_sample_arrays(group: zarr.Group) -> list[str]:
 
 
 def is_image(name: str) -> bool:
-    """Arrays written by the build's workers, one chunk per sample (the images, flow,
-    strain, sequences, aligned landmarks), as opposed to the small per-sample fields its
-    driver writes."""
-    return name in IMAGES or name in RAW_IMAGES or name in DERIVED_ARRAYS
+    """Arrays written by the build's workers, one chunk per sample (those of the array
+    sets: the images, flow, strain, sequences, aligned landmarks), as opposed to the small
+    per-sample fields its driver writes."""
+    return name in array_owners()
 
 
 def image_names(group: zarr.Group) -> tuple[str, ...]:
-    """The per-sample arrays this store holds beyond its fields: ``IMAGES``, raw ones when
-    kept, then the derived arrays (``flow``, ``strain``, ``sequence``, ...)."""
-    return tuple(name for name in (*IMAGES, *RAW_IMAGES, *DERIVED_ARRAYS) if name in group)
+    """The per-sample arrays this store holds beyond its fields, in
+    :func:`mepipe.arrays.store_arrays` order: ``IMAGES``, raw ones when kept, then the
+    derived arrays (``flow``, ``strain``, ``sequence``, ...)."""
+    return tuple(name for name in store_arrays() if name in group)
 
 
 def array(group: zarr.Group, name: str) -> zarr.Array:

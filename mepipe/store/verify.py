@@ -11,7 +11,8 @@ import zarr
 
 from mepipe._shared.progress import Progress
 from mepipe._shared.text import one_line
-from mepipe.store import DERIVED_SETS, OK, open_store, read_array, sample_checksum, set_checksum_field
+from mepipe.arrays import derived_names
+from mepipe.store import OK, open_store, read_array, sample_checksum, set_checksum_field
 from mepipe.store.read import set_checksum
 
 #: the reason given for an ok sample whose derived set was never written
@@ -43,7 +44,7 @@ def damaged_samples(group: zarr.Group, *, progress: bool = False, unbuilt: bool 
         ids = read_array(group, "sample_id")
         sets = {
             name: read_array(group, set_checksum_field(name))
-            for name in DERIVED_SETS
+            for name in derived_names()
             if set_checksum_field(name) in group
         }
     except Exception as exc:

@@ -21,6 +21,7 @@ import numpy as np
 import zarr
 from zarr.core.sync import sync
 
+from mepipe._shared import testhook
 from mepipe.store.chunkio import ChunkFiles, chunk_files
 from mepipe.store.schema import (
     ALIGNMENT_FIELDS,
@@ -132,6 +133,7 @@ class FieldWriter:
         self.group = group
         self.interval = interval
         self.pending: dict[int, dict[str, Any]] = {}
+        self.committed = 0
         self._last = -math.inf
 
     def add(self, index: int, fields: Mapping[str, Any]) -> None:
@@ -152,7 +154,9 @@ class FieldWriter:
             column = array(self.group, name)
             values = np.array([self.pending[i][name] for i in indices])
             column.oindex[indices] = values if column.dtype.kind in "TO" else values.astype(column.dtype)
+        self.committed += len(self.pending)
         self.pending.clear()
+        testhook.committed(self.committed)
 
 
 def alignment_values(alignment: Alignment | None) -> dict[str, Any]:

@@ -161,14 +161,25 @@ def _synthesize_composite(
     for name, rows in recipe.listed(subjects, clips_per_subject).items():
         part = get_recipe(name)
         emotions = dict(zip(part.class_sets["3"], class_emotions(part, "3")))
-        samples = []
+        samples: list[Sample] = []
         for subject, clip, label in rows:
             length = int(rng.integers(CLIP_LENGTHS[0], CLIP_LENGTHS[1] + 1))
             onset = int(rng.integers(part.synth_style.onsets[0], part.synth_style.onsets[1] + 1))
             apex = onset + int(round(rng.uniform(0.3, 0.6) * (length - 1)))
             emotion = emotions[label]
+            # the members' AUs make the composite's vocabulary (SMIC codes none: its folders drop them)
             samples.append(
-                Sample(f"{subject}/{clip}", subject, clip, onset, apex, onset + length - 1, emotion, emotion)
+                Sample(
+                    f"{subject}/{clip}",
+                    subject,
+                    clip,
+                    onset,
+                    apex,
+                    onset + length - 1,
+                    emotion,
+                    emotion,
+                    action_units=made_up_aus(len(samples)),
+                )
             )
         report = _write_release(part, out / name.upper(), samples, scale, seed, workers, progress)
         written += report.samples
@@ -217,11 +228,16 @@ def make_samples(
                     offset=onset + length - 1,
                     emotion=emotion,
                     label=labels[emotion],
-                    action_units=AU_STRINGS[len(samples) % len(AU_STRINGS)],
+                    action_units=made_up_aus(len(samples)),
                     objective_class=str(len(samples) % 7 + 1) if "objective" in recipe.class_sets else "",
                 )
             )
     return samples
+
+
+def made_up_aus(index: int) -> str:
+    """The action units of the ``index``-th made-up sample of a release: :data:`AU_STRINGS` in turn."""
+    return AU_STRINGS[index % len(AU_STRINGS)]
 
 
 def class_emotions(recipe: Recipe, classes: str) -> list[str]:
@@ -347,8 +363,12 @@ def _render_clip(
     )
     names = set()
     for number, frame in zip(numbers, frames):
-        _, encoded = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
         name = recipe.frame_name(sample, number)
+        # the release's format: JPEG mostly, PNG for DFME
+        png = name.lower().endswith(".png")
+        _, encoded = cv2.imencode(
+            ".png" if png else ".jpg", frame, [] if png else [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY]
+        )
         # open() rather than cv2.imwrite: cv2 cannot write to non-ASCII paths on Windows
         with open(folder / name, "wb") as handle:
             handle.write(encoded.tobytes())

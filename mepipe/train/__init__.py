@@ -1,22 +1,40 @@
 """The training stage (needs the ``train`` extra: torch).
 
-Leave-one-subject-out training of the two-stream Adaptive Fusion Network on a store
-written by ``mepipe build`` (docs/method.md sections 4 and 5). Modules, one job each:
-``data`` (store -> memory, LOSO split), ``model`` (streams and fusion variants),
-``augment`` (input standardisation, paired augmentation), ``loop`` (one fold), ``metrics``
-(pure NumPy scores), ``report`` (predictions.csv, metrics, table), ``plots`` (figures)
-and ``run`` (the :func:`train` entry point).
+Leave-one-subject-out training of any registered model on a store written by ``mepipe
+build``: the two-stream Adaptive Fusion Network and its ablations (docs/method.md
+sections 4 and 5), the published STSTNet, or a model another package registers
+(docs/models.md). Modules, one job each: ``options`` (:class:`TrainOptions`, a run's
+options), ``defaults`` (names and defaults, without torch), ``models`` (the registry: :func:`build_model`, :func:`register_model`),
+``model`` (the AFN's streams and fusion variants), ``data`` (store -> a model's inputs in
+memory, LOSO split), ``augment`` (input standardisation, paired augmentation), ``loop``
+(one fold), ``together`` (folds side by side), ``metrics`` (pure NumPy scores),
+``results`` (predictions.csv, metrics, table), ``plots`` (figures), ``run`` (the
+:func:`train` entry point) and ``sweep`` (several models and seeds, here or on Dask).
 
-Importing this package does not import PyTorch (the CLI reads ``defaults`` without
-it); ``mepipe.train.train`` imports it on first access.
+Importing this package does not import PyTorch (the CLI reads ``defaults`` and
+``options`` without it); ``mepipe.train.train``, ``build_model``, ``register_model``,
+``model_names`` and ``ModelSpec`` import it on first access.
 """
 
 from typing import Any
 
+from .options import TrainOptions
+
+#: name -> module of the names imported (with PyTorch) on first access
+_LAZY = {
+    "train": "run",
+    "build_model": "models",
+    "register_model": "models",
+    "model_names": "models",
+    "ModelSpec": "models",
+}
+
+__all__ = ["TrainOptions", *_LAZY]
+
 
 def __getattr__(name: str) -> Any:
-    if name == "train":
-        from .run import train
+    if name in _LAZY:
+        from importlib import import_module
 
-        return train
+        return getattr(import_module(f".{_LAZY[name]}", __name__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

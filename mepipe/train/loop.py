@@ -15,34 +15,22 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from mepipe._shared.progress import Progress
 from mepipe.errors import UsageError
 
-from .augment import apply_affine, random_affine, standardise
+from .augment import apply_affine, random_affine
 from .data import Fold, StoreData
-from .model import FusionNet, at_least_float32, dropout_keep, load_backbone
+from .model import at_least_float32, dropout_keep
+from .models import ModelSpec, build_model, get_model
+from .options import TrainOptions
 
 #: head learning rate = HEAD_LR_FACTOR x backbone learning rate (1e-3 vs 1e-4 by default)
 HEAD_LR_FACTOR = 10.0
 WEIGHT_DECAY = 1e-4
 LABEL_SMOOTHING = 0.1
 FOCAL_GAMMA = 2.0
-#: parameter-name prefixes of the backbone (learning rate ``lr``; the rest gets 10x)
-BACKBONE = ("trdi_stream.", "midi_stream.")
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Hyper-parameters shared by every fold of a run (docs/method.md section 4)."""
-
-    variant: str = "afn"
-    epochs: int = 30
-    batch: int = 32
-    lr: float = 1e-4
-    width: int = 64
-    focal: bool = False
-    init_weights: str | None = None
 
 
 @dataclass
@@ -126,34 +114,54 @@ def classification_loss(
     return -(w * terms.sum(-1)).sum(-1) / w.sum(-1).clamp(min=torch.finfo(w.dtype).tiny)
 
 
-def new_model(n_classes: int, config: TrainConfig, own_seed: int) -> tuple[FusionNet, str]:
+def new_model(n_classes: int, options: TrainOptions, own_seed: int) -> tuple[nn.Module, str]:
     """A fold's freshly initialised one-fold model (global RNG seeded with ``own_seed``)."""
+    spec = get_model(options.model)
     torch.manual_seed(own_seed)
-    model = FusionNet(n_classes, config.variant, config.width)
-    init_report = load_backbone(model, config.init_weights) if config.init_weights else ""
-    return model, init_report
+    model = build_model(spec.name, n_classes, **{name: getattr(options, name) for name in spec.options})
+    if not options.init_weights:
+        return model, ""
+    if spec.load_init is None:
+        raise UsageError(f"--init-weights: model {spec.name} takes no initial weights")
+    return model, spec.load_init(model, options.init_weights)
 
 
 def new_optimiser(
     named: list[tuple[str, torch.Tensor]],
-    config: TrainConfig,
+    options: TrainOptions,
     total: int,
 ) -> tuple[torch.optim.AdamW, torch.optim.lr_scheduler.LambdaLR]:
     """AdamW (backbone ``lr``, head 10x) and its cosine schedule over ``total`` steps."""
-    backbone = [p for name, p in named if name.startswith(BACKBONE)]
-    head = [p for name, p in named if not name.startswith(BACKBONE)]
-    optimiser = torch.optim.AdamW(
-        [{"params": backbone, "lr": config.lr}, {"params": head, "lr": config.lr * HEAD_LR_FACTOR}],
-        weight_decay=WEIGHT_DECAY,
-    )
+    backbone_prefixes = get_model(options.model).backbone
+    backbone = [p for name, p in named if name.startswith(backbone_prefixes)]
+    head = [p for name, p in named if not name.startswith(backbone_prefixes)]
+    groups = [{"params": backbone, "lr": options.lr}]
+    if head:
+        groups.append({"params": head, "lr": options.lr * HEAD_LR_FACTOR})
+    optimiser = torch.optim.AdamW(groups, weight_decay=WEIGHT_DECAY)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda s: 0.5 * (1 + math.cos(math.pi * s / total)))
     return optimiser, schedule
 
 
-def augmented(data: StoreData, rows: torch.Tensor, theta: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Standardised TRDI and MIDI of store ``rows``, each pair warped by its ``theta``."""
-    trdi, midi = apply_affine(theta, standardise(data.trdi[rows]), standardise(data.midi[rows]))
-    return trdi, midi
+def model_inputs(
+    spec: ModelSpec, data: StoreData, rows: torch.Tensor, theta: torch.Tensor | None = None
+) -> tuple[torch.Tensor, ...]:
+    """The prepared inputs of store ``rows``; with ``theta`` (and a model that augments),
+    each sample's inputs warped together by its matrix."""
+    inputs = tuple(spec.prepare(data.inputs[name][rows]) for name in spec.inputs)
+    if theta is None or not spec.augment:
+        return inputs
+    return apply_affine(theta, *inputs)
+
+
+def training_draws(
+    spec: ModelSpec, n: int, features: int, generator: torch.Generator
+) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+    """One batch's random warps (models that augment) and dropout mask (models taking it from
+    the trainer), drawn from the fold's ``generator`` in that order."""
+    theta = random_affine(n, generator) if spec.augment else None
+    keep = dropout_keep(n, features, generator) if spec.fold_dropout else None
+    return theta, keep
 
 
 def n_batches(n: int, batch: int) -> int:
@@ -172,7 +180,7 @@ def epoch_batches(n: int, batch: int, generator: torch.Generator) -> list[torch.
 def train_fold(
     data: StoreData,
     fold: Fold,
-    config: TrainConfig,
+    options: TrainOptions,
     seed: int,
     device: torch.device,
     progress: bool = True,
@@ -184,7 +192,7 @@ def train_fold(
     data : StoreData
         Its tensors already on ``device``.
     fold : Fold
-    config : TrainConfig
+    options : TrainOptions
     seed : int
         Run seed; the fold's own seed is ``fold_seed(seed, fold.index)``, which fixes the
         initialisation, the batch order, the augmentation and dropout.
@@ -201,16 +209,18 @@ def train_fold(
     own_seed = fold_seed(seed, fold.index)
     generator = torch.Generator().manual_seed(own_seed)
     n_classes = len(data.class_names)
-    model, init_report = new_model(n_classes, config, own_seed)
+    spec = get_model(options.model)
+    model, init_report = new_model(n_classes, options, own_seed)
     memory_format = torch.channels_last if cuda else torch.contiguous_format
     # Module.to takes memory_format (torch parses its arguments like Tensor.to's); its stubs omit it
     model = model.to(device, memory_format=memory_format)  # type: ignore[call-overload]
 
     train_rows = torch.as_tensor(fold.train, device=device)
     weights = class_weights(data.labels[train_rows], n_classes).to(device)
-    total = max(1, config.epochs * n_batches(len(train_rows), config.batch))
-    optimiser, schedule = new_optimiser(list(model.named_parameters()), config, total)
-    gamma = FOCAL_GAMMA if config.focal else 0.0
+    total = max(1, options.epochs * n_batches(len(train_rows), options.batch))
+    optimiser, schedule = new_optimiser(list(model.named_parameters()), options, total)
+    gamma = FOCAL_GAMMA if options.focal else 0.0
+    features = int(model.features) if spec.fold_dropout else 0  # the size of its dropout mask
 
     losses, accuracies = [], []
     bar = Progress(
@@ -219,19 +229,18 @@ def train_fold(
     seen = 0
     start = time.perf_counter()
     model.train()
-    for _ in range(config.epochs):
+    for _ in range(options.epochs):
         loss_sum = torch.zeros((), device=device)
         correct = torch.zeros((), device=device, dtype=torch.int64)
         n_epoch = 0
-        for idx in epoch_batches(len(train_rows), config.batch, generator):
+        for idx in epoch_batches(len(train_rows), options.batch, generator):
             rows = train_rows[idx.to(device)]
             y = data.labels[rows]
-            trdi, midi = augmented(data, rows, random_affine(len(rows), generator, device))
-            keep = dropout_keep(len(rows), model.features, generator).to(device)
+            theta, keep = training_draws(spec, len(rows), features, generator)
+            inputs = model_inputs(spec, data, rows, None if theta is None else theta.to(device))
+            inputs = tuple(x.contiguous(memory_format=memory_format) for x in inputs)
             with torch.autocast("cuda", dtype=torch.bfloat16, enabled=cuda):
-                logits, _ = model(
-                    trdi.contiguous(memory_format=memory_format), midi.contiguous(memory_format=memory_format), keep
-                )
+                logits, _ = spec.forward(model, inputs, None if keep is None else keep.to(device))
             loss = classification_loss(logits, y, weights, gamma=gamma)
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
@@ -250,7 +259,7 @@ def train_fold(
         torch.cuda.synchronize(device)
     seconds = max(time.perf_counter() - start, 1e-9)
     bar.close()
-    probs, w_trdi = predict(model, data, fold.test, config.batch, device)
+    probs, w_trdi = predict(model, data, fold.test, options.batch, device, spec)
     return FoldResult(
         fold=fold,
         seed=seed,
@@ -261,36 +270,45 @@ def train_fold(
         samples_per_s=seen / seconds,
         samples_seen=seen,
         train_seconds=seconds,
-        global_weights=model.global_weights(),
+        global_weights=global_weights(model),
         init_report=init_report,
     )
 
 
+def global_weights(model: nn.Module) -> list[float] | None:
+    """The learned global fusion weights of a model that has them (the ``global`` variant)."""
+    method = getattr(model, "global_weights", None)
+    return method() if callable(method) else None
+
+
 @torch.no_grad()
 def predict(
-    model: FusionNet,
+    model: nn.Module,
     data: StoreData,
     rows: np.ndarray,
     batch: int,
     device: torch.device,
+    spec: ModelSpec | None = None,
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Class probabilities (and the AFN's TRDI weight) of ``rows``, model in eval mode.
+
+    ``spec``: the model's registry entry; default: that of the model ``data`` was loaded for.
 
     Returns
     -------
     probs : ndarray, shape (len(rows), C)
     w_trdi : ndarray, shape (len(rows),), or None
-        The per-sample TRDI fusion weight; ``None`` for variants without one.
+        The per-sample TRDI fusion weight; ``None`` for models without one.
     """
+    spec = spec or get_model(data.model)
     cuda = device.type == "cuda"
     memory_format = torch.channels_last if cuda else torch.contiguous_format
     model.eval()
     probs, w_trdi = [], []
     for chunk in torch.split(torch.as_tensor(rows, device=device), batch):
-        trdi = standardise(data.trdi[chunk]).contiguous(memory_format=memory_format)
-        midi = standardise(data.midi[chunk]).contiguous(memory_format=memory_format)
+        inputs = tuple(x.contiguous(memory_format=memory_format) for x in model_inputs(spec, data, chunk))
         with torch.autocast("cuda", dtype=torch.bfloat16, enabled=cuda):
-            logits, weights = model(trdi, midi)
+            logits, weights = spec.forward(model, inputs)
         probs.append(torch.softmax(logits.float(), 1).cpu())
         if weights is not None:
             w_trdi.append(weights[:, 0].float().cpu())

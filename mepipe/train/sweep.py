@@ -1,12 +1,13 @@
-"""Sweeps: several variants x seeds of LOSO runs on one store, here or on Dask workers.
+"""Sweeps: several models x seeds of LOSO runs on one store, here or on Dask workers.
 
-An ablation is many runs of the same protocol. Each (variant, seed) run is one task: in
+An ablation (or a comparison of models: the AFN variants are models, and so is
+``ststnet``) is many runs of the same protocol. Each (model, seed) run is one task: in
 this process one after another, or on the workers of a Dask cluster, each worker
 training on its own GPU when it has one (folds at once there, see
 :mod:`mepipe.train.together`). A worker reads the store itself (once per process), so
 only options go out and only fold results (test probabilities and curves) come back.
 
-Each variant's runs are reported as a ``mepipe train`` run into ``OUT/<variant>/``, and
+Each model's runs are reported as a ``mepipe train`` run into ``OUT/<model>/``, and
 the sweep as a whole into ``OUT/sweep.json``, ``OUT/sweep.png`` and a printed table.
 """
 
@@ -25,11 +26,12 @@ import torch
 from mepipe.engine.execute import connect, is_distributed
 from mepipe.errors import UsageError
 
-from .data import StoreData, load_store
-from .defaults import VARIANTS
+from .data import StoreData, check_store, load_store
 from .loop import FoldResult, device_name, resolve_device
+from .models import get_model, model_names
+from .options import TrainOptions
 from .plots import plot_sweep
-from .run import RunSpec, fit, report, run_spec, seed_list, to_device
+from .run import RunSpec, fit, report, seed_list, to_device, training_options
 
 #: the scores a sweep compares
 SCORES = ("accuracy", "uf1", "uar")
@@ -38,70 +40,74 @@ SCORES = ("accuracy", "uf1", "uar")
 def sweep(
     store: str | Path,
     out: str | Path,
-    variants: Sequence[str],
+    models: Sequence[str],
     seeds: int | Sequence[int] = 1,
     *,
     scheduler: Any = None,
     progress: bool = True,
-    **options: Any,
+    options: TrainOptions | None = None,
+    **keywords: Any,
 ) -> dict:
-    """Run every variant with every seed; report each variant and the sweep.
+    """Run every model with every seed; report each model and the sweep.
 
     Parameters
     ----------
     store, out : str or Path
-        The store, and the folder receiving ``<variant>/`` run folders and ``sweep.*``.
-    variants : sequence of str
-        Fusion variants (see :data:`~mepipe.train.defaults.VARIANTS`), distinct.
+        The store, and the folder receiving ``<model>/`` run folders and ``sweep.*``.
+    models : sequence of str
+        Registered models (the AFN variants among them), distinct.
     seeds : int or sequence of int
         As for :func:`~mepipe.train.run.train`.
     scheduler : str or distributed.Client, optional
         ``None``: run here, one run after another. A ``tcp://`` address or a Client:
-        one task per (variant, seed) on the cluster's workers.
+        one task per (model, seed) on the cluster's workers.
     progress : bool
         Progress bars (local runs only).
-    **options
-        The other keyword arguments of :func:`~mepipe.train.run.train`.
+    options : TrainOptions, optional
+        The runs' other options (their ``model`` is replaced); or give them as keywords.
 
     Returns
     -------
     dict
-        The content of sweep.json.
+        The content of sweep.json (each model's scores under ``variants``, its older name).
     """
-    variants = list(variants)
-    unknown = [v for v in variants if v not in VARIANTS]
-    if unknown or not variants or len(set(variants)) != len(variants):
+    models = list(models)
+    unknown = [m for m in models if m not in model_names()]
+    if unknown or not models or len(set(models)) != len(models):
         raise UsageError(
-            f"--variant must list distinct variants of {', '.join(VARIANTS)}; got {','.join(variants) or 'none'}"
+            f"--model must list distinct models of {', '.join(model_names())}; got {','.join(models) or 'none'}"
         )
     if scheduler is not None and not is_distributed(scheduler):
         raise UsageError(
             f"mepipe train --scheduler takes a tcp://HOST:PORT address (or use --cluster), not {scheduler!r}"
         )
-    base = run_spec(store, **options)
-    specs = {v: replace(base, config=replace(base.config, variant=v)) for v in variants}
+    base = training_options(options, **keywords)
+    specs = {m: RunSpec(str(store), replace(base, model=m)) for m in models}
+    for spec in specs.values():  # every model's store check before any training
+        check_store(store, base.classes, base.image_size, spec.options.model)
     chosen = seed_list(seeds)
-    tasks = [(v, seed) for v in variants for seed in chosen]
-    data = load_store(store, base.classes, base.image_size)
+    tasks = [(m, seed) for m in models for seed in chosen]
+    data = _load_each(store, base, models)
     if scheduler is None:
         target = resolve_device(base.device)
-        on_device = to_device(data, target)
-        done = {
-            (v, seed): (fit(on_device, specs[v], [seed], target, progress), device_name(target)) for v, seed in tasks
-        }
+        done = {}
+        for m in models:
+            on_device = to_device(data[m], target)
+            for seed in chosen:
+                done[(m, seed)] = (fit(on_device, specs[m], [seed], target, progress), device_name(target))
     else:
         done = _on_cluster(scheduler, specs, tasks)
 
     out = Path(out)
     runs = {}
-    for v in variants:
-        results = [r for seed in chosen for r in done[(v, seed)][0]]
-        runs[v] = report(out / v, data, results, specs[v], done[(v, chosen[0])][1])
-    summary = summarise_sweep(runs, data, chosen)
+    for m in models:
+        results = [r for seed in chosen for r in done[(m, seed)][0]]
+        runs[m] = report(out / m, data[m], results, specs[m], done[(m, chosen[0])][1])
+    summary = summarise_sweep(runs, data[models[0]], chosen)
     out.mkdir(parents=True, exist_ok=True)
     (out / "sweep.json").write_text(json.dumps(summary, indent=2) + "\n")
     plot_sweep(
-        {v: summary["variants"][v] for v in variants},
+        {m: summary["variants"][m] for m in models},
         SCORES,
         out / "sweep.png",
         f"{len(chosen)} seed(s), {summary['n_samples']} samples: mean and std over seeds",
@@ -109,8 +115,21 @@ def sweep(
     return summary
 
 
+def _load_each(store: str | Path, options: TrainOptions, models: list[str]) -> dict[str, StoreData]:
+    """Each model's inputs; models whose inputs are made alike (the AFN variants) share one copy."""
+    loaded: dict[tuple, StoreData] = {}
+    data = {}
+    for m in models:
+        spec = get_model(m)
+        key = (spec.arrays, spec.inputs, spec.make_inputs)
+        if key not in loaded:
+            loaded[key] = load_store(store, options.classes, options.image_size, m)
+        data[m] = replace(loaded[key], model=m)
+    return data
+
+
 def summarise_sweep(runs: dict[str, dict], data: StoreData, seeds: list[int]) -> dict:
-    """Per variant: mean and (population) std over seeds of each score, and the per-seed values."""
+    """Per model: mean and (population) std over seeds of each score, and the per-seed values."""
     first = next(iter(runs.values()))
     return {
         "store": first["store"]["path"],
@@ -133,8 +152,8 @@ def summarise_sweep(runs: dict[str, dict], data: StoreData, seeds: list[int]) ->
 
 
 def format_sweep(summary: dict) -> str:
-    """The sweep as a plain-text table: one row per variant, mean +- std over seeds."""
-    lines = [f"{'variant':<9}{'seeds':>6}" + "".join(f"{k:>17}" for k in SCORES)]
+    """The sweep as a plain-text table: one row per model, mean +- std over seeds."""
+    lines = [f"{'model':<9}{'seeds':>6}" + "".join(f"{k:>17}" for k in SCORES)]
     for v, s in summary["variants"].items():
         lines.append(f"{v:<9}{len(s['per_seed']):>6}" + "".join(f"{s[k]:>10.3f} +-{s[k + '_std']:.3f}" for k in SCORES))
     chance = summary["chance"]
@@ -156,7 +175,7 @@ def _on_cluster(scheduler: Any, specs: dict[str, RunSpec], tasks: list[tuple[str
 
 
 def run_on_worker(spec: RunSpec, seed: int) -> tuple[list[FoldResult], str]:
-    """One (variant, seed) run on a Dask worker: its fold results and the device's name.
+    """One (model, seed) run on a Dask worker: its fold results and the device's name.
 
     The worker trains with as many torch threads as it has Dask threads, on the GPU its
     name's trailing number picks (modulo the GPUs it sees; a batch job usually sees one).
@@ -165,8 +184,9 @@ def run_on_worker(spec: RunSpec, seed: int) -> tuple[list[FoldResult], str]:
 
     worker = get_worker()
     torch.set_num_threads(max(1, worker.state.nthreads))
-    target = worker_device(spec.device, worker.name)
-    data = to_device(_cached_store(spec.store, spec.classes, spec.image_size), target)
+    options = spec.options
+    target = worker_device(options.device, worker.name)
+    data = to_device(_cached_store(spec.store, options.classes, options.image_size, options.model), target)
     return fit(data, spec, [seed], target, progress=False), device_name(target)
 
 
@@ -181,6 +201,6 @@ def worker_device(device: str, name: Any) -> torch.device:
 
 
 @lru_cache(maxsize=2)
-def _cached_store(store: str, classes: str | None, image_size: int | None) -> StoreData:
-    # a worker runs several tasks on the same store: read it once per process
-    return load_store(store, classes, image_size)
+def _cached_store(store: str, classes: str | None, image_size: int | None, model: str) -> StoreData:
+    # a worker runs several tasks on the same store: read it once per process (and model)
+    return load_store(store, classes, image_size, model)

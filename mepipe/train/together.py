@@ -33,24 +33,27 @@ import numpy as np
 import torch
 
 from mepipe._shared.progress import Progress
+from mepipe.errors import UsageError
 
 from .augment import random_affine
 from .data import Fold, StoreData
 from .loop import (
     FOCAL_GAMMA,
     FoldResult,
-    TrainConfig,
-    augmented,
     class_weights,
     classification_loss,
     epoch_batches,
     fold_seed,
+    global_weights,
+    model_inputs,
     n_batches,
     new_model,
     new_optimiser,
     predict,
 )
-from .model import FoldMask, FusionNet, dropout_keep
+from .model import FoldMask, dropout_keep
+from .models import ModelSpec, get_model
+from .options import TrainOptions
 
 _IDENTITY = torch.tensor([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
 
@@ -58,7 +61,7 @@ _IDENTITY = torch.tensor([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
 def train_folds(
     data: StoreData,
     jobs: list[tuple[Fold, int]],
-    config: TrainConfig,
+    options: TrainOptions,
     device: torch.device,
     progress: bool = True,
 ) -> list[FoldResult]:
@@ -70,7 +73,8 @@ def train_folds(
         Its tensors already on ``device``.
     jobs : list of (Fold, int)
         Folds and their run seeds; the same fold may appear with several seeds.
-    config : TrainConfig
+    options : TrainOptions
+        Of a stackable model (:attr:`ModelSpec.stackable <mepipe.train.models.ModelSpec>`).
     device : torch.device
     progress : bool
         One progress display for the group (stderr: a bar on a terminal, lines in a log).
@@ -81,6 +85,9 @@ def train_folds(
         In the order of ``jobs``. ``train_seconds`` is the group's training time shared
         out by samples seen, so summed over folds it is the wall time.
     """
+    spec = get_model(options.model)
+    if not spec.stackable:
+        raise UsageError(f"--folds-at-once: model {spec.name} cannot train folds side by side; use --sequential")
     cuda = device.type == "cuda"
     memory_format = torch.channels_last if cuda else torch.contiguous_format
     k_folds = len(jobs)
@@ -90,45 +97,49 @@ def train_folds(
     for fold, seed in jobs:
         own_seed = fold_seed(seed, fold.index)
         generators.append(torch.Generator().manual_seed(own_seed))
-        model, report = new_model(n_classes, config, own_seed)
+        model, report = new_model(n_classes, options, own_seed)
         models.append(model)
         reports.append(report)
+    # a stackable model's class has stack (ModelSpec.stackable); nn.Module's type does not say so
+    stacked: torch.nn.Module = type(models[0]).stack(models)  # type: ignore[attr-defined]
     # Module.to takes memory_format (torch parses its arguments like Tensor.to's); its stubs omit it
-    model = FusionNet.stack(models).to(device, memory_format=memory_format)  # type: ignore[call-overload]
+    model = stacked.to(device, memory_format=memory_format)  # type: ignore[call-overload]
     del models
     train_rows = [np.asarray(fold.train) for fold, _ in jobs]
-    counts = [n_batches(len(rows), config.batch) for rows in train_rows]
+    counts = [n_batches(len(rows), options.batch) for rows in train_rows]
     weights = torch.stack([class_weights(labels[rows], n_classes) for rows in train_rows]).to(device)
-    optimisers, schedules, grads = _optimisers(model, config, [config.epochs * c for c in counts])
-    gamma = FOCAL_GAMMA if config.focal else 0.0
+    optimisers, schedules, grads = _optimisers(model, options, [options.epochs * c for c in counts])
+    gamma = FOCAL_GAMMA if options.focal else 0.0
     steps = max(counts)
 
     losses: list[list[float]] = [[] for _ in jobs]
     accuracies: list[list[float]] = [[] for _ in jobs]
     seen = np.zeros(k_folds, np.int64)
     bar = Progress(
-        config.epochs * steps, f"{k_folds} folds at once", enabled=progress, unit="step", outcomes=False, step=None
+        options.epochs * steps, f"{k_folds} folds at once", enabled=progress, unit="step", outcomes=False, step=None
     )
     start = time.perf_counter()
     model.train()
-    for _ in range(config.epochs):
-        batches = [epoch_batches(len(rows), config.batch, g) for rows, g in zip(train_rows, generators)]
+    for _ in range(options.epochs):
+        batches = [epoch_batches(len(rows), options.batch, g) for rows, g in zip(train_rows, generators)]
         loss_sum = torch.zeros(k_folds, device=device)
         correct = torch.zeros(k_folds, device=device, dtype=torch.int64)
         n_epoch = np.zeros(k_folds, np.int64)
         for step in range(steps):
             # epochs aligned at their end: fold k's batch b runs at step b + steps - counts[k]
             chosen = {k: batches[k][step - steps + counts[k]] for k in range(k_folds) if step >= steps - counts[k]}
-            batch = _step_inputs(chosen, train_rows, generators, model.features)
+            batch = _step_inputs(spec, chosen, train_rows, generators, model.features)
             rows = torch.from_numpy(batch["index"]).to(device)
-            trdi, midi = augmented(data, rows.flatten(), batch["theta"].to(device))
-            size, image = batch["index"].shape[0], trdi.shape[-2:]
-            trdi = trdi.reshape(size, k_folds * trdi.shape[1], *image).contiguous(memory_format=memory_format)
-            midi = midi.reshape(size, k_folds * midi.shape[1], *image).contiguous(memory_format=memory_format)
+            theta = None if batch["theta"] is None else batch["theta"].to(device)
+            size = batch["index"].shape[0]
+            inputs = tuple(
+                x.reshape(size, k_folds * x.shape[1], *x.shape[2:]).contiguous(memory_format=memory_format)
+                for x in model_inputs(spec, data, rows.flatten(), theta)
+            )
             y = data.labels[rows].T
             valid = torch.from_numpy(batch["valid"]).to(device)
             with torch.autocast("cuda", dtype=torch.bfloat16, enabled=cuda):
-                logits, _ = model(trdi, midi, batch["keep"].to(device), _mask(batch, device))
+                logits, _ = spec.forward(model, inputs, batch["keep"].to(device), _mask(batch, device))
             logits = logits.view(k_folds, size, n_classes)  # a one-fold network drops the fold axis
             loss = classification_loss(logits, y, weights, gamma=gamma, valid=valid)
             torch._foreach_zero_(grads)
@@ -153,7 +164,7 @@ def train_folds(
     results = []
     for k, ((fold, seed), single) in enumerate(zip(jobs, model.unstack())):
         single = single.to(device, memory_format=memory_format)
-        probs, w_trdi = predict(single, data, fold.test, config.batch, device)
+        probs, w_trdi = predict(single, data, fold.test, options.batch, device, spec)
         results.append(
             FoldResult(
                 fold=fold,
@@ -165,7 +176,7 @@ def train_folds(
                 samples_per_s=seen.sum() / seconds,
                 samples_seen=int(seen[k]),
                 train_seconds=seconds * seen[k] / seen.sum(),
-                global_weights=single.global_weights(),
+                global_weights=global_weights(single),
                 init_report=reports[k],
             )
         )
@@ -173,7 +184,7 @@ def train_folds(
 
 
 def _optimisers(
-    model: FusionNet, config: TrainConfig, totals: list[int]
+    model: torch.nn.Module, options: TrainOptions, totals: list[int]
 ) -> tuple[list[torch.optim.AdamW], list[torch.optim.lr_scheduler.LambdaLR], list[torch.Tensor]]:
     """One AdamW and schedule per fold over its slices of the stacked parameters.
 
@@ -193,25 +204,30 @@ def _optimisers(
             view = p.detach().chunk(k_folds)[k]
             view.grad = grad.chunk(k_folds)[k]
             views.append((name, view))
-        optimiser, schedule = new_optimiser(views, config, max(1, total))
+        optimiser, schedule = new_optimiser(views, options, max(1, total))
         optimisers.append(optimiser)
         schedules.append(schedule)
     return optimisers, schedules, grads
 
 
 def _step_inputs(
-    chosen: dict[int, torch.Tensor], train_rows: list[np.ndarray], generators: list[torch.Generator], features: int
+    spec: ModelSpec,
+    chosen: dict[int, torch.Tensor],
+    train_rows: list[np.ndarray],
+    generators: list[torch.Generator],
+    features: int,
 ) -> dict:
     """Store rows, warps, dropout masks and validity of one step of all folds.
 
     Draws, for each fold with a batch at this step and in the order ``train_fold``
-    does, its augmentation and then its dropout mask. Short and idle folds are padded
-    with their first training row, an identity warp and no dropout.
+    does, its augmentation (models that augment) and then its dropout mask. Short and
+    idle folds are padded with their first training row, an identity warp and no dropout.
 
     Returns
     -------
     dict
-        ``index`` (B, K) int64 store rows, ``theta`` (B*K, 2, 3), ``keep`` (K, B, F)
+        ``index`` (B, K) int64 store rows, ``theta`` (B*K, 2, 3) or None (a model that
+        does not augment), ``keep`` (K, B, F)
         bool, ``valid`` (K, B) bool, ``active`` (K,) bool, ``ragged``: an active fold
         has fewer than B rows.
     """
@@ -224,7 +240,8 @@ def _step_inputs(
     for k, idx in chosen.items():
         n = len(idx)
         index[:n, k] = train_rows[k][idx.numpy()]
-        theta[:n, k] = random_affine(n, generators[k])
+        if spec.augment:
+            theta[:n, k] = random_affine(n, generators[k])
         keep[k, :n] = dropout_keep(n, features, generators[k])
         valid[k, :n] = True
     active = np.zeros(k_folds, bool)
@@ -232,7 +249,7 @@ def _step_inputs(
     ragged = any(len(idx) < size for idx in chosen.values())
     return {
         "index": index,
-        "theta": theta.view(-1, 2, 3),
+        "theta": theta.view(-1, 2, 3) if spec.augment else None,
         "keep": keep,
         "valid": valid,
         "active": active,

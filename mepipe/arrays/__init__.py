@@ -1,0 +1,80 @@
+"""The array sets a store can hold, one declaration each (:mod:`~mepipe.arrays.registry`).
+
+Each ``--arrays`` name is an :class:`~mepipe.arrays.registry.ArraySet`: its arrays (dtype,
+shape, dims), the frames it needs, how it is computed, its provenance and its report
+thumbnails. The store's schema, the build, the readers and the report read them from the
+registry. The built-in sets, in store order:
+
+* :mod:`~mepipe.arrays.images`: ``trdi``, ``midi``, ``onset``, ``apex`` (the default);
+* :mod:`~mepipe.arrays.flow`: ``flow`` (with ``strain``) and ``flow_apex_offset``;
+* :mod:`~mepipe.arrays.sequence`: ``sequence``;
+* :mod:`~mepipe.arrays.landmarks`: ``landmarks_aligned``.
+
+Adding a set is one module declaring an :class:`ArraySet` and one :func:`register` call
+(``docs/arrays.md``; ``tests/test_extend_arrays.py`` is the worked example)::
+
+    from mepipe.arrays import ArraySet, ArraySpec, Computed, register
+
+    register(ArraySet("apex_difference", (ArraySpec("apex_difference", "float32",
+                      ("size", "size", "channels"), ("y", "x", "channel"), fill=float("nan")),),
+                      frames=lambda span: (span.apex,),
+                      compute=lambda clip: Computed({"apex_difference": ...}),
+                      summary="apex minus onset"))
+"""
+
+from mepipe.arrays import flow, images, landmarks, sequence
+from mepipe.arrays.registry import (
+    AlignedClip,
+    ArraySet,
+    ArraySpec,
+    Computed,
+    Span,
+    Thumbnail,
+    array_owners,
+    array_sets,
+    derived_arrays,
+    derived_names,
+    get_set,
+    provenance,
+    register,
+    set_choices,
+    set_names,
+    store_arrays,
+    thumbnails,
+)
+
+for _declared in (
+    images.TRDI,
+    images.MIDI,
+    images.ONSET,
+    images.APEX,
+    flow.FLOW,
+    flow.FLOW_APEX_OFFSET,
+    sequence.SEQUENCE,
+    landmarks.LANDMARKS_ALIGNED,
+):
+    register(_declared)
+
+#: the default ``--arrays``: the store mepipe always wrote
+IMAGES = tuple(s.name for s in array_sets() if s.base)
+
+__all__ = [
+    "IMAGES",
+    "AlignedClip",
+    "ArraySet",
+    "ArraySpec",
+    "Computed",
+    "Span",
+    "Thumbnail",
+    "array_owners",
+    "array_sets",
+    "derived_arrays",
+    "derived_names",
+    "get_set",
+    "provenance",
+    "register",
+    "set_choices",
+    "set_names",
+    "store_arrays",
+    "thumbnails",
+]

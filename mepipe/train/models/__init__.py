@@ -1,0 +1,23 @@
+"""The models ``mepipe train`` can train, by name: a registry.
+
+Each entry (a :class:`ModelSpec`) says how to build the network, which store arrays it
+eats and how its input images are made from them, and how the trainer feeds it. The
+built-in entries are the Adaptive Fusion Network and its ablations (``afn``, ``trdi``,
+``midi``, ``concat``, ``mean``, ``global``, ``channel``: :mod:`.fusion`) and the
+published STSTNet (``ststnet``: :mod:`.ststnet`). Another model joins with one call to
+:func:`register_model` (tests/test_extend_model.py is the worked example) and is then
+trained by ``mepipe.train.train(store, out, model=NAME)`` with the same leave-one-subject-out
+protocol and outputs.
+
+>>> from mepipe.train.models import build_model, get_model
+>>> get_model("ststnet").arrays
+('flow', 'strain')
+>>> sorted(build_model("ststnet", 3).state_dict())[:4]
+['bn1.bias', 'bn1.num_batches_tracked', 'bn1.running_mean', 'bn1.running_var']
+"""
+
+# the built-in entries register themselves on import (fusion, ststnet)
+from . import fusion, ststnet
+from .registry import ModelSpec, build_model, get_model, model_names, register_model, same_arrays
+
+__all__ = ["ModelSpec", "build_model", "fusion", "get_model", "model_names", "register_model", "same_arrays", "ststnet"]
