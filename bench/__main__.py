@@ -19,9 +19,13 @@ BENCHMARKS = (
     "crops",
     "report",
     "train",
+    "models",
+    "apex",
     "spoteval",
     "spotting",
 )
+#: those that read the published files, from folders given on their command line
+ON_FILES = ("fidelity", "ststnet")
 
 
 def main(argv: list[str]) -> None:
