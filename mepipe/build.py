@@ -37,7 +37,7 @@ from mepipe.engine.graph import Outcome, build_graph
 from mepipe.engine.lock import StoreLock
 from mepipe.engine.stages import Stored
 from mepipe.errors import MepipeError, UsageError
-from mepipe.imaging.flow import flow_parameters
+from mepipe.imaging.flow import flow_parameters, recorded_method
 from mepipe.pipelines import get_recipe
 from mepipe.release.au import release_vocabulary
 from mepipe.release.crops import choose_crop
@@ -190,7 +190,7 @@ def _check_same_build(group: zarr.Group, out: str, attrs: dict, samples: Sequenc
         raise MepipeError(f"{out} exists and is not a mepipe store; choose another --out or use --overwrite")
     old = store_attrs(group)
     ours = BuildConfig.from_dict(attrs["config"])
-    diffs = ours.differences(BuildConfig.from_dict(old.get("config", {"dataset": "?"})))
+    diffs = ours.differences(_stored_config(old, out))
     missing = missing_alignment(group)
     if missing:
         raise MepipeError(
@@ -224,6 +224,22 @@ def _check_same_build(group: zarr.Group, out: str, attrs: dict, samples: Sequenc
             f"{out} was created without {', '.join(late)}, which only a new store can hold "
             f"(only {', '.join(DERIVED_SETS)} can be added to a store); rerun with --overwrite or choose another --out"
         )
+
+
+def _stored_config(old: dict, out: str) -> BuildConfig:
+    """A store's configuration, its flow method read from the parameters it recorded
+    (:func:`mepipe.imaging.flow.recorded_method`): one store never mixes two flows."""
+    values = dict(old.get("config", {"dataset": "?"}))
+    recorded = old.get("flow") or {}
+    if "flow" in values:
+        method = recorded_method(values["flow"], recorded.get("parameters"))
+        if method is None:
+            raise MepipeError(
+                f"{out} holds flow made with parameters no --flow method uses ({recorded.get('method')}: "
+                f"{recorded.get('parameters')}); rerun with --overwrite to rebuild it, or choose another --out"
+            )
+        values["flow"] = method
+    return BuildConfig.from_dict(values)
 
 
 def _add_sets(group: zarr.Group, config: BuildConfig) -> list[str]:

@@ -43,6 +43,8 @@ from mepipe.store.verify import verify_store
 
 EVERY = ",".join(ARRAY_SETS)
 FLOW = ",".join((*IMAGES, "flow"))
+#: the flow every test but those comparing with OpenCV's defaults builds with: 12x cheaper
+FAST = "tvl1-fast"
 
 
 def file_digests(store: str | Path, names) -> dict[str, str]:
@@ -60,7 +62,9 @@ def file_digests(store: str | Path, names) -> dict[str, str]:
 def every_store(casme2_release, tmp_path_factory) -> str:
     """The small CASME-II release built with every array at size 64."""
     store = str(tmp_path_factory.mktemp("arrays") / "every.zarr")
-    build("casme2", casme2_release, store, size=64, progress=False, workers=2, arrays=EVERY, sequence_frames=5)
+    build(
+        "casme2", casme2_release, store, size=64, progress=False, workers=2, arrays=EVERY, sequence_frames=5, flow=FAST
+    )
     return store
 
 
@@ -110,7 +114,7 @@ def test_schema_of_every_array(every_store):
         assert array.chunks == (1, *shape[1:]), name  # one chunk per sample
     attrs = group.attrs["mepipe"]
     assert attrs["config"]["arrays"] == list(ARRAY_SETS) and attrs["config"]["sequence_frames"] == 5
-    assert attrs["flow"] == {"method": "tvl1", "parameters": flow.flow_parameters("tvl1")}
+    assert attrs["flow"] == {"method": FAST, "parameters": flow.flow_parameters(FAST)}
     assert set(group["status"][:]) == {OK}
     assert verify_store(every_store).ok
 
@@ -124,7 +128,7 @@ def test_flow_strain_sequence_and_landmarks_against_references(every_store, casm
         matrix = group["transform"][index]
         onset, apex, offset = (int(group[k][index]) for k in ("onset_index", "apex_index", "offset_index"))
         # the flow of the stored aligned onset and apex, and its strain
-        expected = flow.optical_flow(group["onset"][index], group["apex"][index], "tvl1")
+        expected = flow.optical_flow(group["onset"][index], group["apex"][index], FAST)
         np.testing.assert_allclose(group["flow"][index], expected, atol=1e-5)
         np.testing.assert_allclose(group["strain"][index], flow.strain(group["flow"][index]), atol=1e-6)
         # the sequence: aligned frames at round(linspace(0, n - 1, T)) of onset..apex
@@ -139,7 +143,7 @@ def test_flow_strain_sequence_and_landmarks_against_references(every_store, casm
         # the apex -> offset flow, from the aligned apex and offset frame
         last = align.warp_clip(cv2.cvtColor(cv2.imread(str(by_number[offset])), cv2.COLOR_BGR2RGB)[None], matrix, 64)
         np.testing.assert_allclose(
-            group["flow_apex_offset"][index], flow.optical_flow(group["apex"][index], last[0], "tvl1"), atol=1e-5
+            group["flow_apex_offset"][index], flow.optical_flow(group["apex"][index], last[0], FAST), atol=1e-5
         )
         # landmarks: x' = a x + b y + c, y' = d x + e y + f
         x, y = group["landmarks"][index].astype(np.float64).T
@@ -162,7 +166,7 @@ def test_short_apex_offset_span_keeps_the_rest_and_says_why():
     alignment = Alignment(np.array([[1.0, 0, 0], [0, 1.0, 0]]), np.zeros((68, 2), np.float32), (32, 32), "scaled")
     clip = Clip(np.array([4, 5, 6]), aligned, 4, 6, 6, onset_file=Path("img4.jpg"), alignment=alignment)
     sample = Sample(sample_id="s/c", subject="s", clip="c", onset=4, apex=6, offset=6, emotion="joy", label="joy")
-    config = BuildConfig(dataset="casme2", size=32, arrays=EVERY, sequence_frames=3)
+    config = BuildConfig(dataset="casme2", size=32, arrays=EVERY, sequence_frames=3, flow=FAST)
     result = pool_clip(clip, sample, config)
     assert result.status == OK
     assert np.isnan(result.images["flow_apex_offset"]).all() and np.isnan(result.images["strain_apex_offset"]).all()
@@ -178,7 +182,7 @@ def test_arrays_added_to_a_finished_store_leave_it_untouched(casme2_store, casme
     kept = [*IMAGES, "checksum", "transform", "status", "repair"]
     before = file_digests(store, kept)
     size = group.attrs["mepipe"]["size"]
-    summary = build("casme2", casme2_release, str(store), size=size, progress=False, arrays=FLOW)
+    summary = build("casme2", casme2_release, str(store), size=size, progress=False, arrays=FLOW, flow=FAST)
     assert summary.added == summary.total and summary.built == 0 and summary.added_sets == ("flow",)
     assert summary.frames == 2 * summary.total  # only the onset and the apex were decoded
     assert file_digests(store, kept) == before
@@ -188,12 +192,12 @@ def test_arrays_added_to_a_finished_store_leave_it_untouched(casme2_store, casme
     assert group.attrs["mepipe"]["added"]["flow"]["version"]
     # the same arrays as a store built with flow from the start
     fresh = tmp_path / "fresh.zarr"
-    build("casme2", casme2_release, str(fresh), size=size, progress=False, arrays=FLOW)
+    build("casme2", casme2_release, str(fresh), size=size, progress=False, arrays=FLOW, flow=FAST)
     fresh_group = zarr.open_group(str(fresh), mode="r")
     for name in (*IMAGES, "flow", "strain", "checksum", "checksum_flow"):
         np.testing.assert_array_equal(group[name][:], fresh_group[name][:], err_msg=name)
     # a rerun adds nothing; dropping an array is refused in one line
-    again = build("casme2", casme2_release, str(store), size=size, progress=False, arrays=FLOW)
+    again = build("casme2", casme2_release, str(store), size=size, progress=False, arrays=FLOW, flow=FAST)
     assert again.built == again.added == 0
     with pytest.raises(MepipeError) as caught:
         build("casme2", casme2_release, str(store), size=size, progress=False)
@@ -203,11 +207,67 @@ def test_arrays_added_to_a_finished_store_leave_it_untouched(casme2_store, casme
     )
 
 
+def test_default_flow_of_a_store_is_opencvs_default_tvl1(casme2_store, casme2_release, tmp_path):
+    """The stored default flow, on the stored aligned onset and apex, against OpenCV's defaults."""
+    store = tmp_path / "default.zarr"
+    shutil.copytree(casme2_store, store)
+    build("casme2", casme2_release, str(store), size=64, progress=False, arrays=FLOW)
+    group = zarr.open_group(str(store), mode="r")
+    assert group.attrs["mepipe"]["flow"] == {"method": "tvl1", "parameters": flow.TVL1_OPENCV_DEFAULTS}
+    opencv = cv2.optflow.DualTVL1OpticalFlow_create()
+    for index in range(group["status"].shape[0]):
+        gray = [cv2.cvtColor(group[name][index], cv2.COLOR_RGB2GRAY) for name in ("onset", "apex")]
+        reference = opencv.calc(gray[0], gray[1], None)
+        np.testing.assert_allclose(group["flow"][index], reference, atol=1e-5)
+        np.testing.assert_allclose(group["strain"][index], flow.strain(reference), atol=1e-5)
+
+
+def _as_written_before_tvl1_fast(store: Path, parameters: bool) -> None:
+    """Rewrite a tvl1-fast store's attributes as mepipe wrote them before that name: the fast
+    setting called ``tvl1``, with its parameters recorded or (older still) without."""
+    group = zarr.open_group(str(store), mode="r+", use_consolidated=False)
+    attrs = dict(group.attrs["mepipe"])
+    attrs["config"] = {**attrs["config"], "flow": "tvl1"}
+    if parameters:
+        attrs["flow"] = {"method": "tvl1", "parameters": attrs["flow"]["parameters"]}
+    else:
+        del attrs["flow"]
+    group.attrs["mepipe"] = attrs
+
+
+@pytest.mark.parametrize("parameters", [True, False], ids=["params-recorded", "no-params"])
+def test_stores_of_before_read_as_tvl1_fast_and_never_mix_two_flows(casme2_store, casme2_release, tmp_path, parameters):
+    store = tmp_path / "old.zarr"
+    shutil.copytree(casme2_store, store)
+    build("casme2", casme2_release, str(store), size=64, progress=False, arrays=FLOW, flow=FAST)
+    _as_written_before_tvl1_fast(store, parameters)
+    # resumed as tvl1-fast: nothing to do
+    again = build("casme2", casme2_release, str(store), size=64, progress=False, arrays=FLOW, flow=FAST)
+    assert again.built == again.added == 0
+    # the default flow (OpenCV's defaults) is refused in one line, resumed or added
+    for arrays in (FLOW, f"{FLOW},flow_apex_offset"):
+        with pytest.raises(MepipeError) as caught:
+            build("casme2", casme2_release, str(store), size=64, progress=False, arrays=arrays)
+        assert str(caught.value) == (
+            f"{store} was built with another configuration (flow: 'tvl1-fast' vs 'tvl1'); "
+            "rerun with --overwrite to replace it, or choose another --out"
+        )
+    # parameters that are no method's
+    group = zarr.open_group(str(store), mode="r+", use_consolidated=False)
+    attrs = dict(group.attrs["mepipe"])
+    attrs["flow"] = {"method": "tvl1", "parameters": {**flow.flow_parameters("tvl1"), "warps": 4}}
+    group.attrs["mepipe"] = attrs
+    with pytest.raises(MepipeError) as caught:
+        build("casme2", casme2_release, str(store), size=64, progress=False, arrays=FLOW, flow=FAST)
+    assert str(caught.value).startswith(f"{store} holds flow made with parameters no --flow method uses (tvl1: ")
+    assert "\n" not in str(caught.value)
+
+
 def test_verify_and_resume_cover_the_added_arrays(casme2_store, casme2_release, tmp_path):
     store = tmp_path / "s.zarr"
     shutil.copytree(casme2_store, store)
     size = zarr.open_group(str(store), mode="r").attrs["mepipe"]["size"]
-    build("casme2", casme2_release, str(store), size=size, progress=False, arrays=FLOW)
+    build("casme2", casme2_release, str(store), size=size, progress=False, arrays=FLOW, flow=FAST)
     reference = zarr.open_group(str(store), mode="r")["flow"][:]
     # damaged flow: reported by verify, rebuilt by the next build
     chunk = store / "flow" / "c" / "1" / "0" / "0" / "0"
@@ -221,7 +281,7 @@ def test_verify_and_resume_cover_the_added_arrays(casme2_store, casme2_release, 
     assert (2, "flow: not built yet (a build adding them was interrupted; rerun it)") in [
         (i, reason) for i, _, reason in report.damaged
     ]
-    summary = build("casme2", casme2_release, str(store), size=size, progress=False, arrays=FLOW)
+    summary = build("casme2", casme2_release, str(store), size=size, progress=False, arrays=FLOW, flow=FAST)
     assert (summary.repaired_damage, summary.added) == (1, 1)
     assert verify_store(str(store)).ok
     np.testing.assert_array_equal(zarr.open_group(str(store), mode="r")["flow"][:], reference)
@@ -232,7 +292,7 @@ def test_shards_compaction_and_consolidated_metadata_cover_the_new_arrays(casme2
     release = casme2_release
     build("casme2", release, str(store), size=64, progress=False, shard=4)
     before = file_digests(store, IMAGES)
-    build("casme2", release, str(store), size=64, progress=False, shard=4, arrays=FLOW + ",sequence")
+    build("casme2", release, str(store), size=64, progress=False, shard=4, arrays=FLOW + ",sequence", flow=FAST)
     assert file_digests(store, IMAGES) == before  # the images were not even rewritten
     group = zarr.open_consolidated(str(store), mode="r")
     n = group["sample_id"].shape[0]
@@ -251,7 +311,7 @@ def test_killed_add_resumes(casme2_store, casme2_release, tmp_path):
     shutil.copytree(casme2_store, store)
     command = [
         sys.executable, "-m", "mepipe", "build", "--dataset", "casme2", "--root", str(casme2_release),
-        "--out", str(store), "--size", "64", "--workers", "1", "--quiet", "--arrays", FLOW + ",sequence",
+        "--out", str(store), "--size", "64", "--workers", "1", "--quiet", "--arrays", FLOW + ",sequence", "--flow", FAST,
     ]  # fmt: skip
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     # each set's checksums are written after the first sample, then every 2 s, one after the other
@@ -457,13 +517,23 @@ def test_flow_pictures_and_the_report_page(every_store, tmp_path):
 
 def test_gray_store_with_flow_and_sequences(samm_release, tmp_path):
     store = str(tmp_path / "samm.zarr")
-    build("samm", samm_release, store, size=32, gray=True, progress=False, arrays=f"{FLOW},sequence", sequence_frames=3)
+    build(
+        "samm",
+        samm_release,
+        store,
+        size=32,
+        gray=True,
+        progress=False,
+        arrays=f"{FLOW},sequence",
+        sequence_frames=3,
+        flow=FAST,
+    )
     group = zarr.open_group(store, mode="r")
     n = group["sample_id"].shape[0]
     assert set(group["status"][:]) == {OK}, group["error"][:]
     assert group["flow"].shape == (n, 32, 32, 2) and group["sequence"].shape == (n, 3, 32, 32, 1)
     np.testing.assert_allclose(
-        group["flow"][0], flow.optical_flow(group["onset"][0][..., 0], group["apex"][0][..., 0]), atol=1e-5
+        group["flow"][0], flow.optical_flow(group["onset"][0][..., 0], group["apex"][0][..., 0], FAST), atol=1e-5
     )
     assert verify_store(store).ok
 
@@ -478,7 +548,7 @@ def test_a_sample_ending_at_its_apex_keeps_its_arrays_and_says_why(casme2_releas
     samples[short] = replace(samples[short], offset=samples[short].apex, extra={})  # written from its fields
     recipe.write_sheet(samples, sheet)
     store = str(tmp_path / "short.zarr")
-    build("casme2", root, store, size=32, progress=False, arrays=f"{FLOW},flow_apex_offset")
+    build("casme2", root, store, size=32, progress=False, arrays=f"{FLOW},flow_apex_offset", flow=FAST)
     group = zarr.open_group(store, mode="r")
     assert set(group["status"][:]) == {OK}
     assert np.isnan(group["flow_apex_offset"][short]).all() and np.isnan(group["strain_apex_offset"][short]).all()

@@ -85,18 +85,20 @@ def test_cv2_is_opencv_contrib_with_optflow_and_the_plain_wheel_is_gone():
 def test_flow_parameters_are_what_the_solver_runs_with(method):
     params = flow.flow_parameters(method)
     made = flow.solver(method)
-    for name, setter in flow._SETTERS[method].items():
+    setters = flow._SETTERS[flow._SOLVER[method]]
+    for name, setter in setters.items():
         got = getattr(made, "get" + setter[3:])()
         assert got == pytest.approx(params[name]), name
-    assert set(params) == set(flow._SETTERS[method])
-    params["warps" if method == "tvl1" else "patchSize"] = 99  # a copy: the next call is untouched
+    assert set(params) == set(setters)
+    params["warps" if method != "dis" else "patchSize"] = 99  # a copy: the next call is untouched
     assert flow.flow_parameters(method) != params
 
 
-def test_recorded_tvl1_parameters_reproduce_the_flow_with_plain_opencv(casme2):
+@pytest.mark.parametrize("method", ["tvl1", "tvl1-fast"])
+def test_recorded_tvl1_parameters_reproduce_the_flow_with_plain_opencv(casme2, method):
     """What a store's provenance records is enough: docs/flow.md's snippet gives the same flow."""
     _, aligned, _ = casme2
-    p = flow.flow_parameters("tvl1")
+    p = flow.flow_parameters(method)
     plain = cv2.optflow.DualTVL1OpticalFlow.create(
         tau=p["tau"],
         lambda_=p["lambda"],
@@ -112,19 +114,31 @@ def test_recorded_tvl1_parameters_reproduce_the_flow_with_plain_opencv(casme2):
         useInitialFlow=p["useInitialFlow"],
     )
     onset, apex = (cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in (aligned[0], aligned[-1]))
-    np.testing.assert_array_equal(flow.optical_flow(aligned[0], aligned[-1]), plain.calc(onset, apex, None))
+    np.testing.assert_array_equal(flow.optical_flow(aligned[0], aligned[-1], method), plain.calc(onset, apex, None))
 
 
-def test_tvl1_defaults_differ_from_opencv_only_in_scales_warps_and_iterations():
+def test_tvl1_is_opencvs_defaults_and_tvl1_fast_differs_only_in_scales_warps_and_iterations():
     opencv = cv2.optflow.DualTVL1OpticalFlow_create()
     for name, setter in flow._SETTERS["tvl1"].items():
         assert getattr(opencv, "get" + setter[3:])() == pytest.approx(flow.TVL1_OPENCV_DEFAULTS[name]), name
-    changed = {k for k, v in flow.flow_parameters("tvl1").items() if v != flow.TVL1_OPENCV_DEFAULTS[k]}
+    assert flow.flow_parameters("tvl1") == flow.TVL1_OPENCV_DEFAULTS
+    changed = {k for k, v in flow.flow_parameters("tvl1-fast").items() if v != flow.TVL1_OPENCV_DEFAULTS[k]}
     assert changed == {"nscales", "scaleStep", "warps", "innerIterations", "outerIterations"}
 
 
+def test_recorded_parameters_name_the_method():
+    for method in flow.FLOW_METHODS:
+        assert flow.recorded_method(method, flow.flow_parameters(method)) == method
+    # stores of before tvl1-fast: its parameters recorded under the name tvl1, or none at all
+    assert flow.recorded_method("tvl1", flow.flow_parameters("tvl1-fast")) == "tvl1-fast"
+    assert flow.recorded_method("tvl1", None) == "tvl1-fast"
+    assert flow.recorded_method("dis", None) == "dis"
+    assert flow.recorded_method("tvl1", {**flow.flow_parameters("tvl1"), "warps": 4}) is None
+    assert flow.recorded_method("farneback", None) is None
+
+
 def test_unknown_method_and_parameter_are_named():
-    with pytest.raises(ValueError, match="unknown flow method 'farneback'; valid: tvl1, dis"):
+    with pytest.raises(ValueError, match="unknown flow method 'farneback'; valid: tvl1, tvl1-fast, dis"):
         flow.flow_parameters("farneback")
     frame = np.zeros((32, 32), np.uint8)
     with pytest.raises(ValueError, match="unknown tvl1 parameter.*iterations.*valid: tau"):
@@ -135,24 +149,68 @@ def test_unknown_method_and_parameter_are_named():
         flow.optical_flow(frame.astype(np.float32), frame)
 
 
+# --- agreement with the field's TV-L1 ---------------------------------------------------------
+
+SMALL = 64
+#: bump and head motion (the global shift), output pixels at S = 64: 0.1 to 10 px at 224
+MOTIONS = {"0.1 px": (0.03, (0.01, -0.005)), "1 px + head": (0.3, (0.11, -0.09)), "10 px head": (0.6, (2.3, -1.7))}
+
+
+def _agreement(measured: np.ndarray, reference: np.ndarray, mask: np.ndarray) -> tuple[float, float, float]:
+    """Mean end-point difference over the face, the reference's mean motion, strain correlation."""
+    difference = _epe(measured, reference, mask)
+    motion = float(np.hypot(*reference.transpose(2, 0, 1))[mask].mean())
+    return difference, motion, float(np.corrcoef(flow.strain(measured)[mask], flow.strain(reference)[mask])[0, 1])
+
+
+@pytest.fixture(scope="module", params=list(MOTIONS))
+def small_motion(request):
+    bump, shift = MOTIONS[request.param]
+    clip = face_clip(n_frames=3, bump=bump, shift=shift, sigma=12.0 * SMALL / SIZE, size=SMALL)
+    aligned, info = align_clip(clip.frames, size=SMALL)
+    gray = [cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in (aligned[0], aligned[-1])]
+    reference = cv2.optflow.DualTVL1OpticalFlow_create().calc(gray[0], gray[1], None)
+    return request.param, aligned, face_mask(clip.points, info["matrix"], SMALL), reference
+
+
+def _within_bound(difference: float, motion: float, r: float) -> bool:
+    """Issue 25's bound: mean difference over the face <= 0.03 px + 10 % of the motion, strain r >= 0.9."""
+    return difference <= 0.03 + 0.1 * motion and r >= 0.9
+
+
+def test_default_flow_agrees_with_opencvs_default_tvl1(small_motion):
+    _, aligned, mask, reference = small_motion
+    measured = _agreement(flow.optical_flow(aligned[0], aligned[-1]), reference, mask)
+    assert _within_bound(*measured), measured
+
+
+def test_the_bound_tells_the_fast_setting_apart(small_motion):
+    """tvl1-fast's strain correlates with the defaults' at 0.47 (0.1 px), 0.92 (1 px) and 0.63 (10 px)."""
+    name, aligned, mask, reference = small_motion
+    measured = _agreement(flow.optical_flow(aligned[0], aligned[-1], "tvl1-fast"), reference, mask)
+    assert _within_bound(*measured) == (name == "1 px + head"), measured
+
+
 # --- accuracy on real faces ----------------------------------------------------------------
 
 
-def test_tvl1_flow_matches_the_true_field_on_the_face(scene):
+@pytest.mark.parametrize("method", ["tvl1", "tvl1-fast"])
+def test_tvl1_flow_matches_the_true_field_on_the_face(scene, method):
     name, clip, aligned, matrix = scene
     last = len(clip.frames) - 1
     mask = face_mask(clip.points, matrix, SIZE)
     truth = output_flow(clip.true_flow, matrix, SIZE, last)
     assert 1.6 < np.hypot(*truth.transpose(2, 0, 1))[mask].max() < 2.8  # "about 2 px at S = 224"
-    measured = flow.optical_flow(aligned[0], aligned[last])
+    measured = flow.optical_flow(aligned[0], aligned[last], method)
     assert measured.dtype == np.float32 and measured.shape == (SIZE, SIZE, 2)
     error = _epe(measured, truth, mask)
-    # measured 0.049 (casme2), 0.085 (noise 2), 0.051 (samm); OpenCV defaults 0.047-0.059
+    # measured (casme2, noise 2, samm): tvl1 0.047, 0.059, 0.057; tvl1-fast 0.049, 0.085, 0.051
     assert error < 0.15, (name, error)
     # not merely a small error: no flow at all is 4.8-8x farther off
     assert _epe(np.zeros_like(truth), truth, mask) > 3 * error
     relative, _ = bump_error(measured, clip, matrix, last)
-    assert relative < 0.20, (name, relative)  # measured 6-8 %
+    # measured: brow 6-10 %; SAMM mouth corner 7 % (tvl1-fast), 28 % (tvl1, as OpenCV defaults are)
+    assert relative < 0.35, (name, relative)
 
 
 def test_tvl1_strain_peaks_at_the_bump(scene):
@@ -189,18 +247,7 @@ def test_flow_grows_with_the_deformation_over_the_clip(casme2):
     mask = face_mask(clip.points, matrix, SIZE)
     for t in (2, 4, 6):
         truth = output_flow(clip.true_flow, matrix, SIZE, t)
-        assert _epe(flow.optical_flow(aligned[0], aligned[t]), truth, mask) < 0.15, t
-
-
-def test_tvl1_stays_close_to_opencv_defaults(casme2):
-    """The fast parameters give nearly the flow of OpenCV's defaults (the field's files)."""
-    clip, aligned, matrix = casme2
-    mask = face_mask(clip.points, matrix, SIZE)
-    ours = flow.optical_flow(aligned[0], aligned[-1])
-    opencv = cv2.optflow.DualTVL1OpticalFlow_create().calc(
-        cv2.cvtColor(aligned[0], cv2.COLOR_RGB2GRAY), cv2.cvtColor(aligned[-1], cv2.COLOR_RGB2GRAY), None
-    )
-    assert _epe(ours, opencv, mask) < 0.05  # measured 0.022
+        assert _epe(flow.optical_flow(aligned[0], aligned[t], "tvl1-fast"), truth, mask) < 0.15, t
 
 
 def test_rgb_frames_give_the_flow_of_their_luma(casme2):
@@ -213,7 +260,7 @@ def test_rgb_frames_give_the_flow_of_their_luma(casme2):
 # --- threads -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("method", flow.FLOW_METHODS)
+@pytest.mark.parametrize("method", ["tvl1-fast", "dis"])  # tvl1 is tvl1-fast's solver, 12x dearer
 def test_concurrent_calls_give_the_serial_flows(casme2, method):
     _, aligned, _ = casme2
     pairs = [(0, t) for t in range(1, 9)] * 2

@@ -90,7 +90,7 @@ class BuildConfig:
         ``trdi, midi, onset, apex``; also ``flow``, ``flow_apex_offset``, ``sequence``,
         ``landmarks_aligned`` (``docs/arrays.md``).
     flow : str
-        Optical flow method of the flow sets (``tvl1`` or ``dis``).
+        Optical flow method of the flow sets (``tvl1``, ``tvl1-fast`` or ``dis``).
     sequence_frames : int
         Frames per sample of ``sequence``.
     """

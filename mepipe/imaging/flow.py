@@ -7,13 +7,19 @@ Conventions: images are the aligned output frames (uint8, ``(S, S, C)`` or ``(S,
 the flow is float32 ``(S, S, 2)`` in output pixels, OpenCV's convention
 ``first(p) ~ second(p + flow(p))``, component 0 = x = u, 1 = y = v.
 
-``tvl1`` is OpenCV contrib's Dual TV-L1 (``cv2.optflow.DualTVL1OpticalFlow``, the field's
-method) with fewer scales, warps and iterations than OpenCV's defaults: on real faces
-deformed by a known field and aligned to 224 px it takes 12x less time (32 ms a pair on
-one core) for a mean end-point error of 0.049-0.085 px, against the defaults' 0.047-0.059
-(the table in ``docs/flow.md``).
+``tvl1`` is the field's TV-L1: OpenCV contrib's Dual TV-L1
+(``cv2.optflow.DualTVL1OpticalFlow_create()``) at OpenCV's own defaults, what MEAN and
+SOFTNet call, so that the flow a model was trained on can be remade from the store.
+``tvl1-fast`` is the same solver with fewer scales, warps and iterations (mepipe's
+default before issue 25, 12x less time): close to the truth on small smooth motions, but
+off OpenCV's defaults by more than the field's tolerance on larger ones
+(``docs/flow.md``).
 ``dis`` is OpenCV's DIS flow (its ``medium`` preset carried down to full resolution),
 faster still; patch-based, it follows a local bump less faithfully.
+
+A store records the parameters, and they, not the name, say which flow it holds
+(:func:`recorded_method`): stores built before ``tvl1-fast`` had its name recorded
+``tvl1`` with the fast parameters, or no parameters at all.
 
 A solver is created for every call: OpenCV's solver objects keep per-call buffers and
 must not be shared between threads, and creating one costs microseconds. The number of
@@ -30,7 +36,9 @@ import cv2
 import numpy as np
 
 #: the methods ``--flow`` accepts; the first is the default
-FLOW_METHODS = ("tvl1", "dis")
+FLOW_METHODS = ("tvl1", "tvl1-fast", "dis")
+#: the OpenCV solver of each method (its parameters' setters are in ``_SETTERS``)
+_SOLVER = {"tvl1": "tvl1", "tvl1-fast": "tvl1", "dis": "dis"}
 
 #: every parameter of each method, by the name :func:`flow_parameters` reports, and the
 #: setter of OpenCV's solver it goes to (tvl1's names are those of
@@ -66,7 +74,7 @@ _SETTERS: dict[str, dict[str, str]] = {
     },
 }
 
-#: OpenCV's own defaults of DualTVL1 (OpenCV 4.x-5.0), the baseline of ``bench/flow.py``
+#: OpenCV's own defaults of DualTVL1 (OpenCV 4.x-5.0): mepipe's ``tvl1``
 TVL1_OPENCV_DEFAULTS: dict[str, Any] = {
     "tau": 0.25,
     "lambda": 0.15,
@@ -82,12 +90,12 @@ TVL1_OPENCV_DEFAULTS: dict[str, Any] = {
     "useInitialFlow": False,
 }
 
-#: the parameters mepipe uses, chosen by ``python -m bench.flow`` (docs/flow.md): the
-#: motion between an aligned onset and apex is a few pixels, which 3 scales a factor 2
-#: apart cover; 2 warps of 2 x 3 iterations (a median filter between the two) converge
-#: there, where OpenCV's defaults run up to 5 x 300 per scale
+#: the parameters of each method. ``tvl1-fast`` was chosen by ``python -m bench.flow``
+#: (docs/flow.md) for a few pixels of smooth motion, which 3 scales a factor 2 apart cover
+#: with 2 warps of 2 x 3 iterations, where OpenCV's defaults run up to 5 x 300 per scale
 _DEFAULTS: dict[str, dict[str, Any]] = {
-    "tvl1": {
+    "tvl1": dict(TVL1_OPENCV_DEFAULTS),
+    "tvl1-fast": {
         **TVL1_OPENCV_DEFAULTS,
         "nscales": 3,
         "scaleStep": 0.5,
@@ -151,13 +159,42 @@ def solver(method: str = "tvl1", params: Mapping[str, Any] | None = None) -> cv2
         raise ValueError(f"unknown {method} parameter(s) {', '.join(unknown)}; valid: {', '.join(settings)}")
     settings.update(params or {})
     created: cv2.DenseOpticalFlow
-    if method == "tvl1":
+    kind = _SOLVER[method]
+    if kind == "tvl1":
         created = cv2.optflow.DualTVL1OpticalFlow.create()
     else:
         created = cv2.DISOpticalFlow.create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
     for name, value in settings.items():
-        getattr(created, _SETTERS[method][name])(value)
+        getattr(created, _SETTERS[kind][name])(value)
     return created
+
+
+def recorded_method(name: str, parameters: Mapping[str, Any] | None) -> str | None:
+    """The method whose parameters a store recorded: they decide, not the name.
+
+    Parameters
+    ----------
+    name : str
+        The method name the store's configuration holds.
+    parameters : mapping or None
+        The parameters its provenance holds (``attrs["mepipe"]["flow"]["parameters"]``);
+        ``None`` for stores that recorded none.
+
+    Returns
+    -------
+    str or None
+        A name of :data:`FLOW_METHODS`; ``None`` where the parameters are those of no
+        method. Stores written before ``tvl1`` meant OpenCV's defaults named the fast
+        setting ``tvl1`` and recorded its parameters, or none: those read as ``tvl1-fast``.
+    """
+    if parameters is None:
+        legacy = {"tvl1": "tvl1-fast"}
+        return legacy.get(name, name) if name in FLOW_METHODS else None
+    given = dict(parameters)
+    for method in (name, *FLOW_METHODS):
+        if method in _DEFAULTS and _DEFAULTS[method] == given:
+            return method
+    return None
 
 
 def _gray(image: np.ndarray) -> np.ndarray:

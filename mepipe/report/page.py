@@ -31,6 +31,7 @@ import zarr
 from mepipe._shared.progress import Progress
 from mepipe._shared.text import join_repairs, split_repairs
 from mepipe.errors import UsageError
+from mepipe.imaging.flow import recorded_method
 from mepipe.report import quality
 from mepipe.report.flowcolor import flow_key, flow_picture, strain_picture
 from mepipe.report.summary import reason_kind
@@ -416,7 +417,9 @@ def _flow_method(flow: Mapping[str, Any] | None) -> str | None:
     if not flow:
         return None
     parameters = ", ".join(f"{k}={v}" for k, v in sorted(flow.get("parameters", {}).items()))
-    return f"{flow.get('method')} ({parameters})"
+    # the parameters name the method: stores of before tvl1-fast recorded it as tvl1
+    method = recorded_method(str(flow.get("method")), flow.get("parameters")) or flow.get("method")
+    return f"{method} ({parameters})"
 
 
 def _link(text: str, name: str, value: str) -> str:
