@@ -1,4 +1,5 @@
-"""Commands for spotting in long videos: ``spot-eval`` (score predicted intervals)."""
+"""Commands for spotting in long videos: ``spot`` (the baseline spotter on a spotting store)
+and ``spot-eval`` (score predicted intervals)."""
 
 from __future__ import annotations
 
@@ -64,4 +65,41 @@ def spot_eval(truth: Path, pred: Path, out: Path, with_strs: bool) -> None:
     click.echo(f"{record['videos']} videos; metrics in {out}")
 
 
-COMMANDS = [spot_eval]
+#: left-out videos named on stderr
+MAX_LISTED = 20
+
+
+@click.command("spot")
+@click.argument("store", type=click.Path(path_type=Path))
+@click.option("--out", required=True, type=click.Path(path_type=Path), help="The predictions CSV to write.")
+@click.option("--quiet", is_flag=True, help="No progress output.")
+def spot(store: Path, out: Path, quiet: bool) -> None:
+    """Spot every video of a spotting STORE with the baseline spotter, leave one subject out.
+
+    Each subject's videos are spotted with settings chosen on the other subjects only
+    (nested leave-one-subject-out; fixed defaults with fewer than 3 of them). Writes
+    video,type,onset,offset in the release's frame numbers; score it with
+    ``mepipe spot-eval --truth STORE --pred OUT``.
+    """
+    from mepipe.spot.baseline import MIN_TUNING_SUBJECTS, spot_loso, store_videos
+    from mepipe.spot.evaluate import write_spans
+
+    videos, left_out = store_videos(store)
+    for name, why in list(left_out.items())[:MAX_LISTED]:
+        click.echo(f"mepipe: left out {name}: {why}", err=True)
+    if len(left_out) > MAX_LISTED:
+        click.echo(f"mepipe: ... and {len(left_out) - MAX_LISTED} more", err=True)
+    if not videos:
+        raise UsageError(f"{store}: no video built to spot")
+    found = spot_loso(videos, progress=not quiet)
+    write_spans(found.spans, out)
+    subjects = len(found.settings)
+    how = "nested leave-one-subject-out" if subjects - 1 >= MIN_TUNING_SUBJECTS else "fixed defaults (too few subjects)"
+    kinds = {kind: sum(s.type == kind for s in found.spans) for kind in ("micro", "macro")}
+    click.echo(
+        f"spotted {kinds['micro']} micro and {kinds['macro']} macro intervals in {len(videos)} videos of "
+        f"{subjects} subjects, settings by {how}; {len(left_out)} left out; predictions in {out}"
+    )
+
+
+COMMANDS = [spot, spot_eval]

@@ -26,11 +26,13 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
+from mepipe._shared.progress import Progress
 from mepipe.release.longvideo import TYPES
-from mepipe.spot.evaluate import Counts, Span, match
+from mepipe.spot.evaluate import Counts, Span, match, open_spotting_store
 
 #: the longest a micro-expression lasts, in seconds: a wider peak is a macro-expression
 MICRO_MAX_S = 0.5
@@ -83,10 +85,13 @@ class SpotVideo:
     motion : ndarray, shape (frames, regions)
         ``region_motion``: per-frame, per-region motion magnitude (nose subtracted).
     numbers : ndarray of int, shape (frames,), optional
-        The release's frame number of each row of ``motion`` (gaps where frames are
-        missing); ``None``: 0, 1, 2, ...
+        The release's frame number each row of ``motion`` stands for (gaps where frames
+        are missing); ``None``: 0, 1, 2, ...
     intervals : tuple of Span
         The video's annotated intervals (the truth), for tuning; empty where unknown.
+    source_fps : float, optional
+        The rate of the release's frame numbers where it is not ``fps`` (a store that
+        kept every 7th frame of SAMM's 200 fps: ``fps`` 28.6, ``source_fps`` 200).
     """
 
     name: str
@@ -95,6 +100,7 @@ class SpotVideo:
     motion: np.ndarray
     numbers: np.ndarray | None = None
     intervals: tuple[Span, ...] = field(default=())
+    source_fps: float | None = None
 
 
 # ---------------------------------------------------------------- one video
@@ -214,7 +220,7 @@ def expected_lengths(videos: Iterable[SpotVideo]) -> dict[str, float]:
     lengths: dict[str, list[float]] = {kind: [] for kind in TYPES}
     for video in videos:
         for span in video.intervals:
-            lengths[span.type].append(span.length / video.fps)
+            lengths[span.type].append(span.length / (video.source_fps or video.fps))
     return {kind: float(np.median(found)) if found else DEFAULT_LENGTH_S[kind] for kind, found in lengths.items()}
 
 
@@ -307,7 +313,10 @@ class LosoSpots:
 
 
 def spot_loso(
-    videos: Sequence[SpotVideo], grid: Sequence[Settings] = GRID, min_subjects: int = MIN_TUNING_SUBJECTS
+    videos: Sequence[SpotVideo],
+    grid: Sequence[Settings] = GRID,
+    min_subjects: int = MIN_TUNING_SUBJECTS,
+    progress: bool = False,
 ) -> LosoSpots:
     """Spot every video, each subject's with settings and lengths chosen without it.
 
@@ -315,17 +324,73 @@ def spot_loso(
     leave-one-subject-out, or :data:`DEFAULTS` with fewer than ``min_subjects`` of them),
     expected lengths from the other subjects' intervals, then :func:`spot_video` on the
     test subject's videos. Works on any number of subjects, one included (defaults
-    throughout).
+    throughout). ``progress`` shows the test subjects done on stderr.
     """
     spans: list[Span] = []
     chosen: dict[str, Settings] = {}
     lengths: dict[str, dict[str, float]] = {}
     cache: dict[tuple[str, Settings], list[tuple[int, str]]] = {}
-    for subject in sorted({v.subject for v in videos}):
-        training = [v for v in videos if v.subject != subject]
-        chosen[subject] = choose_settings(training, grid, min_subjects, cache)
-        lengths[subject] = expected_lengths(training)
-        for video in videos:
-            if video.subject == subject:
-                spans += spot_video(video, chosen[subject], lengths[subject])
+    subjects = sorted({v.subject for v in videos})
+    with Progress(len(subjects), "spot", enabled=progress, unit="subject", outcomes=False) as bar:
+        for subject in subjects:
+            training = [v for v in videos if v.subject != subject]
+            chosen[subject] = choose_settings(training, grid, min_subjects, cache)
+            lengths[subject] = expected_lengths(training)
+            for video in videos:
+                if video.subject == subject:
+                    spans += spot_video(video, chosen[subject], lengths[subject])
+            bar.update()
     return LosoSpots(spans, chosen, lengths)
+
+
+# ---------------------------------------------------------------- a spotting store
+
+
+def store_videos(path: str | Path) -> tuple[list[SpotVideo], dict[str, str]]:
+    """The videos of a spotting store as the spotter reads them, with their intervals.
+
+    Row ``t`` of a stored video's ``region_motion`` is the flow from kept frame ``t`` to
+    ``t + k``: it stands for the pair's middle frame, so each row is given the release's
+    number of kept frame ``t + k // 2`` (the last frame for the final rows).
+
+    Returns
+    -------
+    videos : list of SpotVideo
+        The videos built, in the store's order.
+    left_out : dict
+        video -> why it is not spotted (its build failed or did not finish).
+    """
+    from mepipe.spot.store import read_intervals
+
+    root = open_spotting_store(path)
+    names = root.attrs["mepipe_spotting"].get("videos") or list(root["videos"].group_keys())
+    intervals: dict[str, list[Span]] = {}
+    for i in read_intervals(root):
+        intervals.setdefault(i.video, []).append(Span(i.video, i.type, i.onset, i.offset, emotion=i.emotion, row=i.row))
+    videos, left_out = [], {}
+    for name in names:
+        if f"videos/{name}" not in root or "numbers" not in root[f"videos/{name}"]:
+            left_out[name] = "not built (no frames on disk, or the build was interrupted before it)"
+            continue
+        group = root[f"videos/{name}"]
+        status = group.attrs.get("status", "")
+        if status != "ok":
+            left_out[name] = (
+                f"build {status or 'unfinished'}{': ' + group.attrs['error'] if group.attrs.get('error') else ''}"
+            )
+            continue
+        numbers = np.asarray(group["numbers"][:], dtype=np.int64)
+        half = int(group.attrs.get("k", 0)) // 2
+        rows = np.minimum(np.arange(numbers.size) + half, max(numbers.size - 1, 0))
+        videos.append(
+            SpotVideo(
+                name=name,
+                subject=str(group.attrs["subject"]),
+                fps=float(group.attrs["fps"]),
+                motion=np.asarray(group["region_motion"][:]),
+                numbers=numbers[rows] if numbers.size else numbers,
+                intervals=tuple(intervals.get(name, ())),
+                source_fps=float(group.attrs.get("source_fps") or group.attrs["fps"]),
+            )
+        )
+    return videos, left_out

@@ -281,13 +281,32 @@ def truth_from_intervals(intervals: Iterable[Interval], videos: Iterable[str], s
     return Truth(spans, source, videos=known, dataset=dataset)
 
 
+def open_spotting_store(path: str | Path) -> Any:
+    """The root group of the spotting store at ``path`` (:mod:`mepipe.spot.store`), read-only.
+
+    Raises
+    ------
+    UsageError
+        ``path`` is not a spotting store.
+    """
+    import zarr
+
+    try:
+        root: Any = zarr.open_group(str(path), mode="r")
+    except (FileNotFoundError, zarr.errors.GroupNotFoundError):
+        raise UsageError(f"{path}: not a zarr store") from None
+    if "mepipe_spotting" not in root.attrs:
+        raise UsageError(f"{path}: not a spotting store (no mepipe_spotting record); build one with mepipe build")
+    return root
+
+
 def _store_truth(path: Path) -> Truth:
-    """The hook for a spotting store as the truth: its intervals table and its video list,
-    handed to :func:`truth_from_intervals`. No spotting store exists in this build yet."""
-    raise UsageError(
-        f"{path}: a folder; reading a spotting store's intervals is not available in this build yet: "
-        f"give the truth as a CSV with the columns {','.join(COLUMNS)}"
-    )
+    """A spotting store's intervals table and every video it holds."""
+    from mepipe.spot.store import read_intervals
+
+    root = open_spotting_store(path)
+    videos = root.attrs["mepipe_spotting"].get("videos") or list(root["videos"].group_keys())
+    return truth_from_intervals(read_intervals(root), videos, str(path))
 
 
 def truth_intervals(path: str | Path) -> Truth:
