@@ -244,7 +244,7 @@ def test_stores_of_before_read_as_tvl1_fast_and_never_mix_two_flows(casme2_store
         with pytest.raises(MepipeError) as caught:
             build("casme2", casme2_release, str(store), size=64, progress=False, arrays=arrays)
         assert str(caught.value) == (
-            f"{store} was built with another configuration (flow: 'tvl1-fast' vs 'tvl1'); "
+            f"{store} was built with flow='tvl1-fast'; this build asks flow='tvl1'; "
             "rerun with --overwrite to replace it, or choose another --out"
         )
     # parameters that are no method's

@@ -79,7 +79,7 @@ def test_smic_synth_samples_check_build_round_trip(tmp_path):
     middle = group["apex_index"][:]
     assert group.attrs["mepipe"]["config"]["smic_apex"] == "middle"
     # the default: the peak-motion estimate, recorded per sample; resuming with the other is refused
-    with pytest.raises(MepipeError, match="smic_apex: 'middle' vs 'motion'"):
+    with pytest.raises(MepipeError, match="built with smic_apex='middle'; this build asks smic_apex='motion'"):
         build("smic", tmp_path / "smic", store, size=48, progress=False, workers=1)
     build("smic", tmp_path / "smic", store, size=48, progress=False, workers=1, overwrite=True)
     group = zarr.open_group(store)

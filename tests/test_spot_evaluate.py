@@ -353,7 +353,7 @@ def test_store_truth_rejects_a_prediction_in_a_video_it_lacks():
     assert counted.videos == 2
 
 
-def test_a_folder_truth_is_refused_in_one_line_until_stores_exist(tmp_path):
+def test_a_folder_truth_that_is_no_store_is_refused_in_one_line(tmp_path):
     pred = _csv(tmp_path / "pred.csv", ["v,micro,10,20"])
     (tmp_path / "store.zarr").mkdir()
     result = CliRunner().invoke(
@@ -361,7 +361,7 @@ def test_a_folder_truth_is_refused_in_one_line_until_stores_exist(tmp_path):
         ["spot-eval", "--truth", str(tmp_path / "store.zarr"), "--pred", str(pred), "--out", str(tmp_path / "m.json")],
     )
     assert result.exit_code == 2
-    assert "give the truth as a CSV" in result.output
+    assert result.output == f"mepipe: error: {tmp_path / 'store.zarr'}: not a zarr store\n"
     assert not (tmp_path / "m.json").exists()
 
 

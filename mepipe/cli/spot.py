@@ -9,6 +9,8 @@ import click
 
 from mepipe.errors import UsageError
 
+from .options import quiet_option
+
 
 @click.command("spot-eval")
 @click.option(
@@ -72,14 +74,14 @@ MAX_LISTED = 20
 @click.command("spot")
 @click.argument("store", type=click.Path(path_type=Path))
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="The predictions CSV to write.")
-@click.option("--quiet", is_flag=True, help="No progress output.")
+@quiet_option
 def spot(store: Path, out: Path, quiet: bool) -> None:
     """Spot every video of a spotting STORE with the baseline spotter, leave one subject out.
 
     Each subject's videos are spotted with settings chosen on the other subjects only
     (nested leave-one-subject-out; fixed defaults with fewer than 3 of them). Writes
     video,type,onset,offset in the release's frame numbers; score it with
-    ``mepipe spot-eval --truth STORE --pred OUT``.
+    mepipe spot-eval --truth STORE --pred OUT.
     """
     from mepipe.spot.baseline import MIN_TUNING_SUBJECTS, spot_loso, store_videos
     from mepipe.spot.evaluate import write_spans
