@@ -75,29 +75,21 @@ def test_a_bare_checkout_finds_the_built_in_recipes_through_cli_py(tmp_path):
         shutil.copytree(ROOT / part, checkout / part, ignore=ignore)
     shutil.copy(ROOT / "cli.py", checkout)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p.endswith("site-packages"))}
+
+    def bare(args: list[str]) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-S", *args], capture_output=True, text=True, env=env, cwd=tmp_path, check=False
+        )
+
     probe = (
         "import runpy, sys; runpy.run_path(sys.argv[1], run_name='probe');"
         "import mepipe.pipelines, mepipe.release as r;"
         "print(mepipe.pipelines.__file__); print(','.join(r.recipe_names()))"
     )
-    found = subprocess.run(
-        [sys.executable, "-S", "-c", probe, str(checkout / "cli.py")],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-        check=False,
-    )
+    found = bare(["-c", probe, str(checkout / "cli.py")])
     assert found.returncode == 0, found.stderr
     assert found.stdout.splitlines() == [str(checkout / "pipelines" / "__init__.py"), ",".join(BUILT_INS)]
-    listed = subprocess.run(
-        [sys.executable, "-S", str(checkout / "cli.py"), "samples", "--dataset", "casme2", "--sheet", str(CASME2_2019)],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-        check=False,
-    )
+    listed = bare([str(checkout / "cli.py"), "samples", "--dataset", "casme2", "--sheet", str(CASME2_2019)])
     assert listed.returncode == 0, listed.stderr
     assert len(listed.stdout.splitlines()) == 1 + 255  # header and the sheet's rows
 
