@@ -32,7 +32,7 @@ import numpy as np
 
 from mepipe._shared.progress import Progress
 from mepipe.release.longvideo import TYPES, Interval
-from mepipe.spot.evaluate import Counts, match, open_spotting_store
+from mepipe.spot.evaluate import Counts, match
 
 #: the longest a micro-expression lasts, in seconds: a wider peak is a macro-expression
 MICRO_MAX_S = 0.5
@@ -360,6 +360,7 @@ def store_videos(path: str | Path) -> tuple[list[SpotVideo], dict[str, str]]:
     left_out : dict
         video -> why it is not spotted (its build failed or did not finish).
     """
+    from mepipe.spot.read import open_spotting_store
     from mepipe.spot.store import read_intervals
 
     root = open_spotting_store(path)

@@ -244,27 +244,9 @@ def truth_from_intervals(intervals: Iterable[Interval], videos: Iterable[str], s
     return Truth(spans, source, videos=known, dataset=dataset)
 
 
-def open_spotting_store(path: str | Path) -> Any:
-    """The root group of the spotting store at ``path`` (:mod:`mepipe.spot.store`), read-only.
-
-    Raises
-    ------
-    UsageError
-        ``path`` is not a spotting store.
-    """
-    import zarr
-
-    try:
-        root: Any = zarr.open_group(str(path), mode="r")
-    except (FileNotFoundError, zarr.errors.GroupNotFoundError):
-        raise UsageError(f"{path}: not a zarr store") from None
-    if "mepipe_spotting" not in root.attrs:
-        raise UsageError(f"{path}: not a spotting store (no mepipe_spotting record); build one with mepipe build")
-    return root
-
-
 def _store_truth(path: Path) -> Truth:
     """A spotting store's intervals table and every video it holds."""
+    from mepipe.spot.read import open_spotting_store
     from mepipe.spot.store import read_intervals
 
     root = open_spotting_store(path)
