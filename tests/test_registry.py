@@ -22,7 +22,7 @@ from mepipe.release import ENTRY_POINT_GROUP, Recipe, get_recipe, recipe_names, 
 from mepipe.release.longvideo import LongVideoRecipe
 from mepipe.release.registry import BUILT_IN, TASKS
 
-from .test_extend_recipe import LABME, installed, write_distribution
+from .test_extend_recipe import LABME, write_distribution
 
 ROOT = Path(__file__).resolve().parents[1]
 CASME2_2019 = ROOT / "tests/data/annotations/casme2/CASME2-coding-20190701.xlsx"
@@ -30,8 +30,6 @@ BUILT_INS = sorted(p.stem for p in (ROOT / "pipelines").glob("[!_]*.py"))
 #: the built-in long-video (spotting) recipes; the others read clips
 BUILT_IN_SPOTTING = ["casme3_lv", "casme_sq", "samm_lv"]
 BUILT_IN_RECOGNITION = [name for name in BUILT_INS if name not in BUILT_IN_SPOTTING]
-
-__all__ = ["installed"]  # the fixture, shared with the worked example
 
 
 def _mepipe(site: Path, *args: str) -> subprocess.CompletedProcess[str]:
