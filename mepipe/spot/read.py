@@ -121,7 +121,7 @@ def open_spotting(store: str) -> xr.Dataset:
 
 
 def window_labels(numbers: np.ndarray, k: int, intervals: list[Any], valid: np.ndarray) -> np.ndarray:
-    """SOFTNet's pseudo-labels: window ``t`` spans frames ``numbers[t] .. numbers[t + k]``;
+    """SOFTNet's pseudo-labels: window ``t`` spans frames ``numbers[t]`` to ``numbers[t + k]``;
     it is positive (1) when it overlaps an interval by at least one frame.
 
     Windows past the video's end or of invalid pairs get -1 (not to be used).

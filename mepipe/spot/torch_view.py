@@ -18,7 +18,7 @@ from .store import read_intervals
 
 
 class SpotWindows(torch.utils.data.Dataset):
-    """Every valid window ``t .. t + k`` of the chosen videos, with its pseudo-label.
+    """Every valid window ``t`` to ``t + k`` of the chosen videos, with its pseudo-label.
 
     Parameters
     ----------
