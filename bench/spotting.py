@@ -14,12 +14,14 @@ raise and a smile. On the same frames, in the same run, with ``cv2.setNumThreads
   are mepipe's functions, the same in both: they cost under 1 % and keep the comparison
   about the flow);
 * **mepipe**, :func:`mepipe.spot.features.face_track` then
-  :func:`mepipe.spot.features.chunk_features`: reduced JPEG decode, the face rechecked
-  every second, warm-started TV-L1 inside blocks of 128 pairs.
+  :func:`mepipe.spot.features.chunk_features`: the face rechecked every second on reduced
+  JPEG decodes, SOFTNet's cut of each frame, warm-started TV-L1 inside blocks of 128
+  pairs where the face moves, OpenCV's defaults where it is still (``features.STILL``).
 
 Agreement (issue 26): per pair, the mean end-point difference of the two flows over the
 face crop <= 0.03 px + 10 % of the baseline's mean motion, in >= 90 % of pairs; the
-region images' correlation, median >= 0.9. Speed: CPU seconds per frame, decode and face
+region images' correlation, median >= 0.9 (also printed over the still pairs alone,
+where the baseline's face motion is below ``features.STILL``). Speed: CPU seconds per frame, decode and face
 track included. Then: the split, the cost against a full-resolution decode, 2 workers
 against 1 on a ``distributed.LocalCluster``, peak memory of a 1,000- and a longer video's
 build (DIS flow there: the solver's memory is per call, the pipeline's is what grows or
@@ -119,18 +121,25 @@ def softnet(paths: list[Path], k: int) -> tuple[list[np.ndarray], list[np.ndarra
 
 def mepipe_features(
     paths: list[Path], k: int, fps: float
-) -> tuple[list[np.ndarray], np.ndarray, Clock, features.FaceTrack]:
-    """mepipe's features of the same pairs, its flows caught on their way, and its clock."""
+) -> tuple[list[np.ndarray], np.ndarray, Clock, features.FaceTrack, dict[str, int]]:
+    """mepipe's features of the same pairs, its flows caught on their way, its clock, and
+    its count of cold and warm solves."""
     clock = Clock()
     flows: list[np.ndarray] = []
+    solves = {"cold": 0, "warm": 0}
     real_decode, real_flow, real_pair = features.decode, features.pair_flow, features.pair_features
+    timed_flow = clock.wrap("flow", real_flow)
 
     def keep(flow: np.ndarray, geometry: features.Geometry) -> features.PairFeatures:
         flows.append(flow)
         return real_pair(flow, geometry)
 
+    def counted(first: np.ndarray, second: np.ndarray, method: str, start: np.ndarray | None = None) -> np.ndarray:
+        solves["cold" if start is None else "warm"] += 1
+        return timed_flow(first, second, method, start)  # type: ignore[no-any-return]
+
     features.decode = clock.wrap("decode", real_decode)  # type: ignore[assignment]
-    features.pair_flow = clock.wrap("flow", real_flow)  # type: ignore[assignment]
+    features.pair_flow = counted
     features.pair_features = keep  # type: ignore[assignment]
     try:
         with clock.phase("face track"):
@@ -142,18 +151,25 @@ def mepipe_features(
     finally:
         features.decode, features.pair_flow, features.pair_features = real_decode, real_flow, real_pair
     clock.seconds["rest"] = clock.seconds.pop("total") - clock.seconds["decode"] - clock.seconds["flow"]
-    return flows, chunk.images[: len(paths) - k], clock, track
+    return flows, chunk.images[: len(paths) - k], clock, track, solves
 
 
 def agreement(
-    ours: list[np.ndarray], base: list[np.ndarray], images: np.ndarray, base_images: list[np.ndarray]
+    ours: list[np.ndarray],
+    base: list[np.ndarray],
+    images: np.ndarray,
+    base_images: list[np.ndarray],
+    geometry: features.Geometry,
 ) -> dict[str, float]:
-    """The issue's agreement figures."""
+    """The issue's agreement figures, and the correlation over the baseline's still pairs."""
     epe = np.array([np.hypot(*(a - b).transpose(2, 0, 1)).mean() for a, b in zip(ours, base)])
     motion = np.array([np.hypot(*b.transpose(2, 0, 1)).mean() for b in base])
     within = epe <= 0.03 + 0.1 * motion
     correlation = np.array([np.corrcoef(a.ravel(), b.ravel())[0, 1] for a, b in zip(images, base_images)])
+    still = np.array([features.face_motion(b, geometry) < features.STILL for b in base])
     return {
+        "still": float(still.sum()),
+        "still_correlation_median": float(np.median(correlation[still])) if still.any() else float("nan"),
         "pairs": float(len(epe)),
         "within": float(within.mean()),
         "epe_median": float(np.median(epe)),
@@ -235,9 +251,9 @@ def main(argv: list[str] | None = None) -> None:
     k = features.default_k(video.fps)
 
     base_flows, base_images, base_clock, segment = softnet(paths, k)
-    our_flows, our_images, our_clock, track = mepipe_features(paths, k, video.fps)
+    our_flows, our_images, our_clock, track, solves = mepipe_features(paths, k, video.fps)
     pairs = len(paths) - k
-    found = agreement(our_flows, base_flows, our_images, base_images)
+    found = agreement(our_flows, base_flows, our_images, base_images, features.Geometry.of(track.segments[0]))
     floor = full_decode_seconds(paths)
 
     print(
@@ -273,7 +289,10 @@ def main(argv: list[str] | None = None) -> None:
     print(
         f"\nagreement over {found['pairs']:.0f} pairs: {100 * found['within']:.0f} % within 0.03 px + 10 % of the motion "
         f"(must >= 90 %); EPE median {found['epe_median']:.4f} px, 90th pct {found['epe_p90']:.4f}, baseline motion median "
-        f"{found['motion_median']:.4f} px; region images' correlation median {found['correlation_median']:.3f} (must >= 0.9)"
+        f"{found['motion_median']:.4f} px; region images' correlation median {found['correlation_median']:.3f} (must >= 0.9); "
+        f"over the {found['still']:.0f} still pairs {found['still_correlation_median']:.3f}\n"
+        f"solves: {solves['cold']} cold (OpenCV's defaults: blocks' first pairs, still pairs), {solves['warm']} warm "
+        f"(of which still, then solved cold: {solves['cold'] + solves['warm'] - pairs})"
     )
 
     # blocks and chunks of 32 pairs: work for two workers in a short video (the same for both runs)

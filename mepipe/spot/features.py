@@ -16,14 +16,22 @@ section 8), as pure functions of decoded frames:
 
 The flow is the store's (:mod:`mepipe.imaging.flow`, by method name). Neighbouring pairs
 ``i -> i + k`` and ``i + 1 -> i + 1 + k`` share all but one frame of motion, so within a
-block of :data:`BLOCK` pairs each pair's TV-L1 solve may start from the previous pair's
-flow at full resolution only (:data:`WARM`); the first pair of a block is always solved
-with the method's own parameters. Blocks start at fixed frame positions, so the result
-does not depend on how a video is split into work (``bench/spotting.py`` measures the
-agreement with OpenCV's defaults).
+block of :data:`BLOCK` pairs a pair's TV-L1 solve may start from the previous pair's flow
+at full resolution only (:data:`WARM`). That holds where the face moves; where it is still
+(:data:`STILL`) both flows are sensor noise, and noise-level TV-L1 is a function of the
+exact pixels and schedule: the warm solve lands on another noise pattern than the cold
+one (region images correlate ~0.75), so a still pair is solved with the method's own
+parameters, as is the first pair of a block. Blocks start at fixed frame positions, and a
+pair's solve depends only on the pairs before it in its block, so the result does not
+depend on how a video is split into work (``bench/spotting.py`` measures the agreement
+with OpenCV's defaults).
 
-Frames are decoded at the smallest JPEG DCT scale (``cv2.IMREAD_REDUCED_GRAYSCALE_2/4/8``)
-that keeps the face box at least ``crop`` pixels wide (:func:`decode_factor`).
+The face is SOFTNet's cut of the full-resolution frame (:meth:`Segment.cut`): the same
+noise argument (a crop from a reduced JPEG decode, or warped instead of resized, differs
+by a grey level here and there, and the cold solves of still pairs then correlate 0.6-0.8
+with the field's). The face track's probes decode at the smallest JPEG DCT scale
+(``cv2.IMREAD_REDUCED_GRAYSCALE_2/4/8``) that keeps the face box at least ``crop`` pixels
+wide (:func:`decode_factor`).
 """
 
 from __future__ import annotations
@@ -67,7 +75,7 @@ _EYE_PAD = 0.08
 BLOCK = 128
 #: what a warm pair changes of a TV-L1 method's parameters: the previous pair's flow as
 #: the start, full resolution only, 2 warps of 2 x 10 iterations (chosen and checked
-#: against OpenCV's defaults by bench/spotting.py)
+#: against OpenCV's defaults by bench/spotting.py); moving pairs only (:data:`STILL`)
 WARM: dict[str, Any] = {
     "useInitialFlow": True,
     "nscales": 1,
@@ -75,6 +83,12 @@ WARM: dict[str, Any] = {
     "outerIterations": 2,
     "innerIterations": 10,
 }
+#: a pair is still when its face motion (:func:`face_motion`, crop pixels) is below this:
+#: there the warm solve's region images decorrelate from the cold solve's (median ~0.75 at
+#: the field's 128 px crop), above it they correlate >= 0.95 (bench/spotting.py). A pair
+#: after a still one is solved cold directly; one after a moving pair is solved warm
+#: first, and again cold when the warm flow is still
+STILL = 0.05
 #: the face counts as moved when its box centre shifts by this share of the box width, or
 #: the width changes by this share
 MOVED = 0.1
@@ -137,6 +151,15 @@ class Segment:
             ]
         )
 
+    def cut(self, image: np.ndarray, crop: int = CROP) -> np.ndarray:
+        """SOFTNet's face crop of a full-resolution frame: the box's whole pixels (clipped
+        to the frame) resized to ``crop x crop``, bilinear (:meth:`matrix` at factor 1 for
+        a box on whole pixels, as dlib's are)."""
+        left, top, right, bottom = (int(v) for v in self.box)
+        height, width = image.shape[:2]
+        face = image[max(top, 0) : min(bottom, height), max(left, 0) : min(right, width)]
+        return cv2.resize(face, (crop, crop), interpolation=cv2.INTER_LINEAR)
+
     def crop_landmarks(self, crop: int = CROP) -> np.ndarray:
         """The landmarks in crop pixels."""
         matrix = self.matrix(crop)
@@ -150,7 +173,7 @@ class FaceTrack:
     Attributes
     ----------
     factor : int
-        DCT reduction every frame is decoded at (:func:`decode_factor`).
+        DCT reduction the track's probes decode at (:func:`decode_factor`).
     segments : tuple of Segment
         Increasing ``start``; the first starts at 0.
     lost : tuple of (int, int)
@@ -403,6 +426,17 @@ class PairFeatures:
     flow: np.ndarray
 
 
+def _magnitude_over_face(relative: np.ndarray, eyes: np.ndarray) -> float:
+    return float(np.hypot(relative[..., 0], relative[..., 1])[~eyes].mean())
+
+
+def face_motion(flow: np.ndarray, geometry: Geometry) -> float:
+    """The mean flow magnitude over the face crop, the nose patch's mean flow (the head's
+    motion) subtracted, the eyes left out: :attr:`PairFeatures.face_motion` of ``flow``."""
+    head = _cut(flow, geometry.nose).reshape(-1, 2).mean(axis=0)
+    return _magnitude_over_face((flow - head).astype(np.float32), geometry.eyes)
+
+
 def pair_features(flow: np.ndarray, geometry: Geometry) -> PairFeatures:
     """Everything the store keeps of one pair, from its flow on the face crop.
 
@@ -427,7 +461,7 @@ def pair_features(flow: np.ndarray, geometry: Geometry) -> PairFeatures:
         ],
         dtype=np.float32,
     )
-    face = float(np.hypot(maps[..., 0], maps[..., 1])[~geometry.eyes].mean())
+    face = _magnitude_over_face(maps, geometry.eyes)
     return PairFeatures(region_image(maps, geometry), motion, head.astype(np.float32), face, maps)
 
 
@@ -468,10 +502,11 @@ def chunk_features(
     warm: bool = True,
     crop: int = CROP,
     block: int = BLOCK,
+    still: float = STILL,
 ) -> ChunkFeatures:
     """The features of pairs ``start`` to ``stop - 1`` of a video (``start`` a multiple of ``block``).
 
-    Reads frames ``start .. stop - 1 + k`` only, each once, at the track's decode factor.
+    Reads frames ``start .. stop - 1 + k`` only, each once, at full resolution.
     A pair is invalid (NaN features) when either frame is unreadable, the face is lost
     at either frame, or ``i + k`` is past the video's end.
 
@@ -487,9 +522,13 @@ def chunk_features(
     method : str
         A method of :mod:`mepipe.imaging.flow`.
     warm : bool
-        Start each pair after a block's first from the previous pair's flow (TV-L1 only).
+        Start a pair from the previous pair's flow when that pair is in the block and
+        moving, and solve it again cold when it comes out still (TV-L1 only; :data:`STILL`).
     crop, block : int
         Crop side; pairs per warm-start block.
+    still : float
+        Face motion (crop pixels) below which a pair is still: :data:`STILL` is the
+        field's 128 px crop's; its sensor-noise flow sets it.
     """
     if start % block:
         raise ValueError(f"chunk start {start} is not a multiple of the block ({block})")
@@ -498,7 +537,7 @@ def chunk_features(
     images = np.full((count, REGION_SIDE, REGION_SIDE, 3), np.nan, dtype=np.float32)
     region_motion = np.full((count, len(REGIONS)), np.nan, dtype=np.float32)
     head_motion = np.full((count, 2), np.nan, dtype=np.float32)
-    face_motion = np.full(count, np.nan, dtype=np.float32)
+    faces = np.full(count, np.nan, dtype=np.float32)
     valid = np.zeros(count, dtype=bool)
     unreadable = np.zeros(count, dtype=bool)
     # crops by (position, segment): a frame read for two segments is cut by each one's box
@@ -508,14 +547,12 @@ def chunk_features(
     def crop_of(position: int, segment: Segment) -> np.ndarray | None:
         key = position, segment.start
         if key not in frames:
-            image = decode(paths[position], track.factor)
-            frames[key] = (
-                None
-                if image is None
-                else cv2.warpAffine(image, segment.matrix(crop, track.factor), (crop, crop), flags=cv2.INTER_LINEAR)
-            )
+            image = decode(paths[position])
+            frames[key] = None if image is None else segment.cut(image, crop)
         return frames[key]
 
+    # the previous pair's flow when the next pair may start from it: in this block, and
+    # moving (see STILL)
     previous: np.ndarray | None = None
     previous_segment: Segment | None = None
     for i in range(start, stop):
@@ -535,14 +572,18 @@ def chunk_features(
             unreadable[row] = True
             previous = None
             continue
-        flow = pair_flow(a, b, method, previous if warm else None)
-        previous = flow
         if segment.start not in geometries:
             geometries[segment.start] = Geometry.of(segment, crop)
-        features = pair_features(flow, geometries[segment.start])
+        geometry = geometries[segment.start]
+        flow = pair_flow(a, b, method, previous if warm else None)
+        is_still = face_motion(flow, geometry) < still
+        if is_still and warm and previous is not None:
+            flow = pair_flow(a, b, method)
+        previous = None if is_still else flow
+        features = pair_features(flow, geometry)
         images[row] = features.image
         region_motion[row] = features.region_motion
         head_motion[row] = features.head
-        face_motion[row] = features.face_motion
+        faces[row] = features.face_motion
         valid[row] = True
-    return ChunkFeatures(start, images, region_motion, head_motion, face_motion, valid, unreadable)
+    return ChunkFeatures(start, images, region_motion, head_motion, faces, valid, unreadable)
