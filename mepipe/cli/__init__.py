@@ -89,9 +89,9 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from mepipe.cli import build, export, release, spot, store, synth, train
+    from mepipe.cli import build, export, release, spot, spot_recognise, store, synth, train
 
-    for module in (release, synth, build, store, export, train, spot):
+    for module in (release, synth, build, store, export, train, spot, spot_recognise):
         for command in module.COMMANDS:
             cli.add_command(command)
 
