@@ -140,10 +140,12 @@ def spot_recognise(
     if recognised is not None:
         _check_out(recognised, "--recognised")
     options = training_options(model=model, epochs=epochs, batch=batch, lr=lr, width=width, device=device)
+    recipe = spotting_recipe(dataset)
+    assert recipe is not None  # --dataset's choices are the spotting recipes
     predictions = read_spans(pred) if pred is not None else None
     result = run(
         store,
-        spotting_recipe(dataset),
+        recipe,
         release,
         predictions,
         options=options,
