@@ -15,6 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from mepipe.cli import cli
+from mepipe.errors import UsageError
 from mepipe.release.registry import get_recipe
 from mepipe.spot import SpotSettings, build_recipe
 from mepipe.spot.evaluate import evaluate, open_spotting_store, read_spans, truth_intervals, write_spans
@@ -214,6 +215,38 @@ def test_a_store_and_a_release_that_do_not_belong_together(release, tmp_path):
     )
     assert run.exit_code != 0
     assert "no frames of the store's videos" in run.output and str(other) in run.output
+
+
+def test_training_on_a_clip_store(release, casme2_store):
+    """A CASME-II clip store's MEGC-class samples train every fold (its people are not the
+    long videos'); the spotted clips are cut at the store's own size."""
+    from mepipe.store import open_store
+    from mepipe.train.data import usable_samples
+
+    root, store = release
+    truth = truth_intervals(store)
+    annotated = [s for s in truth.spans if s.type == "micro"]
+    found = spot_recognise(
+        store,
+        get_recipe("casme_sq", object),
+        root,
+        annotated,
+        options=training_options(**OPTIONS),
+        clips=casme2_store,
+        clip_classes="3",
+    )
+    expected = usable_samples(open_store(casme2_store), casme2_store, "3").fields["sample_id"]
+    assert expected.size >= 2
+    for fold in found.folds:
+        assert sorted(fold.trained_on) == sorted(expected.tolist())
+    assert all(p.emotion in CLASSES for p in found.predictions)
+    assert found.training.startswith(f"clip store {casme2_store}")
+
+
+def test_a_clip_store_without_the_megc_classes_is_refused(release, casme2_store):
+    root, store = release
+    with pytest.raises(UsageError, match=r"class set 5 is .*; spot-then-recognise needs negative, positive, surprise"):
+        spot_recognise(store, get_recipe("casme_sq", object), root, [], clips=casme2_store, clip_classes="5")
 
 
 # ---------------------------------------------------------------- SAMM-LV's classes

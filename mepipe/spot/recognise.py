@@ -272,7 +272,7 @@ def _spot_id(span: Span, index: int) -> str:
 def store_clips(path: str | Path, classes: str = "megc2019", model: str | None = None) -> tuple[Clips, BuildConfig]:
     """The samples of a clip store (``mepipe build``) as training clips, in the three MEGC
     classes, with the build options the store was made with (spotted intervals are cut with
-    them, so both sides' inputs are made alike).
+    them, so both sides' inputs are made alike; only the arrays ``model`` eats).
 
     Raises
     ------
@@ -301,7 +301,9 @@ def store_clips(path: str | Path, classes: str = "megc2019", model: str | None =
         tuple(str(s) for s in selection.fields["subject"]),
         labels,
     )
-    return clips, BuildConfig.from_store(selection.provenance)
+    # its own options, computing only the arrays the model eats
+    config = BuildConfig.from_store(selection.provenance)
+    return clips, replace(config, arrays=cut_config(config.dataset, spec.name, config.size).arrays)
 
 
 # ---------------------------------------------------------------- recognising
