@@ -1,6 +1,6 @@
 """Spot-then-recognise on synthetic CAS(ME)^2 long videos: spotting F1, recognition F1, STRS.
 
-``python -m bench.strs [--subjects 4] [--doc docs/spotting.md]``
+``python -m bench.strs [--subjects 4] [--dataset casme_sq] [--doc docs/spotting.md]``
 
 A synthetic ``casme_sq`` release (each subject 2 videos of 600 frames, each with 2 micro-
 and 2 macro-expressions of the sheet's lengths, classes drawn from negative, positive,
@@ -39,7 +39,6 @@ from mepipe.spot.strs import CLASSES, StrsScore, strs
 from mepipe.synth.longvideo import synthesize_long
 from mepipe.train.run import training_options
 
-DATASET = "casme_sq"
 BEGIN, END = "<!-- bench.strs: begin -->", "<!-- bench.strs: end -->"
 
 
@@ -80,8 +79,9 @@ def write_doc(path: Path, text: str) -> None:
 
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.strs", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--dataset", default="casme_sq", help="long-video recipe synthesised (casme_sq, samm_lv)")
     parser.add_argument("--subjects", type=int, default=4, help="synthetic subjects")
-    parser.add_argument("--scale", type=float, default=0.25, help="frame size relative to CAS(ME)^2's 640x480")
+    parser.add_argument("--scale", type=float, default=0.25, help="frame size relative to the release's")
     parser.add_argument("--seed", type=int, default=0, help="synthesis and training seed")
     parser.add_argument("--epochs", type=int, default=TRAINING["epochs"], help="training epochs per fold")
     parser.add_argument("--size", type=int, default=SIZE, help="side of the clips cut, pixels")
@@ -89,7 +89,7 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--data", type=Path, default=None, help="keep the release and store here (reused)")
     parser.add_argument("--doc", type=Path, default=None, help="write the table into this page's markers")
     args = parser.parse_args(argv)
-    recipe = get_recipe(DATASET, object)
+    recipe = get_recipe(args.dataset, object)
     assert isinstance(recipe, LongVideoRecipe)
     seconds: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as scratch:
@@ -132,7 +132,7 @@ def main(argv: list[str]) -> None:
     )
     text = "\n".join(
         [
-            f"`{command}`: synthetic {DATASET}, {args.subjects} subjects, {len(videos)} videos, {micro} micro-"
+            f"`{command}`: synthetic {args.dataset}, {args.subjects} subjects, {len(videos)} videos, {micro} micro-"
             f"expressions ({classed} with a MEGC class), scale {args.scale}; clips {args.size} px, AFN width "
             f"{options.width}, {options.epochs} epochs, batch {options.batch}, lr {options.lr}, CPU, seed {args.seed}.",
             "",

@@ -11,7 +11,8 @@ sheet, under the same names (all 159), so where ``SAMM_Micro_FACS_Codes_v2.xlsx`
 its CSV export) sits beside this sheet, each micro row's emotion is its clip's
 ``Estimated Emotion`` as a MEGC class (SAMM's 3-class map: anger, contempt, disgust,
 fear, sadness -> negative; happiness -> positive; surprise; ``other`` -> others), for
-spot-then-recognise (:func:`join_clip_sheet`). Frame numbers are the file names' (from
+spot-then-recognise (:func:`join_clip_sheet`); ``synth`` writes one beside its sheet for
+the same reason. Frame numbers are the file names' (from
 1); many macro rows hold non-integer numbers (``566.4000000000001``), rounded here and
 recorded.
 """
@@ -26,6 +27,7 @@ from typing import ClassVar
 
 from mepipe.errors import SheetError
 from mepipe.release.longvideo import Interval, LongVideoRecipe, unique_names
+from mepipe.release.recipe import Sample
 from mepipe.release.sheet import cell_text, read_table, write_table
 
 from .samm import RECIPE as SAMM_CLIPS
@@ -152,6 +154,25 @@ class SammLv(LongVideoRecipe):
                 ]
             )
         write_table(Path(path), _LAYOUT, rows, sheet=self.sheet_names[0], preamble=_PREAMBLE)
+        # the emotions the long-video sheet cannot hold go where the real ones are: SAMM's
+        # clip sheet beside it, under the micro rows' names
+        clips = [
+            Sample(
+                sample_id=f"{i.subject}/{i.name.split('#', 1)[0]}",
+                subject=i.subject,
+                clip=i.name.split("#", 1)[0],
+                onset=i.onset,
+                apex=i.apex,
+                offset=i.offset,
+                emotion=i.emotion,
+                label=i.emotion,
+                action_units=i.aus,
+            )
+            for i in intervals
+            if i.type == "micro" and i.emotion
+        ]
+        if clips:
+            SAMM_CLIPS.write_sheet(clips, Path(path).parent / SAMM_CLIPS.sheet_file)
 
     def video_folders(self, frames_root: Path) -> list[tuple[str, str, Path, tuple[str, ...]]]:
         out: list[tuple[str, str, Path, tuple[str, ...]]] = []
