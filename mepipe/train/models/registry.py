@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from mepipe.errors import UsageError
+from mepipe.release.plugins import MODELS, load_plugins
 
 #: makes a model's input images from a batch of store arrays: {array: (N, ...)} ->
 #: {input: uint8 (N, H, W, C)}, the inputs in the order the network takes them
@@ -99,6 +100,12 @@ class ModelSpec:
 _MODELS: dict[str, ModelSpec] = {}
 
 
+def _models() -> dict[str, ModelSpec]:
+    """The registered models, plug-ins' included (:mod:`mepipe.release.plugins`)."""
+    load_plugins(MODELS)
+    return _MODELS
+
+
 def register_model(spec: ModelSpec) -> ModelSpec:
     """Add ``spec`` to the registry (a name already taken is an error); returns it."""
     if spec.name in _MODELS:
@@ -111,15 +118,15 @@ def register_model(spec: ModelSpec) -> ModelSpec:
 
 def model_names() -> tuple[str, ...]:
     """The registered models' names, in registration order."""
-    return tuple(_MODELS)
+    return tuple(_models())
 
 
 def get_model(name: str) -> ModelSpec:
     """The registry entry ``name``; a one-line error naming the known ones otherwise."""
     try:
-        return _MODELS[name]
+        return _models()[name]
     except KeyError:
-        raise UsageError(f"unknown model {name!r}; known: {', '.join(_MODELS)}") from None
+        raise UsageError(f"unknown model {name!r}; known: {', '.join(_models())}") from None
 
 
 def build_model(name: str, n_classes: int, **options: Any) -> nn.Module:
