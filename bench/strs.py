@@ -29,10 +29,10 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from mepipe.release.longvideo import LongVideoRecipe
+from mepipe.release.longvideo import Interval, LongVideoRecipe
 from mepipe.release.registry import get_recipe
 from mepipe.spot.baseline import spot_loso, store_videos
-from mepipe.spot.evaluate import Span, evaluate, truth_intervals
+from mepipe.spot.evaluate import evaluate, truth_intervals
 from mepipe.spot.recognise import SIZE, TRAINING, FoldRecord, spot_recognise, store_subjects
 from mepipe.spot.store import SpotSettings
 from mepipe.spot.strs import CLASSES, StrsScore, strs
@@ -42,7 +42,7 @@ from mepipe.train.run import training_options
 BEGIN, END = "<!-- bench.strs: begin -->", "<!-- bench.strs: end -->"
 
 
-def majority(predictions: Sequence[Span], folds: Sequence[FoldRecord], subjects: dict[str, str]) -> list[Span]:
+def majority(predictions: Sequence[Interval], folds: Sequence[FoldRecord], subjects: dict[str, str]) -> list[Interval]:
     """Each micro prediction recognised as the most common class of its fold's training clips."""
     common = {f.subject: max(CLASSES, key=lambda c: (f.classes[c], -CLASSES.index(c))) for f in folds}
     return [replace(p, emotion=common.get(subjects[p.video], "")) if p.type == "micro" else p for p in predictions]

@@ -18,7 +18,8 @@ from mepipe.cli import cli
 from mepipe.errors import UsageError
 from mepipe.release.registry import get_recipe
 from mepipe.spot import SpotSettings, build_recipe
-from mepipe.spot.evaluate import evaluate, open_spotting_store, read_spans, truth_intervals, write_spans
+from mepipe.spot.evaluate import evaluate, read_spans, truth_intervals, write_spans
+from mepipe.spot.read import open_spotting_store
 from mepipe.spot.recognise import Clips, megc_class, recognise_loso, spot_recognise, store_subjects
 from mepipe.spot.store import read_intervals
 from mepipe.spot.strs import CLASSES, strs

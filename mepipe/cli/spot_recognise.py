@@ -7,7 +7,8 @@ from pathlib import Path
 import click
 
 from mepipe.errors import UsageError
-from mepipe.spot.recognise import SIZE, TRAINING
+from mepipe.train.defaults import RECOGNISE_SIZE as SIZE
+from mepipe.train.defaults import RECOGNISE_TRAINING as TRAINING
 
 from .options import quiet_option
 

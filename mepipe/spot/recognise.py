@@ -44,16 +44,18 @@ from mepipe.errors import MepipeError, SampleError, UsageError
 from mepipe.release import frames
 from mepipe.release.longvideo import Interval, LongVideoRecipe, Video
 from mepipe.release.recipe import Sample
-from mepipe.spot.evaluate import Evaluation, Span, Truth, evaluate, metrics, open_spotting_store
+from mepipe.spot.evaluate import Evaluation, Truth, evaluate, metrics
+from mepipe.spot.read import open_spotting_store
 from mepipe.spot.strs import CLASSES, StrsScore, strs
+from mepipe.train.defaults import RECOGNISE_SIZE, RECOGNISE_TRAINING
 
 if TYPE_CHECKING:
     from mepipe.train.options import TrainOptions
 
 #: side of the aligned clips cut by default (small: CPU-fast; a clip store's own when given)
-SIZE = 64
+SIZE = RECOGNISE_SIZE
 #: the training run by default: small and quick on a CPU, never tuned on a test subject
-TRAINING: Mapping[str, Any] = {"epochs": 10, "batch": 16, "lr": 1e-3, "width": 16, "device": "cpu"}
+TRAINING: Mapping[str, Any] = RECOGNISE_TRAINING
 #: the interval types recognised (MEGC 2025: micro-expressions)
 TYPES = ("micro",)
 
@@ -235,7 +237,7 @@ def release_clips(
 
 
 def spotted_clips(
-    predictions: Sequence[Span],
+    predictions: Sequence[Interval],
     videos: Mapping[str, Video],
     subjects: Mapping[str, str],
     recipe: LongVideoRecipe,
@@ -265,7 +267,7 @@ def spotted_clips(
     return clips, [index[i] for i in clips.ids]
 
 
-def _spot_id(span: Span, index: int) -> str:
+def _spot_id(span: Interval, index: int) -> str:
     return f"{span.video}/{span.onset}-{span.offset} (prediction {index + 1})"
 
 
@@ -421,7 +423,7 @@ class SpotRecognition:
 
     Attributes
     ----------
-    predictions : list of Span
+    predictions : list of Interval
         The spotted intervals, each micro one's ``emotion`` the class recognised.
     evaluation : Evaluation
         The evaluator's counts and matches of them against the store's intervals.
@@ -434,7 +436,7 @@ class SpotRecognition:
         Where the training clips came from.
     """
 
-    predictions: list[Span]
+    predictions: list[Interval]
     evaluation: Evaluation
     score: StrsScore
     folds: list[FoldRecord]
@@ -474,7 +476,7 @@ def spot_recognise(
     store: str | Path,
     recipe: LongVideoRecipe,
     release: str | Path,
-    predictions: Sequence[Span] | None = None,
+    predictions: Sequence[Interval] | None = None,
     *,
     options: TrainOptions | None = None,
     size: int = SIZE,
@@ -495,7 +497,7 @@ def spot_recognise(
         The release's recipe (``mepipe.pipelines.casme_sq`` ...).
     release : str or Path
         The release the store was built from: the frames clips are cut from.
-    predictions : sequence of Span, optional
+    predictions : sequence of Interval, optional
         Spotted intervals (``mepipe spot``'s, another spotter's); default: the baseline
         spotter under leave-one-subject-out (:func:`mepipe.spot.baseline.spot_loso`).
     options : TrainOptions, optional
