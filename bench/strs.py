@@ -15,8 +15,8 @@ subject out throughout:
 * **annotated + AFN**: the annotated micro intervals given as the spots (spotting F1 1),
   the same recogniser: what recognition alone reaches on these clips.
 
-Prints the table and the seconds of each phase; ``--doc`` writes the table into that page
-between its ``bench.strs`` markers. Asserts nothing.
+Prints the table and the seconds of each phase; ``--doc`` writes them into that page
+between its ``bench.strs <dataset>`` markers. Asserts nothing.
 """
 
 from __future__ import annotations
@@ -39,7 +39,8 @@ from mepipe.spot.strs import CLASSES, StrsScore, strs
 from mepipe.synth.longvideo import synthesize_long
 from mepipe.train.run import training_options
 
-BEGIN, END = "<!-- bench.strs: begin -->", "<!-- bench.strs: end -->"
+#: the markers of the page's block, per dataset: ``<!-- bench.strs casme_sq: begin -->``
+MARKERS = "<!-- bench.strs {dataset}: begin -->", "<!-- bench.strs {dataset}: end -->"
 
 
 def majority(predictions: Sequence[Interval], folds: Sequence[FoldRecord], subjects: dict[str, str]) -> list[Interval]:
@@ -69,12 +70,13 @@ def table(rows: Sequence[tuple[str, StrsScore]], reference: StrsScore) -> str:
     return "\n".join(lines)
 
 
-def write_doc(path: Path, text: str) -> None:
+def write_doc(path: Path, text: str, dataset: str) -> None:
+    begin, end = (marker.format(dataset=dataset) for marker in MARKERS)
     page = path.read_text()
-    if BEGIN not in page or END not in page:
-        raise SystemExit(f"bench.strs: {path} has no {BEGIN} ... {END} markers")
-    block = f"{BEGIN}\n{text}\n{END}"
-    path.write_text(re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), lambda _: block, page, flags=re.S))
+    if begin not in page or end not in page:
+        raise SystemExit(f"bench.strs: {path} has no {begin} ... {end} markers")
+    block = f"{begin}\n{text}\n{end}"
+    path.write_text(re.sub(re.escape(begin) + ".*?" + re.escape(end), lambda _: block, page, flags=re.S))
 
 
 def main(argv: list[str]) -> None:
@@ -143,7 +145,7 @@ def main(argv: list[str]) -> None:
     )
     print(text)
     if args.doc is not None:
-        write_doc(args.doc, text)
+        write_doc(args.doc, text, args.dataset)
         print(f"wrote {args.doc}")
 
 
