@@ -276,3 +276,23 @@ def test_write_spans_round_trips_recognised_classes(tmp_path, result):
     assert [(s.video, s.type, s.onset, s.offset, s.emotion) for s in read_spans(path)] == [
         (s.video, s.type, s.onset, s.offset, s.emotion) for s in result.predictions
     ]
+
+
+def test_a_clip_dataset_is_refused_in_one_line(tmp_path):
+    run = CliRunner().invoke(
+        cli,
+        [
+            "spot-recognise",
+            str(tmp_path / "s.zarr"),
+            "--dataset",
+            "casme2",
+            "--release",
+            str(tmp_path),
+            "--out",
+            str(tmp_path / "o.json"),
+        ],
+    )
+    assert run.exit_code == UsageError.exit_code
+    assert run.output.strip().splitlines() == [
+        "mepipe: error: --dataset casme2 is a clip dataset; spot-recognise reads the long videos of a spotting one"
+    ]

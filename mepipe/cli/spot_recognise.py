@@ -7,17 +7,11 @@ from pathlib import Path
 import click
 
 from mepipe.errors import UsageError
+from mepipe.release.registry import recipe_names
 from mepipe.train.defaults import RECOGNISE_SIZE as SIZE
 from mepipe.train.defaults import RECOGNISE_TRAINING as TRAINING
 
 from .options import quiet_option
-
-
-def _long_video_recipes() -> list[str]:
-    from mepipe.release.registry import recipe_names
-    from mepipe.spot import spotting_recipe
-
-    return [name for name in recipe_names() if spotting_recipe(name) is not None]
 
 
 def _check_out(path: Path, option: str) -> None:
@@ -31,8 +25,8 @@ def _check_out(path: Path, option: str) -> None:
 @click.option(
     "--dataset",
     required=True,
-    type=click.Choice(_long_video_recipes()),
-    help="The long-video recipe the store was built with.",
+    type=click.Choice(recipe_names()),
+    help="The long-video recipe the store was built with (casme_sq, samm_lv, casme3_lv).",
 )
 @click.option(
     "--release",
@@ -142,7 +136,10 @@ def spot_recognise(
         _check_out(recognised, "--recognised")
     options = training_options(model=model, epochs=epochs, batch=batch, lr=lr, width=width, device=device)
     recipe = spotting_recipe(dataset)
-    assert recipe is not None  # --dataset's choices are the spotting recipes
+    if recipe is None:
+        raise UsageError(
+            f"--dataset {dataset} is a clip dataset; spot-recognise reads the long videos of a spotting one"
+        )
     predictions = read_spans(pred) if pred is not None else None
     result = run(
         store,
