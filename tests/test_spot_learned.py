@@ -32,12 +32,11 @@ from mepipe.spot.learned import (  # noqa: E402
     spot_learned,
     spot_scores,
     store_windows,
-    train_network,
     training_windows,
-    window_scores,
 )
 from mepipe.train.models import build_model, get_model, model_names  # noqa: E402
 from mepipe.train.models.softnet import as_published  # noqa: E402
+from mepipe.train.spotting import train_spotter, window_scores  # noqa: E402
 
 # one thread: the machine is shared
 torch.set_num_threads(1)
@@ -143,7 +142,7 @@ def test_training_learns_a_planted_pattern():
     images = rng.normal(0, 0.2, (96, 42, 42, 3)).astype(np.float32)
     labels = (np.arange(96) % 3 == 0).astype(np.float32)
     images[labels == 1, 21:, 10:30] += 2.0  # the mouth moves in the positive windows
-    model, losses = train_network(images, labels, LearnedSettings(epochs=8, batch=12, lr=0.05), seed=0)
+    model, losses = train_spotter(images, labels, epochs=8, batch=12, lr=0.05)
     assert losses[-1] < losses[0]
     fresh = rng.normal(0, 0.2, (20, 42, 42, 3)).astype(np.float32)
     fresh[:10, 21:, 10:30] += 2.0

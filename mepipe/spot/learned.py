@@ -25,7 +25,8 @@ A window's score stands for its middle frame, as the baseline's rows do
 
 One difference from the published recipe: the store has one flow interval k per video
 (0.2 s by default), where SOFTNet computes its flow anew for each type with k half that
-type's mean length. Imports torch; :mod:`mepipe.spot` does not import this module.
+type's mean length. Needs PyTorch (through :mod:`mepipe.train.spotting`); :mod:`mepipe.spot`
+does not import this module.
 """
 
 from __future__ import annotations
@@ -37,8 +38,6 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import torch
-from torch import nn
 
 from mepipe._shared.progress import Progress
 from mepipe.errors import MepipeError, UsageError
@@ -47,7 +46,8 @@ from mepipe.spot.baseline import SpotVideo, _intervals, expected_lengths, find_p
 from mepipe.spot.evaluate import Span
 from mepipe.spot.read import loso_splits, open_group, window_labels
 from mepipe.spot.store import read_intervals
-from mepipe.train.models import build_model, get_model
+from mepipe.train.models import get_model
+from mepipe.train.spotting import train_spotter, window_scores
 
 #: the registered spotting model trained by default
 DEFAULT_MODEL = "softnet"
@@ -57,8 +57,6 @@ SOFTNET_P = 0.55
 BLUR = (7, 7)
 #: standard deviation of the noise augmentation (random_noise's default variance 0.01)
 NOISE = 0.1
-#: windows scored at once
-_PREDICT_BATCH = 1024
 
 
 @dataclass(frozen=True)
@@ -175,46 +173,6 @@ def training_windows(
     return np.ascontiguousarray(x[order], dtype=np.float32), y[order].astype(np.float32)
 
 
-def train_network(
-    images: np.ndarray, labels: np.ndarray, settings: LearnedSettings, seed: int
-) -> tuple[nn.Module, list[float]]:
-    """A fresh spotting network trained on ``images`` (N, 42, 42, 3) and ``labels`` (N,)
-    with MSE by plain SGD; and its mean loss per epoch. Same ``seed``, same initial weights."""
-    spec = get_model(settings.model, "spotting")
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        model = build_model(settings.model, 1, task="spotting")
-    x = spec.prepare(torch.from_numpy(images))
-    y = torch.from_numpy(labels).reshape(-1, 1).to(x.dtype)
-    optimiser = torch.optim.SGD(model.parameters(), lr=settings.lr)
-    loss_fn = nn.MSELoss()
-    losses = []
-    model.train()
-    for _ in range(settings.epochs):
-        total = 0.0
-        for start in range(0, len(y), settings.batch):
-            optimiser.zero_grad()
-            loss = loss_fn(model(x[start : start + settings.batch]), y[start : start + settings.batch])
-            loss.backward()
-            optimiser.step()
-            total += loss.item() * len(y[start : start + settings.batch])
-        losses.append(total / max(1, len(y)))
-    model.eval()
-    return model, losses
-
-
-def window_scores(model: nn.Module, images: np.ndarray, model_name: str = DEFAULT_MODEL) -> np.ndarray:
-    """The network's score of each window (float64 (T,)); NaN where the image was not computed."""
-    prepare = get_model(model_name, "spotting").prepare
-    scores = np.full(len(images), np.nan)
-    computed = np.flatnonzero(~np.isnan(images).any(axis=(1, 2, 3)))
-    with torch.no_grad():
-        for start in range(0, computed.size, _PREDICT_BATCH):
-            rows = computed[start : start + _PREDICT_BATCH]
-            scores[rows] = model(prepare(torch.from_numpy(images[rows]))).reshape(-1).double().numpy()
-    return scores
-
-
 # ---------------------------------------------------------------- spotting
 
 
@@ -312,7 +270,15 @@ def spot_learned(
                     skipped.append(kind)
                     bar.update()
                     continue
-                model, losses[subject][kind] = train_network(x, y, settings, seed=settings.seed * len(TYPES) + t)
+                model, losses[subject][kind] = train_spotter(
+                    x,
+                    y,
+                    model=settings.model,
+                    epochs=settings.epochs,
+                    batch=settings.batch,
+                    lr=settings.lr,
+                    seed=settings.seed * len(TYPES) + t,
+                )
                 for v in testing:
                     scores.setdefault(v.video.name, {})[kind] = window_scores(model, v.images, settings.model)
                     spans += spot_scores(v.video, scores[v.video.name][kind], kind, lengths[subject], settings.p)
