@@ -31,11 +31,11 @@ from typing import Any
 
 import torch
 
-from mepipe.release.longvideo import LongVideoRecipe
+from mepipe.release.longvideo import Interval, LongVideoRecipe
 from mepipe.release.registry import get_recipe
 from mepipe.spot import SpotSettings, build_recipe
 from mepipe.spot.baseline import spot_loso, store_videos
-from mepipe.spot.evaluate import Span, evaluate, metrics, truth_intervals
+from mepipe.spot.evaluate import evaluate, metrics, truth_intervals
 from mepipe.spot.learned import LearnedSettings, spot_learned, store_windows
 from mepipe.synth.longvideo import synthesize_long
 
@@ -79,7 +79,7 @@ def store_for(dataset: str, args: argparse.Namespace, work: Path) -> tuple[str, 
     return str(store), time.perf_counter() - start
 
 
-def spot(store: str, spotter: str, args: argparse.Namespace, read: Any) -> list[Span]:
+def spot(store: str, spotter: str, args: argparse.Namespace, read: Any) -> list[Interval]:
     """One spotter's leave-one-subject-out predictions on ``store``."""
     if spotter == "baseline":
         videos, _ = store_videos(store)

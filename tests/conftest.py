@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -37,3 +39,16 @@ def casme2_store(casme2_release, tmp_path_factory) -> str:
     store = str(tmp_path_factory.mktemp("stores") / "casme2.zarr")
     build("casme2", casme2_release, store, size=64, progress=False, workers=2)
     return store
+
+
+@pytest.fixture
+def installed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Put a distribution folder first on ``sys.path``; forget what was imported from it after."""
+    site = tmp_path / "site"
+    site.mkdir()
+    monkeypatch.syspath_prepend(str(site))
+    before = set(sys.modules)
+    yield site
+    for module in set(sys.modules) - before:
+        if getattr(sys.modules[module], "__file__", None) and str(site) in sys.modules[module].__file__:
+            del sys.modules[module]

@@ -25,10 +25,8 @@ import os
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
-
-import pytest
 
 from mepipe.build import build
 from mepipe.dataset import open_dataset
@@ -86,33 +84,25 @@ RECIPE = LabMe()
 
 
 def write_distribution(
-    site: Path, name: str, modules: Mapping[str, str], entry_points: Mapping[str, str], version: str = "1.0"
+    site: Path,
+    name: str,
+    modules: Mapping[str, str],
+    entry_points: Mapping[str, str],
+    version: str = "1.0",
+    group: str = "mepipe.recipes",
 ) -> Path:
     """Lay out an installed distribution in ``site`` as pip would: its files (``modules``:
-    path -> text) and ``<name>-<version>.dist-info`` with ``METADATA`` and the
-    ``mepipe.recipes`` group of ``entry_points.txt`` (entry name -> ``module:object``)."""
+    path -> text) and ``<name>-<version>.dist-info`` with ``METADATA`` and the entry-point
+    group ``group`` of ``entry_points.txt`` (entry name -> ``module:object``)."""
     for path, text in modules.items():
         (site / path).parent.mkdir(parents=True, exist_ok=True)
         (site / path).write_text(textwrap.dedent(text))
     info = site / f"{name}-{version}.dist-info"
     info.mkdir(parents=True)
     (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
-    lines = ["[mepipe.recipes]", *(f"{entry} = {target}" for entry, target in entry_points.items())]
+    lines = [f"[{group}]", *(f"{entry} = {target}" for entry, target in entry_points.items())]
     (info / "entry_points.txt").write_text("\n".join(lines) + "\n")
     return site
-
-
-@pytest.fixture
-def installed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """Put a distribution folder first on ``sys.path``; forget what was imported from it after."""
-    site = tmp_path / "site"
-    site.mkdir()
-    monkeypatch.syspath_prepend(str(site))
-    before = set(sys.modules)
-    yield site
-    for module in set(sys.modules) - before:
-        if getattr(sys.modules[module], "__file__", None) and str(site) in sys.modules[module].__file__:
-            del sys.modules[module]
 
 
 def test_a_recipe_in_a_separate_package_runs_synth_to_open_dataset(installed: Path, tmp_path: Path) -> None:

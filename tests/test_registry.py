@@ -22,7 +22,7 @@ from mepipe.release import ENTRY_POINT_GROUP, Recipe, get_recipe, recipe_names, 
 from mepipe.release.longvideo import LongVideoRecipe
 from mepipe.release.registry import BUILT_IN, TASKS
 
-from .test_extend_recipe import LABME, installed, write_distribution
+from .test_extend_recipe import LABME, write_distribution
 
 ROOT = Path(__file__).resolve().parents[1]
 CASME2_2019 = ROOT / "tests/data/annotations/casme2/CASME2-coding-20190701.xlsx"
@@ -30,8 +30,6 @@ BUILT_INS = sorted(p.stem for p in (ROOT / "pipelines").glob("[!_]*.py"))
 #: the built-in long-video (spotting) recipes; the others read clips
 BUILT_IN_SPOTTING = ["casme3_lv", "casme_sq", "samm_lv"]
 BUILT_IN_RECOGNITION = [name for name in BUILT_INS if name not in BUILT_IN_SPOTTING]
-
-__all__ = ["installed"]  # the fixture, shared with the worked example
 
 
 def _mepipe(site: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -75,29 +73,21 @@ def test_a_bare_checkout_finds_the_built_in_recipes_through_cli_py(tmp_path):
         shutil.copytree(ROOT / part, checkout / part, ignore=ignore)
     shutil.copy(ROOT / "cli.py", checkout)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p.endswith("site-packages"))}
+
+    def bare(args: list[str]) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-S", *args], capture_output=True, text=True, env=env, cwd=tmp_path, check=False
+        )
+
     probe = (
         "import runpy, sys; runpy.run_path(sys.argv[1], run_name='probe');"
         "import mepipe.pipelines, mepipe.release as r;"
         "print(mepipe.pipelines.__file__); print(','.join(r.recipe_names()))"
     )
-    found = subprocess.run(
-        [sys.executable, "-S", "-c", probe, str(checkout / "cli.py")],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-        check=False,
-    )
+    found = bare(["-c", probe, str(checkout / "cli.py")])
     assert found.returncode == 0, found.stderr
     assert found.stdout.splitlines() == [str(checkout / "pipelines" / "__init__.py"), ",".join(BUILT_INS)]
-    listed = subprocess.run(
-        [sys.executable, "-S", str(checkout / "cli.py"), "samples", "--dataset", "casme2", "--sheet", str(CASME2_2019)],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-        check=False,
-    )
+    listed = bare([str(checkout / "cli.py"), "samples", "--dataset", "casme2", "--sheet", str(CASME2_2019)])
     assert listed.returncode == 0, listed.stderr
     assert len(listed.stdout.splitlines()) == 1 + 255  # header and the sheet's rows
 

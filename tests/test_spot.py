@@ -29,8 +29,8 @@ def video(tmp_path_factory):
 
 def _intervals(name="v1"):
     return [
-        Interval(name, "s1", "micro", 10, 15, 20, "AU1+2", "surprise", 3),
-        Interval(name, "s1", "macro", 26, 30, 34, "AU12", "happiness", 4),
+        Interval(name, "micro", 10, 20, apex=15, subject="s1", aus="AU1+2", emotion="surprise", row=3),
+        Interval(name, "macro", 26, 34, apex=30, subject="s1", aus="AU12", emotion="happiness", row=4),
     ]
 
 
@@ -123,7 +123,10 @@ def test_pair_features_subtract_the_head_motion_and_mask_the_eyes(video):
 
 def test_labels_mark_the_shortest_interval_by_the_releases_own_numbers():
     numbers = np.array([5, 6, 7, 9, 10, 11, 12])  # frame 8 missing on disk
-    rows = [(0, Interval("v", "s", "macro", 6, 8, 12)), (1, Interval("v", "s", "micro", 9, 10, 10))]
+    rows = [
+        (0, Interval("v", "macro", 6, 12, apex=8, subject="s")),
+        (1, Interval("v", "micro", 9, 10, apex=10, subject="s")),
+    ]
     row, kind = labels(numbers, rows)
     assert row.tolist() == [-1, 0, 0, 1, 1, 0, 0]
     assert kind.tolist() == [0, 2, 2, 1, 1, 2, 2]
@@ -195,7 +198,7 @@ def test_store_keeps_the_releases_numbers_with_fps_and_missing_frames(tmp_path):
 
 def test_bad_input_is_named_and_a_faceless_video_is_recorded(video, tmp_path):
     # an interval of a video not on disk stays in the table (the sheet's counts), labelling nothing
-    stray = [*_intervals(), Interval("nope", "s", "micro", 1, 2, 3, row=9)]
+    stray = [*_intervals(), Interval("nope", "micro", 1, 3, apex=2, subject="s", row=9)]
     summary = build_spotting([video], stray, tmp_path / "a.zarr", SMALL, scheduler="sync", progress=False)
     assert summary.unplaced == ["sheet row 9: video 'nope' is not in the release"]
     assert "interval not placed, sheet row 9: video 'nope'" in summary.format()
@@ -261,7 +264,7 @@ def two_subjects(video, tmp_path_factory):
     folder = tmp_path_factory.mktemp("two")
     v2 = write_video(folder / "v2", 40, [Event(10, 15, 20)], name="v2", seed=1)
     v3 = write_video(folder / "v3", 24, name="v3", subject="s2", seed=2)
-    intervals = [*_intervals(), Interval("v2", "s1", "micro", 10, 15, 20, row=5)]
+    intervals = [*_intervals(), Interval("v2", "micro", 10, 20, apex=15, subject="s1", row=5)]
     out = folder / "three.zarr"
     build_spotting([video, v2, v3], intervals, out, SMALL, scheduler="sync", progress=False)
     return out
@@ -295,7 +298,7 @@ def test_window_labels_are_positive_when_the_window_overlaps_an_interval():
     numbers = np.array([1, 2, 3, 5, 6, 7, 8, 9])  # frame 4 missing
     valid = np.ones(8, dtype=bool)
     valid[1] = False
-    labels = window_labels(numbers, 2, [Interval("v", "s", "micro", 7, 7, 8)], valid)
+    labels = window_labels(numbers, 2, [Interval("v", "micro", 7, 8, apex=7, subject="s")], valid)
     # windows: 1-3, 2-5 (invalid), 3-6, 5-7, 6-8, 7-9; the last two have no i + k
     assert labels.tolist() == [0, -1, 0, 1, 1, 1, -1, -1]
 

@@ -8,6 +8,7 @@ import dataclasses
 import numpy as np
 import pytest
 
+from mepipe.release.longvideo import Interval
 from mepipe.spot.baseline import (
     DEFAULTS,
     GRID,
@@ -24,7 +25,7 @@ from mepipe.spot.baseline import (
     spot_video,
     threshold,
 )
-from mepipe.spot.evaluate import Counts, Span, Truth, evaluate
+from mepipe.spot.evaluate import Counts, Truth, evaluate
 
 FPS = 30.0
 MICRO, MACRO = 9, 45  # planted lengths in frames: 0.3 s and 1.5 s
@@ -53,13 +54,13 @@ def _video(
     for i, (onset, kind, amplitude) in enumerate(bumps):
         length = MICRO if kind == "micro" else MACRO
         motion[onset : onset + length, i % regions] += amplitude * _bump(length)
-        intervals.append(Span(name, kind, onset, onset + length - 1))
+        intervals.append(Interval(name, kind, onset, onset + length - 1))
     for j, (onset, amplitude) in enumerate(distractors):
         motion[onset : onset + MICRO, j % regions] += amplitude * _bump(MICRO)
     return SpotVideo(name, subject, FPS, motion, intervals=tuple(intervals))
 
 
-def _f1(videos: list[SpotVideo], spans: list[Span]) -> dict[str, float]:
+def _f1(videos: list[SpotVideo], spans: list[Interval]) -> dict[str, float]:
     truth = Truth(tuple(s for v in videos for s in v.intervals), "synthetic")
     record = evaluate(truth, spans)
     return {
@@ -111,8 +112,10 @@ def test_peak_width_is_taken_at_half_height_above_the_base():
 
 def test_expected_lengths_are_medians_in_seconds():
     videos = [
-        SpotVideo("a", "s1", 30.0, np.zeros((10, 1)), intervals=(Span("a", "micro", 0, 8), Span("a", "micro", 0, 14))),
-        SpotVideo("b", "s2", 200.0, np.zeros((10, 1)), intervals=(Span("b", "micro", 0, 59),)),
+        SpotVideo(
+            "a", "s1", 30.0, np.zeros((10, 1)), intervals=(Interval("a", "micro", 0, 8), Interval("a", "micro", 0, 14))
+        ),
+        SpotVideo("b", "s2", 200.0, np.zeros((10, 1)), intervals=(Interval("b", "micro", 0, 59),)),
     ]
     lengths = expected_lengths(videos)
     assert lengths["micro"] == pytest.approx(0.3)  # 0.3, 0.5 and 0.3 s
@@ -219,7 +222,7 @@ def test_nothing_of_the_test_subject_changes_its_settings():
     # s0's motion and intervals replaced by something else entirely
     rng = np.random.default_rng(5)
     changed = [
-        dataclasses.replace(v, motion=rng.random(v.motion.shape) * 7, intervals=(Span(v.name, "macro", 0, 400),))
+        dataclasses.replace(v, motion=rng.random(v.motion.shape) * 7, intervals=(Interval(v.name, "macro", 0, 400),))
         if v.subject == "s0"
         else v
         for v in videos

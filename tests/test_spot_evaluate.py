@@ -20,7 +20,6 @@ from mepipe.errors import MepipeError, SheetError
 from mepipe.release.longvideo import Interval
 from mepipe.spot.evaluate import (
     Counts,
-    Span,
     Truth,
     evaluate,
     match,
@@ -44,11 +43,11 @@ def score(truth: Path, pred: Path) -> dict:
     return metrics(evaluate(truth_intervals(truth), read_spans(pred), str(pred)))
 
 
-def _truth(*spans: Span) -> Truth:
+def _truth(*spans: Interval) -> Truth:
     return Truth(tuple(spans), "truth.csv")
 
 
-def _counts(truth: Truth, preds: list[Span]) -> dict[str, tuple[int, int, int]]:
+def _counts(truth: Truth, preds: list[Interval]) -> dict[str, tuple[int, int, int]]:
     record = metrics(evaluate(truth, preds))
     return {
         kind: (record[kind]["tp"], record[kind]["fp"], record[kind]["fn"]) for kind in ("micro", "macro", "overall")
@@ -79,8 +78,8 @@ def test_iou_counts_frames_inclusively_and_takes_one_half(a, b, expected):
 
 def test_one_prediction_finds_one_interval_only():
     # 3..12 has IoU 7/13 with 0..9 and 8/12 with 5..14: one TP, one FN (STRS-Metric: two TPs)
-    truth = _truth(Span("v", "macro", 0, 9), Span("v", "macro", 5, 14))
-    assert _counts(truth, [Span("v", "macro", 3, 12)])["macro"] == (1, 0, 1)
+    truth = _truth(Interval("v", "macro", 0, 9), Interval("v", "macro", 5, 14))
+    assert _counts(truth, [Interval("v", "macro", 3, 12)])["macro"] == (1, 0, 1)
 
 
 def test_matching_is_maximum_not_greedy():
@@ -89,8 +88,8 @@ def test_matching_is_maximum_not_greedy():
     truth = [(0, 9), (2, 11)]
     preds = [(1, 10), (0, 5)]
     assert match(truth, preds) == [(0, 1), (1, 0)]
-    spans = _truth(Span("v", "micro", 0, 9), Span("v", "micro", 2, 11))
-    assert _counts(spans, [Span("v", "micro", 1, 10), Span("v", "micro", 0, 5)])["micro"] == (2, 0, 0)
+    spans = _truth(Interval("v", "micro", 0, 9), Interval("v", "micro", 2, 11))
+    assert _counts(spans, [Interval("v", "micro", 1, 10), Interval("v", "micro", 0, 5)])["micro"] == (2, 0, 0)
 
 
 def test_a_long_augmenting_path_is_followed():
@@ -102,26 +101,26 @@ def test_a_long_augmenting_path_is_followed():
 
 
 def test_types_and_videos_do_not_mix():
-    truth = _truth(Span("v", "micro", 0, 9), Span("w", "macro", 100, 149))
-    preds = [Span("v", "macro", 0, 9), Span("v", "micro", 100, 149), Span("w", "macro", 100, 149)]
+    truth = _truth(Interval("v", "micro", 0, 9), Interval("w", "macro", 100, 149))
+    preds = [Interval("v", "macro", 0, 9), Interval("v", "micro", 100, 149), Interval("w", "macro", 100, 149)]
     assert _counts(truth, preds) == {"micro": (0, 1, 1), "macro": (1, 1, 0), "overall": (1, 2, 1)}
 
 
 def test_predictions_in_videos_without_intervals_are_false_positives():
-    truth = _truth(Span("v", "micro", 0, 9))
-    preds = [Span("v", "micro", 0, 9), *(Span("quiet", "micro", 10 * i, 10 * i + 9) for i in range(5))]
+    truth = _truth(Interval("v", "micro", 0, 9))
+    preds = [Interval("v", "micro", 0, 9), *(Interval("quiet", "micro", 10 * i, 10 * i + 9) for i in range(5))]
     counted = evaluate(truth, preds)
     assert counted.total("micro") == Counts(1, 5, 0)
     assert counted.videos == 2
 
 
 def test_a_duplicate_prediction_is_a_false_positive():
-    truth = _truth(Span("v", "macro", 0, 29))
-    assert _counts(truth, [Span("v", "macro", 0, 29), Span("v", "macro", 0, 29)])["macro"] == (1, 1, 0)
+    truth = _truth(Interval("v", "macro", 0, 29))
+    assert _counts(truth, [Interval("v", "macro", 0, 29), Interval("v", "macro", 0, 29)])["macro"] == (1, 1, 0)
 
 
 def test_no_hit_gives_zeros_never_nan(tmp_path):
-    record = metrics(evaluate(_truth(Span("v", "micro", 0, 9)), [Span("v", "micro", 50, 59)]))
+    record = metrics(evaluate(_truth(Interval("v", "micro", 0, 9)), [Interval("v", "micro", 50, 59)]))
     assert record["micro"] == {"tp": 0, "fp": 1, "fn": 1, "precision": 0.0, "recall": 0.0, "f1": 0.0}
     assert record["macro"] == {"tp": 0, "fp": 0, "fn": 0, "precision": 0.0, "recall": 0.0, "f1": 0.0}
     text = json.dumps(record, allow_nan=False)  # raises on NaN or infinity
@@ -222,8 +221,8 @@ def test_counts_equal_brute_force_over_videos_and_types():
     for _ in range(40):
         truth, preds = [], []
         for video, kind in itertools.product(("v1", "v2", "v3"), ("micro", "macro")):
-            truth += [Span(video, kind, *s) for s in _random_spans(rng, rng.randrange(0, 4))]
-            preds += [Span(video, kind, *s) for s in _random_spans(rng, rng.randrange(0, 5))]
+            truth += [Interval(video, kind, *s) for s in _random_spans(rng, rng.randrange(0, 4))]
+            preds += [Interval(video, kind, *s) for s in _random_spans(rng, rng.randrange(0, 5))]
         counted = evaluate(_truth(*truth), preds)
         for kind in ("micro", "macro"):
             tp = sum(
@@ -342,9 +341,9 @@ def test_an_earlier_metrics_file_survives_a_failed_run(tmp_path):
 
 
 def test_store_truth_rejects_a_prediction_in_a_video_it_lacks():
-    intervals = [Interval("s1_v1", "s1", "micro", 10, 14, 20, emotion="positive", row=2)]
+    intervals = [Interval("s1_v1", "micro", 10, 20, apex=14, subject="s1", emotion="positive", row=2)]
     truth = truth_from_intervals(intervals, ["s1_v1", "s1_quiet"], "cas.zarr", dataset="casme2")
-    preds = [Span("s1_quiet", "micro", 0, 9, row=2), Span("s9_v1", "micro", 0, 9, row=3)]
+    preds = [Interval("s1_quiet", "micro", 0, 9, row=2), Interval("s9_v1", "micro", 0, 9, row=3)]
     with pytest.raises(MepipeError, match=r"^p\.csv: row 3: video 's9_v1' is not in the store cas\.zarr$"):
         evaluate(truth, preds, "p.csv")
     # the store's quiet video is scored: its prediction is a false positive
@@ -367,8 +366,8 @@ def test_a_folder_truth_that_is_no_store_is_refused_in_one_line(tmp_path):
 
 def test_written_spans_read_back_the_same(tmp_path):
     spans = [
-        Span("s1_v1", "micro", 10, 19, row=2),
-        Span('s1,v2 "quoted"', "macro", 0, 59, emotion="positive", row=3),
+        Interval("s1_v1", "micro", 10, 19, row=2),
+        Interval('s1,v2 "quoted"', "macro", 0, 59, emotion="positive", row=3),
     ]
     out = write_spans(spans, tmp_path / "p.csv")
     assert out.read_text().splitlines()[0] == "video,type,onset,offset,emotion"

@@ -183,8 +183,10 @@ def store(tmp_path_factory):
         events = [Event(a, a + 4, a + 8, "surprise", 3.0), Event(b, b + 4, b + 8, "happiness", 3.0)]
         videos.append(write_video(root / name, 48, events, first=FIRST, name=name, subject=subject, seed=index))
         intervals += [
-            Interval(name, subject, "micro", a, a + 4, a + 8, "AU1+2", "surprise", 2 + len(intervals)),
-            Interval(name, subject, "macro", b - 4, b + 4, b + 12, "AU12", "positive", 3 + len(intervals)),
+            Interval(name, "micro", a, a + 8, a + 4, subject, aus="AU1+2", emotion="surprise", row=2 + len(intervals)),
+            Interval(
+                name, "macro", b - 4, b + 12, b + 4, subject, aus="AU12", emotion="positive", row=3 + len(intervals)
+            ),
         ]
     videos.append(write_video(root / "s3_quiet", 24, [], first=FIRST, name="s3_quiet", subject="s3", seed=9))
     out = root / "spot.zarr"

@@ -31,8 +31,18 @@ def store(tmp_path_factory):
         events = [Event(8 + shift, 12 + shift, 16 + shift, "surprise", 3.0), Event(28, 32, 36, "happiness", 3.0)]
         videos.append(write_video(root / name, 44, events, name=name, subject=s, seed=len(videos)))
         intervals += [
-            Interval(name, s, "micro", 8 + shift, 12 + shift, 16 + shift, "AU1+2", "surprise", 2 + len(intervals)),
-            Interval(name, s, "micro", 28, 32, 36, "AU12", "positive", 3 + len(intervals)),
+            Interval(
+                name,
+                "micro",
+                8 + shift,
+                16 + shift,
+                apex=12 + shift,
+                subject=s,
+                aus="AU1+2",
+                emotion="surprise",
+                row=2 + len(intervals),
+            ),
+            Interval(name, "micro", 28, 36, apex=32, subject=s, aus="AU12", emotion="positive", row=3 + len(intervals)),
         ]
     videos.append(write_video(root / "s2_quiet", 24, [], name="s2_quiet", subject="s2", seed=9))
     out = root / "spot.zarr"

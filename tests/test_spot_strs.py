@@ -9,31 +9,32 @@ import pytest
 from click.testing import CliRunner
 
 from mepipe.cli import cli
-from mepipe.spot.evaluate import Span, Truth, evaluate
+from mepipe.release.longvideo import Interval
+from mepipe.spot.evaluate import Truth, evaluate
 from mepipe.spot.strs import CLASSES, macro_f1, strs
 
 
-def _case() -> tuple[Truth, list[Span]]:
+def _case() -> tuple[Truth, list[Interval]]:
     truth = Truth(
         (
-            Span("v", "micro", 0, 9, emotion="negative"),
-            Span("v", "micro", 100, 109, emotion="positive"),
-            Span("v", "micro", 200, 209, emotion="surprise"),
-            Span("v", "micro", 300, 309, emotion=""),  # no class: spotting only
-            Span("v", "micro", 400, 409, emotion="others"),  # outside the three: spotting only
-            Span("v", "macro", 500, 559, emotion="negative"),  # not a micro-expression
+            Interval("v", "micro", 0, 9, emotion="negative"),
+            Interval("v", "micro", 100, 109, emotion="positive"),
+            Interval("v", "micro", 200, 209, emotion="surprise"),
+            Interval("v", "micro", 300, 309, emotion=""),  # no class: spotting only
+            Interval("v", "micro", 400, 409, emotion="others"),  # outside the three: spotting only
+            Interval("v", "macro", 500, 559, emotion="negative"),  # not a micro-expression
         ),
         "truth.csv",
     )
     preds = [
-        Span("v", "micro", 0, 9, emotion="negative"),
-        Span("v", "micro", 101, 110, emotion="negative"),  # wrong class
-        Span("v", "micro", 200, 209, emotion="surprise"),
-        Span("v", "micro", 300, 309, emotion="positive"),
-        Span("v", "micro", 400, 409, emotion="negative"),
-        Span("v", "micro", 700, 709, emotion="positive"),  # FP
-        Span("w", "micro", 0, 9, emotion="surprise"),  # FP in a video without intervals
-        Span("v", "macro", 500, 559, emotion="positive"),
+        Interval("v", "micro", 0, 9, emotion="negative"),
+        Interval("v", "micro", 101, 110, emotion="negative"),  # wrong class
+        Interval("v", "micro", 200, 209, emotion="surprise"),
+        Interval("v", "micro", 300, 309, emotion="positive"),
+        Interval("v", "micro", 400, 409, emotion="negative"),
+        Interval("v", "micro", 700, 709, emotion="positive"),  # FP
+        Interval("w", "micro", 0, 9, emotion="surprise"),  # FP in a video without intervals
+        Interval("v", "macro", 500, 559, emotion="positive"),
     ]
     return truth, preds
 
@@ -59,8 +60,8 @@ def test_macro_expressions_can_be_scored_too():
 
 
 def test_nothing_found_is_zero_not_nan():
-    truth = Truth((Span("v", "micro", 0, 9, emotion="negative"),), "t")
-    score = strs(evaluate(truth, [Span("v", "micro", 50, 59, emotion="negative")]))
+    truth = Truth((Interval("v", "micro", 0, 9, emotion="negative"),), "t")
+    score = strs(evaluate(truth, [Interval("v", "micro", 50, 59, emotion="negative")]))
     assert (score.spotting_f1, score.recognition_f1, score.strs) == (0.0, 0.0, 0.0)
     json.dumps(score.as_dict(), allow_nan=False)
 

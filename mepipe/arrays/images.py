@@ -74,19 +74,23 @@ def _dynamic(which: int, name: str) -> ArraySet:
 
 TRDI = _dynamic(0, "trdi")
 MIDI = _dynamic(1, "midi")
-ONSET = ArraySet(
-    "onset",
-    (_image("onset"),),
-    frames=lambda span: (span.onset,),
-    compute=lambda clip: Computed({"onset": clip.frame(clip.onset)}),
-    summary="the aligned onset frame",
-    base=True,
-)
-APEX = ArraySet(
-    "apex",
-    (_image("apex"),),
-    frames=lambda span: (span.apex,),
-    compute=lambda clip: Computed({"apex": clip.frame(clip.apex)}),
-    summary="the aligned apex frame",
-    base=True,
-)
+
+
+def _frame(name: str) -> ArraySet:
+    """The aligned frame the span names ``name`` (``onset`` or ``apex``), as a base set."""
+
+    def compute(clip: AlignedClip) -> Computed:
+        return Computed({name: clip.frame(getattr(clip, name))})
+
+    return ArraySet(
+        name,
+        (_image(name),),
+        frames=lambda span: (int(getattr(span, name)),),
+        compute=compute,
+        summary=f"the aligned {name} frame",
+        base=True,
+    )
+
+
+ONSET = _frame("onset")
+APEX = _frame("apex")

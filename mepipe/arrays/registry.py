@@ -14,8 +14,10 @@ stored alignment), and each sample's ``checksum_<set>`` field covers its arrays.
 registered with ``base=True`` (the dynamic images, onset and apex) are created with a
 store only, and the ``checksum`` field covers them.
 
-Register a set in every process that builds with it (import its module in yours): a
-build's workers look sets up by name.
+A build's workers look sets up by name, so a set must be registered in every process
+that builds with it: a notebook imports its module; a package names the module in the
+entry-point group ``mepipe.array_sets`` and every process imports it on its first lookup
+(:mod:`mepipe.release.plugins`; docs/extending.md).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from typing import Any, NamedTuple, TypeVar
 import numpy as np
 
 from mepipe.errors import MepipeError, UsageError
+from mepipe.release.plugins import ARRAYS, load_plugins
 
 T = TypeVar("T")
 
@@ -203,6 +206,12 @@ class ArraySet:
 _SETS: dict[str, ArraySet] = {}
 
 
+def _sets() -> dict[str, ArraySet]:
+    """The registered sets, plug-ins' included (:mod:`mepipe.release.plugins`)."""
+    load_plugins(ARRAYS)
+    return _SETS
+
+
 def register(array_set: ArraySet) -> ArraySet:
     """Add ``array_set`` to the sets a build can make, after those registered before;
     returns it.
@@ -237,33 +246,33 @@ def register(array_set: ArraySet) -> ArraySet:
 
 def array_sets() -> tuple[ArraySet, ...]:
     """Every registered set, in store order (registration order)."""
-    return tuple(_SETS.values())
+    return tuple(_sets().values())
 
 
 def get_set(name: str) -> ArraySet:
     """The set registered as ``name``; a one-line :class:`~mepipe.errors.UsageError`
     listing the valid names otherwise."""
     try:
-        return _SETS[name]
+        return _sets()[name]
     except KeyError:
         raise UsageError(f"no array set {name!r}; valid: {', '.join(set_names())}") from None
 
 
 def set_names() -> tuple[str, ...]:
     """Every ``--arrays`` name, in store order."""
-    return tuple(_SETS)
+    return tuple(_sets())
 
 
 def derived_names(names: Iterable[str] | None = None) -> tuple[str, ...]:
     """The derived sets among ``names`` (default: all): those a finished store can be given, in
     store order."""
-    wanted = set(_SETS if names is None else names)
-    return tuple(s.name for s in _SETS.values() if not s.base and s.name in wanted)
+    wanted = set(_sets() if names is None else names)
+    return tuple(s.name for s in _sets().values() if not s.base and s.name in wanted)
 
 
 def array_owners() -> dict[str, ArraySet]:
     """Every array name a set declares -> its set."""
-    return {spec.name: s for s in _SETS.values() for spec in s.arrays}
+    return {spec.name: s for s in _sets().values() for spec in s.arrays}
 
 
 def derived_arrays() -> dict[str, str]:
@@ -274,18 +283,18 @@ def derived_arrays() -> dict[str, str]:
 def store_arrays() -> tuple[str, ...]:
     """Every array name in the order a store lists them: the base sets' arrays, their
     optional ones (the raw dynamic images), then those of the derived sets."""
-    base = [s for s in _SETS.values() if s.base]
+    base = [s for s in _sets().values() if s.base]
     return (
         *(a.name for s in base for a in s.arrays if a.when is None),
         *(a.name for s in base for a in s.arrays if a.when is not None),
-        *(a.name for s in _SETS.values() if not s.base for a in s.arrays),
+        *(a.name for s in _sets().values() if not s.base for a in s.arrays),
     )
 
 
 def set_choices() -> dict[str, tuple[str, ...]]:
     """Option -> the sets it shapes (:attr:`ArraySet.options`)."""
     choices: dict[str, tuple[str, ...]] = {}
-    for s in _SETS.values():
+    for s in _sets().values():
         for option in s.options:
             choices[option] = (*choices.get(option, ()), s.name)
     return choices
@@ -303,5 +312,5 @@ def provenance(names: Sequence[str], options: Mapping[str, Any]) -> dict[str, An
 
 def thumbnails(names: Iterable[str] | None = None) -> tuple[Thumbnail, ...]:
     """The report's pictures of the sets ``names`` (default: all), in store order."""
-    wanted = set(_SETS if names is None else names)
-    return tuple(t for s in _SETS.values() if s.name in wanted for t in s.thumbnails)
+    wanted = set(_sets() if names is None else names)
+    return tuple(t for s in _sets().values() if s.name in wanted for t in s.thumbnails)

@@ -29,26 +29,31 @@ SEARCH_DEPTH = 3
 
 @dataclass(frozen=True)
 class Interval:
-    """One annotated expression in a long video.
+    """One interval of a long video: an annotated expression (a sheet's row, or a truth
+    CSV's) or a spotted one (a prediction).
 
     Attributes
     ----------
     video : str
         The video's name, as :attr:`Video.name`.
-    subject : str
-        The subject's id, as the release names it.
     type : str
         ``"micro"`` or ``"macro"`` (:data:`TYPES`).
     onset, offset : int
         First and last frame, inclusive, in the release's own numbers.
     apex : int or None
-        The apex frame; ``None`` where the sheet has none usable (recorded in ``repairs``).
+        The apex frame; ``None`` where the sheet has none usable (recorded in ``repairs``)
+        and for predictions.
+    subject : str
+        The subject's id, as the release names it (``""`` where the source does not say).
+    dataset : str
+        The dataset the video belongs to, where a truth spans several (``""`` otherwise).
     aus : str
         The action units as the sheet writes them (``""`` where none).
     emotion : str
-        The sheet's emotion text (``""`` where the release has none).
+        The sheet's emotion text, or a prediction's recognised class (``""`` where none).
     row : int
-        The sheet row it came from (1-based, as a spreadsheet shows it), for messages.
+        The sheet or file row it came from (1-based, as a spreadsheet shows it), for
+        messages; 0 when it came from no file.
     repairs : tuple of str
         What was fixed in the row (an erratum, offset 0, ...), one text each.
     name : str
@@ -61,11 +66,12 @@ class Interval:
     """
 
     video: str
-    subject: str
     type: str
     onset: int
-    apex: int | None
     offset: int
+    apex: int | None = None
+    subject: str = ""
+    dataset: str = ""
     aus: str = ""
     emotion: str = ""
     row: int = 0

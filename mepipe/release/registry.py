@@ -30,9 +30,7 @@ composite does its members).
 from __future__ import annotations
 
 import importlib
-import os
 import pkgutil
-import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from functools import cache, partial
@@ -41,6 +39,7 @@ from typing import TypeVar, overload
 
 from mepipe._shared.text import one_line
 from mepipe.errors import UsageError
+from mepipe.release.plugins import path_key
 from mepipe.release.recipe import Recipe
 
 __all__ = ["BUILT_IN", "ENTRY_POINT_GROUP", "TASKS", "get_recipe", "recipe_names", "recipe_task"]
@@ -129,14 +128,7 @@ def _load(name: str, source: _Source) -> object:
 
 
 def _registry() -> Mapping[str, _Source]:
-    return _sources(tuple((entry, _mtime(entry)) for entry in sys.path))
-
-
-def _mtime(path: str) -> float:
-    try:
-        return os.stat(path or ".").st_mtime
-    except OSError:
-        return 0.0
+    return _sources(path_key())
 
 
 def recipe_names(task: str | None = None) -> list[str]:

@@ -31,8 +31,8 @@ from pathlib import Path
 import numpy as np
 
 from mepipe._shared.progress import Progress
-from mepipe.release.longvideo import TYPES
-from mepipe.spot.evaluate import Counts, Span, match, open_spotting_store
+from mepipe.release.longvideo import TYPES, Interval
+from mepipe.spot.evaluate import Counts, match
 
 #: the longest a micro-expression lasts, in seconds: a wider peak is a macro-expression
 MICRO_MAX_S = 0.5
@@ -87,7 +87,7 @@ class SpotVideo:
     numbers : ndarray of int, shape (frames,), optional
         The release's frame number each row of ``motion`` stands for (gaps where frames
         are missing); ``None``: 0, 1, 2, ...
-    intervals : tuple of Span
+    intervals : tuple of Interval
         The video's annotated intervals (the truth), for tuning; empty where unknown.
     source_fps : float, optional
         The rate of the release's frame numbers where it is not ``fps`` (a store that
@@ -99,7 +99,7 @@ class SpotVideo:
     fps: float
     motion: np.ndarray
     numbers: np.ndarray | None = None
-    intervals: tuple[Span, ...] = field(default=())
+    intervals: tuple[Interval, ...] = field(default=())
     source_fps: float | None = None
 
 
@@ -169,7 +169,7 @@ def peak_width(score: np.ndarray, peak: int, base: float) -> int:
     return right - left + 1
 
 
-def spot_video(video: SpotVideo, settings: Settings, lengths_s: Mapping[str, float]) -> list[Span]:
+def spot_video(video: SpotVideo, settings: Settings, lengths_s: Mapping[str, float]) -> list[Interval]:
     """The intervals the baseline spots in one video.
 
     Parameters
@@ -183,7 +183,7 @@ def spot_video(video: SpotVideo, settings: Settings, lengths_s: Mapping[str, flo
 
     Returns
     -------
-    list of Span
+    list of Interval
         By onset; frames in the video's own numbers, clipped to the video.
     """
     return _intervals(video, _peaks(video, settings), lengths_s)
@@ -200,7 +200,7 @@ def _peaks(video: SpotVideo, settings: Settings) -> list[tuple[int, str]]:
     return [(int(peak), "micro" if peak_width(score, peak, base) <= micro_max else "macro") for peak in peaks]
 
 
-def _intervals(video: SpotVideo, peaks: Iterable[tuple[int, str]], lengths_s: Mapping[str, float]) -> list[Span]:
+def _intervals(video: SpotVideo, peaks: Iterable[tuple[int, str]], lengths_s: Mapping[str, float]) -> list[Interval]:
     n = len(video.motion)
     numbers = np.arange(n) if video.numbers is None else np.asarray(video.numbers)
     spans = []
@@ -208,7 +208,7 @@ def _intervals(video: SpotVideo, peaks: Iterable[tuple[int, str]], lengths_s: Ma
         length = max(1, round(lengths_s[kind] * video.fps))
         onset = min(max(0, peak - (length - 1) // 2), max(0, n - length))
         offset = min(n - 1, onset + length - 1)
-        spans.append(Span(video.name, kind, int(numbers[onset]), int(numbers[offset])))
+        spans.append(Interval(video.name, kind, int(numbers[onset]), int(numbers[offset])))
     return sorted(spans, key=lambda s: (s.onset, s.type))
 
 
@@ -224,7 +224,7 @@ def expected_lengths(videos: Iterable[SpotVideo]) -> dict[str, float]:
     return {kind: float(np.median(found)) if found else DEFAULT_LENGTH_S[kind] for kind, found in lengths.items()}
 
 
-def _counts(videos: Iterable[SpotVideo], spotted: Mapping[str, Sequence[Span]]) -> Counts:
+def _counts(videos: Iterable[SpotVideo], spotted: Mapping[str, Sequence[Interval]]) -> Counts:
     total = Counts()
     for video in videos:
         for kind in TYPES:
@@ -299,7 +299,7 @@ class LosoSpots:
 
     Attributes
     ----------
-    spans : list of Span
+    spans : list of Interval
         Every video's predictions.
     settings : dict
         subject -> the settings its videos were spotted with (chosen without it).
@@ -307,7 +307,7 @@ class LosoSpots:
         subject -> the expected lengths (seconds) its videos were spotted with.
     """
 
-    spans: list[Span]
+    spans: list[Interval]
     settings: dict[str, Settings]
     lengths_s: dict[str, dict[str, float]]
 
@@ -326,7 +326,7 @@ def spot_loso(
     test subject's videos. Works on any number of subjects, one included (defaults
     throughout). ``progress`` shows the test subjects done on stderr.
     """
-    spans: list[Span] = []
+    spans: list[Interval] = []
     chosen: dict[str, Settings] = {}
     lengths: dict[str, dict[str, float]] = {}
     cache: dict[tuple[str, Settings], list[tuple[int, str]]] = {}
@@ -360,13 +360,14 @@ def store_videos(path: str | Path) -> tuple[list[SpotVideo], dict[str, str]]:
     left_out : dict
         video -> why it is not spotted (its build failed or did not finish).
     """
+    from mepipe.spot.read import open_spotting_store
     from mepipe.spot.store import read_intervals
 
     root = open_spotting_store(path)
     names = root.attrs["mepipe_spotting"].get("videos") or list(root["videos"].group_keys())
-    intervals: dict[str, list[Span]] = {}
+    intervals: dict[str, list[Interval]] = {}
     for i in read_intervals(root):
-        intervals.setdefault(i.video, []).append(Span(i.video, i.type, i.onset, i.offset, emotion=i.emotion, row=i.row))
+        intervals.setdefault(i.video, []).append(i)
     videos, left_out = [], {}
     for name in names:
         if f"videos/{name}" not in root or "numbers" not in root[f"videos/{name}"]:

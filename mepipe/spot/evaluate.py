@@ -28,7 +28,7 @@ import math
 import os
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -45,47 +45,12 @@ RULE = "MEGC: frames inclusive; IoU >= 0.5; one-to-one maximum matching per (vid
 
 
 @dataclass(frozen=True)
-class Span:
-    """One interval of a long video: annotated (truth) or spotted (prediction).
-
-    Attributes
-    ----------
-    video : str
-        The video's name, as the release names it.
-    type : str
-        ``"micro"`` or ``"macro"``.
-    onset, offset : int
-        First and last frame, inclusive, in the release's own numbers.
-    dataset : str
-        The dataset the video belongs to (``""`` where the file has no ``dataset`` column).
-    emotion : str
-        The interval's class (truth) or the recognised class (prediction); ``""`` if none.
-    row : int
-        The file row it came from (1-based as a spreadsheet shows it: the header is row 1),
-        for messages; 0 when it did not come from a file.
-    """
-
-    video: str
-    type: str
-    onset: int
-    offset: int
-    dataset: str = ""
-    emotion: str = ""
-    row: int = 0
-
-    @property
-    def length(self) -> int:
-        """Frames from onset to offset, both included."""
-        return self.offset - self.onset + 1
-
-
-@dataclass(frozen=True)
 class Truth:
     """The annotated intervals a prediction file is scored against.
 
     Attributes
     ----------
-    spans : tuple of Span
+    spans : tuple of Interval
         The intervals.
     source : str
         Where they came from (a file or store path), for messages.
@@ -98,7 +63,7 @@ class Truth:
         dataset); ``""`` for a CSV.
     """
 
-    spans: tuple[Span, ...]
+    spans: tuple[Interval, ...]
     source: str
     videos: frozenset[str] | None = None
     dataset: str = ""
@@ -138,14 +103,14 @@ class Evaluation:
     ----------
     counts : dict
         ``(dataset, type) -> Counts`` for every dataset and both types.
-    matches : tuple of (Span, Span)
+    matches : tuple of (Interval, Interval)
         The matched (interval, prediction) pairs.
     videos : int
         Videos scored: those of the truth and of the predictions.
     """
 
     counts: dict[tuple[str, str], Counts]
-    matches: tuple[tuple[Span, Span], ...] = field(default=())
+    matches: tuple[tuple[Interval, Interval], ...] = field(default=())
     videos: int = 0
 
     def total(self, type: str | None = None, dataset: str | None = None) -> Counts:
@@ -185,7 +150,7 @@ def _type(text: str, where: str) -> str:
     return kind
 
 
-def read_spans(path: str | Path) -> list[Span]:
+def read_spans(path: str | Path) -> list[Interval]:
     """Read a truth or prediction CSV with the columns ``video,type,onset,offset``.
 
     ``dataset`` and ``emotion`` columns are read where present; other columns are ignored.
@@ -197,7 +162,7 @@ def read_spans(path: str | Path) -> list[Span]:
 
     Returns
     -------
-    list of Span
+    list of Interval
         One per row, in file order.
 
     Raises
@@ -244,7 +209,7 @@ def read_spans(path: str | Path) -> list[Span]:
         if onset > offset:
             raise SheetError(f"{where}: onset {onset} after offset {offset}")
         spans.append(
-            Span(
+            Interval(
                 video=video,
                 type=kind,
                 onset=onset,
@@ -271,9 +236,7 @@ def truth_from_intervals(intervals: Iterable[Interval], videos: Iterable[str], s
     dataset : str
         The store's dataset name.
     """
-    spans = tuple(
-        Span(i.video, i.type, i.onset, i.offset, dataset=dataset, emotion=i.emotion, row=i.row) for i in intervals
-    )
+    spans = tuple(replace(i, dataset=dataset) for i in intervals)
     known = frozenset(videos)
     unheld = sorted({s.video for s in spans} - known)
     if unheld:
@@ -281,27 +244,9 @@ def truth_from_intervals(intervals: Iterable[Interval], videos: Iterable[str], s
     return Truth(spans, source, videos=known, dataset=dataset)
 
 
-def open_spotting_store(path: str | Path) -> Any:
-    """The root group of the spotting store at ``path`` (:mod:`mepipe.spot.store`), read-only.
-
-    Raises
-    ------
-    UsageError
-        ``path`` is not a spotting store.
-    """
-    import zarr
-
-    try:
-        root: Any = zarr.open_group(str(path), mode="r")
-    except (FileNotFoundError, zarr.errors.GroupNotFoundError):
-        raise UsageError(f"{path}: not a zarr store") from None
-    if "mepipe_spotting" not in root.attrs:
-        raise UsageError(f"{path}: not a spotting store (no mepipe_spotting record); build one with mepipe build")
-    return root
-
-
 def _store_truth(path: Path) -> Truth:
     """A spotting store's intervals table and every video it holds."""
+    from mepipe.spot.read import open_spotting_store
     from mepipe.spot.store import read_intervals
 
     root = open_spotting_store(path)
@@ -416,7 +361,7 @@ def match(truth: Sequence[tuple[int, int]], preds: Sequence[tuple[int, int]]) ->
 # ---------------------------------------------------------------- counting
 
 
-def _pred_dataset(pred: Span, truth: Truth, video_datasets: Mapping[str, set[str]], pred_source: str) -> str:
+def _pred_dataset(pred: Interval, truth: Truth, video_datasets: Mapping[str, set[str]], pred_source: str) -> str:
     """The dataset a prediction is counted in: its video's in the truth, else its own
     column, else the truth's only dataset."""
     where = f"{pred_source}: row {pred.row}"
@@ -441,14 +386,14 @@ def _pred_dataset(pred: Span, truth: Truth, video_datasets: Mapping[str, set[str
     )
 
 
-def evaluate(truth: Truth, preds: Sequence[Span], pred_source: str = "predictions") -> Evaluation:
+def evaluate(truth: Truth, preds: Sequence[Interval], pred_source: str = "predictions") -> Evaluation:
     """Score predictions against the truth by the MEGC rule (module docstring).
 
     Parameters
     ----------
     truth : Truth
         The annotated intervals (:func:`truth_intervals`).
-    preds : sequence of Span
+    preds : sequence of Interval
         The predictions (:func:`read_spans`).
     pred_source : str
         The predictions' file, for messages.
@@ -468,7 +413,7 @@ def evaluate(truth: Truth, preds: Sequence[Span], pred_source: str = "prediction
     video_datasets: dict[str, set[str]] = defaultdict(set)
     for span in truth.spans:
         video_datasets[span.video].add(span.dataset or truth.dataset)
-    groups: dict[tuple[str, str, str], tuple[list[Span], list[Span]]] = defaultdict(lambda: ([], []))
+    groups: dict[tuple[str, str, str], tuple[list[Interval], list[Interval]]] = defaultdict(lambda: ([], []))
     for span in truth.spans:
         groups[(span.dataset or truth.dataset, span.video, span.type)][0].append(span)
     for pred in preds:
@@ -527,7 +472,7 @@ def write_metrics(record: Mapping[str, Any], out: str | Path) -> Path:
     return _write_whole(json.dumps(record, indent=2) + "\n", out, "metrics")
 
 
-def write_spans(spans: Iterable[Span], out: str | Path) -> Path:
+def write_spans(spans: Iterable[Interval], out: str | Path) -> Path:
     """Write intervals as the CSV :func:`read_spans` reads (``video,type,onset,offset``, and
     ``dataset`` and ``emotion`` where any span has one), whole or not at all."""
     spans = list(spans)

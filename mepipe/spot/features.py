@@ -469,7 +469,7 @@ def chunk_features(
     crop: int = CROP,
     block: int = BLOCK,
 ) -> ChunkFeatures:
-    """The features of pairs ``start .. stop - 1`` of a video (``start`` a multiple of ``block``).
+    """The features of pairs ``start`` to ``stop - 1`` of a video (``start`` a multiple of ``block``).
 
     Reads frames ``start .. stop - 1 + k`` only, each once, at the track's decode factor.
     A pair is invalid (NaN features) when either frame is unreadable, the face is lost

@@ -41,10 +41,9 @@ import numpy as np
 
 from mepipe._shared.progress import Progress
 from mepipe.errors import MepipeError, UsageError
-from mepipe.release.longvideo import TYPES
+from mepipe.release.longvideo import TYPES, Interval
 from mepipe.spot.baseline import SpotVideo, _intervals, expected_lengths, find_peaks, smooth, store_videos, threshold
-from mepipe.spot.evaluate import Span
-from mepipe.spot.read import loso_splits, open_group, window_labels
+from mepipe.spot.read import loso_splits, open_spotting_store, window_labels
 from mepipe.spot.store import read_intervals
 from mepipe.train.models import get_model
 from mepipe.train.spotting import train_spotter, window_scores
@@ -125,7 +124,7 @@ def store_windows(path: str | Path) -> tuple[list[StoreVideo], dict[str, str]]:
     """The built videos of a spotting store with their windows' images and pseudo-labels,
     in the order of :func:`mepipe.spot.read.open_spotting`; and the videos left out, with why."""
     videos, left_out = store_videos(path)
-    root = open_group(str(path))
+    root = open_spotting_store(path)
     intervals = read_intervals(root)
     read = []
     for video in videos:
@@ -176,7 +175,9 @@ def training_windows(
 # ---------------------------------------------------------------- spotting
 
 
-def spot_scores(video: SpotVideo, scores: np.ndarray, kind: str, lengths_s: dict[str, float], p: float) -> list[Span]:
+def spot_scores(
+    video: SpotVideo, scores: np.ndarray, kind: str, lengths_s: dict[str, float], p: float
+) -> list[Interval]:
     """Intervals of type ``kind`` from one video's window scores, by the baseline's pieces.
 
     Smoothed over the type's expected length, thresholded at ``mean + p·(max − mean)``,
@@ -198,7 +199,7 @@ class LearnedSpots:
 
     Attributes
     ----------
-    spans : list of Span
+    spans : list of Interval
         Every video's predictions, by video then onset.
     trained_on : dict
         test subject -> the videos whose windows its networks were trained on.
@@ -212,7 +213,7 @@ class LearnedSpots:
         test subject -> types with no positive training window (none of them spotted).
     """
 
-    spans: list[Span]
+    spans: list[Interval]
     trained_on: dict[str, tuple[str, ...]]
     lengths_s: dict[str, dict[str, float]]
     losses: dict[str, dict[str, list[float]]] = field(default_factory=dict)
@@ -247,7 +248,7 @@ def spot_learned(
     folds = list(loso_splits(str(path)))
     if len(folds) < 2:
         raise UsageError(f"{path}: a learned spotter trains on the other subjects; the store holds {len(folds)}")
-    spans: list[Span] = []
+    spans: list[Interval] = []
     trained_on: dict[str, tuple[str, ...]] = {}
     lengths: dict[str, dict[str, float]] = {}
     losses: dict[str, dict[str, list[float]]] = {}

@@ -8,6 +8,7 @@ lengths are padded to the longest along ``frame`` (NaN, ``valid`` False, ``numbe
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import dask.array as da
@@ -45,15 +46,24 @@ def is_spotting_store(store: str) -> bool:
     return "mepipe_spotting" in group.attrs
 
 
-def open_group(store: str) -> Any:
-    """The root group of a spotting store; one line when ``store`` is not one."""
+def open_spotting_store(path: str | Path) -> Any:
+    """The root group of the spotting store at ``path`` (:mod:`mepipe.spot.store`), read-only.
+
+    Raises
+    ------
+    UsageError
+        ``path`` is not a spotting store.
+    """
     try:
-        group: Any = zarr.open_group(str(store), mode="r")
+        root: Any = zarr.open_group(str(path), mode="r")
     except (FileNotFoundError, zarr.errors.GroupNotFoundError):
-        raise UsageError(f"{store}: no store there") from None
-    if "mepipe_spotting" not in group.attrs:
-        raise UsageError(f"{store}: not a spotting store (built by mepipe build --dataset <long-video recipe>)")
-    return group
+        raise UsageError(f"{path}: not a zarr store") from None
+    if "mepipe_spotting" not in root.attrs:
+        raise UsageError(
+            f"{path}: not a spotting store (no mepipe_spotting record); "
+            "build one with mepipe build --dataset <long-video recipe>"
+        )
+    return root
 
 
 def _padded(array: Any, length: int, fill: Any) -> da.Array:
@@ -79,7 +89,7 @@ def open_spotting(store: str) -> xr.Dataset:
 
     Only videos that were built (``status`` ok) are included.
     """
-    root = open_group(store)
+    root = open_spotting_store(store)
     meta = dict(root.attrs["mepipe_spotting"])
     names = [
         n for n in meta.get("videos", []) if f"videos/{n}" in root and root[f"videos/{n}"].attrs.get("status") == "ok"
@@ -111,7 +121,7 @@ def open_spotting(store: str) -> xr.Dataset:
 
 
 def window_labels(numbers: np.ndarray, k: int, intervals: list[Any], valid: np.ndarray) -> np.ndarray:
-    """SOFTNet's pseudo-labels: window ``t`` spans frames ``numbers[t] .. numbers[t + k]``;
+    """SOFTNet's pseudo-labels: window ``t`` spans frames ``numbers[t]`` to ``numbers[t + k]``;
     it is positive (1) when it overlaps an interval by at least one frame.
 
     Windows past the video's end or of invalid pairs get -1 (not to be used).

@@ -20,7 +20,7 @@ import numpy as np
 
 from mepipe.imaging.flowcolor import flow_picture, strain_picture
 
-from .read import open_group
+from .read import open_spotting_store
 from .store import read_intervals
 
 WIDTH, CURVE_HEIGHT, THUMB = 1200, 260, 84
@@ -102,7 +102,7 @@ def video_picture(group: Any, name: str, intervals: list[Any]) -> np.ndarray:
 
 def write_spotting_report(store: str, out: Path) -> Path:
     """Write ``<video>.png`` per built video and ``index.html`` into ``out``; the page's path."""
-    root = open_group(store)
+    root = open_spotting_store(store)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     intervals = read_intervals(root)

@@ -13,12 +13,12 @@ import torch
 import torch.utils.data
 import zarr
 
-from .read import open_group, window_labels
+from .read import open_spotting_store, window_labels
 from .store import read_intervals
 
 
 class SpotWindows(torch.utils.data.Dataset):
-    """Every valid window ``t .. t + k`` of the chosen videos, with its pseudo-label.
+    """Every valid window ``t`` to ``t + k`` of the chosen videos, with its pseudo-label.
 
     Parameters
     ----------
@@ -46,11 +46,11 @@ class SpotWindows(torch.utils.data.Dataset):
         view = open_spotting(self.store)
         names = [str(v) for v in view.video.values]
         chosen = range(len(names)) if videos is None else [int(v) for v in videos]
-        intervals = [i for i in read_intervals(open_group(self.store)) if i.type in types]
+        intervals = [i for i in read_intervals(open_spotting_store(self.store)) if i.type in types]
         rows: list[tuple[str, int, int, int]] = []
         for position in chosen:
             name = names[position]
-            group = open_group(self.store)[f"videos/{name}"]
+            group = open_spotting_store(self.store)[f"videos/{name}"]
             numbers = group["numbers"][:]
             labels = window_labels(
                 numbers, int(group.attrs["k"]), [i for i in intervals if i.video == name], group["valid"][:]

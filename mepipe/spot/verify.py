@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import zarr
 
-from .read import open_group
+from .read import open_spotting_store
 
 _ARRAYS = ("images", "region_motion", "face_motion", "head_motion", "valid", "unreadable", "face_lost")
 
@@ -53,7 +53,7 @@ def verify_spotting(store: str) -> SpotVerification:
     Damaged blocks get their completion mark cleared (the next build recomputes them);
     blocks never completed are listed as incomplete.
     """
-    open_group(store)  # one line when it is not a spotting store
+    open_spotting_store(store)  # one line when it is not a spotting store
     root: Any = zarr.open_group(str(store), mode="r+", use_consolidated=False)
     report = SpotVerification()
     for name in root.attrs["mepipe_spotting"].get("videos", []):

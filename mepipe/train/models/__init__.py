@@ -7,7 +7,8 @@ built-in entries are the Adaptive Fusion Network and its ablations (``afn``, ``t
 published STSTNet (``ststnet``: :mod:`.ststnet`). Another model joins with one call to
 :func:`register_model` (tests/test_extend_model.py is the worked example) and is then
 trained by ``mepipe.train.train(store, out, model=NAME)`` with the same leave-one-subject-out
-protocol and outputs.
+protocol and outputs; a package names the module that registers it in the entry-point group
+``mepipe.models``, and ``mepipe train --model NAME`` imports it (:mod:`mepipe.release.plugins`).
 
 Spotting models sit in the same registry under ``task="spotting"`` (one score per window
 of a spotting store, not class logits): the published SOFTNet (``softnet``:

@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from mepipe.errors import UsageError
+from mepipe.release.plugins import MODELS, load_plugins
 
 #: makes a model's input images from a batch of store arrays: {array: (N, ...)} ->
 #: {input: uint8 (N, H, W, C)}, the inputs in the order the network takes them
@@ -111,6 +112,12 @@ _USED_BY = {"recognition": "mepipe train", "spotting": "mepipe spot --spotter"}
 _MODELS: dict[str, ModelSpec] = {}
 
 
+def _models() -> dict[str, ModelSpec]:
+    """The registered models, plug-ins' included (:mod:`mepipe.release.plugins`)."""
+    load_plugins(MODELS)
+    return _MODELS
+
+
 def register_model(spec: ModelSpec) -> ModelSpec:
     """Add ``spec`` to the registry (a name already taken is an error); returns it."""
     if spec.task not in TASKS:
@@ -124,13 +131,13 @@ def register_model(spec: ModelSpec) -> ModelSpec:
 
 
 def model_names(task: str = "recognition") -> tuple[str, ...]:
-    """The names of the registered models for ``task``, in registration order."""
-    return tuple(name for name, spec in _MODELS.items() if spec.task == task)
+    """The names of the registered models for ``task`` (plug-ins' included), in registration order."""
+    return tuple(name for name, spec in _models().items() if spec.task == task)
 
 
 def get_model(name: str, task: str = "recognition") -> ModelSpec:
     """The registry entry ``name`` for ``task``; a one-line error naming the known ones otherwise."""
-    spec = _MODELS.get(name)
+    spec = _models().get(name)
     if spec is None or spec.task != task:
         where = f" (a {spec.task} model, for {_USED_BY[spec.task]})" if spec is not None else ""
         raise UsageError(f"unknown model {name!r}{where}; known: {', '.join(model_names(task)) or 'none'}")
