@@ -100,7 +100,9 @@ def run(args: argparse.Namespace, work: Path) -> list[dict[str, Any]]:
             spans = spot(store, spotter, args, read)
             seconds = time.perf_counter() - start
             record = metrics(evaluate(truth, spans))
-            results.append({"dataset": dataset, "spotter": spotter, "metrics": record, "seconds": seconds})
+            results.append(
+                {"dataset": dataset, "spotter": spotter, "metrics": record, "seconds": seconds, "built": built}
+            )
             print(f"  {spotter}: overall F1 {record['overall']['f1']:.4f} in {seconds:.0f} s", flush=True)
     return results
 
@@ -131,15 +133,17 @@ def command(args: argparse.Namespace) -> str:
 
 def section(results: Sequence[dict[str, Any]], args: argparse.Namespace) -> str:
     """What goes between the markers: how the table was made, and the table."""
-    seconds = {(r["dataset"], r["spotter"]): r["seconds"] for r in results}
-    timing = "; ".join(f"{d} {s} {t:.0f} s" for (d, s), t in seconds.items())
-    return f"""Made by `{command(args)}` (spotting wall time, stores built beforehand: {timing}):
-synthetic releases of {args.subjects} subjects x 2 videos x {args.frames} frames at scale
-{args.scale} (`mepipe synth --dataset DATASET --subjects {args.subjects} --scale {args.scale}
---frames {args.frames} --seed {args.seed}`), spotting stores built with the `{args.flow}` flow
-and the default k (0.2 s), both spotters leave one subject out (`mepipe spot STORE --out P.csv
---spotter baseline|softnet`, SOFTNet {args.epochs} epochs, seed {args.seed}), every video
-scored by `mepipe spot-eval --truth STORE` (counts pooled over the videos of a dataset).
+    built = {r["dataset"]: r["built"] for r in results}
+    builds = ", ".join(f"{d} {t:.0f} s" if t else f"{d} reused" for d, t in built.items())
+    spotting = ", ".join(f"{r['dataset']} {r['spotter']} {r['seconds']:.0f} s" for r in results)
+    return f"""Made by `{command(args)}`: synthetic releases of {args.subjects} subjects x 2 videos x
+{args.frames} frames at scale {args.scale} (`mepipe synth --dataset DATASET --subjects {args.subjects}
+--scale {args.scale} --frames {args.frames} --seed {args.seed}`), spotting stores built with the
+`{args.flow}` flow and the default k (0.2 s) on {args.workers} workers, both spotters leave one
+subject out (`mepipe spot STORE --out P.csv --spotter baseline|softnet`, SOFTNet {args.epochs}
+epochs, seed {args.seed}), every video scored by `mepipe spot-eval --truth STORE` (counts pooled
+over the videos of a dataset). Wall time on the 2-core machine that ran it, shared, PyTorch on
+one thread: builds {builds}; spotting {spotting}.
 
 {table(results)}"""
 
