@@ -23,6 +23,7 @@ BENCHMARKS = (
     "apex",
     "spoteval",
     "spotting",
+    "spotloso",
     "strs",
 )
 #: those that read the published files, from folders given on their command line
