@@ -23,6 +23,8 @@ BENCHMARKS = (
     "apex",
     "spoteval",
     "spotting",
+    "spotloso",
+    "strs",
 )
 #: those that read the published files, from folders given on their command line
 ON_FILES = ("fidelity", "ststnet")

@@ -6,20 +6,31 @@ Release layout::
     SAMM_longvideos/006_1/006_1_0001.jpg      # <subject>_<inducement>/<video>_<n:04d>.jpg (5 digits from 10000)
 
 The sheet's ``Filename`` is ``<subject>_<inducement>_<n>``: the video is its first two
-parts. There is no emotion column. Frame numbers are the file names' (from 1); many macro
-rows hold non-integer numbers (``566.4000000000001``), rounded here and recorded.
+parts. There is no emotion column: the micro rows are the clips of SAMM's recognition
+sheet, under the same names (all 159), so where ``SAMM_Micro_FACS_Codes_v2.xlsx`` (or
+its CSV export) sits beside this sheet, each micro row's emotion is its clip's
+``Estimated Emotion`` as a MEGC class (SAMM's 3-class map: anger, contempt, disgust,
+fear, sadness -> negative; happiness -> positive; surprise; ``other`` -> others), for
+spot-then-recognise (:func:`join_clip_sheet`); ``synth`` writes one beside its sheet for
+the same reason. Frame numbers are the file names' (from
+1); many macro rows hold non-integer numbers (``566.4000000000001``), rounded here and
+recorded.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path, PurePosixPath
 from typing import ClassVar
 
 from mepipe.errors import SheetError
 from mepipe.release.longvideo import Interval, LongVideoRecipe, unique_names
+from mepipe.release.recipe import Sample
 from mepipe.release.sheet import cell_text, read_table, write_table
+
+from .samm import RECIPE as SAMM_CLIPS
 
 #: the notes above the header, as the sheet has them (column F of row 7 holds the apex note)
 _PREAMBLE = (
@@ -107,7 +118,17 @@ class SammLv(LongVideoRecipe):
                 name=clip,
             )
             out.append(interval)
-        return unique_names(out)
+        out = unique_names(out)
+        clip_sheet = self.clip_sheet(Path(sheet).parent)
+        return out if clip_sheet is None else join_clip_sheet(out, clip_sheet)
+
+    def clip_sheet(self, folder: Path) -> Path | None:
+        """SAMM's recognition sheet in ``folder`` (the long-video sheet's), where one is."""
+        for pattern in SAMM_CLIPS.sheet_globs:
+            found = sorted(Path(folder).glob(pattern))
+            if found:
+                return found[0]
+        return None
 
     def write_sheet(
         self, intervals: Sequence[Interval], path: Path, blinks: Sequence[tuple[str, int, int]] = ()
@@ -133,6 +154,25 @@ class SammLv(LongVideoRecipe):
                 ]
             )
         write_table(Path(path), _LAYOUT, rows, sheet=self.sheet_names[0], preamble=_PREAMBLE)
+        # the emotions the long-video sheet cannot hold go where the real ones are: SAMM's
+        # clip sheet beside it, under the micro rows' names
+        clips = [
+            Sample(
+                sample_id=f"{i.subject}/{i.name.split('#', 1)[0]}",
+                subject=i.subject,
+                clip=i.name.split("#", 1)[0],
+                onset=i.onset,
+                apex=i.apex,
+                offset=i.offset,
+                emotion=i.emotion,
+                label=i.emotion,
+                action_units=i.aus,
+            )
+            for i in intervals
+            if i.type == "micro" and i.emotion
+        ]
+        if clips:
+            SAMM_CLIPS.write_sheet(clips, Path(path).parent / SAMM_CLIPS.sheet_file)
 
     def video_folders(self, frames_root: Path) -> list[tuple[str, str, Path, tuple[str, ...]]]:
         out: list[tuple[str, str, Path, tuple[str, ...]]] = []
@@ -154,6 +194,28 @@ class SammLv(LongVideoRecipe):
     def expression_name(self, video: str, subject: str, index: int) -> str:
         """The sheet's ``Filename`` of a video's ``index``-th expression (from 1): ``006_1_3``."""
         return f"{video}_{index}"
+
+
+def join_clip_sheet(intervals: Sequence[Interval], clip_sheet: Path) -> list[Interval]:
+    """``intervals`` with each micro row's emotion taken from SAMM's clip sheet, by name.
+
+    The emotion is the clip's MEGC class (``negative``, ``positive``, ``surprise``; SAMM's
+    own 3-class map) or ``others`` (SAMM's ``other``); a micro row whose name the clip
+    sheet lacks, and every macro row, keeps an empty emotion (spotting only).
+
+    Raises
+    ------
+    SheetError
+        The clip sheet cannot be read (one line naming it).
+    """
+    clips = {sample.clip: sample for sample in SAMM_CLIPS.read(Path(clip_sheet))}
+    out = []
+    for interval in intervals:
+        sample = clips.get(interval.name.split("#", 1)[0]) if interval.type == "micro" else None
+        if sample is not None:
+            interval = replace(interval, emotion=SAMM_CLIPS.label_of(sample, "3") or "others")
+        out.append(interval)
+    return out
 
 
 RECIPE = SammLv()

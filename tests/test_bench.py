@@ -22,7 +22,7 @@ def test_make_bench_runs_every_benchmark_module():
 
 @pytest.mark.parametrize("name", (*BENCHMARKS, *ON_FILES))
 def test_every_benchmark_imports_and_takes_an_argument_list(name):
-    if name in ("train", "models", "ststnet"):
+    if name in ("train", "models", "ststnet", "strs"):
         pytest.importorskip("torch")
     module = importlib.import_module(f"bench.{name}")
     assert list(inspect.signature(module.main).parameters) == ["argv"]  # bench.__main__ calls main([])

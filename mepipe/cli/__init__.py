@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+import textwrap
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
@@ -67,7 +68,20 @@ class MepipeGroup(click.Group):
                 rows.append((name, command.get_short_help_str(limit=sys.maxsize)))
         if rows:
             with formatter.section("Commands"):
-                formatter.write_dl(rows)
+                _write_rows(formatter, rows)
+
+
+def _write_rows(formatter: click.HelpFormatter, rows: list[tuple[str, str]], spacing: int = 2) -> None:
+    """Names and summaries in two columns as click's ``write_dl`` sets them, but wrapped only
+    at spaces: click's wrapper also breaks at hyphens (``leave-one-dataset- out``,
+    ``--pro- tocol``), which garbles the option names and terms a summary quotes."""
+    first = max(len(name) for name, _ in rows) + spacing
+    indent = " " * formatter.current_indent
+    wrapper = textwrap.TextWrapper(max(formatter.width - len(indent) - first, 10), break_on_hyphens=False)
+    for name, summary in rows:
+        lines = wrapper.wrap(summary) or [""]
+        formatter.write(f"{indent}{name:<{first}}{lines[0]}\n")
+        formatter.write("".join(f"{indent}{'':<{first}}{line}\n" for line in lines[1:]))
 
 
 @click.group(cls=MepipeGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -89,9 +103,9 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from mepipe.cli import build, export, release, spot, store, synth, train
+    from mepipe.cli import build, export, release, spot, spot_recognise, store, synth, train
 
-    for module in (release, synth, build, store, export, train, spot):
+    for module in (release, synth, build, store, export, train, spot, spot_recognise):
         for command in module.COMMANDS:
             cli.add_command(command)
 

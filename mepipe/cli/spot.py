@@ -1,5 +1,5 @@
-"""Commands for spotting in long videos: ``spot`` (the baseline spotter on a spotting store)
-and ``spot-eval`` (score predicted intervals)."""
+"""Commands for spotting in long videos: ``spot`` (the baseline or a learned spotter on a
+spotting store) and ``spot-eval`` (score predicted intervals)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from mepipe.errors import UsageError
+from mepipe.errors import UsageError, require
 
 from .options import quiet_option
 
@@ -71,18 +71,38 @@ def spot_eval(truth: Path, pred: Path, out: Path, with_strs: bool) -> None:
 MAX_LISTED = 20
 
 
+#: the spotters ``mepipe spot --spotter`` runs: the baseline, and the registry's spotting models
+SPOTTERS = ("baseline", "softnet")
+
+
 @click.command("spot")
 @click.argument("store", type=click.Path(path_type=Path))
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="The predictions CSV to write.")
+@click.option(
+    "--spotter",
+    type=click.Choice(SPOTTERS),
+    default="baseline",
+    show_default=True,
+    help="baseline: thresholded peaks of region motion; softnet: SOFTNet trained on the other subjects' "
+    "windows (needs PyTorch).",
+)
+@click.option(
+    "--epochs", type=click.IntRange(min=1), default=10, show_default=True, help="softnet: passes over the windows."
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="softnet: initial weights and sampling.")
 @quiet_option
-def spot(store: Path, out: Path, quiet: bool) -> None:
-    """Spot every video of a spotting STORE with the baseline spotter, leave one subject out.
+def spot(store: Path, out: Path, spotter: str, epochs: int, seed: int, quiet: bool) -> None:
+    """Spot every video of a spotting STORE, leave one subject out.
 
-    Each subject's videos are spotted with settings chosen on the other subjects only
-    (nested leave-one-subject-out; fixed defaults with fewer than 3 of them). Writes
+    The baseline spots each subject's videos with settings chosen on the other subjects
+    only (nested leave-one-subject-out; fixed defaults with fewer than 3 of them).
+    softnet trains SOFTNet per type on the other subjects' windows and spots the held-out
+    subject's videos from its scores (SOFTNet's p = 0.55, nothing tuned). Writes
     video,type,onset,offset in the release's frame numbers; score it with
     mepipe spot-eval --truth STORE --pred OUT.
     """
+    if spotter != "baseline":
+        require("torch", "PyTorch", f"mepipe spot --spotter {spotter}", "train")
     from mepipe.spot.baseline import MIN_TUNING_SUBJECTS, spot_loso, store_videos
     from mepipe.spot.evaluate import write_spans
 
@@ -93,14 +113,27 @@ def spot(store: Path, out: Path, quiet: bool) -> None:
         click.echo(f"mepipe: ... and {len(left_out) - MAX_LISTED} more", err=True)
     if not videos:
         raise UsageError(f"{store}: no video built to spot")
-    found = spot_loso(videos, progress=not quiet)
-    write_spans(found.spans, out)
-    subjects = len(found.settings)
-    how = "nested leave-one-subject-out" if subjects - 1 >= MIN_TUNING_SUBJECTS else "fixed defaults (too few subjects)"
-    kinds = {kind: sum(s.type == kind for s in found.spans) for kind in ("micro", "macro")}
+    if spotter == "baseline":
+        found = spot_loso(videos, progress=not quiet)
+        spans, subjects = found.spans, len(found.settings)
+        how = (
+            "settings by nested leave-one-subject-out"
+            if subjects - 1 >= MIN_TUNING_SUBJECTS
+            else "settings by fixed defaults (too few subjects)"
+        )
+    else:
+        from mepipe.spot.learned import LearnedSettings, spot_learned
+
+        learned = spot_learned(store, LearnedSettings(epochs=epochs, seed=seed, model=spotter), progress=not quiet)
+        spans, subjects = learned.spans, len(learned.trained_on)
+        how = f"{spotter} trained without each subject"
+        for subject, missing in learned.untrained.items():
+            click.echo(f"mepipe: {subject}: no {' or '.join(missing)} interval to train on, none spotted", err=True)
+    write_spans(spans, out)
+    kinds = {kind: sum(s.type == kind for s in spans) for kind in ("micro", "macro")}
     click.echo(
         f"spotted {kinds['micro']} micro and {kinds['macro']} macro intervals in {len(videos)} videos of "
-        f"{subjects} subjects, settings by {how}; {len(left_out)} left out; predictions in {out}"
+        f"{subjects} subjects, {how}; {len(left_out)} left out; predictions in {out}"
     )
 
 

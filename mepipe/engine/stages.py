@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import cv2
 import numpy as np
@@ -29,6 +29,21 @@ from mepipe.imaging import align, rankpool, resize
 from mepipe.release import frames
 from mepipe.release.recipe import Recipe, Sample
 from mepipe.store import OK, Alignment, SampleResult, Stored
+
+
+class Framing(Protocol):
+    """What the alignment stages read of a release: a clip recipe's, or a long-video
+    recipe's for clips cut from its videos (:mod:`mepipe.spot.recognise`)."""
+
+    @property
+    def face_width(self) -> float:
+        """Typical face width in pixels at the release's full resolution."""
+        ...
+
+    @property
+    def resolution(self) -> tuple[int, int]:
+        """(width, height) of the release's frames."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -144,7 +159,7 @@ def load_clip(sample: Sample, recipe: Recipe, root: Path, config: BuildConfig, s
     )
 
 
-def detect_side(recipe: Recipe, frame_shape: tuple[int, ...], face_px: int) -> int:
+def detect_side(recipe: Framing, frame_shape: tuple[int, ...], face_px: int) -> int:
     """Long side of the face detector's copy of a frame, so that a face of the release's
     typical width (scaled with the frame, for re-sized releases) is about ``face_px``."""
     height, width = frame_shape[:2]
@@ -152,7 +167,7 @@ def detect_side(recipe: Recipe, frame_shape: tuple[int, ...], face_px: int) -> i
     return max(1, round(max(height, width) * min(1.0, face_px / expected)))
 
 
-def place_clip(clip: Clip, recipe: Recipe, config: BuildConfig) -> Clip:
+def place_clip(clip: Clip, recipe: Framing, config: BuildConfig) -> Clip:
     """Put every frame of the clip into the output window, and record how in ``alignment``.
 
     Aligned crops: every frame warped with the one similarity transform found on the
@@ -191,7 +206,7 @@ def place_clip(clip: Clip, recipe: Recipe, config: BuildConfig) -> Clip:
     return replace(clip, frames=aligned, alignment=alignment)
 
 
-def keep_registration(clip: Clip, recipe: Recipe, config: BuildConfig) -> Clip:
+def keep_registration(clip: Clip, recipe: Framing, config: BuildConfig) -> Clip:
     """Resize every frame whole (the release's registration kept), recording the resize
     matrix as the transform; the onset's landmarks are looked for only for the report, and
     a face not found leaves them NaN (``detect_step`` :data:`mepipe.imaging.align.NO_FACE`), not a failure.

@@ -9,7 +9,7 @@ use (and whose ``TorchDataset`` streams from the store instead).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -123,6 +123,35 @@ def load_store(
         class_names=selection.class_names,
         classes=selection.classes,
         provenance=selection.provenance,
+        model=spec.name,
+    )
+
+
+def memory_data(
+    arrays: Mapping[str, np.ndarray],
+    labels: Sequence[int],
+    subjects: Sequence[str],
+    sample_ids: Sequence[str],
+    class_names: Sequence[str],
+    model: str = DEFAULT_MODEL,
+    classes: str = "",
+) -> StoreData:
+    """Samples held in memory, not in a store (clips cut from long videos), as ``model``'s inputs.
+
+    ``arrays`` are what a store holds for them (name -> ``(N, ...)``: ``trdi``, ``midi``,
+    ...), made into the inputs by the model's own ``make_inputs``, as :func:`load_store`
+    does; ``labels`` index ``class_names``.
+    """
+    spec = get_model(model)
+    made = spec.make_inputs(dict(arrays))
+    return StoreData(
+        inputs={name: torch.from_numpy(np.ascontiguousarray(made[name])) for name in spec.inputs},
+        labels=torch.as_tensor(np.asarray(labels, dtype=np.int64)),
+        subjects=np.asarray(subjects, dtype=str),
+        sample_ids=np.asarray(sample_ids, dtype=str),
+        class_names=list(class_names),
+        classes=classes,
+        provenance={},
         model=spec.name,
     )
 

@@ -6,3 +6,8 @@ VARIANTS = ("afn", "trdi", "midi", "concat", "mean", "global", "channel")
 DEFAULT_MODEL = "afn"
 #: fixed epochs per fold (ours; the paper does not say): never chosen on a test subject
 DEFAULT_EPOCHS = 30
+#: the run spot-then-recognise trains by default (mepipe.spot.recognise): small and quick on
+#: a CPU, fixed in advance for every fold
+RECOGNISE_TRAINING = {"epochs": 10, "batch": 16, "lr": 1e-3, "width": 16, "device": "cpu"}
+#: side of the clips spot-then-recognise cuts from long videos by default, pixels
+RECOGNISE_SIZE = 64

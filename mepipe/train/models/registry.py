@@ -31,6 +31,12 @@ class ModelSpec:
     ----------
     name : str
         What ``--model`` calls it.
+    task : str
+        What it is for: ``recognition`` (class logits over a clip store's samples, what
+        ``mepipe train`` trains) or ``spotting`` (one score per window of a spotting
+        store, what ``mepipe spot --spotter`` trains: ``build(outputs)``, ``arrays`` the
+        spotting store's per-frame arrays, ``prepare`` takes their float values). The
+        registry's functions answer for one task at a time, recognition by default.
     build : callable
         ``build(n_classes, **options)`` -> ``torch.nn.Module``. With ``fold_dropout`` the
         module's ``forward(*inputs, keep, mask)`` returns ``(logits, weights or None)``;
@@ -86,6 +92,7 @@ class ModelSpec:
     stackable: bool = False
     backbone: tuple[str, ...] = ("",)
     load_init: Callable[[nn.Module, str], str] | None = None
+    task: str = "recognition"
 
     def forward(
         self, model: nn.Module, inputs: tuple[torch.Tensor, ...], keep: torch.Tensor | None = None, mask: Any = None
@@ -96,6 +103,11 @@ class ModelSpec:
             return logits, weights
         return model(*inputs), None
 
+
+#: what a model can be for (:attr:`ModelSpec.task`)
+TASKS = ("recognition", "spotting")
+#: where each task's models are used, for messages
+_USED_BY = {"recognition": "mepipe train", "spotting": "mepipe spot --spotter"}
 
 _MODELS: dict[str, ModelSpec] = {}
 
@@ -108,6 +120,8 @@ def _models() -> dict[str, ModelSpec]:
 
 def register_model(spec: ModelSpec) -> ModelSpec:
     """Add ``spec`` to the registry (a name already taken is an error); returns it."""
+    if spec.task not in TASKS:
+        raise UsageError(f"model {spec.name!r}: task {spec.task!r} is not one of {', '.join(TASKS)}")
     if spec.name in _MODELS:
         raise UsageError(f"a model named {spec.name!r} is already registered")
     if not spec.arrays or len(spec.inputs) < 1:
@@ -116,20 +130,21 @@ def register_model(spec: ModelSpec) -> ModelSpec:
     return spec
 
 
-def model_names() -> tuple[str, ...]:
-    """The registered models' names, in registration order."""
-    return tuple(_models())
+def model_names(task: str = "recognition") -> tuple[str, ...]:
+    """The names of the registered models for ``task`` (plug-ins' included), in registration order."""
+    return tuple(name for name, spec in _models().items() if spec.task == task)
 
 
-def get_model(name: str) -> ModelSpec:
-    """The registry entry ``name``; a one-line error naming the known ones otherwise."""
-    try:
-        return _models()[name]
-    except KeyError:
-        raise UsageError(f"unknown model {name!r}; known: {', '.join(_models())}") from None
+def get_model(name: str, task: str = "recognition") -> ModelSpec:
+    """The registry entry ``name`` for ``task``; a one-line error naming the known ones otherwise."""
+    spec = _models().get(name)
+    if spec is None or spec.task != task:
+        where = f" (a {spec.task} model, for {_USED_BY[spec.task]})" if spec is not None else ""
+        raise UsageError(f"unknown model {name!r}{where}; known: {', '.join(model_names(task)) or 'none'}")
+    return spec
 
 
-def build_model(name: str, n_classes: int, **options: Any) -> nn.Module:
+def build_model(name: str, n_classes: int, task: str = "recognition", **options: Any) -> nn.Module:
     """A freshly initialised network of the registered model ``name``.
 
     Parameters
@@ -137,11 +152,14 @@ def build_model(name: str, n_classes: int, **options: Any) -> nn.Module:
     name : str
         A registered model (:func:`model_names`).
     n_classes : int
+        Classes (a spotting model: outputs, 1 for a score).
+    task : str
+        The model's :attr:`ModelSpec.task`.
     **options
         What the entry's ``build`` takes (``width`` for the fusion models, ``folds`` for
         stackable ones); others are a one-line error.
     """
-    spec = get_model(name)
+    spec = get_model(name, task)
     allowed = (*spec.options, "folds") if spec.stackable else spec.options
     unknown = sorted(set(options) - set(allowed))
     if unknown:
