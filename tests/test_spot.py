@@ -185,6 +185,13 @@ def test_an_interrupted_build_resumes_to_the_same_store(video, tmp_path, monkeyp
         np.testing.assert_array_equal(values, _arrays(whole)[name], err_msg=name)
     with pytest.raises(UsageError, match="other settings .*k"):
         build_spotting([video], _intervals(), out, replace(SMALL, k=4), progress=False)
+    # a store made before the still rule and the full-resolution cut resumes with neither
+    group = zarr.open_group(str(out), mode="r+", use_consolidated=False)
+    meta = dict(group.attrs["mepipe_spotting"])
+    meta["settings"] = {k: v for k, v in meta["settings"].items() if k not in ("still", "cut")}
+    group.attrs["mepipe_spotting"] = meta
+    with pytest.raises(UsageError, match=r"other settings \(cut, still\)"):
+        build_spotting([video], _intervals(), out, SMALL, scheduler="sync", progress=False)
 
 
 def test_store_keeps_the_releases_numbers_with_fps_and_missing_frames(tmp_path):

@@ -50,6 +50,9 @@ from mepipe.imaging.align import aligner
 
 #: side of the face crop the flow is computed on (SOFTNet's 128)
 CROP = 128
+#: how a frame becomes the crop, as a store records it (:meth:`Segment.cut`): decoded at
+#: full resolution, the box's whole pixels resized bilinearly, as SOFTNet cuts it
+CUT = "full-resolution decode, box's whole pixels, bilinear resize"
 #: side of the stacked region image (SOFTNet, MEAN)
 REGION_SIDE = 42
 #: the regions of ``region_motion``, in its column order; each is the box around its

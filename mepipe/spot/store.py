@@ -106,7 +106,12 @@ class SpotSettings:
         record = asdict(self)
         del record["chunk"]
         record["flow_parameters"] = flow_parameters(self.method)
-        record["warm_parameters"] = dict(features.WARM) if self.warm and features.is_tvl1(self.method) else None
+        warm = self.warm and features.is_tvl1(self.method)
+        record["warm_parameters"] = dict(features.WARM) if warm else None
+        # the still rule and the cut decide the flow too: a store made before either resumes
+        # only with its own
+        record["still"] = features.STILL if warm else None
+        record["cut"] = features.CUT
         return record
 
 
