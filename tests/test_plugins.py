@@ -53,6 +53,17 @@ register_model(ModelSpec("apexlinear", ApexLinear, arrays=("apex",), inputs=("ap
 """
 
 
+def install_arrays(site: Path) -> None:
+    """The lab's array-set package, installed in ``site`` with its ``mepipe.array_sets`` entry."""
+    write_distribution(
+        site,
+        "labme_arrays",
+        {"labme_arrays/__init__.py": "", "labme_arrays/apex_difference.py": ARRAYS_MODULE},
+        {"apex_difference": "labme_arrays.apex_difference"},
+        group=plugins.ARRAYS,
+    )
+
+
 @pytest.fixture
 def fresh(monkeypatch: pytest.MonkeyPatch) -> None:
     """The registries and the plug-in record as they are, restored after the test."""
@@ -62,13 +73,7 @@ def fresh(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_a_build_process_and_its_workers_find_a_plug_in_array_set(installed, casme2_release, tmp_path):
-    write_distribution(
-        installed,
-        "labme_arrays",
-        {"labme_arrays/__init__.py": "", "labme_arrays/apex_difference.py": ARRAYS_MODULE},
-        {"apex_difference": "labme_arrays.apex_difference"},
-        group=plugins.ARRAYS,
-    )
+    install_arrays(installed)
     store = tmp_path / "with.zarr"
     command = [
         sys.executable, "-m", "mepipe", "build", "--dataset", "casme2", "--root", str(casme2_release),
@@ -85,13 +90,7 @@ def test_a_build_process_and_its_workers_find_a_plug_in_array_set(installed, cas
 
 
 def test_a_plug_in_set_is_imported_once_on_the_first_lookup(installed, fresh):
-    write_distribution(
-        installed,
-        "labme_arrays",
-        {"labme_arrays/__init__.py": "", "labme_arrays/apex_difference.py": ARRAYS_MODULE},
-        {"apex_difference": "labme_arrays.apex_difference"},
-        group=plugins.ARRAYS,
-    )
+    install_arrays(installed)
     assert "labme_arrays.apex_difference" not in sys.modules
     assert set_names()[-1] == "apex_difference"
     # a second lookup imports nothing again (importing twice would register twice: an error)
@@ -111,10 +110,11 @@ def test_a_plug_in_model_trains_by_name(installed, fresh, monkeypatch):
         {"apexlinear": "labme_models"},
         group=plugins.MODELS,
     )
+    # the array registry's group is another: its lookups never import a model's module
+    set_names()
+    assert "labme_models" not in sys.modules
     assert "apexlinear" in model_names()
     assert build_model("apexlinear", 3).head[2].out_features == 3
-    # the array registry's group is another: its lookups never import a model's module
-    assert "apexlinear" not in set_names()
 
 
 def test_a_plug_in_that_fails_to_import_is_one_line(installed, fresh):
