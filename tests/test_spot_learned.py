@@ -112,7 +112,7 @@ def _windows(name: str, subject: str, labels: list[int], kind: str = "micro", se
     other = "macro" if kind == "micro" else "micro"
     numbers = np.arange(len(labels))
     return StoreVideo(
-        SpotVideo(name, subject, 30.0, np.zeros((len(labels), 1)), numbers),
+        SpotVideo(name, subject, 30.0, np.zeros((len(labels), 1, 2)), numbers),
         images,
         {kind: np.array(labels, dtype=np.int8), other: np.minimum(np.array(labels, dtype=np.int8), 0)},
     )
@@ -155,7 +155,7 @@ def test_training_learns_a_planted_pattern():
 
 def test_scores_become_intervals_of_the_expected_length_in_the_videos_numbers():
     numbers = np.arange(300) * 2 + 1000
-    video = SpotVideo("v", "s", 30.0, np.zeros((300, 1)), numbers)
+    video = SpotVideo("v", "s", 30.0, np.zeros((300, 1, 2)), numbers)
     scores = np.zeros(300)
     scores[100:110] = 1.0  # a window run scored high around row 104.5
     scores[200:212] = 0.9

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 import zarr
 from click.testing import CliRunner
@@ -59,7 +60,12 @@ def test_store_videos_stand_for_the_pairs_middle_frames(store):
     numbers = group["numbers"][:]
     # k = 3: row t stands for kept frame t + 1; the last row for the last frame
     assert videos[0].numbers.tolist() == [*numbers[1:].tolist(), int(numbers[-1])]
-    assert videos[0].motion.shape == group["region_motion"].shape
+    # the region images' flow as 7 x 7 cell means, read a chunk at a time: the top-left
+    # cell of the left brow and the bottom-right of the mouth against plain means
+    images = np.nan_to_num(group["images"][:])
+    assert videos[0].flow.shape == (len(numbers), 36, 2)
+    np.testing.assert_allclose(videos[0].flow[:, 0], images[:, :7, :7, :2].mean(axis=(1, 2)), rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(videos[0].flow[:, 35], images[:, 35:, 35:, :2].mean(axis=(1, 2)), rtol=1e-6, atol=1e-9)
     assert [(s.type, s.onset, s.offset) for s in videos[0].intervals] == [("micro", 8, 16), ("micro", 28, 36)]
 
 

@@ -83,8 +83,8 @@ SPOTTERS = ("baseline", "softnet")
     type=click.Choice(SPOTTERS),
     default="baseline",
     show_default=True,
-    help="baseline: thresholded peaks of region motion; softnet: SOFTNet trained on the other subjects' "
-    "windows (needs PyTorch).",
+    help="baseline: thresholded peaks of the facial cells' displacement, macro then micro; "
+    "softnet: SOFTNet trained on the other subjects' windows (needs PyTorch).",
 )
 @click.option(
     "--epochs", type=click.IntRange(min=1), default=10, show_default=True, help="softnet: passes over the windows."

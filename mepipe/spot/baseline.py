@@ -1,24 +1,39 @@
-"""A baseline spotter: thresholded peaks of per-frame region motion (MDMD-style).
+"""A baseline spotter: thresholded peaks of each facial cell's displacement from neutral.
 
-Per video, from ``region_motion`` (frames x regions: each facial region's motion
-magnitude along its main direction, the nose's subtracted, as the spotting store holds
-it):
+Per video, from the spotting store's region images (SOFTNet's ``42 x 42 x 3`` brows and
+mouth; their ``(u, v)`` channels are the flow of pair ``t -> t + k``, the nose patch's
+mean flow, the head's motion, already subtracted):
 
-1. a per-frame score, the largest region's motion (a micro-expression often moves one
-   region only, which a mean over regions would dilute);
-2. smoothed by a moving average of ``smooth_s`` seconds;
-3. thresholded at ``mean + p·(max − mean)`` of the video's smoothed score;
-4. local maxima above the threshold, at least ``distance_s`` seconds apart (the highest
-   first);
-5. each peak's width at half its height above the video's mean tells micro (at most
-   :data:`MICRO_MAX_S`, the 0.5 s that defines a micro-expression) from macro, and the
-   peak becomes an interval of that type's expected length, centred on it.
+1. the region images' flow averaged over :data:`CELL`-pixel cells (36 cells:
+   :func:`cell_flow`);
+2. each cell's flow summed over the rows (:func:`displacement`): pair flows
+   ``t -> t + k`` telescope, so the sum at row ``t`` is ``k`` times the cell's mean
+   displacement over frames ``t + 1 .. t + k``, one hump per expression with its top at
+   the apex. The pair flow itself rises at the onset and falls back at the offset, two
+   humps with a dip at the apex, which is why peaks of MDMD-style region motion land
+   beside the interval rather than in it;
+3. minus its moving median over :data:`DRIFT_S` seconds (:func:`drift`): flow errors add
+   up along the sum, and what is left is the departure from the local neutral face;
+4. the per-frame score, the largest cell's departure (:func:`frame_score`: a
+   micro-expression often moves one region only, which a mean over cells would dilute).
 
-The expected lengths are the median lengths (in seconds) of the training subjects'
-intervals; p and the other settings are chosen by nested leave-one-subject-out on the
-training subjects only (:func:`choose_settings`), or fixed (:data:`DEFAULTS`) when fewer
-than :data:`MIN_TUNING_SUBJECTS` training subjects are there to tune on. The test
-subject's motion and intervals are never read while its settings are chosen.
+Then two passes over the score, macro first, each with its own :class:`Settings`:
+
+5. smoothed by a moving average of ``smooth_s`` seconds;
+6. thresholded at ``mean + p·(max − mean)``;
+7. local maxima above the threshold, at least ``distance_s`` seconds apart (the highest
+   first), each an interval of the type's expected length centred on it. The micro pass
+   leaves out the frames the macro pass spotted, from its threshold and from its peaks: a
+   macro-expression's top would otherwise set the level and claim the peaks.
+
+Micro and macro are told apart by the pass, each with the smoothing and length of its
+type: the expected lengths are the median lengths in seconds of the training subjects'
+intervals, turned into frames by the video's rate. The settings are chosen by nested
+leave-one-subject-out on the training subjects only (:func:`choose_settings`: macro by
+macro F1, then micro by micro F1 with the macro settings fixed), or fixed
+(:data:`DEFAULTS`) when fewer than :data:`MIN_TUNING_SUBJECTS` training subjects are there
+to tune on. The test subject's flow and intervals are never read while its settings are
+chosen.
 """
 
 from __future__ import annotations
@@ -34,42 +49,49 @@ from mepipe._shared.progress import Progress
 from mepipe.release.longvideo import TYPES, Interval
 from mepipe.spot.evaluate import Counts, match
 
-#: the longest a micro-expression lasts, in seconds: a wider peak is a macro-expression
-MICRO_MAX_S = 0.5
+#: side in pixels of the cells the region images' flow is averaged over (42 / 7 = 6 a side)
+CELL = 7
+#: window of the moving median taken as the neutral face, in seconds
+DRIFT_S = 3.0
+#: samples a wide moving median looks at (a 200 fps window is subsampled to about this many)
+DRIFT_SAMPLES = 64
 #: expected lengths (seconds) when the training subjects have no interval of a type
 DEFAULT_LENGTH_S = {"micro": 0.3, "macro": 1.5}
 #: fewest training subjects a nested leave-one-subject-out tunes on; fewer: DEFAULTS
 MIN_TUNING_SUBJECTS = 3
+#: the order of the passes: the micro pass looks outside what the macro pass spotted
+PASSES = ("macro", "micro")
 
 
 @dataclass(frozen=True)
 class Settings:
-    """How the baseline spots.
+    """How one pass of the baseline spots.
 
     Attributes
     ----------
     p : float
         Threshold fraction: a peak counts above ``mean + p·(max − mean)``.
     distance_s : float
-        Least time between two peaks, in seconds (k = ``distance_s · fps`` frames).
+        Least time between two peaks, in seconds (``distance_s · fps`` frames).
     smooth_s : float
         Width of the moving average, in seconds.
     """
 
-    p: float = 0.3
-    distance_s: float = 1.0
-    smooth_s: float = 0.1
+    p: float
+    distance_s: float
+    smooth_s: float
 
 
-#: the settings used when there are too few training subjects to tune on
-DEFAULTS = Settings()
-#: the settings nested leave-one-subject-out chooses among
-GRID = tuple(
-    Settings(p, distance, smooth)
-    for p, distance, smooth in itertools.product(
-        (0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7), (0.5, 1.0, 2.0), (0.1, 0.2)
-    )
-)
+#: the settings of each pass when there are too few training subjects to tune on: of the
+#: grid, the best worst-case F1 over the two synthetic long-video datasets (bench.spotloso's)
+DEFAULTS: dict[str, Settings] = {"macro": Settings(0.5, 0.5, 0.5), "micro": Settings(0.6, 0.5, 0.1)}
+_P = (0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
+_DISTANCE_S = (0.5, 1.0, 2.0)
+#: the settings nested leave-one-subject-out chooses among, per pass
+GRIDS: dict[str, tuple[Settings, ...]] = {
+    kind: tuple(Settings(*s) for s in itertools.product(_P, _DISTANCE_S, smooth))
+    for kind, smooth in {"macro": (0.3, 0.5, 1.0), "micro": (0.1, 0.2, 0.3)}.items()
+}
 
 
 @dataclass(frozen=True)
@@ -79,14 +101,15 @@ class SpotVideo:
     Attributes
     ----------
     name, subject : str
-        The video's name and its subject.
+        The video's name and its subject (names are unique within what is spotted).
     fps : float
-        Frames per second.
-    motion : ndarray, shape (frames, regions)
-        ``region_motion``: per-frame, per-region motion magnitude (nose subtracted).
+        Frames per second of the rows.
+    flow : ndarray, shape (frames, cells, 2)
+        Each row's mean ``(u, v)`` flow per cell (:func:`cell_flow`), the head's motion
+        subtracted; NaN where not computed.
     numbers : ndarray of int, shape (frames,), optional
-        The release's frame number each row of ``motion`` stands for (gaps where frames
-        are missing); ``None``: 0, 1, 2, ...
+        The release's frame number each row stands for (gaps where frames are missing);
+        ``None``: 0, 1, 2, ...
     intervals : tuple of Interval
         The video's annotated intervals (the truth), for tuning; empty where unknown.
     source_fps : float, optional
@@ -97,21 +120,100 @@ class SpotVideo:
     name: str
     subject: str
     fps: float
-    motion: np.ndarray
+    flow: np.ndarray
     numbers: np.ndarray | None = None
     intervals: tuple[Interval, ...] = field(default=())
     source_fps: float | None = None
 
+    @property
+    def frames(self) -> int:
+        """The number of rows."""
+        return len(self.flow)
 
-# ---------------------------------------------------------------- one video
+
+# ---------------------------------------------------------------- the score
 
 
-def frame_score(motion: np.ndarray) -> np.ndarray:
-    """The per-frame score: the largest region's motion, missing values (NaN) as none."""
-    motion = np.nan_to_num(np.asarray(motion, dtype=np.float64), nan=0.0)
-    if motion.ndim == 1:
-        return motion
-    return motion.max(axis=1)
+def cell_flow(images: np.ndarray, cell: int = CELL) -> np.ndarray:
+    """The mean ``(u, v)`` of each ``cell x cell`` block of region images, NaN counted as 0.
+
+    Parameters
+    ----------
+    images : ndarray, shape (frames, side, side, channels)
+        Region images whose first two channels are the flow (the store's ``images``).
+    cell : int
+        The block side; it divides ``side``.
+
+    Returns
+    -------
+    ndarray, float64, shape (frames, (side // cell) ** 2, 2)
+        Cells row by row.
+    """
+    images = np.asarray(images)
+    frames, side = images.shape[0], images.shape[1]
+    if side % cell or images.shape[2] != side:
+        raise ValueError(f"{cell}-pixel cells do not tile {images.shape[1]}x{images.shape[2]} images")
+    uv = np.nan_to_num(images[..., :2].astype(np.float64), nan=0.0)
+    grid = side // cell
+    return uv.reshape(frames, grid, cell, grid, cell, 2).mean(axis=(2, 4)).reshape(frames, grid * grid, 2)
+
+
+def displacement(flow: np.ndarray) -> np.ndarray:
+    """The running sum of the pair flows over the rows, missing values (NaN) as none.
+
+    For pairs ``t -> t + k`` of a displacement ``D``, row ``t`` of the sum is
+    ``D(t + 1) + ... + D(t + k)`` less a constant: ``k`` times the displacement around
+    the pair's middle frame.
+    """
+    return np.cumsum(np.nan_to_num(np.asarray(flow, dtype=np.float64), nan=0.0), axis=0)
+
+
+def drift(track: np.ndarray, width: int) -> np.ndarray:
+    """The centred moving median of each column over ``width`` rows (made odd), ends repeated.
+
+    A window wider than :data:`DRIFT_SAMPLES` rows is sampled every ``stride`` rows, its
+    medians taken every ``stride`` rows (and at the last) and interpolated linearly
+    between: a 3 s window at 200 fps costs what one at 30 fps does.
+    """
+    track = np.asarray(track, dtype=np.float64)
+    n = len(track)
+    if n == 0:
+        return track.copy()
+    flat = track.reshape(n, -1)
+    half = max(0, int(width)) // 2
+    stride = max(1, (2 * half + 1) // DRIFT_SAMPLES)
+    centres = np.arange(0, n, stride)
+    if centres[-1] != n - 1:
+        centres = np.append(centres, n - 1)
+    reach = half // stride * stride
+    rows = np.clip(centres[:, None] + np.arange(-reach, reach + 1, stride), 0, n - 1)
+    out = np.empty_like(flat)
+    for column in range(flat.shape[1]):
+        out[:, column] = np.interp(np.arange(n), centres, np.median(flat[rows, column], axis=1))
+    return out.reshape(track.shape)
+
+
+def frame_score(flow: np.ndarray, fps: float, drift_s: float = DRIFT_S) -> np.ndarray:
+    """The per-frame score: the largest cell's displacement away from its moving median.
+
+    Parameters
+    ----------
+    flow : ndarray, shape (frames, cells, 2)
+        Per-row, per-cell ``(u, v)`` pair flow (:attr:`SpotVideo.flow`).
+    fps : float
+        Rows per second.
+    drift_s : float
+        The moving median's window, in seconds.
+    """
+    flow = np.asarray(flow)
+    if flow.shape[0] == 0 or flow.shape[1] == 0:
+        return np.zeros(flow.shape[0])
+    track = displacement(flow)
+    away = track - drift(track, round(drift_s * fps))
+    return np.hypot(away[..., 0], away[..., 1]).max(axis=1)
+
+
+# ---------------------------------------------------------------- peaks
 
 
 def smooth(score: np.ndarray, width: int) -> np.ndarray:
@@ -156,28 +258,105 @@ def find_peaks(score: np.ndarray, level: float, distance: int) -> np.ndarray:
     return np.array(sorted(taken), dtype=np.int64)
 
 
-def peak_width(score: np.ndarray, peak: int, base: float) -> int:
-    """Frames around ``peak`` where the score stays at or above half its height over ``base``."""
-    half = base + (score[peak] - base) / 2
-    below = score < half
-    left = peak
-    while left > 0 and not below[left - 1]:
-        left -= 1
-    right = peak
-    while right < score.size - 1 and not below[right + 1]:
-        right += 1
-    return right - left + 1
+def pass_peaks(score: np.ndarray, fps: float, settings: Settings, outside: np.ndarray | None = None) -> np.ndarray:
+    """The peaks one pass takes from a video's score.
+
+    Parameters
+    ----------
+    score : ndarray, shape (frames,)
+        :func:`frame_score`.
+    fps : float
+        Rows per second.
+    settings : Settings
+        The pass's smoothing, threshold and peak distance.
+    outside : ndarray of bool, optional
+        The rows the pass may use: the threshold is taken over them only, and peaks
+        elsewhere are dropped. ``None``: every row.
+
+    Returns
+    -------
+    ndarray of int
+        Row indices, ascending; none where the score (over ``outside``) is flat.
+    """
+    smoothed = smooth(score, round(settings.smooth_s * fps))
+    reference = smoothed if outside is None else smoothed[outside]
+    if reference.size == 0 or not np.isfinite(reference).all() or float(reference.max()) <= float(reference.mean()):
+        return np.zeros(0, dtype=np.int64)
+    peaks = find_peaks(smoothed, threshold(reference, settings.p), max(1, round(settings.distance_s * fps)))
+    return peaks if outside is None else peaks[outside[peaks]]
 
 
-def spot_video(video: SpotVideo, settings: Settings, lengths_s: Mapping[str, float]) -> list[Interval]:
+def peak_rows(frames: int, peaks: Iterable[int], length: int) -> list[tuple[int, int]]:
+    """Intervals of ``length`` rows centred on each peak, shifted to lie within ``frames``."""
+    length = max(1, int(length))
+    rows = []
+    for peak in peaks:
+        onset = min(max(0, int(peak) - (length - 1) // 2), max(0, frames - length))
+        rows.append((onset, min(frames - 1, onset + length - 1)))
+    return rows
+
+
+def peak_intervals(
+    video: SpotVideo, peaks: Iterable[tuple[int, str]], lengths_s: Mapping[str, float]
+) -> list[Interval]:
+    """Each (row, type) peak as an interval of the type's expected length centred on it.
+
+    In the video's own frame numbers, clipped to the video; sorted by onset.
+    """
+    numbers = np.arange(video.frames) if video.numbers is None else np.asarray(video.numbers)
+    spans = []
+    for peak, kind in peaks:
+        ((onset, offset),) = peak_rows(video.frames, [peak], round(lengths_s[kind] * video.fps))
+        spans.append(Interval(video.name, kind, int(numbers[onset]), int(numbers[offset])))
+    return sorted(spans, key=lambda s: (s.onset, s.type))
+
+
+class _Spotter:
+    """The baseline's passes over many videos, each video's score and peaks found once
+    (the folds of a nested leave-one-subject-out share them: a video's peaks under a
+    setting depend on neither the fold nor, for the macro pass, the lengths)."""
+
+    def __init__(self) -> None:
+        self._scores: dict[str, np.ndarray] = {}
+        self._peaks: dict[tuple[str, Settings, tuple[tuple[int, int], ...]], np.ndarray] = {}
+
+    def peaks(self, video: SpotVideo, settings: Settings, taken: tuple[tuple[int, int], ...] = ()) -> np.ndarray:
+        key = (video.name, settings, taken)
+        if key not in self._peaks:
+            if video.name not in self._scores:
+                self._scores[video.name] = frame_score(video.flow, video.fps)
+            outside = None
+            if taken:
+                outside = np.ones(video.frames, dtype=bool)
+                for onset, offset in taken:
+                    outside[onset : offset + 1] = False
+            self._peaks[key] = pass_peaks(self._scores[video.name], video.fps, settings, outside)
+        return self._peaks[key]
+
+    def spot(
+        self, video: SpotVideo, settings: Mapping[str, Settings], lengths_s: Mapping[str, float]
+    ) -> list[Interval]:
+        """The passes of ``settings`` (macro, micro or both) over one video."""
+        found: list[tuple[int, str]] = []
+        taken: tuple[tuple[int, int], ...] = ()
+        for kind in PASSES:
+            if kind not in settings:
+                continue
+            peaks = self.peaks(video, settings[kind], taken)
+            found += [(int(peak), kind) for peak in peaks]
+            taken += tuple(peak_rows(video.frames, peaks, round(lengths_s[kind] * video.fps)))
+        return peak_intervals(video, found, lengths_s)
+
+
+def spot_video(video: SpotVideo, settings: Mapping[str, Settings], lengths_s: Mapping[str, float]) -> list[Interval]:
     """The intervals the baseline spots in one video.
 
     Parameters
     ----------
     video : SpotVideo
         The video (its ``intervals`` are not read).
-    settings : Settings
-        Threshold, peak distance, smoothing.
+    settings : mapping
+        type -> the :class:`Settings` of its pass; a type left out is not spotted.
     lengths_s : mapping
         The expected length of each type, in seconds.
 
@@ -186,30 +365,7 @@ def spot_video(video: SpotVideo, settings: Settings, lengths_s: Mapping[str, flo
     list of Interval
         By onset; frames in the video's own numbers, clipped to the video.
     """
-    return _intervals(video, _peaks(video, settings), lengths_s)
-
-
-def _peaks(video: SpotVideo, settings: Settings) -> list[tuple[int, str]]:
-    """(frame index, type) of each spotted peak."""
-    score = smooth(frame_score(video.motion), round(settings.smooth_s * video.fps))
-    if score.size == 0 or not np.isfinite(score).all() or float(np.max(score)) <= float(np.mean(score)):
-        return []  # a flat score: nothing stands out
-    peaks = find_peaks(score, threshold(score, settings.p), max(1, round(settings.distance_s * video.fps)))
-    base = float(np.mean(score))
-    micro_max = MICRO_MAX_S * video.fps
-    return [(int(peak), "micro" if peak_width(score, peak, base) <= micro_max else "macro") for peak in peaks]
-
-
-def _intervals(video: SpotVideo, peaks: Iterable[tuple[int, str]], lengths_s: Mapping[str, float]) -> list[Interval]:
-    n = len(video.motion)
-    numbers = np.arange(n) if video.numbers is None else np.asarray(video.numbers)
-    spans = []
-    for peak, kind in peaks:
-        length = max(1, round(lengths_s[kind] * video.fps))
-        onset = min(max(0, peak - (length - 1) // 2), max(0, n - length))
-        offset = min(n - 1, onset + length - 1)
-        spans.append(Interval(video.name, kind, int(numbers[onset]), int(numbers[offset])))
-    return sorted(spans, key=lambda s: (s.onset, s.type))
+    return _Spotter().spot(video, settings, lengths_s)
 
 
 # ---------------------------------------------------------------- choosing settings
@@ -224,10 +380,15 @@ def expected_lengths(videos: Iterable[SpotVideo]) -> dict[str, float]:
     return {kind: float(np.median(found)) if found else DEFAULT_LENGTH_S[kind] for kind, found in lengths.items()}
 
 
-def _counts(videos: Iterable[SpotVideo], spotted: Mapping[str, Sequence[Interval]]) -> Counts:
+def count_spots(
+    videos: Iterable[SpotVideo], spotted: Mapping[str, Sequence[Interval]], kinds: Iterable[str] = TYPES
+) -> Counts:
+    """The pooled MEGC counts of ``spotted`` (video name -> its spans) against the videos'
+    intervals, over the types ``kinds``."""
+    kinds = tuple(kinds)
     total = Counts()
     for video in videos:
-        for kind in TYPES:
+        for kind in kinds:
             truth = [(s.onset, s.offset) for s in video.intervals if s.type == kind]
             preds = [(s.onset, s.offset) for s in spotted[video.name] if s.type == kind]
             tp = len(match(truth, preds))
@@ -235,62 +396,63 @@ def _counts(videos: Iterable[SpotVideo], spotted: Mapping[str, Sequence[Interval
     return total
 
 
-def _f1(counts: Counts) -> float:
-    return float(counts.metrics()["f1"])
-
-
 def choose_settings(
     videos: Sequence[SpotVideo],
-    grid: Sequence[Settings] = GRID,
+    grids: Mapping[str, Sequence[Settings]] = GRIDS,
     min_subjects: int = MIN_TUNING_SUBJECTS,
-    cache: dict[tuple[str, Settings], list[tuple[int, str]]] | None = None,
-) -> Settings:
+    spotter: _Spotter | None = None,
+) -> dict[str, Settings]:
     """The settings a leave-one-subject-out over ``videos`` (the training subjects) scores best.
 
-    Each setting is scored by the F1 of the pooled counts over the inner folds: every
-    training subject's videos spotted with expected lengths from the other training
-    subjects. Ties go to the earlier setting in ``grid``. With fewer than
-    ``min_subjects`` subjects, :data:`DEFAULTS`.
+    The macro pass first, each candidate scored by the macro F1 of the pooled counts over
+    the inner folds (every training subject's videos spotted with expected lengths from
+    the other training subjects); then the micro pass, after the chosen macro pass, by
+    micro F1. Ties go to the candidate with fewer false positives, then to the earlier
+    one. With fewer than ``min_subjects`` subjects, :data:`DEFAULTS`. Either way, where
+    the training videos have intervals but none of a type, that type gets no pass
+    (nothing would tell its settings apart, and its spots would only hide the other
+    type's); training videos without any interval get both.
 
     Parameters
     ----------
     videos : sequence of SpotVideo
         The training subjects' videos only, with their intervals.
-    grid : sequence of Settings
-        The candidates.
+    grids : mapping
+        type -> the candidates of its pass.
     min_subjects : int
         Fewest subjects to tune on.
-    cache : dict, optional
-        Peaks already found, by (video name, settings), filled as more are (the outer
-        folds of :func:`spot_loso` share one: a video's peaks under a setting depend on
-        neither the fold nor the lengths).
+    spotter : _Spotter, optional
+        Scores and peaks already found (the outer folds of :func:`spot_loso` share one).
+
+    Returns
+    -------
+    dict
+        type -> :class:`Settings`.
     """
-    cache = {} if cache is None else cache
+    spotter = spotter or _Spotter()
+    annotated = {span.type for video in videos for span in video.intervals} or set(PASSES)
+    passes = [kind for kind in PASSES if kind in annotated]
     subjects = sorted({v.subject for v in videos})
     if len(subjects) < min_subjects:
-        return DEFAULTS
+        return {kind: DEFAULTS[kind] for kind in passes}
     folds = [
-        (
-            [v for v in videos if v.subject == held],
-            expected_lengths(v for v in videos if v.subject != held),
-        )
+        ([v for v in videos if v.subject == held], expected_lengths(v for v in videos if v.subject != held))
         for held in subjects
     ]
-    best, best_f1 = DEFAULTS, -1.0
-    for settings in grid:
-        peaks = {}
-        for v in videos:
-            if (v.name, settings) not in cache:
-                cache[(v.name, settings)] = _peaks(v, settings)
-            peaks[v.name] = cache[(v.name, settings)]
-        pooled = Counts()
-        for held_videos, lengths in folds:
-            spotted = {v.name: _intervals(v, peaks[v.name], lengths) for v in held_videos}
-            pooled = pooled + _counts(held_videos, spotted)
-        f1 = _f1(pooled)
-        if f1 > best_f1:
-            best, best_f1 = settings, f1
-    return best
+    chosen: dict[str, Settings] = {}
+    for kind in passes:
+        best, best_rank = DEFAULTS[kind], (-1.0, 0)
+        for candidate in grids[kind]:
+            trial = {**chosen, kind: candidate}
+            pooled = Counts()
+            for held, lengths in folds:
+                spotted = {v.name: spotter.spot(v, trial, lengths) for v in held}
+                pooled = pooled + count_spots(held, spotted, (kind,))
+            rank = (float(pooled.metrics()["f1"]), -pooled.fp)
+            if rank > best_rank:
+                best, best_rank = candidate, rank
+        chosen[kind] = best
+    return chosen
 
 
 @dataclass(frozen=True)
@@ -302,19 +464,19 @@ class LosoSpots:
     spans : list of Interval
         Every video's predictions.
     settings : dict
-        subject -> the settings its videos were spotted with (chosen without it).
+        subject -> type -> the settings its videos were spotted with (chosen without it).
     lengths_s : dict
         subject -> the expected lengths (seconds) its videos were spotted with.
     """
 
     spans: list[Interval]
-    settings: dict[str, Settings]
+    settings: dict[str, dict[str, Settings]]
     lengths_s: dict[str, dict[str, float]]
 
 
 def spot_loso(
     videos: Sequence[SpotVideo],
-    grid: Sequence[Settings] = GRID,
+    grids: Mapping[str, Sequence[Settings]] = GRIDS,
     min_subjects: int = MIN_TUNING_SUBJECTS,
     progress: bool = False,
 ) -> LosoSpots:
@@ -322,23 +484,23 @@ def spot_loso(
 
     For each test subject: :func:`choose_settings` on the other subjects' videos (nested
     leave-one-subject-out, or :data:`DEFAULTS` with fewer than ``min_subjects`` of them),
-    expected lengths from the other subjects' intervals, then :func:`spot_video` on the
-    test subject's videos. Works on any number of subjects, one included (defaults
+    expected lengths from the other subjects' intervals, then both passes on the test
+    subject's videos. Works on any number of subjects, one included (defaults
     throughout). ``progress`` shows the test subjects done on stderr.
     """
     spans: list[Interval] = []
-    chosen: dict[str, Settings] = {}
+    chosen: dict[str, dict[str, Settings]] = {}
     lengths: dict[str, dict[str, float]] = {}
-    cache: dict[tuple[str, Settings], list[tuple[int, str]]] = {}
+    spotter = _Spotter()
     subjects = sorted({v.subject for v in videos})
     with Progress(len(subjects), "spot", enabled=progress, unit="subject", outcomes=False) as bar:
         for subject in subjects:
             training = [v for v in videos if v.subject != subject]
-            chosen[subject] = choose_settings(training, grid, min_subjects, cache)
+            chosen[subject] = choose_settings(training, grids, min_subjects, spotter)
             lengths[subject] = expected_lengths(training)
             for video in videos:
                 if video.subject == subject:
-                    spans += spot_video(video, chosen[subject], lengths[subject])
+                    spans += spotter.spot(video, chosen[subject], lengths[subject])
             bar.update()
     return LosoSpots(spans, chosen, lengths)
 
@@ -349,9 +511,10 @@ def spot_loso(
 def store_videos(path: str | Path) -> tuple[list[SpotVideo], dict[str, str]]:
     """The videos of a spotting store as the spotter reads them, with their intervals.
 
-    Row ``t`` of a stored video's ``region_motion`` is the flow from kept frame ``t`` to
+    Row ``t`` of a stored video's region images is the flow from kept frame ``t`` to
     ``t + k``: it stands for the pair's middle frame, so each row is given the release's
-    number of kept frame ``t + k // 2`` (the last frame for the final rows).
+    number of kept frame ``t + k // 2`` (the last frame for the final rows). The images
+    are read a chunk at a time and kept as :func:`cell_flow` only.
 
     Returns
     -------
@@ -383,12 +546,16 @@ def store_videos(path: str | Path) -> tuple[list[SpotVideo], dict[str, str]]:
         numbers = np.asarray(group["numbers"][:], dtype=np.int64)
         half = int(group.attrs.get("k", 0)) // 2
         rows = np.minimum(np.arange(numbers.size) + half, max(numbers.size - 1, 0))
+        images = group["images"]
+        step = images.chunks[0]
+        # an empty video still reads once: its (0, cells, 2) keeps the shape
+        flow = np.concatenate([cell_flow(images[at : at + step]) for at in range(0, max(images.shape[0], 1), step)])
         videos.append(
             SpotVideo(
                 name=name,
                 subject=str(group.attrs["subject"]),
                 fps=float(group.attrs["fps"]),
-                motion=np.asarray(group["region_motion"][:]),
+                flow=flow,
                 numbers=numbers[rows] if numbers.size else numbers,
                 intervals=tuple(intervals.get(name, ())),
                 source_fps=float(group.attrs.get("source_fps") or group.attrs["fps"]),

@@ -31,7 +31,6 @@ does not import this module.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,7 +41,15 @@ import numpy as np
 from mepipe._shared.progress import Progress
 from mepipe.errors import MepipeError, UsageError
 from mepipe.release.longvideo import TYPES, Interval
-from mepipe.spot.baseline import SpotVideo, _intervals, expected_lengths, find_peaks, smooth, store_videos, threshold
+from mepipe.spot.baseline import (
+    SpotVideo,
+    expected_lengths,
+    find_peaks,
+    peak_intervals,
+    smooth,
+    store_videos,
+    threshold,
+)
 from mepipe.spot.read import loso_splits, open_spotting_store, window_labels
 from mepipe.spot.store import read_intervals
 from mepipe.train.models import get_model
@@ -190,7 +197,7 @@ def spot_scores(
     length = max(1, round(lengths_s[kind] * video.fps))
     score = smooth(raw, length)
     peaks = find_peaks(score, threshold(score, p), max(1, length // 2))
-    return _intervals(dataclasses.replace(video, motion=score), [(int(peak), kind) for peak in peaks], lengths_s)
+    return peak_intervals(video, [(int(peak), kind) for peak in peaks], lengths_s)
 
 
 @dataclass(frozen=True)
