@@ -42,6 +42,7 @@ import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -508,13 +509,28 @@ def spot_loso(
 # ---------------------------------------------------------------- a spotting store
 
 
-def store_videos(path: str | Path) -> tuple[list[SpotVideo], dict[str, str]]:
+def _stored_cell_flow(images: Any) -> np.ndarray:
+    """:func:`cell_flow` of a stored ``images`` array, read a chunk at a time."""
+    step = images.chunks[0]
+    parts = [cell_flow(images[at : at + step]) for at in range(0, images.shape[0], step)]
+    return np.concatenate(parts) if parts else cell_flow(images[:0])
+
+
+def store_videos(path: str | Path, flow: bool = True) -> tuple[list[SpotVideo], dict[str, str]]:
     """The videos of a spotting store as the spotter reads them, with their intervals.
 
     Row ``t`` of a stored video's region images is the flow from kept frame ``t`` to
     ``t + k``: it stands for the pair's middle frame, so each row is given the release's
     number of kept frame ``t + k // 2`` (the last frame for the final rows). The images
     are read a chunk at a time and kept as :func:`cell_flow` only.
+
+    Parameters
+    ----------
+    path : str or Path
+        The spotting store.
+    flow : bool
+        ``False``: the images are not read, and each video's ``flow`` has its rows and no
+        cells (for a reader that reads the images itself, as the learned spotter does).
 
     Returns
     -------
@@ -547,15 +563,12 @@ def store_videos(path: str | Path) -> tuple[list[SpotVideo], dict[str, str]]:
         half = int(group.attrs.get("k", 0)) // 2
         rows = np.minimum(np.arange(numbers.size) + half, max(numbers.size - 1, 0))
         images = group["images"]
-        step = images.chunks[0]
-        # an empty video still reads once: its (0, cells, 2) keeps the shape
-        flow = np.concatenate([cell_flow(images[at : at + step]) for at in range(0, max(images.shape[0], 1), step)])
         videos.append(
             SpotVideo(
                 name=name,
                 subject=str(group.attrs["subject"]),
                 fps=float(group.attrs["fps"]),
-                flow=flow,
+                flow=_stored_cell_flow(images) if flow else np.zeros((images.shape[0], 0, 2)),
                 numbers=numbers[rows] if numbers.size else numbers,
                 intervals=tuple(intervals.get(name, ())),
                 source_fps=float(group.attrs.get("source_fps") or group.attrs["fps"]),

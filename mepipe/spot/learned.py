@@ -115,7 +115,7 @@ class StoreVideo:
     ----------
     video : SpotVideo
         Its baseline view (name, subject, rates, intervals; ``numbers`` the release's
-        number of each window's middle frame).
+        number of each window's middle frame; ``flow`` its rows without cells).
     images : ndarray, float32 (T, 42, 42, 3)
         The region images of window ``t .. t + k`` (u, v, strain; NaN where not computed).
     labels : dict
@@ -130,7 +130,7 @@ class StoreVideo:
 def store_windows(path: str | Path) -> tuple[list[StoreVideo], dict[str, str]]:
     """The built videos of a spotting store with their windows' images and pseudo-labels,
     in the order of :func:`mepipe.spot.read.open_spotting`; and the videos left out, with why."""
-    videos, left_out = store_videos(path)
+    videos, left_out = store_videos(path, flow=False)  # the images are read here, once
     root = open_spotting_store(path)
     intervals = read_intervals(root)
     read = []
