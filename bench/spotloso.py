@@ -31,9 +31,9 @@ from typing import Any
 
 import torch
 
+from mepipe.build import build
 from mepipe.release.longvideo import Interval, LongVideoRecipe
 from mepipe.release.registry import get_recipe
-from mepipe.spot import SpotSettings, build_recipe
 from mepipe.spot.baseline import spot_loso, store_videos
 from mepipe.spot.evaluate import evaluate, metrics, truth_intervals
 from mepipe.spot.learned import LearnedSettings, spot_learned, store_windows
@@ -72,7 +72,7 @@ def store_for(dataset: str, args: argparse.Namespace, work: Path) -> tuple[str, 
     synthesize_long(
         recipe, release, subjects=args.subjects, scale=args.scale, seed=args.seed, frames=args.frames, progress=False
     )
-    summary = build_recipe(recipe, release, store, SpotSettings(method=args.flow), workers=args.workers, progress=False)
+    summary = build(recipe.name, release, str(store), flow=args.flow, workers=args.workers, progress=False)
     if not summary.ok:
         raise SystemExit(f"bench.spotloso: {summary.format()}")
     (folder / "done").write_text("built\n")

@@ -13,15 +13,15 @@ raise and a smile. On the same frames, in the same run, with ``cv2.setNumThreads
   nose motion subtracted, the eyes masked, the 42 x 42 x 3 regions (the post-flow steps
   are mepipe's functions, the same in both: they cost under 1 % and keep the comparison
   about the flow);
-* **mepipe**, :func:`mepipe.spot.features.face_track` then
-  :func:`mepipe.spot.features.chunk_features`: the face rechecked every second on reduced
+* **mepipe**, :func:`mepipe.spot.face_track` then
+  :func:`mepipe.engine.spotting.chunk_rows`: the face rechecked every second on reduced
   JPEG decodes, SOFTNet's cut of each frame, warm-started TV-L1 inside blocks of 128
-  pairs where the face moves, OpenCV's defaults where it is still (``features.STILL``).
+  pairs where the face moves, OpenCV's defaults where it is still (``engine.STILL``).
 
 Agreement (issue 26): per pair, the mean end-point difference of the two flows over the
 face crop <= 0.03 px + 10 % of the baseline's mean motion, in >= 90 % of pairs; the
 region images' correlation, median >= 0.9 (also printed over the still pairs alone,
-where the baseline's face motion is below ``features.STILL``). Speed: CPU seconds per frame, decode and face
+where the baseline's face motion is below ``engine.STILL``). Speed: CPU seconds per frame, decode and face
 track included. Then: the split, the cost against a full-resolution decode, 2 workers
 against 1 on a ``distributed.LocalCluster``, peak memory of a 1,000- and a longer video's
 build (DIS flow there: the solver's memory is per call, the pipeline's is what grows or
@@ -45,10 +45,12 @@ import cv2
 import dlib
 import numpy as np
 
+from mepipe.arrays.pairs import Geometry, face_motion, pair_maps, region_image
+from mepipe.engine import spotting as engine
+from mepipe.engine.spotting import SpotSettings, build_spotting
 from mepipe.imaging import align
+from mepipe.imaging.track import CROP, FaceTrack, Segment, face_track
 from mepipe.release.longvideo import Video
-from mepipe.spot import features
-from mepipe.spot.store import SpotSettings, build_spotting
 from tests.spotvideo import Event, write_video
 
 OUT = Path("bench/out/spotting")
@@ -89,7 +91,7 @@ class Clock:
         return timed
 
 
-def softnet(paths: list[Path], k: int) -> tuple[list[np.ndarray], list[np.ndarray], Clock, features.Segment]:
+def softnet(paths: list[Path], k: int) -> tuple[list[np.ndarray], list[np.ndarray], Clock, Segment]:
     """SOFTNet's preprocessing: flows and region images of pairs i -> i + k, and its clock."""
     clock = Clock()
     with clock.phase("face track"):
@@ -100,58 +102,59 @@ def softnet(paths: list[Path], k: int) -> tuple[list[np.ndarray], list[np.ndarra
         shape = predictor(first, face)
         points = tuple((float(p.x), float(p.y)) for p in shape.parts())
         box = (float(face.left()), float(face.top()), float(face.right()), float(face.bottom()))
-        segment = features.Segment(0, box, points)
-        geometry = features.Geometry.of(segment)
+        segment = Segment(0, box, points)
+        geometry = Geometry.of(segment)
     left, top, right, bottom = (int(v) for v in box)
     crops = []
     for path in paths:
         with clock.phase("decode"):
             image = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
         with clock.phase("rest"):
-            crops.append(cv2.resize(image[top:bottom, left:right], (features.CROP, features.CROP)))
+            crops.append(cv2.resize(image[top:bottom, left:right], (CROP, CROP)))
     flows, images = [], []
     for i in range(len(paths) - k):
         with clock.phase("flow"):
             flow = cv2.optflow.DualTVL1OpticalFlow_create().calc(crops[i], crops[i + k], None)
         with clock.phase("rest"):
-            images.append(features.pair_features(flow, geometry).image)
+            images.append(region_image(pair_maps(flow, geometry), geometry))
         flows.append(flow)
     return flows, images, clock, segment
 
 
 def mepipe_features(
     paths: list[Path], k: int, fps: float
-) -> tuple[list[np.ndarray], np.ndarray, Clock, features.FaceTrack, dict[str, int]]:
+) -> tuple[list[np.ndarray], np.ndarray, Clock, FaceTrack, dict[str, int]]:
     """mepipe's features of the same pairs, its flows caught on their way, its clock, and
     its count of cold and warm solves."""
     clock = Clock()
     flows: list[np.ndarray] = []
     solves = {"cold": 0, "warm": 0}
-    real_decode, real_flow, real_pair = features.decode, features.pair_flow, features.pair_features
+    real_decode, real_flow, real_maps = engine.decode, engine.optical_flow, engine.pair_maps
     timed_flow = clock.wrap("flow", real_flow)
 
-    def keep(flow: np.ndarray, geometry: features.Geometry) -> features.PairFeatures:
+    def keep(flow: np.ndarray, geometry: Geometry) -> np.ndarray:
         flows.append(flow)
-        return real_pair(flow, geometry)
+        return real_maps(flow, geometry)
 
-    def counted(first: np.ndarray, second: np.ndarray, method: str, start: np.ndarray | None = None) -> np.ndarray:
-        solves["cold" if start is None else "warm"] += 1
-        return timed_flow(first, second, method, start)  # type: ignore[no-any-return]
+    def counted(
+        first: np.ndarray, second: np.ndarray, method: str, params: Any = None, *, initial: np.ndarray | None = None
+    ) -> np.ndarray:
+        solves["cold" if initial is None else "warm"] += 1
+        return timed_flow(first, second, method, params, initial=initial)  # type: ignore[no-any-return]
 
-    features.decode = clock.wrap("decode", real_decode)  # type: ignore[assignment]
-    features.pair_flow = counted
-    features.pair_features = keep  # type: ignore[assignment]
+    # the track decodes through its own module: its decodes count as the track's
+    engine.decode = clock.wrap("decode", real_decode)  # type: ignore[assignment]
+    engine.optical_flow = counted  # type: ignore[assignment]
+    engine.pair_maps = keep
     try:
         with clock.phase("face track"):
-            features.decode = real_decode  # the track's decodes count as the track's
-            track = features.face_track(paths, int(round(fps)))
-            features.decode = clock.wrap("decode", real_decode)  # type: ignore[assignment]
+            track = face_track(paths, int(round(fps)))
         with clock.phase("total"):
-            chunk = features.chunk_features(paths, track, 0, len(paths), k, "tvl1")
+            chunk = engine.chunk_rows(paths, track, 0, len(paths), k, "tvl1", ["regions"])
     finally:
-        features.decode, features.pair_flow, features.pair_features = real_decode, real_flow, real_pair
+        engine.decode, engine.optical_flow, engine.pair_maps = real_decode, real_flow, real_maps  # type: ignore[assignment]
     clock.seconds["rest"] = clock.seconds.pop("total") - clock.seconds["decode"] - clock.seconds["flow"]
-    return flows, chunk.images[: len(paths) - k], clock, track, solves
+    return flows, chunk.arrays["images"][: len(paths) - k], clock, track, solves
 
 
 def agreement(
@@ -159,14 +162,14 @@ def agreement(
     base: list[np.ndarray],
     images: np.ndarray,
     base_images: list[np.ndarray],
-    geometry: features.Geometry,
+    geometry: Geometry,
 ) -> dict[str, float]:
     """The issue's agreement figures, and the correlation over the baseline's still pairs."""
     epe = np.array([np.hypot(*(a - b).transpose(2, 0, 1)).mean() for a, b in zip(ours, base)])
     motion = np.array([np.hypot(*b.transpose(2, 0, 1)).mean() for b in base])
     within = epe <= 0.03 + 0.1 * motion
     correlation = np.array([np.corrcoef(a.ravel(), b.ravel())[0, 1] for a, b in zip(images, base_images)])
-    still = np.array([features.face_motion(b, geometry) < features.STILL for b in base])
+    still = np.array([face_motion(b, geometry) < engine.STILL for b in base])
     return {
         "still": float(still.sum()),
         "still_correlation_median": float(np.median(correlation[still])) if still.any() else float("nan"),
@@ -201,7 +204,7 @@ def workers_run(video: Video, out: Path, workers: int, settings: SpotSettings) -
 
     with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
         with Client(cluster) as client:
-            client.run(features.face_track, video.paths[:1], 1)  # models loaded before the clock starts
+            client.run(face_track, video.paths[:1], 1)  # models loaded before the clock starts
             before = client.run(_worker_cpu)
             start = time.perf_counter()
             build_spotting([video], [], out, settings, scheduler=client, overwrite=True, progress=False)
@@ -248,12 +251,12 @@ def main(argv: list[str] | None = None) -> None:
     video = synthesise(args.out / "video", frames)
     print(f"synthesised {frames} frames of {SIZE[0]}x{SIZE[1]} gray JPEG in {time.perf_counter() - started:.0f} s")
     paths = list(video.paths)
-    k = features.default_k(video.fps)
+    k = engine.default_k(video.fps)
 
     base_flows, base_images, base_clock, segment = softnet(paths, k)
     our_flows, our_images, our_clock, track, solves = mepipe_features(paths, k, video.fps)
     pairs = len(paths) - k
-    found = agreement(our_flows, base_flows, our_images, base_images, features.Geometry.of(track.segments[0]))
+    found = agreement(our_flows, base_flows, our_images, base_images, Geometry.of(track.segments[0]))
     floor = full_decode_seconds(paths)
 
     print(

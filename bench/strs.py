@@ -34,7 +34,6 @@ from mepipe.release.registry import get_recipe
 from mepipe.spot.baseline import spot_loso, store_videos
 from mepipe.spot.evaluate import evaluate, truth_intervals
 from mepipe.spot.recognise import SIZE, TRAINING, FoldRecord, spot_recognise, store_subjects
-from mepipe.spot.store import SpotSettings
 from mepipe.spot.strs import CLASSES, StrsScore, strs
 from mepipe.synth.longvideo import synthesize_long
 from mepipe.train.run import training_options
@@ -103,9 +102,9 @@ def main(argv: list[str]) -> None:
         seconds["synth"] = time.perf_counter() - start
         start = time.perf_counter()
         if not store.exists():
-            from mepipe.spot import build_recipe
+            from mepipe.build import build
 
-            summary = build_recipe(recipe, release, store, SpotSettings(), workers=args.workers, progress=False)
+            summary = build(recipe.name, release, str(store), workers=args.workers, progress=False)
             if not summary.ok:
                 raise SystemExit(summary.format())
         seconds["build"] = time.perf_counter() - start

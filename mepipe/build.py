@@ -1,4 +1,4 @@
-"""``build``: a dataset release in, a zarr store of TRDI/MIDI dynamic images out.
+"""``build``: a dataset release in, a zarr store out, by the task its recipe serves.
 
 The notebook-facing API behind ``mepipe build``::
 
@@ -6,9 +6,16 @@ The notebook-facing API behind ``mepipe build``::
     summary = build("samm", root="data/samm", out="samm.zarr", span="onset-apex")
     print(summary.format())
 
-A rerun of the same build resumes: samples already ``ok`` (and intact) are skipped.
-A rerun that names more ``arrays`` adds them to the store: only the new arrays are
-computed, from each sample's stored alignment, and what the store held stays as it was.
+A recipe declares its task (:attr:`mepipe.release.base.BaseRecipe.task`), and
+:func:`build` dispatches on it once: a clip recipe (``recognition``) gives a store of
+TRDI/MIDI dynamic images and the other array sets (:func:`build_clips`, the graph of
+:mod:`mepipe.engine.graph`); a long-video recipe (``spotting``) a spotting store of
+per-frame features (:func:`build_long_videos`, the graph of :mod:`mepipe.engine.spotting`).
+Options of the other task are refused in one line.
+
+A rerun of the same build resumes: samples (or blocks of frames) already done and intact
+are skipped. A rerun that names more ``arrays`` adds them to the store: only the new
+arrays are computed, and what the store held stays as it was.
 """
 
 from __future__ import annotations
@@ -35,12 +42,14 @@ from mepipe.engine.config import BuildConfig
 from mepipe.engine.execute import is_distributed, run_graph
 from mepipe.engine.graph import Outcome, build_graph
 from mepipe.engine.lock import StoreLock
+from mepipe.engine.spotting import SpotSettings, SpotSummary, build_spotting
 from mepipe.errors import MepipeError, UsageError
 from mepipe.release.au import release_vocabulary
 from mepipe.release.crops import choose_crop
 from mepipe.release.discover import Release, open_release
+from mepipe.release.longvideo import LongVideoRecipe
 from mepipe.release.recipe import Recipe, Sample, choose_apex
-from mepipe.release.registry import get_recipe
+from mepipe.release.registry import get_recipe, recipe_names, recipe_task
 from mepipe.report.summary import reason_kind
 from mepipe.store import FAILED, OK, FieldWriter, detect_step_counts, layout, local_path, read_array, read_columns
 from mepipe.store.target import open_or_create, sets_to_add, stored_records
@@ -165,7 +174,120 @@ def _check_counts(**counts: tuple[Any, int]) -> None:
             raise UsageError(f"{name} must be at least {least}, not {value}")
 
 
-def build(
+#: the options of a long-video build beside the scheduling ones (:func:`build_long_videos`)
+LONG_VIDEO_OPTIONS = ("arrays", "flow", "fps", "k", "settings")
+#: the keyword arguments of :func:`build` that only a clip build takes
+_CLIP_ARGUMENTS = ("sheet", "frames", "shard", "crop", "objective_sheet")
+
+
+def build(dataset: str, root: str | Path, out: str, **options: Any) -> BuildSummary | SpotSummary:
+    """Build (or resume) the store ``out`` from the release at ``root``, by the recipe's task.
+
+    Parameters
+    ----------
+    dataset : str
+        A registered recipe's name (:func:`mepipe.release.recipe_names`): clip recipes
+        (``recognition``) and long-video ones (``spotting``).
+    root : path
+        The release folder, or a folder above it.
+    out : str
+        Store path (or fsspec URL for clip stores).
+    **options
+        Those of :func:`build_clips` for a clip recipe, of :func:`build_long_videos` for a
+        long-video one; ``scheduler``, ``workers``, ``overwrite`` and ``progress`` for both.
+
+    Returns
+    -------
+    BuildSummary or SpotSummary
+
+    Raises
+    ------
+    UsageError
+        An unknown dataset, or an option of the other task (one line naming it).
+    """
+    if dataset not in recipe_names():
+        get_recipe(dataset)  # the registry's one line: unknown, or claimed twice
+    if recipe_task(dataset) == "spotting":
+        wrong = sorted(set(options) & ({*BuildConfig.options(), *_CLIP_ARGUMENTS} - {*LONG_VIDEO_OPTIONS, "dataset"}))
+        if wrong:
+            raise UsageError(
+                f"{dataset} is a long-video (spotting) dataset: {', '.join(wrong)} apply to clip datasets only; "
+                f"its options are {', '.join(LONG_VIDEO_OPTIONS)}"
+            )
+        return build_long_videos(dataset, root, out, **options)
+    wrong = sorted(set(options) & {"fps", "k"})
+    if wrong:
+        raise UsageError(
+            f"{dataset} is a clip dataset: {', '.join(wrong)} apply to long-video (spotting) datasets only"
+        )
+    return build_clips(dataset, root, out, **options)
+
+
+def build_long_videos(
+    dataset: str,
+    root: str | Path,
+    out: str,
+    *,
+    arrays: str | Sequence[str] | None = None,
+    flow: str | None = None,
+    fps: float | None = None,
+    k: int | None = None,
+    settings: SpotSettings | None = None,
+    scheduler: Any = "threads",
+    workers: int | None = None,
+    overwrite: bool = False,
+    progress: bool = True,
+) -> SpotSummary:
+    """Build (or resume) the spotting store ``out`` of the long-video release at ``root``.
+
+    Parameters
+    ----------
+    dataset : str
+        A long-video recipe (``casme_sq``, ``samm_lv``, ``casme3_lv``, or a plug-in's).
+    root : path
+        The release folder, or a folder above it.
+    out : str
+        The store's path.
+    arrays : str or sequence of str, optional
+        Per-frame features (:func:`mepipe.arrays.feature_names`), comma-separated or a
+        list; default: the store's own, or :func:`mepipe.arrays.default_features` for a
+        new store. Naming more on a finished store adds only those.
+    flow : str, optional
+        Flow method (:data:`mepipe.imaging.flow.FLOW_METHODS`; default the first).
+    fps : float, optional
+        Keep frames down to this rate.
+    k : int, optional
+        Frames from a pair's first frame to its second (default 0.2 s).
+    settings : SpotSettings, optional
+        Every setting at once (crop, block and chunk sizes too), instead of ``flow``,
+        ``fps`` and ``k``.
+    scheduler, workers, overwrite, progress
+        As for :func:`build_clips`.
+    """
+    _check_arguments(root=root, out=out)
+    _check_counts(workers=(workers, 1), k=(k, 1))
+    recipe = get_recipe(dataset, LongVideoRecipe)  # type: ignore[type-abstract]
+    names = [a.strip() for a in arrays.split(",") if a.strip()] if isinstance(arrays, str) else arrays
+    if settings is None:
+        settings = SpotSettings(method=flow or SpotSettings.method, fps=fps, k=k)
+    elif (flow, fps, k) != (None, None, None):
+        raise UsageError("give settings or flow, fps and k, not both")
+    sheet = recipe.find_sheet(Path(root))
+    return build_spotting(
+        recipe.videos(Path(root)),
+        recipe.intervals(Path(root)),
+        local_path(out),
+        settings,
+        features=None if names is None else list(names),
+        scheduler=scheduler,
+        workers=workers,
+        overwrite=overwrite,
+        progress=progress,
+        provenance={"dataset": dataset, "sheet": sheet.name, "sheet_sha256": recipe.digest(sheet)},
+    )
+
+
+def build_clips(
     dataset: str,
     root: str | Path,
     out: str,
@@ -181,12 +303,13 @@ def build(
     objective_sheet: str | Path | None = None,
     **options: Any,
 ) -> BuildSummary:
-    """Build (or resume) the store ``out`` from the release at ``root``.
+    """Build (or resume) the clip store ``out`` from the release at ``root``.
 
     Parameters
     ----------
     dataset : str
-        Recipe name: ``casme2``, ``samm``, ``mmew``, ``casme3``, ``smic``, ``megc2019``.
+        A clip recipe's name: ``casme2``, ``samm``, ``mmew``, ``casme3``, ``smic``,
+        ``megc2019``, ``dfme``, or a plug-in's.
     root : path
         The release folder (annotation sheet and frames), a folder above it, or the one
         holding its subject folders: see :func:`mepipe.release.discover.open_release`.

@@ -43,7 +43,7 @@ LAYERS: list[set[str]] = [
     {"_shared"},
 ]
 #: the modules allowed to import torch: the training room and the torch views of the stores
-TORCH_ALLOWED = ("mepipe.train", "mepipe.dataset.torch_view", "mepipe.spot.torch_view")
+TORCH_ALLOWED = ("mepipe.train", "mepipe.dataset.torch_view")
 
 
 def _modules() -> dict[str, Path]:

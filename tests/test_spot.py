@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
 import zarr
 
+from mepipe.arrays import pairs
+from mepipe.engine import spotting as engine
+from mepipe.engine.spotting import SpotSettings, build_spotting
 from mepipe.errors import UsageError
 from mepipe.imaging import flow as flowlib
+from mepipe.imaging import track as tracking
 from mepipe.release.longvideo import Interval
-from mepipe.spot import features
-from mepipe.spot.store import SpotSettings, build_spotting, labels, read_intervals
+from mepipe.store.spotting import labels, read_intervals
 from tests.spotvideo import Event, write_video
 
 #: small settings: a 48 px crop (the test face's box is ~105 px: decoded at half size)
@@ -34,6 +38,17 @@ def _intervals(name="v1"):
     ]
 
 
+#: the features chunk_rows computes in these tests
+FEATURES = ("validity", "regions", "mdmd", "motion")
+
+
+def _chunk(*args, **kwargs):
+    """The rows of :data:`FEATURES` for pairs ``start .. stop`` as attributes."""
+    from types import SimpleNamespace
+
+    return SimpleNamespace(**engine.chunk_rows(*args, FEATURES, **kwargs).arrays)
+
+
 def _arrays(path):
     group = zarr.open_group(str(path), mode="r")["videos/v1"]
     return {name: group[name][:] for name in ARRAYS}
@@ -43,16 +58,16 @@ def test_main_direction_magnitude_takes_the_mean_of_the_most_common_direction():
     # 10 vectors to the right of length 2, 5 upwards of length 7, 3 to the left of length 9
     u = np.array([2.0] * 10 + [0.0] * 5 + [-9.0] * 3)
     v = np.array([0.0] * 10 + [-7.0] * 5 + [0.0] * 3)
-    assert features.main_direction_magnitude(u, v) == pytest.approx(2.0)
-    assert features.main_direction_magnitude(u[10:], v[10:]) == pytest.approx(7.0)
+    assert pairs.main_direction_magnitude(u, v) == pytest.approx(2.0)
+    assert pairs.main_direction_magnitude(u[10:], v[10:]) == pytest.approx(7.0)
 
 
 def test_decode_factor_keeps_the_face_box_at_least_the_crop_wide():
-    assert [features.decode_factor(w, 128) for w in (100, 255, 256, 600, 1100)] == [1, 1, 2, 4, 8]
+    assert [tracking.decode_factor(w, 128) for w in (100, 255, 256, 600, 1100)] == [1, 1, 2, 4, 8]
 
 
 def test_segment_matrix_maps_the_box_onto_the_crop_from_any_decode_factor():
-    segment = features.Segment(0, (100.0, 50.0, 300.0, 250.0), tuple((0.0, 0.0) for _ in range(68)))
+    segment = tracking.Segment(0, (100.0, 50.0, 300.0, 250.0), tuple((0.0, 0.0) for _ in range(68)))
     for factor in (1, 2, 4):
         matrix = segment.matrix(50, factor)
         # the box's outer corners (pixel boundaries), in the decoded frame's pixel coordinates
@@ -63,7 +78,7 @@ def test_segment_matrix_maps_the_box_onto_the_crop_from_any_decode_factor():
 
 def test_face_track_records_a_moved_face_and_a_lost_one(tmp_path):
     moving = write_video(tmp_path / "m", 50, jump=(31, 25.0, 0.0), hidden=(11, 21))
-    track = features.face_track(moving.paths, 10, crop=48)
+    track = tracking.face_track(moving.paths, 10, crop=48)
     assert track.factor == 2
     # numbers start at 1: the face is hidden at positions 10-19 and has jumped from 30 on
     assert track.checks == ((0, "first"), (10, "lost"), (20, "moved"), (30, "moved"), (40, "kept"))
@@ -72,15 +87,15 @@ def test_face_track_records_a_moved_face_and_a_lost_one(tmp_path):
     jumped = track.segments[2].box[0] - track.segments[1].box[0]
     assert 20 < jumped < 30
     assert track.segment_at(15) is None and track.segment_at(35) is track.segments[2]
-    assert features.FaceTrack.from_record(track.to_record()) == track
+    assert tracking.FaceTrack.from_record(track.to_record()) == track
 
 
 def test_features_peak_inside_the_expressions_and_in_their_regions(video):
-    track = features.face_track(video.paths, 30, crop=48)
-    chunk = features.chunk_features(video.paths, track, 0, 40, 3, "tvl1", crop=48, block=8)
+    track = tracking.face_track(video.paths, 30, crop=48)
+    chunk = _chunk(video.paths, track, 0, 40, 3, "tvl1", crop=48, block=8)
     assert chunk.valid[:37].all() and not chunk.valid[37:].any()
-    brows = chunk.region_motion[:, features.REGIONS.index("left_brow")]
-    mouth = chunk.region_motion[:, features.REGIONS.index("left_mouth")]
+    brows = chunk.region_motion[:, pairs.REGIONS.index("left_brow")]
+    mouth = chunk.region_motion[:, pairs.REGIONS.index("left_mouth")]
     numbers = np.asarray(video.numbers)
     # pair t spans frames t .. t + 3: it sees motion when it overlaps the expression
     still = (numbers + 3 < 10) | ((numbers > 20) & (numbers + 3 < 26)) | (numbers > 34)
@@ -96,12 +111,12 @@ def test_features_peak_inside_the_expressions_and_in_their_regions(video):
 
 
 def test_moving_pairs_start_warm_and_still_pairs_and_blocks_start_cold(video):
-    track = features.face_track(video.paths, 30, crop=48)
+    track = tracking.face_track(video.paths, 30, crop=48)
     # at this 48 px crop the still pairs' noise flow is ~0.04 px cold, 0.06-0.09 warm and
     # the moving pairs' up to 0.12: a threshold between them exercises every branch
     still = 0.075
-    warm = features.chunk_features(video.paths, track, 0, 24, 3, "tvl1", crop=48, block=8, still=still)
-    cold = features.chunk_features(video.paths, track, 0, 24, 3, "tvl1", warm=False, crop=48, block=8)
+    warm = _chunk(video.paths, track, 0, 24, 3, "tvl1", crop=48, block=8, still=still)
+    cold = _chunk(video.paths, track, 0, 24, 3, "tvl1", warm=False, crop=48, block=8)
     same = np.array([np.array_equal(w, c) for w, c in zip(warm.images, cold.images)])
     assert same[[0, 8, 16]].all()  # a block's first pair is the method's own solve
     # a pair kept warm is moving: a still warm solve is solved again cold
@@ -117,16 +132,16 @@ def test_moving_pairs_start_warm_and_still_pairs_and_blocks_start_cold(video):
 
 
 def test_pair_features_subtract_the_head_motion_and_mask_the_eyes(video):
-    track = features.face_track(video.paths, 30, crop=48)
-    geometry = features.Geometry.of(track.segments[0], 48)
+    track = tracking.face_track(video.paths, 30, crop=48)
+    geometry = pairs.Geometry.of(track.segments[0], 48)
     flow = np.zeros((48, 48, 2), np.float32)
     flow[..., 0] = 0.7  # the whole face moves right: head motion only
     flow[10:14, 10:14, 1] = 3.0
-    result = features.pair_features(flow, geometry)
-    np.testing.assert_allclose(result.head, [0.7, 0.0], atol=1e-6)
-    assert np.all(result.flow[geometry.eyes] == 0)
-    np.testing.assert_allclose(result.flow[..., 0][~geometry.eyes], 0.0, atol=1e-6)
-    np.testing.assert_allclose(result.flow[..., 2], np.where(geometry.eyes, 0, flowlib.strain(flow - [0.7, 0])))
+    maps = pairs.pair_maps(flow, geometry)
+    np.testing.assert_allclose(pairs.head_motion(flow, geometry), [0.7, 0.0], atol=1e-6)
+    assert np.all(maps[geometry.eyes] == 0)
+    np.testing.assert_allclose(maps[..., 0][~geometry.eyes], 0.0, atol=1e-6)
+    np.testing.assert_allclose(maps[..., 2], np.where(geometry.eyes, 0, flowlib.strain(flow - [0.7, 0])))
 
 
 def test_labels_mark_the_shortest_interval_by_the_releases_own_numbers():
@@ -162,7 +177,7 @@ def test_an_interrupted_build_resumes_to_the_same_store(video, tmp_path, monkeyp
     whole = tmp_path / "whole.zarr"
     build_spotting([video], _intervals(), whole, SMALL, scheduler="sync", progress=False)
     out = tmp_path / "cut.zarr"
-    real = features.chunk_features
+    real = engine.chunk_rows
     calls = []
 
     def interrupted(*args, **kwargs):
@@ -171,10 +186,10 @@ def test_an_interrupted_build_resumes_to_the_same_store(video, tmp_path, monkeyp
             raise KeyboardInterrupt
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(features, "chunk_features", interrupted)
+    monkeypatch.setattr(engine, "chunk_rows", interrupted)
     with pytest.raises(KeyboardInterrupt):
         build_spotting([video], _intervals(), out, SMALL, scheduler="sync", progress=False)
-    monkeypatch.setattr(features, "chunk_features", real)
+    monkeypatch.setattr(engine, "chunk_rows", real)
     done = zarr.open_group(str(out), mode="r")["videos/v1/done"][:]
     # the chunk that finished is marked, whichever the scheduler ran first; nothing else
     first = calls[0] // 8
@@ -242,15 +257,24 @@ class _Release:
     def intervals(self, root):
         return _intervals()
 
+    def find_sheet(self, root):
+        return Path(__file__)
+
+    def digest(self, sheet):
+        return "0" * 64
+
 
 def test_build_command_dispatches_a_spotting_recipe_to_the_spotting_store(video, tmp_path, monkeypatch):
     from click.testing import CliRunner
 
-    import mepipe.spot
+    import mepipe.build
+    import mepipe.cli.build
     from mepipe.cli import cli
 
-    # the recipes of issue 26 register as their own modules; any registered name serves here
-    monkeypatch.setattr(mepipe.spot, "spotting_recipe", lambda name: _Release(video))
+    # a registered name, read as a long-video recipe over the test's one video
+    monkeypatch.setattr(mepipe.build, "recipe_task", lambda name: "spotting")
+    monkeypatch.setattr(mepipe.cli.build, "recipe_task", lambda name: "spotting")
+    monkeypatch.setattr(mepipe.build, "get_recipe", lambda name, kind=None: _Release(video))
     out = tmp_path / "cli.zarr"
     args = [
         "build",
@@ -286,13 +310,13 @@ def two_subjects(video, tmp_path_factory):
 
 
 def test_open_spotting_is_a_named_padded_view_of_the_store(two_subjects):
-    from mepipe.spot.read import open_spotting
+    from mepipe.dataset import open_spotting
 
     view = open_spotting(str(two_subjects))
     assert view.region_motion.dims == ("video", "frame", "region")
     assert view.images.dims == ("video", "frame", "y", "x", "channel")
     assert list(view.video.values) == ["v1", "v2", "v3"] and list(view.subject.values) == ["s1", "s1", "s2"]
-    assert list(view.region.values) == list(features.REGIONS) and view.sizes["frame"] == 40
+    assert list(view.region.values) == list(pairs.REGIONS) and view.sizes["frame"] == 40
     stored = zarr.open_group(str(two_subjects), mode="r")["videos/v3"]
     np.testing.assert_array_equal(view.region_motion.sel(video="v3").values[:24], stored["region_motion"][:])
     assert np.isnan(view.region_motion.sel(video="v3").values[24:]).all()
@@ -301,14 +325,14 @@ def test_open_spotting_is_a_named_padded_view_of_the_store(two_subjects):
 
 
 def test_loso_splits_hold_out_every_video_of_one_subject(two_subjects):
-    from mepipe.spot.read import loso_splits
+    from mepipe.dataset import loso_splits
 
     folds = [(s, train.tolist(), test.tolist()) for s, train, test in loso_splits(str(two_subjects))]
     assert folds == [("s1", [2], [0, 1]), ("s2", [0, 1], [2])]
 
 
 def test_window_labels_are_positive_when_the_window_overlaps_an_interval():
-    from mepipe.spot.read import window_labels
+    from mepipe.dataset import window_labels
 
     numbers = np.array([1, 2, 3, 5, 6, 7, 8, 9])  # frame 4 missing
     valid = np.ones(8, dtype=bool)
@@ -320,8 +344,8 @@ def test_window_labels_are_positive_when_the_window_overlaps_an_interval():
 
 def test_spot_windows_serve_the_stored_images_with_pseudo_labels(two_subjects):
     pytest.importorskip("torch")
-    from mepipe.spot.read import loso_splits
-    from mepipe.spot.torch_view import SpotWindows
+    from mepipe.dataset import loso_splits
+    from mepipe.dataset.torch_view import SpotWindows
 
     _, train, _ = next(loso_splits(str(two_subjects)))
     windows = SpotWindows(str(two_subjects), train)
@@ -365,7 +389,7 @@ def test_verify_finds_a_damaged_block_and_the_build_restores_only_it(video, tmp_
     build_spotting([video], _intervals(), out, SMALL, scheduler="sync", progress=False)
     expected = _arrays(out)
     result = CliRunner().invoke(cli, ["verify", str(out)])
-    assert result.exit_code == 0 and "5 blocks checked, 0 damaged, 0 incomplete" in result.output
+    assert result.exit_code == 0 and "5 blocks checked, 0 damaged" in result.output
     chunk = out / "videos" / "v1" / "region_motion" / "c" / "2" / "0"
     chunk.write_bytes(b"not a chunk")
     result = CliRunner().invoke(cli, ["verify", str(out)])

@@ -8,13 +8,13 @@ import dataclasses
 import numpy as np
 import pytest
 
+from mepipe.arrays.pairs import cell_flow
 from mepipe.release.longvideo import Interval
 from mepipe.spot.baseline import (
     DEFAULTS,
     GRIDS,
     Settings,
     SpotVideo,
-    cell_flow,
     choose_settings,
     count_spots,
     displacement,

@@ -16,11 +16,11 @@ import pytest
 from click.testing import CliRunner
 
 from mepipe.cli import cli
+from mepipe.engine.spotting import SpotSettings, build_spotting
 from mepipe.errors import UsageError
 from mepipe.release.longvideo import Interval
 from mepipe.spot.baseline import SpotVideo
 from mepipe.spot.evaluate import evaluate, read_spans, truth_intervals
-from mepipe.spot.store import SpotSettings, build_spotting
 from tests.no_torch import WITHOUT_TORCH
 from tests.spotvideo import Event, write_video
 

@@ -14,15 +14,15 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from mepipe.build import build
 from mepipe.cli import cli
+from mepipe.engine.spotting import SpotSettings
 from mepipe.errors import UsageError
 from mepipe.release.registry import get_recipe
-from mepipe.spot import SpotSettings, build_recipe
 from mepipe.spot.evaluate import evaluate, read_spans, truth_intervals, write_spans
-from mepipe.spot.read import open_spotting_store
 from mepipe.spot.recognise import Clips, megc_class, recognise_loso, spot_recognise, store_subjects
-from mepipe.spot.store import read_intervals
 from mepipe.spot.strs import CLASSES, strs
+from mepipe.store.spotting import open_spotting_store, read_intervals
 from mepipe.synth.longvideo import synthesize_long
 from mepipe.train.run import training_options
 
@@ -41,7 +41,9 @@ def release(tmp_path_factory) -> tuple[Path, Path]:
     base = tmp_path_factory.mktemp("strs")
     recipe = get_recipe("casme_sq", object)
     synthesize_long(recipe, base / "release", subjects=3, videos=1, frames=120, scale=0.25, seed=3, progress=False)
-    summary = build_recipe(recipe, base / "release", base / "store.zarr", SETTINGS, scheduler="sync", progress=False)
+    summary = build(
+        "casme_sq", base / "release", str(base / "store.zarr"), settings=SETTINGS, scheduler="sync", progress=False
+    )
     assert summary.ok, summary.format()
     return base / "release", base / "store.zarr"
 

@@ -11,11 +11,11 @@ import zarr
 from click.testing import CliRunner
 
 from mepipe.cli import cli
+from mepipe.engine.spotting import SpotSettings, build_spotting
 from mepipe.errors import MepipeError
 from mepipe.release.longvideo import Interval
 from mepipe.spot.baseline import store_videos
 from mepipe.spot.evaluate import evaluate, read_spans, truth_intervals
-from mepipe.spot.store import SpotSettings, build_spotting
 from tests.spotvideo import Event, write_video
 
 SMALL = SpotSettings(crop=48, block=8, chunk=16, k=3)
@@ -107,7 +107,7 @@ def test_a_prediction_in_a_video_the_store_lacks_is_named(store, tmp_path):
 def test_a_folder_that_is_not_a_spotting_store_is_named(tmp_path):
     (tmp_path / "plain").mkdir()
     zarr.open_group(str(tmp_path / "z.zarr"), mode="w")
-    with pytest.raises(MepipeError, match="not a zarr store"):
+    with pytest.raises(MepipeError, match=r"not a mepipe store \(no zarr group there\)"):
         truth_intervals(tmp_path / "plain")
     with pytest.raises(MepipeError, match="not a spotting store"):
         truth_intervals(tmp_path / "z.zarr")

@@ -104,17 +104,19 @@ class Progress:
             # work counted in steps announces its size; work shown only at its end does not
             self._write(f"{desc}: {total} {self._units(total)}")
 
-    def update(self, ok: bool = True) -> None:
-        """One more item done; ``ok=False`` counts it as failed."""
-        self.done += 1
+    def update(self, ok: bool = True, count: int = 1) -> None:
+        """``count`` more items done (one by default); ``ok=False`` counts them as failed."""
+        if count <= 0:
+            return
+        self.done += count
         if ok:
-            self.ok += 1
+            self.ok += count
         else:
-            self.failed += 1
+            self.failed += count
         if self._bar is not None:
             if self.outcomes:
                 self._bar.set_postfix(ok=self.ok, failed=self.failed, refresh=False)
-            self._bar.update()
+            self._bar.update(count)
         elif self.mode == "lines":
             now = time.monotonic()
             if self.done < self.total and (self.done >= self._next or now - self._last >= self._interval):

@@ -10,6 +10,10 @@ registry. The built-in sets, in store order:
 * :mod:`~mepipe.arrays.sequence`: ``sequence``;
 * :mod:`~mepipe.arrays.landmarks`: ``landmarks_aligned``.
 
+A long-video (spotting) store's ``--arrays`` are per-frame features
+(:mod:`~mepipe.arrays.perframe`), declared alike: the built-in ones, ``validity``,
+``regions``, ``mdmd``, ``motion`` (the default) and ``cells``, in :mod:`~mepipe.arrays.pairs`.
+
 Adding a set is one module declaring an :class:`ArraySet` and one :func:`register` call
 (``docs/arrays.md``; ``tests/test_extend_arrays.py`` is the worked example)::
 
@@ -22,7 +26,17 @@ Adding a set is one module declaring an :class:`ArraySet` and one :func:`registe
                       summary="apex minus onset"))
 """
 
-from mepipe.arrays import flow, images, landmarks, sequence
+from mepipe.arrays import flow, images, landmarks, pairs, sequence
+from mepipe.arrays.perframe import (
+    PairInput,
+    PerFrameFeature,
+    default_features,
+    feature_names,
+    feature_owners,
+    features,
+    get_feature,
+    register_feature,
+)
 from mepipe.arrays.registry import (
     AlignedClip,
     ArraySet,
@@ -55,6 +69,9 @@ for _declared in (
 ):
     register(_declared)
 
+for _feature in (pairs.VALIDITY, pairs.REGIONS_FEATURE, pairs.MDMD, pairs.MOTION, pairs.CELLS):
+    register_feature(_feature)
+
 #: the default ``--arrays``: the store mepipe always wrote
 IMAGES = tuple(s.name for s in array_sets() if s.base)
 
@@ -64,15 +81,23 @@ __all__ = [
     "ArraySet",
     "ArraySpec",
     "Computed",
+    "PairInput",
+    "PerFrameFeature",
     "Span",
     "Thumbnail",
     "array_owners",
     "array_sets",
     "derived_arrays",
+    "default_features",
     "derived_names",
+    "feature_names",
+    "feature_owners",
+    "features",
+    "get_feature",
     "get_set",
     "provenance",
     "register",
+    "register_feature",
     "set_choices",
     "set_names",
     "store_arrays",

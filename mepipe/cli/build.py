@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import os
 import shlex
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
 import click
+from click.core import ParameterSource
 
-from mepipe.arrays import IMAGES, set_names
+from mepipe.arrays import IMAGES, default_features, feature_names, set_names
 from mepipe.engine.config import SMIC_APEX, SPANS
 from mepipe.errors import UsageError
 from mepipe.imaging.flow import FLOW_METHODS
 from mepipe.release.au import parse_vocabulary
 from mepipe.release.crops import CROPS
-from mepipe.release.registry import recipe_names
+from mepipe.release.registry import recipe_names, recipe_task
 
 from .options import quiet_option
 from .release import objective_sheet_option
@@ -62,10 +64,10 @@ def _default_root(dataset: str) -> Path:
 @dask_options("threads", "threads, processes, sync, or tcp://HOST:PORT of a Dask cluster.")
 @click.option(
     "--arrays",
-    default=",".join(IMAGES),
-    show_default=True,
-    help=f"Comma-separated arrays the store holds, of: {', '.join(set_names())}. "
-    "Naming more on a finished store adds them (only the new ones are computed).",
+    help=f"Comma-separated arrays the store holds: of a clip dataset, array sets of {', '.join(set_names())} "
+    f"[default: {','.join(IMAGES)}]; of a long-video dataset, per-frame features of {', '.join(feature_names())} "
+    f"[default: {','.join(default_features())}]. Naming more on a finished store adds them (only the new ones "
+    "are computed).",
 )
 @click.option(
     "--flow",
@@ -156,27 +158,41 @@ def build(
 ) -> int:
     """Build (or resume) a store from a dataset release: dynamic images, or spotting features.
 
-    TRDI and MIDI, the aligned onset and apex, and with --arrays optical flow, strain,
-    frame sequences and aligned landmarks; of a long-video (spotting) dataset, its spotting
-    store (mepipe.spot). A rerun resumes; naming more --arrays adds them.
+    Of a clip dataset: TRDI and MIDI, the aligned onset and apex, and with --arrays optical
+    flow, strain, frame sequences and aligned landmarks. Of a long-video dataset: its
+    spotting store, per-frame features of every video (--arrays, --flow, --fps, --k). A
+    rerun resumes; naming more --arrays adds them. An option of the other kind of dataset
+    is refused.
     """
-    from mepipe.spot import spotting_recipe
-
-    long_video = spotting_recipe(dataset)
-    if long_video is not None:
-        return _build_spotting(
-            long_video,
-            root or _default_root(dataset),
-            out or f"{dataset}.zarr",
-            placement,
-            flow,
-            fps,
-            pair_gap,
-            overwrite,
-            quiet,
-        )
     from mepipe.build import build as run_build
 
+    context = click.get_current_context()
+    given = {
+        name
+        for name in context.params
+        if context.get_parameter_source(name) not in (ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP)
+    }
+    root = root or _default_root(dataset)
+    out = out or f"{dataset}.zarr"
+    if recipe_task(dataset) == "spotting":
+        _refuse(dataset, given - _SPOTTING_PARAMETERS, "clip datasets", "--arrays, --flow, --fps, --k")
+        long_video: dict[str, Any] = dict(
+            arrays=arrays,
+            flow=flow if "flow" in given else None,
+            fps=fps,
+            k=pair_gap,
+            workers=placement.workers,
+            overwrite=overwrite,
+            progress=not quiet,
+        )
+        with dask_scheduler(placement) as chosen:
+            if chosen is None:
+                return 0
+            spotted = run_build(dataset, root, out, scheduler=chosen, **long_video)
+        click.echo(spotted.format())
+        click.echo(f"look at every video: mepipe report {shlex.quote(str(out))} --out {shlex.quote(str(out))}-report")
+        return 0 if spotted.ok else 1
+    _refuse(dataset, given & {"fps", "pair_gap"}, "long-video (spotting) datasets", "those of mepipe build --help")
     options: dict[str, Any] = dict(
         sheet=sheet,
         frames=frames,
@@ -196,13 +212,11 @@ def build(
         crop=crop,
         keep_aspect=keep_aspect,
         face_window=face_window,
-        arrays=arrays,
+        arrays=arrays or ",".join(IMAGES),
         flow=flow,
         smic_apex=smic_apex,
         sequence_frames=sequence_frames,
     )
-    root = root or _default_root(dataset)
-    out = out or f"{dataset}.zarr"
     with dask_scheduler(placement) as chosen:
         if chosen is None:
             return 0
@@ -217,35 +231,20 @@ def build(
     return 0 if summary.ok else 1
 
 
-def _build_spotting(
-    recipe: Any,
-    root: Path,
-    out: str,
-    placement: Placement,
-    flow: str,
-    fps: float | None,
-    pair_gap: int | None,
-    overwrite: bool,
-    quiet: bool,
-) -> int:
-    from mepipe.spot import SpotSettings, build_recipe
+#: the parameters of ``mepipe build`` a long-video dataset takes
+_SPOTTING_PARAMETERS = {
+    *("dataset", "root", "out", "arrays", "flow", "fps", "pair_gap", "overwrite", "quiet"),
+    *(f.name for f in fields(Placement)),
+}
 
-    settings = SpotSettings(method=flow, fps=fps, k=pair_gap)
-    with dask_scheduler(placement) as chosen:
-        if chosen is None:
-            return 0
-        summary = build_recipe(
-            recipe,
-            root,
-            out,
-            settings,
-            scheduler=chosen,
-            workers=placement.workers,
-            overwrite=overwrite,
-            progress=not quiet,
-        )
-    click.echo(summary.format())
-    return 0 if summary.ok else 1
+
+def _refuse(dataset: str, wrong: set[str], kind: str, instead: str) -> None:
+    """One line naming the options given that do not apply to ``dataset``'s task."""
+    if not wrong:
+        return
+    command = click.get_current_context().command
+    flags = [opt for p in command.params if p.name in wrong for opt in p.opts[:1]]
+    raise UsageError(f"{', '.join(flags)} apply to {kind} only, and {dataset} is not one; its options: {instead}")
 
 
 COMMANDS = [build]

@@ -5,9 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
 
 from mepipe.dataset.export import FORMATS
 from mepipe.dataset.ststnet import FRAMINGS
+from mepipe.errors import UsageError
 
 from .options import quiet_option
 
@@ -51,8 +53,14 @@ def export(store: str, out: Path, fmt: str, arrays: str | None, classes: str | N
     """Write the ok samples of STORE as files most MER code reads.
 
     PNG folders, npz archives or STSTNet's flow images, plus samples.csv. Failed and pending samples are left out, named on stderr and listed in
-    OUT/left_out.csv.
+    OUT/left_out.csv. A spotting store: OUT/intervals.csv and one OUT/<video>.npz of each
+    built video's per-frame arrays.
     """
+    from mepipe.store.kinds import store_kind
+
+    if store_kind(store) == "spotting":
+        _export_spotting(store, out, fmt, quiet)
+        return
     from mepipe.dataset.export import export as run_export
 
     chosen = None if arrays is None else [a.strip() for a in arrays.split(",") if a.strip()]
@@ -64,6 +72,26 @@ def export(store: str, out: Path, fmt: str, arrays: str | None, classes: str | N
     click.echo(
         f"exported {summary.exported} samples ({', '.join(summary.arrays)}) as {fmt} to {out}; "
         f"{len(summary.left_out)} left out (left_out.csv); table in samples.csv"
+    )
+
+
+def _export_spotting(store: str, out: Path, fmt: str, quiet: bool) -> None:
+    from mepipe.dataset.spotting_export import export_spotting
+
+    context = click.get_current_context()
+    given = [
+        p
+        for p in ("fmt", "arrays", "classes", "framing")
+        if context.get_parameter_source(p) == ParameterSource.COMMANDLINE
+    ]
+    if [p for p in given if p != "fmt"]:
+        raise UsageError(f"{store} is a spotting store: --arrays, --classes and --framing apply to clip stores")
+    summary = export_spotting(store, out, fmt if "fmt" in given else "npz", progress=not quiet)
+    for name, status, error in summary.left_out[:MAX_LISTED]:
+        click.echo(f"mepipe: left out {name} ({status}){': ' + error if error else ''}", err=True)
+    click.echo(
+        f"exported {summary.exported} videos as npz to {out}; {len(summary.left_out)} left out (left_out.csv); "
+        "intervals in intervals.csv"
     )
 
 

@@ -126,7 +126,8 @@ def spot_recognise(
     TRDI/MIDI as a clip store's are. Writes the spotting counts, STRS = spotting F1 x
     recognition F1 on the matched intervals, and each fold's training clips.
     """
-    from mepipe.spot import spotting_recipe
+    from mepipe.release.longvideo import LongVideoRecipe
+    from mepipe.release.registry import get_recipe, recipe_task
     from mepipe.spot.evaluate import read_spans, write_metrics, write_spans
     from mepipe.spot.recognise import spot_recognise as run
     from mepipe.train.run import training_options
@@ -135,11 +136,11 @@ def spot_recognise(
     if recognised is not None:
         _check_out(recognised, "--recognised")
     options = training_options(model=model, epochs=epochs, batch=batch, lr=lr, width=width, device=device)
-    recipe = spotting_recipe(dataset)
-    if recipe is None:
+    if recipe_task(dataset) != "spotting":
         raise UsageError(
             f"--dataset {dataset} is a clip dataset; spot-recognise reads the long videos of a spotting one"
         )
+    recipe = get_recipe(dataset, LongVideoRecipe)  # type: ignore[type-abstract]
     predictions = read_spans(pred) if pred is not None else None
     result = run(
         store,

@@ -1,4 +1,8 @@
-"""Commands that look at a store: inspect, preview, report, verify, splits."""
+"""Commands that look at a store of either kind: inspect, preview, report, verify, splits.
+
+Each asks the store's kind first (:func:`mepipe.store.kinds.store_kind`), so a clip store
+and a spotting store get the same one-line messages.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +23,14 @@ def inspect(store: str) -> None:
     Also the build's configuration, the arrays held with their dtypes and shapes, and the
     faces by detection step.
     """
+    from mepipe.store.kinds import store_kind
+
+    if store_kind(store) == "spotting":
+        from mepipe.report.summary import describe_spotting
+        from mepipe.store.spotting import open_spotting_store
+
+        click.echo(describe_spotting(open_spotting_store(store)))
+        return
     from mepipe.report.summary import describe
     from mepipe.store import open_store
 
@@ -33,13 +45,24 @@ def preview(store: str, out: Path, per_class: int) -> None:
     """PNG contact sheets of onset, apex, TRDI and MIDI, one per class.
 
     Each row is one ok sample: its aligned onset and apex frames, its TRDI and its MIDI.
+    Of a spotting store: one PNG per video, its motion curve with the intervals and the
+    region images at their apexes.
     """
-    from mepipe.report.preview import write_previews
-    from mepipe.store import open_store
+    from mepipe.store.kinds import store_kind
 
-    paths = write_previews(open_store(store), out, per_class=per_class)
+    if store_kind(store) == "spotting":
+        from mepipe.report.spotting import write_spotting_previews
+
+        paths = write_spotting_previews(store, out)
+        what = "videos"
+    else:
+        from mepipe.report.preview import write_previews
+        from mepipe.store import open_store
+
+        paths = write_previews(open_store(store), out, per_class=per_class)
+        what = "samples"
     if not paths:
-        raise MepipeError(f"{store}: no ok samples to preview")
+        raise MepipeError(f"{store}: no ok {what} to preview")
     for path in paths:
         click.echo(str(path))
 
@@ -55,10 +78,10 @@ def report(store: str, out: Path, workers: int | None, quiet: bool) -> None:
     Also each sample's repairs and errors; of a spotting store, every video's motion curve
     with its intervals and apex regions. Prints the page's path.
     """
-    from mepipe.spot.read import is_spotting_store
+    from mepipe.store.kinds import store_kind
 
-    if is_spotting_store(store):
-        from mepipe.spot.report import write_spotting_report
+    if store_kind(store) == "spotting":
+        from mepipe.report.spotting import write_spotting_report
 
         click.echo(str(write_spotting_report(store, out)))
         return
@@ -71,40 +94,20 @@ def report(store: str, out: Path, workers: int | None, quiet: bool) -> None:
 @click.argument("store")
 @quiet_option
 def verify(store: str, quiet: bool) -> int:
-    """Re-read every ok sample against its checksum (exit 1 on damage).
+    """Re-read what a store holds against its checksums (exit 1 on damage).
 
-    Of a spotting store, every block of every video (damaged blocks are marked for
-    rebuilding).
+    A clip store: every ok sample. A spotting store: every finished block of every video
+    (damaged blocks are marked for rebuilding). Either way, what an interrupted build left
+    unfinished is counted; rerunning the build finishes it.
     """
-    from mepipe.spot.read import is_spotting_store
-
-    if is_spotting_store(store):
-        return _verify_spotting(store)
     from mepipe.store.verify import verify_store
 
     report = verify_store(store, progress=not quiet)
-    for index, sample_id, reason in report.damaged:
-        click.echo(f"damaged  {sample_id} (#{index}): {reason}")
-    click.echo(
-        f"{report.checked} ok samples checked, {len(report.damaged)} damaged"
-        + ("" if report.ok else "; `mepipe build` with the same options rebuilds them")
-    )
+    for index, name, reason in report.damaged:
+        where = f"(#{index})" if report.unit == "sample" else f"block {index}"
+        click.echo(f"damaged  {name} {where}: {reason}")
+    click.echo(report.format())
     return 0 if report.ok else 1
-
-
-def _verify_spotting(store: str) -> int:
-    from mepipe.spot.verify import verify_spotting
-
-    found = verify_spotting(store)
-    for name, block, reason in found.damaged:
-        click.echo(f"damaged  {name} block {block}: {reason}")
-    for name, block in found.incomplete:
-        click.echo(f"incomplete  {name} block {block}")
-    click.echo(
-        f"{found.checked} blocks checked, {len(found.damaged)} damaged, {len(found.incomplete)} incomplete"
-        + ("" if found.ok else "; `mepipe build` with the same options computes them")
-    )
-    return 0 if found.ok else 1
 
 
 #: shared with ``mepipe train``
@@ -126,7 +129,8 @@ def splits(store: str, protocol: str, classes: str | None, out: Path) -> None:
     """Write the folds mepipe train runs as a CSV manifest.
 
     Columns sample_id, fold, held_out, split (train or test), one row per fold and
-    sample, for other trainers to use.
+    sample, for other trainers to use; of a spotting store, one row per fold and video
+    (leave one subject out).
     """
     from mepipe.dataset import split_manifest
 

@@ -66,8 +66,14 @@ def _store(store: str | None, store_option: str | None) -> str:
     chosen = store or store_option
     if not chosen:
         raise UsageError("mepipe train needs a STORE (mepipe train STORE --out RUNDIR)")
-    if not Path(chosen).is_dir():
-        raise UsageError(f"store {chosen} does not exist")
+    from mepipe.store.kinds import require_kind
+
+    require_kind(
+        chosen,
+        "clips",
+        "mepipe train trains recognition models on clip stores; spot its videos with "
+        f"mepipe spot {chosen} --spotter softnet (or baseline), or spot and recognise with mepipe spot-recognise",
+    )
     return chosen
 
 

@@ -16,7 +16,12 @@ set, store order), so the integer positions :func:`loso_splits` yields index the
 ``sample`` axis of :func:`open_dataset` and :class:`TorchDataset` alike. ``mepipe train``
 uses the same folds.
 
-:class:`TorchDataset` needs PyTorch (the ``train`` extra); this module does not.
+A spotting store (long videos) reads the same way: :func:`open_spotting` (lazy, indexed
+by video), the same :func:`loso_splits` over its videos, :class:`SpotWindows` (SOFTNet's
+windows) as a PyTorch Dataset.
+
+:class:`TorchDataset` and :class:`SpotWindows` need PyTorch (the ``train`` extra); this
+module does not.
 """
 
 from __future__ import annotations
@@ -31,9 +36,12 @@ from zarr.core.metadata import ArrayV3Metadata
 
 from mepipe.dataset.select import select_samples
 from mepipe.dataset.splits import manifest_rows, protocol_splits, subject_splits, write_manifest
+from mepipe.dataset.spotting import open_spotting, window_labels
 from mepipe.errors import require
 from mepipe.store import array, image_names, open_store
+from mepipe.store.kinds import store_kind
 from mepipe.store.schema import AU_MULTIHOT
+from mepipe.store.spotting import open_spotting_store, spotting_record
 
 if TYPE_CHECKING:
     import xarray
@@ -138,12 +146,15 @@ def open_dataset(store: str, classes: str | None = None, ok_only: bool = True) -
 
 __all__ = [
     "open_dataset",
+    "open_spotting",
+    "window_labels",
     "subject_splits",
     "loso_splits",
     "lodo_splits",
     "protocol_folds",
     "split_manifest",
     "TorchDataset",
+    "SpotWindows",
 ]
 
 
@@ -156,7 +167,9 @@ def loso_splits(store: str, classes: str | None = None) -> Iterator[tuple[str, n
         The fold's test subject (folds come in sorted subject order).
     train_index, test_index : numpy.ndarray of int
         Positions along the ``sample`` axis of ``open_dataset(store, classes)`` (and of
-        ``TorchDataset(store, classes=classes)``).
+        ``TorchDataset(store, classes=classes)``); of a spotting store, along the ``video``
+        axis of :func:`open_spotting` (every video of a subject in its test fold, those
+        with no expression too: scoring only videos with one inflates results, SOFTNet#3).
     """
     yield from protocol_folds(store, "loso", classes)
 
@@ -174,10 +187,23 @@ def lodo_splits(store: str, classes: str | None = None) -> Iterator[tuple[str, n
     yield from protocol_folds(store, "lodo", classes)
 
 
-def protocol_folds(store: str, protocol: str, classes: str | None = None) -> list[tuple[str, np.ndarray, np.ndarray]]:
-    """The folds of ``protocol`` (``loso`` or ``lodo``) over a store's selected samples."""
+def _split_columns(store: str, classes: str | None) -> tuple[np.ndarray, np.ndarray, str]:
+    """The names, subjects and dataset the folds of a store are made of: its selected
+    samples (a clip store), or its built videos (a spotting store, ``classes`` unused)."""
+    if store_kind(store) == "spotting":
+        view = open_spotting(store)
+        dataset = str(spotting_record(open_spotting_store(store)).dataset)
+        return np.asarray(view.video.values).astype(str), np.asarray(view.subject.values).astype(str), dataset
     selection = select_samples(open_store(str(store)), classes)
-    return protocol_splits(selection.fields["subject"], str(selection.provenance.get("dataset", "")), protocol)
+    fields = selection.fields
+    return fields["sample_id"], fields["subject"], str(selection.provenance.get("dataset", ""))
+
+
+def protocol_folds(store: str, protocol: str, classes: str | None = None) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """The folds of ``protocol`` (``loso`` or ``lodo``) over a store's selected samples, or
+    over a spotting store's videos (positions along :func:`open_spotting`'s ``video``)."""
+    _, subjects, dataset = _split_columns(str(store), classes)
+    return protocol_splits(subjects, dataset, protocol)
 
 
 def split_manifest(
@@ -186,9 +212,8 @@ def split_manifest(
     """The folds of ``protocol`` as rows ``sample_id, fold, held_out, split`` (``train`` or
     ``test``), one per fold and sample; written as CSV to ``out`` when given. Another trainer
     reading it trains and tests on exactly the samples ``mepipe train --protocol`` does."""
-    selection = select_samples(open_store(str(store)), classes)
-    folds = protocol_splits(selection.fields["subject"], str(selection.provenance.get("dataset", "")), protocol)
-    rows = manifest_rows(selection.fields["sample_id"], folds)
+    names, subjects, dataset = _split_columns(str(store), classes)
+    rows = manifest_rows(names, protocol_splits(subjects, dataset, protocol))
     if out is not None:
         write_manifest(rows, out)
     return rows
@@ -196,9 +221,9 @@ def split_manifest(
 
 def __getattr__(name: str) -> Any:
     # TorchDataset subclasses torch's Dataset: defined where torch is imported, on demand
-    if name == "TorchDataset":
-        require("torch", "PyTorch", "mepipe.dataset.TorchDataset", "train")
-        from mepipe.dataset.torch_view import TorchDataset
+    if name in ("TorchDataset", "SpotWindows"):
+        require("torch", "PyTorch", f"mepipe.dataset.{name}", "train")
+        from mepipe.dataset import torch_view
 
-        return TorchDataset
+        return getattr(torch_view, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

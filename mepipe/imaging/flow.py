@@ -210,7 +210,12 @@ def _gray(image: np.ndarray) -> np.ndarray:
 
 
 def optical_flow(
-    first: np.ndarray, second: np.ndarray, method: str = "tvl1", params: Mapping[str, Any] | None = None
+    first: np.ndarray,
+    second: np.ndarray,
+    method: str = "tvl1",
+    params: Mapping[str, Any] | None = None,
+    *,
+    initial: np.ndarray | None = None,
 ) -> np.ndarray:
     """Dense optical flow from ``first`` to ``second``.
 
@@ -223,6 +228,9 @@ def optical_flow(
         One of :data:`FLOW_METHODS`.
     params : mapping, optional
         Parameters overriding :func:`flow_parameters` (for benchmarks and tests).
+    initial : np.ndarray, optional
+        float32 ``(H, W, 2)``: a warm start, the solve beginning from this flow instead of
+        zero (TV-L1 methods only, OpenCV's ``useInitialFlow``); it is not modified.
 
     Returns
     -------
@@ -232,15 +240,24 @@ def optical_flow(
     Raises
     ------
     ValueError
-        An unknown method or parameter, or frames of different shapes or types.
+        An unknown method or parameter, frames of different shapes or types, or an
+        ``initial`` flow of another shape or for a method that takes none.
     """
     a, b = _gray(first), _gray(second)
     if a.shape != b.shape:
         raise ValueError(f"frames of different shapes {a.shape} and {b.shape}")
-    # no output array given: DIS would take one of the right shape as its initial flow;
-    # OpenCV's stubs lack the None its API accepts
-    flow = solver(method, params).calc(a, b, None)
-    return np.asarray(flow, dtype=np.float32)
+    if initial is None:
+        # no output array given: DIS would take one of the right shape as its initial flow;
+        # OpenCV's stubs lack the None its API accepts
+        flow = solver(method, params).calc(a, b, None)
+        return np.asarray(flow, dtype=np.float32)
+    if "useInitialFlow" not in flow_parameters(method):
+        raise ValueError(f"flow method {method!r} takes no initial flow")
+    if initial.shape != (*a.shape, 2):
+        raise ValueError(f"initial flow of shape {initial.shape} for frames of shape {a.shape}")
+    # the solver writes its result into the array it starts from: a copy keeps the caller's
+    start = np.array(initial, dtype=np.float32, order="C")
+    return np.asarray(solver(method, {**(params or {}), "useInitialFlow": True}).calc(a, b, start), dtype=np.float32)
 
 
 def strain(flow: np.ndarray) -> np.ndarray:

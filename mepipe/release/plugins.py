@@ -31,8 +31,9 @@ from importlib import metadata
 from mepipe._shared.text import one_line
 from mepipe.errors import UsageError
 
-#: the entry-point groups naming plug-in modules (``name = package.module``): array sets, models
-ARRAYS, MODELS = "mepipe.array_sets", "mepipe.models"
+#: the entry-point groups naming plug-in modules (``name = package.module``): array sets,
+#: models, the per-frame features of long-video builds
+ARRAYS, MODELS, SPOT_FEATURES = "mepipe.array_sets", "mepipe.models", "mepipe.spot_features"
 
 #: the modules imported so far, and per group the import path last looked through (:func:`path_key`)
 _imported: set[str] = set()
@@ -59,7 +60,7 @@ def load_plugins(group: str) -> None:
     Parameters
     ----------
     group : str
-        :data:`ARRAYS` or :data:`MODELS`.
+        :data:`ARRAYS`, :data:`MODELS` or :data:`SPOT_FEATURES`.
 
     Raises
     ------

@@ -1,13 +1,16 @@
-"""``inspect``: what a store holds, in words; how failures and repairs group."""
+"""``inspect``: what a store of either kind holds, in words; how failures and repairs group."""
 
 from __future__ import annotations
 
 import json
 from collections import Counter
+from typing import Any
 
 import zarr
 
+from mepipe.arrays.perframe import get_feature
 from mepipe.store import OK, STATUS_NAMES, array, detect_step_counts, image_names, read_columns, store_attrs
+from mepipe.store.spotting import read_intervals, spotting_record, video_groups
 
 
 def reason_kind(text: str) -> str:
@@ -53,4 +56,39 @@ def describe(group: zarr.Group, max_listed: int = 20) -> str:
             lines.append(f"  ... and {len(indices) - max_listed} more")
     lines.append("configuration and provenance:")
     lines += ["  " + line for line in json.dumps(attrs, indent=2, sort_keys=True).splitlines()]
+    return "\n".join(lines)
+
+
+def describe_spotting(root: Any, max_listed: int = 20) -> str:
+    """A spotting store in words: videos by status, frames, intervals, the arrays of its
+    per-frame features, failures, then settings and provenance."""
+    record = spotting_record(root)
+    intervals = read_intervals(root)
+    groups = dict(video_groups(root, record))
+    status = Counter(
+        "not started"
+        if name not in groups
+        else str(groups[name].attrs.get("status", "started")).replace("started", "unfinished")
+        for name in record.videos
+    )
+    frames = sum(int(g["numbers"].shape[0]) for g in groups.values())
+    kinds = Counter(i.type for i in intervals)
+    lines = [f"{record.dataset or '?'} spotting store: {len(record.videos)} videos, {frames} frames"]
+    lines.append(f"features: {', '.join(record.held)}")
+    lines.append("arrays (per video, first axis frames):")
+    sample = next(iter(groups.values()), None)
+    for name in record.held:
+        for spec in get_feature(name).arrays:
+            shape = "" if sample is None or spec.name not in sample else str(tuple(sample[spec.name].shape[1:]))
+            lines.append(f"  {spec.name:<24} {spec.dtype:<8} (T, {', '.join(spec.dims) or '-'}) {shape} [{name}]")
+    lines.append("status:")
+    lines += [f"  {name:<24} {count:6d}" for name, count in sorted(status.items())]
+    lines.append(f"intervals: {kinds['micro']} micro, {kinds['macro']} macro, {len(intervals)} rows")
+    subjects = Counter(str(g.attrs.get("subject", "")) for g in groups.values())
+    lines.append(f"subjects: {len(subjects)}")
+    failed = [(n, str(g.attrs.get("error", ""))) for n, g in groups.items() if g.attrs.get("status") == "failed"]
+    lines.append(f"failed: {len(failed)}")
+    lines += [f"  {name}: {error}" for name, error in failed[:max_listed]]
+    lines.append("settings and provenance:")
+    lines += ["  " + line for line in json.dumps(record.to_attrs(), indent=2, sort_keys=True).splitlines()]
     return "\n".join(lines)

@@ -1,12 +1,14 @@
-"""Micro-expression spotting in long videos: what is built, spotted and scored from a
-release's videos and intervals (:mod:`mepipe.release.longvideo`).
+"""Micro-expression spotting in long videos: spotters, scoring, spot-then-recognise.
 
-The store (:mod:`mepipe.spot.store`) holds per-frame features from one face track
-(:mod:`mepipe.spot.features`); :func:`build_spotting` builds it from videos and
-intervals, :func:`build_recipe` from a registered long-video recipe.
+A spotting store is built like any store (``mepipe build --dataset casme_sq``:
+:func:`mepipe.build.build`, the graph of :mod:`mepipe.engine.spotting`), its format is
+:mod:`mepipe.store.spotting`, its readers are :mod:`mepipe.dataset`'s. This room holds what
+is about spotting itself: the baseline (:mod:`~mepipe.spot.baseline`) and learned
+(:mod:`~mepipe.spot.learned`) spotters, the MEGC evaluator (:mod:`~mepipe.spot.evaluate`),
+STRS (:mod:`~mepipe.spot.strs`) and spot-then-recognise (:mod:`~mepipe.spot.recognise`).
+:class:`SpotSettings` and :func:`build_spotting` are importable here under their old names.
 """
 
-from .recipe import build_recipe, spotting_recipe
-from .store import SpotSettings, SpotSummary, build_spotting
+from mepipe.engine.spotting import SpotSettings, SpotSummary, build_spotting
 
-__all__ = ["SpotSettings", "SpotSummary", "build_recipe", "build_spotting", "spotting_recipe"]
+__all__ = ["SpotSettings", "SpotSummary", "build_spotting"]

@@ -4,8 +4,8 @@ Per video, from the spotting store's region images (SOFTNet's ``42 x 42 x 3`` br
 mouth; their ``(u, v)`` channels are the flow of pair ``t -> t + k``, the nose patch's
 mean flow, the head's motion, already subtracted):
 
-1. the region images' flow averaged over :data:`CELL`-pixel cells (36 cells:
-   :func:`cell_flow`);
+1. the region images' flow averaged over :data:`~mepipe.arrays.pairs.CELL`-pixel cells (36 cells:
+   :func:`~mepipe.arrays.pairs.cell_flow`);
 2. each cell's flow summed over the rows (:func:`displacement`): pair flows
    ``t -> t + k`` telescope, so the sum at row ``t`` is ``k`` times the cell's mean
    displacement over frames ``t + 1 .. t + k``, one hump per expression with its top at
@@ -47,11 +47,10 @@ from typing import Any
 import numpy as np
 
 from mepipe._shared.progress import Progress
+from mepipe.arrays.pairs import cell_flow
 from mepipe.release.longvideo import TYPES, Interval
 from mepipe.spot.evaluate import Counts, match
 
-#: side in pixels of the cells the region images' flow is averaged over (42 / 7 = 6 a side)
-CELL = 7
 #: window of the moving median taken as the neutral face, in seconds
 DRIFT_S = 3.0
 #: samples a wide moving median looks at (a 200 fps window is subsampled to about this many)
@@ -106,7 +105,7 @@ class SpotVideo:
     fps : float
         Frames per second of the rows.
     flow : ndarray, shape (frames, cells, 2)
-        Each row's mean ``(u, v)`` flow per cell (:func:`cell_flow`), the head's motion
+        Each row's mean ``(u, v)`` flow per cell (:func:`~mepipe.arrays.pairs.cell_flow`), the head's motion
         subtracted; NaN where not computed.
     numbers : ndarray of int, shape (frames,), optional
         The release's frame number each row stands for (gaps where frames are missing);
@@ -133,30 +132,6 @@ class SpotVideo:
 
 
 # ---------------------------------------------------------------- the score
-
-
-def cell_flow(images: np.ndarray, cell: int = CELL) -> np.ndarray:
-    """The mean ``(u, v)`` of each ``cell x cell`` block of region images, NaN counted as 0.
-
-    Parameters
-    ----------
-    images : ndarray, shape (frames, side, side, channels)
-        Region images whose first two channels are the flow (the store's ``images``).
-    cell : int
-        The block side; it divides ``side``.
-
-    Returns
-    -------
-    ndarray, float64, shape (frames, (side // cell) ** 2, 2)
-        Cells row by row.
-    """
-    images = np.asarray(images)
-    frames, side = images.shape[0], images.shape[1]
-    if side % cell or images.shape[2] != side:
-        raise ValueError(f"{cell}-pixel cells do not tile {images.shape[1]}x{images.shape[2]} images")
-    uv = np.nan_to_num(images[..., :2].astype(np.float64), nan=0.0)
-    grid = side // cell
-    return uv.reshape(frames, grid, cell, grid, cell, 2).mean(axis=(2, 4)).reshape(frames, grid * grid, 2)
 
 
 def displacement(flow: np.ndarray) -> np.ndarray:
@@ -509,8 +484,12 @@ def spot_loso(
 # ---------------------------------------------------------------- a spotting store
 
 
-def _stored_cell_flow(images: Any) -> np.ndarray:
-    """:func:`cell_flow` of a stored ``images`` array, read a chunk at a time."""
+def _stored_cell_flow(group: Any) -> np.ndarray:
+    """A video's cell flow: its stored ``cell_flow`` (the ``cells`` feature) where it
+    holds one, else :func:`~mepipe.arrays.pairs.cell_flow` of its ``images``, read a chunk at a time."""
+    if "cell_flow" in group:
+        return np.asarray(group["cell_flow"][:], dtype=np.float64)
+    images = group["images"]
     step = images.chunks[0]
     parts = [cell_flow(images[at : at + step]) for at in range(0, images.shape[0], step)]
     return np.concatenate(parts) if parts else cell_flow(images[:0])
@@ -522,7 +501,7 @@ def store_videos(path: str | Path, flow: bool = True) -> tuple[list[SpotVideo], 
     Row ``t`` of a stored video's region images is the flow from kept frame ``t`` to
     ``t + k``: it stands for the pair's middle frame, so each row is given the release's
     number of kept frame ``t + k // 2`` (the last frame for the final rows). The images
-    are read a chunk at a time and kept as :func:`cell_flow` only.
+    are read a chunk at a time and kept as :func:`~mepipe.arrays.pairs.cell_flow` only.
 
     Parameters
     ----------
@@ -539,8 +518,7 @@ def store_videos(path: str | Path, flow: bool = True) -> tuple[list[SpotVideo], 
     left_out : dict
         video -> why it is not spotted (its build failed or did not finish).
     """
-    from mepipe.spot.read import open_spotting_store
-    from mepipe.spot.store import read_intervals
+    from mepipe.store.spotting import open_spotting_store, read_intervals
 
     root = open_spotting_store(path)
     names = root.attrs["mepipe_spotting"].get("videos") or list(root["videos"].group_keys())
@@ -568,7 +546,7 @@ def store_videos(path: str | Path, flow: bool = True) -> tuple[list[SpotVideo], 
                 name=name,
                 subject=str(group.attrs["subject"]),
                 fps=float(group.attrs["fps"]),
-                flow=_stored_cell_flow(images) if flow else np.zeros((images.shape[0], 0, 2)),
+                flow=_stored_cell_flow(group) if flow else np.zeros((images.shape[0], 0, 2)),
                 numbers=numbers[rows] if numbers.size else numbers,
                 intervals=tuple(intervals.get(name, ())),
                 source_fps=float(group.attrs.get("source_fps") or group.attrs["fps"]),

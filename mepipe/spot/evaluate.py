@@ -246,8 +246,7 @@ def truth_from_intervals(intervals: Iterable[Interval], videos: Iterable[str], s
 
 def _store_truth(path: Path) -> Truth:
     """A spotting store's intervals table and every video it holds."""
-    from mepipe.spot.read import open_spotting_store
-    from mepipe.spot.store import read_intervals
+    from mepipe.store.spotting import open_spotting_store, read_intervals
 
     root = open_spotting_store(path)
     videos = root.attrs["mepipe_spotting"].get("videos") or list(root["videos"].group_keys())

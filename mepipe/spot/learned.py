@@ -5,8 +5,8 @@ For each test subject, and for each type (micro, macro: SOFTNet trains one netwo
 type), as the authors' ``training.py`` does:
 
 1. the training windows: every valid window ``t .. t + k`` of the *other* subjects'
-   videos (:func:`mepipe.spot.read.loso_splits`), its region image and its pseudo-label
-   (:func:`mepipe.spot.read.window_labels`: 1 when it overlaps an interval of the type);
+   videos (:func:`mepipe.dataset.loso_splits`), its region image and its pseudo-label
+   (:func:`mepipe.dataset.window_labels`: 1 when it overlaps an interval of the type);
 2. the negatives cut to half of the larger class, drawn at random; for micro-expressions
    each positive window also added flipped left-right, blurred (7 x 7 Gaussian) and with
    Gaussian noise (variance 0.01, clipped as ``skimage.util.random_noise`` clips);
@@ -39,6 +39,7 @@ import cv2
 import numpy as np
 
 from mepipe._shared.progress import Progress
+from mepipe.dataset import loso_splits, window_labels
 from mepipe.errors import MepipeError, UsageError
 from mepipe.release.longvideo import TYPES, Interval
 from mepipe.spot.baseline import (
@@ -50,8 +51,7 @@ from mepipe.spot.baseline import (
     store_videos,
     threshold,
 )
-from mepipe.spot.read import loso_splits, open_spotting_store, window_labels
-from mepipe.spot.store import read_intervals
+from mepipe.store.spotting import open_spotting_store, read_intervals
 from mepipe.train.models import get_model
 from mepipe.train.spotting import train_spotter, window_scores
 
@@ -129,7 +129,7 @@ class StoreVideo:
 
 def store_windows(path: str | Path) -> tuple[list[StoreVideo], dict[str, str]]:
     """The built videos of a spotting store with their windows' images and pseudo-labels,
-    in the order of :func:`mepipe.spot.read.open_spotting`; and the videos left out, with why."""
+    in the order of :func:`mepipe.dataset.open_spotting`; and the videos left out, with why."""
     videos, left_out = store_videos(path, flow=False)  # the images are read here, once
     root = open_spotting_store(path)
     intervals = read_intervals(root)
@@ -235,7 +235,7 @@ def spot_learned(
     read: tuple[list[StoreVideo], dict[str, str]] | None = None,
 ) -> LearnedSpots:
     """Spot every video of the spotting store at ``path``, each subject's by networks trained
-    on the other subjects only (leave-one-subject-out by :func:`~mepipe.spot.read.loso_splits`).
+    on the other subjects only (leave-one-subject-out by :func:`~mepipe.dataset.loso_splits`).
 
     Parameters
     ----------
@@ -252,9 +252,10 @@ def spot_learned(
     settings.check()
     videos, _ = read if read is not None else store_windows(path)
     names = [v.video.name for v in videos]
+    subjects = {v.video.subject for v in videos}
+    if len(subjects) < 2:
+        raise UsageError(f"{path}: a learned spotter trains on the other subjects; the store holds {len(subjects)}")
     folds = list(loso_splits(str(path)))
-    if len(folds) < 2:
-        raise UsageError(f"{path}: a learned spotter trains on the other subjects; the store holds {len(folds)}")
     spans: list[Interval] = []
     trained_on: dict[str, tuple[str, ...]] = {}
     lengths: dict[str, dict[str, float]] = {}

@@ -45,8 +45,8 @@ from mepipe.release import frames
 from mepipe.release.longvideo import Interval, LongVideoRecipe, Video
 from mepipe.release.recipe import Sample
 from mepipe.spot.evaluate import Evaluation, Truth, evaluate, metrics
-from mepipe.spot.read import open_spotting_store
 from mepipe.spot.strs import CLASSES, StrsScore, strs
+from mepipe.store.spotting import open_spotting_store
 from mepipe.train.defaults import RECOGNISE_SIZE, RECOGNISE_TRAINING
 
 if TYPE_CHECKING:
@@ -491,7 +491,7 @@ def spot_recognise(
     Parameters
     ----------
     store : str or Path
-        The spotting store (:mod:`mepipe.spot.store`): the truth, each video's subject, and
+        The spotting store (:mod:`mepipe.store.spotting`): the truth, each video's subject, and
         the baseline spotter's features.
     recipe : LongVideoRecipe
         The release's recipe (``mepipe.pipelines.casme_sq`` ...).
@@ -523,7 +523,7 @@ def spot_recognise(
     """
     from mepipe.spot.baseline import spot_loso, store_videos
     from mepipe.spot.evaluate import truth_intervals
-    from mepipe.spot.store import read_intervals
+    from mepipe.store.spotting import read_intervals
     from mepipe.train.run import training_options
 
     chosen = options or training_options(**TRAINING)
