@@ -24,6 +24,7 @@ from typing import ClassVar
 
 from mepipe.errors import SheetError, UsageError
 from mepipe.release.longvideo import SEARCH_DEPTH, Interval, LongVideoRecipe, frame_value, unique_names
+from mepipe.release.scan import Scan
 from mepipe.release.sheet import cell_text, read_table, write_workbook
 
 _SHEET, _BLINKS = "AU+Emotion", "eye blink"
@@ -64,10 +65,10 @@ class Casme3Lv(LongVideoRecipe):
     frame_pattern = re.compile(r"(\d+)\.(?:jpe?g|png|bmp)", re.IGNORECASE)
     missing_at_start = 7
 
-    def find_sheet(self, root: Path) -> Path:
+    def find_sheet(self, root: Path, scanned: Scan | None = None) -> Path:
         if (Path(root) / self.synth_sheet_file).is_file():
             return Path(root) / self.synth_sheet_file
-        return super().find_sheet(root)
+        return super().find_sheet(root, scanned)
 
     def read_intervals(self, sheet: Path, extents: Mapping[str, tuple[int, int]] | None = None) -> list[Interval]:
         sheet = Path(sheet)

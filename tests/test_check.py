@@ -3,6 +3,7 @@
 import csv
 import io
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +16,10 @@ from click.testing import CliRunner
 from mepipe.cli import cli
 from mepipe.pipelines import get_recipe
 from mepipe.release.check import check_release
+from mepipe.release.longcheck import INTERVAL_COLUMNS, check_long_release
+from mepipe.release.longvideo import LongVideoRecipe
 from mepipe.release.recipe import Sample
+from mepipe.synth.longvideo import synthesize_long
 
 casme2 = get_recipe("casme2")
 DATA = Path(__file__).parent / "data/annotations"
@@ -194,3 +198,88 @@ def test_bad_sheet_via_subprocess(tmp_path):
     assert result.stderr == (
         f"mepipe: error: {tmp_path}/SAMM_Micro_FACS_Codes_v2.xlsx: not an .xlsx workbook (no zip signature)\n"
     )
+
+
+@pytest.fixture
+def long_release(tmp_path):
+    """A synthetic CAS(ME)^2 release: two subjects of one 120-frame video each."""
+    recipe = get_recipe("casme_sq", LongVideoRecipe)
+    synthesize_long(recipe, tmp_path, subjects=2, videos=1, frames=120, scale=0.25, seed=0, progress=False)
+    return tmp_path
+
+
+def test_samples_of_a_long_video_release_list_its_intervals(long_release):
+    intervals = get_recipe("casme_sq", LongVideoRecipe).intervals(long_release)
+    result = _run("samples", "--dataset", "casme_sq", "--root", long_release, "--format", "csv")
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert list(rows[0]) == [*INTERVAL_COLUMNS]
+    assert [(r["name"], r["video"], r["type"], int(r["onset"]), int(r["offset"])) for r in rows] == [
+        (i.name, i.video, i.type, i.onset, i.offset) for i in intervals
+    ]
+    assert {r["video"] for r in rows} == {"s15_0101", "s16_0101"} and not any(r["error"] for r in rows)
+    table = _run("samples", "--dataset", "casme_sq", "--root", long_release).stdout.splitlines()
+    assert table[0].split() == [*INTERVAL_COLUMNS] and len(table) == 1 + len(intervals)
+    records = json.loads(_run("samples", "--dataset", "casme_sq", "--root", long_release, "--format", "json").stdout)
+    assert [r["name"] for r in records] == [i.name for i in intervals]
+
+
+def test_check_of_a_long_video_release(long_release):
+    result = _run("check", "--dataset", "casme_sq", "--root", long_release, "--quiet")
+    assert result.exit_code == 0, result.output
+    count = len(get_recipe("casme_sq", LongVideoRecipe).intervals(long_release))
+    assert result.stdout.splitlines() == [
+        f"CAS(ME)^2 release {long_release} (sheet CAS(ME)^2code_final.xlsx): 2 videos, {count} intervals",
+        f"frames {long_release}/rawpic (2 videos, 240 frames, 0 missing)",
+        "            videos  intervals",
+        f"  ok             2{count:>11}",
+        "  repaired       0          0",
+        "  broken         0          0",
+    ]
+
+
+def test_check_of_a_broken_long_video_release(long_release):
+    frames = long_release / "rawpic"
+    for n in (50, 51, 52):
+        (frames / f"s15/15_0101disgustingteeth/img{n:03d}.jpg").unlink()
+    (frames / "s15/15_0101disgustingteeth/img120.jpg").write_bytes(b"")
+    shutil.rmtree(frames / "s16")
+    result = _run("check", "--dataset", "casme_sq", "--root", long_release, "--quiet")
+    assert result.exit_code == 1
+    lines = result.stdout.splitlines()
+    assert lines[1] == f"frames {frames} (1 video, 117 frames, 3 missing)"
+    assert lines[lines.index("broken:") + 1 :][:2] == [
+        f"  video s15_0101: {frames}/s15/15_0101disgustingteeth/img120.jpg: empty file (0 bytes); "
+        "3 frames missing (50, 51, 52)",
+        "  video s16_0101: listed in ME2.txt, not on disk",
+    ]
+    lost = [line for line in lines if "(s16_0101): sheet row" in line]
+    assert lost and all(line.endswith("video s16_0101 is not in the release") for line in lost)
+    # --quick lists the frames without decoding them: the gap is then a repair
+    quick = _run("check", "--dataset", "casme_sq", "--root", long_release, "--quiet", "--quick")
+    assert "  video s15_0101: 3 frames missing (50, 51, 52)" in quick.stdout.splitlines()
+    report = check_long_release(get_recipe("casme_sq", LongVideoRecipe), long_release, decode=False)
+    assert (report.video_counts, report.usable) == ({"ok": 0, "repaired": 1, "broken": 1}, False)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["check", "--classes", "raw"], "--classes applies to clip datasets; casme_sq holds long videos"),
+        (
+            ["samples", "--classes", "5", "--objective-sheet", "x.xlsx"],
+            "--classes and --objective-sheet apply to clip datasets; casme_sq holds long videos",
+        ),
+        (["samples", "--sheet", "{tmp}/x.xlsx"], "no CAS(ME)^2 sheet at {tmp}/x.xlsx: not a file"),
+        (
+            ["check", "--root", "{tmp}/none"],
+            "no CAS(ME)^2 release at {tmp}/none: not a folder; make one with `mepipe synth --dataset casme_sq "
+            "--out {tmp}/none`",
+        ),
+    ],
+)
+def test_long_video_usage_errors_are_one_line_exit_2(tmp_path, args, message):
+    command, *rest = args
+    result = _run(command, "--dataset", "casme_sq", "--root", tmp_path, *[a.format(tmp=tmp_path) for a in rest])
+    assert result.exit_code == 2
+    assert result.stderr == f"mepipe: error: {message.format(tmp=tmp_path)}\n"

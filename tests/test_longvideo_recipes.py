@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from mepipe.errors import SheetError, UsageError
+from mepipe.release import TASKS, BaseRecipe, Recipe
 from mepipe.release.longvideo import Interval, LongVideoRecipe, read_lengths, settle
 from mepipe.release.registry import get_recipe, recipe_names
 from mepipe.release.sheet import write_table
@@ -30,9 +31,15 @@ def _repairs(intervals):
 
 
 def test_registry_tasks():
-    assert set(recipe_names("spotting")) == {"casme_sq", "samm_lv", "casme3_lv"}
-    assert {"casme2", "samm", "dfme"} <= set(recipe_names("recognition"))
-    assert not set(recipe_names("spotting")) & set(recipe_names("recognition"))
+    # each recipe's task is its own attribute, set by its kind; the registry lists by it
+    recipes = {name: get_recipe(name, BaseRecipe) for name in recipe_names()}
+    assert {r.task for r in recipes.values()} == set(TASKS)
+    for task in TASKS:
+        assert recipe_names(task) == sorted(name for name, r in recipes.items() if r.task == task)
+    for recipe in recipes.values():
+        assert isinstance(recipe, LongVideoRecipe) == (recipe.task == "spotting")
+        assert isinstance(recipe, Recipe) == (recipe.task == "recognition")
+    assert {r.name for r in (casme_sq, samm_lv, casme3_lv)} <= set(recipe_names("spotting"))
     assert [(r.task, r.fps, r.color, r.resolution) for r in (casme_sq, samm_lv, casme3_lv)] == [
         ("spotting", 30.0, "rgb", (640, 480)),
         ("spotting", 200.0, "gray", (2040, 1088)),
@@ -41,7 +48,8 @@ def test_registry_tasks():
     with pytest.raises(UsageError) as err:
         get_recipe("casme2", LongVideoRecipe)
     assert str(err.value) == (
-        "dataset 'casme2' is a recognition recipe (Casme2); a spotting recipe is needed here: casme3_lv, casme_sq, samm_lv"
+        "dataset 'casme2' is a recognition recipe (Casme2); a spotting recipe is needed here: "
+        + ", ".join(recipe_names("spotting"))
     )
     with pytest.raises(UsageError, match="^dataset 'samm_lv' is a spotting recipe \\(SammLv\\); a recognition recipe"):
         get_recipe("samm_lv")

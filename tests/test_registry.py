@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from mepipe.errors import UsageError
-from mepipe.release import ENTRY_POINT_GROUP, Recipe, get_recipe, recipe_names, recipe_task
+from mepipe.release import ENTRY_POINT_GROUP, BaseRecipe, Recipe, get_recipe, recipe_names, recipe_task
 from mepipe.release.longvideo import LongVideoRecipe
 from mepipe.release.registry import BUILT_IN, TASKS
 
@@ -27,8 +27,8 @@ from .test_extend_recipe import LABME, write_distribution
 ROOT = Path(__file__).resolve().parents[1]
 CASME2_2019 = ROOT / "tests/data/annotations/casme2/CASME2-coding-20190701.xlsx"
 BUILT_INS = sorted(p.stem for p in (ROOT / "pipelines").glob("[!_]*.py"))
-#: the built-in long-video (spotting) recipes; the others read clips
-BUILT_IN_SPOTTING = ["casme3_lv", "casme_sq", "samm_lv"]
+#: the built-in recipes of each task, by the task each recipe's own class declares
+BUILT_IN_SPOTTING = [name for name in BUILT_INS if get_recipe(name, BaseRecipe).task == "spotting"]
 BUILT_IN_RECOGNITION = [name for name in BUILT_INS if name not in BUILT_IN_SPOTTING]
 
 
@@ -42,9 +42,11 @@ def test_the_built_in_recipes_are_the_modules_of_pipelines():
     assert recipe_names() == BUILT_INS
     assert recipe_names("recognition") == BUILT_IN_RECOGNITION
     assert recipe_names("spotting") == BUILT_IN_SPOTTING
+    assert BUILT_IN_SPOTTING and BUILT_IN_RECOGNITION
     for name in BUILT_INS:
         spotting = name in BUILT_IN_SPOTTING
         kind = LongVideoRecipe if spotting else Recipe
+        assert not isinstance(get_recipe(name, BaseRecipe), Recipe if spotting else LongVideoRecipe)
         recipe = get_recipe(name, kind)
         assert isinstance(recipe, kind) and recipe.name == name
         assert recipe.task == ("spotting" if spotting else "recognition")

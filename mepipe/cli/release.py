@@ -9,9 +9,19 @@ from pathlib import Path
 
 import click
 
+from mepipe.errors import UsageError
 from mepipe.release.check import check_release, format_report, release_samples, sample_errors
+from mepipe.release.longcheck import (
+    INTERVAL_COLUMNS,
+    check_long_release,
+    format_long_report,
+    interval_errors,
+    interval_record,
+    release_intervals,
+)
+from mepipe.release.longvideo import LongVideoRecipe
 from mepipe.release.recipe import Sample
-from mepipe.release.registry import get_recipe, recipe_names
+from mepipe.release.registry import get_recipe, recipe_names, recipe_task
 
 from .options import quiet_option
 
@@ -52,18 +62,38 @@ def _record(sample: Sample) -> dict:
     return record
 
 
-def _csv(records: list[dict]) -> str:
+def _csv(records: list[dict], columns: tuple[str, ...] = SAMPLE_COLUMNS) -> str:
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=SAMPLE_COLUMNS, lineterminator="\n")
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
     writer.writerows(records)
     return buffer.getvalue().rstrip("\n")
 
 
-def _table(records: list[dict]) -> str:
-    rows = [list(SAMPLE_COLUMNS)] + [[str(r[c]) for c in SAMPLE_COLUMNS] for r in records]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(SAMPLE_COLUMNS))]
+def _table(records: list[dict], columns: tuple[str, ...] = SAMPLE_COLUMNS) -> str:
+    rows = [list(columns)] + [[str(r[c]) for c in columns] for r in records]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(columns))]
     return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows)
+
+
+def _long_videos(dataset: str, **clip_options: bool) -> LongVideoRecipe | None:
+    """The recipe of a long-video (spotting) dataset, else None; a clip-only option given
+    for one is a one-line refusal."""
+    if recipe_task(dataset) != "spotting":
+        return None
+    given = [name for name, was_given in clip_options.items() if was_given]
+    if given:
+        options = " and ".join(f"--{name.replace('_', '-')}" for name in given)
+        raise UsageError(
+            f"{options} appl{'y' if len(given) > 1 else 'ies'} to clip datasets; {dataset} holds long videos"
+        )
+    return get_recipe(dataset, LongVideoRecipe)  # type: ignore[type-abstract]
+
+
+def _given(name: str) -> bool:
+    """Whether the current command's option ``name`` was given (not its default)."""
+    source = click.get_current_context().get_parameter_source(name)
+    return source not in (None, click.core.ParameterSource.DEFAULT)
 
 
 @click.command()
@@ -87,8 +117,18 @@ def samples(
 
     With their labels, repairs and action units. Rows that cannot be used are still
     listed; their errors go to stderr, one per line, and so do AU strings that could not
-    be read (as warning: lines).
+    be read (as warning: lines). A long-video dataset lists its intervals (video, type,
+    onset, apex, offset, AUs, emotion, sheet row, repairs, error).
     """
+    long_videos = _long_videos(dataset, classes=_given("classes"), objective_sheet=objective_sheet is not None)
+    if long_videos is not None:
+        intervals = release_intervals(long_videos, root, sheet)
+        rows = [interval_record(i) for i in intervals]
+        text = {"json": json.dumps(rows, indent=1), "csv": _csv(rows, INTERVAL_COLUMNS)}
+        click.echo(text.get(fmt) or _table(rows, INTERVAL_COLUMNS))
+        for line in interval_errors(intervals):
+            click.echo(f"mepipe: {line}", err=True)
+        return
     recipe = get_recipe(dataset)
     recipe.check_classes(classes)
     found = release_samples(recipe, root, sheet, classes, objective_sheet)
@@ -119,8 +159,15 @@ def check(
     """Validate a release on disk against its sheet.
 
     Prints the frames folder it used and each sample's problems. Exit status 0 when
-    every sample is usable (ok or repaired), 1 when any is broken.
+    every sample is usable (ok or repaired), 1 when any is broken. A long-video dataset
+    is checked video by video (frames found, missing, their first and last decoded unless
+    --quick), then interval by interval against the videos' ends.
     """
+    long_videos = _long_videos(dataset, classes=_given("classes"))
+    if long_videos is not None:
+        found = check_long_release(long_videos, root, sheet, decode=not quick, progress=not quiet, frames=frames)
+        click.echo(format_long_report(found, long_videos))
+        return 0 if found.usable else 1
     recipe = get_recipe(dataset)
     recipe.check_classes(classes)
     report = check_release(recipe, root, sheet, classes, decode=not quick, progress=not quiet, frames=frames)

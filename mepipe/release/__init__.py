@@ -1,6 +1,7 @@
 """A dataset release on disk: the recipe contract, the folder scan, discovery, frames,
 sheets, label lists and the release check.
 
+:mod:`~mepipe.release.base` (what every recipe declares, clips or long videos),
 :mod:`~mepipe.release.recipe` (the contract and the records), :mod:`~mepipe.release.sheet_recipe`
 (the base of a recipe read from one sheet), :mod:`~mepipe.release.registry` (where recipes
 are found: the built-in ones and the entry-point group ``mepipe.recipes``),
@@ -8,14 +9,19 @@ are found: the built-in ones and the entry-point group ``mepipe.recipes``),
 :mod:`~mepipe.release.discover` (where the sheet and the frames are),
 :mod:`~mepipe.release.frames` (frame lookup and decoding), :mod:`~mepipe.release.sheet`,
 :mod:`~mepipe.release.labels`, :mod:`~mepipe.release.errata` (what reading a sheet
-changes), :mod:`~mepipe.release.check`.
+changes), :mod:`~mepipe.release.check` (a release of clips against its sheet),
+:mod:`~mepipe.release.longvideo` (long videos, for spotting) and
+:mod:`~mepipe.release.longcheck` (a release of long videos against its sheet).
 
-What a recipe in another package needs is exported here: the bases :class:`Recipe`,
-:class:`SheetRecipe` and :class:`CompositeRecipe`, the records :class:`Sample`,
-:class:`SynthStyle` and :class:`Erratum`, and the registry's :func:`get_recipe` and
-:func:`recipe_names` and :func:`recipe_task`.
+What a recipe in another package needs is exported here: the bases :class:`BaseRecipe`
+(of every recipe), :class:`Recipe`, :class:`SheetRecipe` and :class:`CompositeRecipe`
+(clips), :class:`LongVideoRecipe` (long videos), the records :class:`Sample`,
+:class:`SynthStyle` and :class:`Erratum`, the registry's :func:`get_recipe`,
+:func:`recipe_names` and :func:`recipe_task`, and the tasks a recipe serves, :data:`TASKS`.
 """
 
+from mepipe.release.base import TASKS, BaseRecipe
+from mepipe.release.longvideo import LongVideoRecipe
 from mepipe.release.recipe import CompositeRecipe, Recipe, Sample, SynthStyle
 from mepipe.release.registry import ENTRY_POINT_GROUP, get_recipe, recipe_names, recipe_task
 from mepipe.release.sheet_recipe import FIELDS, Erratum, SheetRecipe
@@ -23,8 +29,11 @@ from mepipe.release.sheet_recipe import FIELDS, Erratum, SheetRecipe
 __all__ = [
     "ENTRY_POINT_GROUP",
     "FIELDS",
+    "TASKS",
+    "BaseRecipe",
     "CompositeRecipe",
     "Erratum",
+    "LongVideoRecipe",
     "Recipe",
     "Sample",
     "SheetRecipe",

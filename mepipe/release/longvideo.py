@@ -9,21 +9,21 @@ from __future__ import annotations
 
 import math
 import os
-import re
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any, ClassVar
 
-from mepipe._shared.provenance import file_sha256
 from mepipe.errors import SheetError, UsageError
+from mepipe.release.base import BaseRecipe
 from mepipe.release.sheet import cell_text
 
 #: the interval types a spotting sheet marks
 TYPES = ("micro", "macro")
-#: how deep below a release root its sheet and its frames folder are looked for
+#: how deep below a release root its frames folder and frames-per-video list are looked for
+#: (its sheet: :meth:`~mepipe.release.base.BaseRecipe.find_sheet`)
 SEARCH_DEPTH = 3
 
 
@@ -284,32 +284,19 @@ def write_lengths(lengths: Mapping[str, int], path: Path) -> Path:
     return Path(path)
 
 
-class LongVideoRecipe(ABC):
+class LongVideoRecipe(BaseRecipe):
     """How to read one long-video (spotting) release: its sheet's intervals, its videos on disk.
 
     Subclasses live in ``mepipe.pipelines`` (``casme_sq``, ``samm_lv``, ``casme3_lv``).
-    Frame numbers everywhere are the release's own (see the module docstring).
+    Frame numbers everywhere are the release's own (see the module docstring). What every
+    recipe declares (``name``, ``title``, ``color``, ``resolution``, ``fps``,
+    ``face_width``, ``sheet_file``, ``sheet_globs``, ``frames_dirs``, ``frame_pattern``)
+    and the sheet search are :class:`~mepipe.release.base.BaseRecipe`'s; ``frames_dirs``
+    name the folder holding the videos.
     """
 
     #: which registry task the recipe serves (clip recipes serve ``recognition``)
     task: ClassVar[str] = "spotting"
-    #: registry key, e.g. ``"samm_lv"``
-    name: str
-    #: human name, e.g. ``"SAMM Long Videos"``
-    title: str
-    fps: float
-    #: ``"rgb"`` or ``"gray"``
-    color: str
-    #: (width, height) of the frames
-    resolution: tuple[int, int]
-    #: typical face-area width in pixels at full resolution (the synthetic faces' size)
-    face_width: float
-    #: where ``synth`` writes the sheet, relative to the root
-    sheet_file: str
-    #: file-name patterns of the sheet, searched in the root and below
-    sheet_globs: tuple[str, ...]
-    #: folders holding the videos, the primary variant first
-    frames_dirs: tuple[str, ...]
     #: the frames-per-video list's file name, where the field has one
     lengths_file: str = ""
     #: the number of a video's first frame where no frames say otherwise
@@ -320,8 +307,6 @@ class LongVideoRecipe(ABC):
     #: (low, high) lengths in frames of the sheet's micro- and macro-expressions, 10th
     #: to 90th percentile (``synth`` draws from them; tests check them against the sheet)
     durations: ClassVar[Mapping[str, tuple[int, int]]] = {}
-    #: file names of frames, matched whole; group 1 is the frame number
-    frame_pattern: re.Pattern
     #: frames the release lacks at each video's start (``synth`` leaves them out)
     missing_at_start: int = 0
     #: where ``synth`` writes the sheet when not :attr:`sheet_file` (a format nothing here writes)
@@ -374,28 +359,6 @@ class LongVideoRecipe(ABC):
 
     # ---- shared -------------------------------------------------------------------
 
-    def frame_number(self, filename: str) -> int | None:
-        """Frame number parsed from a file name; ``None`` for files that are not frames."""
-        match = self.frame_pattern.fullmatch(filename)
-        return int(match.group(1)) if match else None
-
-    def find_sheet(self, root: Path) -> Path:
-        """The sheet inside a release: :attr:`sheet_file`, else the first match of
-        :attr:`sheet_globs` up to :data:`SEARCH_DEPTH` folders down."""
-        root = Path(root)
-        hint = f"make one with `mepipe synth --dataset {self.name} --out {root}`"
-        if not root.is_dir():
-            raise UsageError(f"no {self.title} release at {root}: not a folder; {hint}")
-        if (root / self.sheet_file).is_file():
-            return root / self.sheet_file
-        for pattern in self.sheet_globs:
-            for depth in range(SEARCH_DEPTH + 1):
-                found = sorted(root.glob("/".join(["*"] * depth + [pattern])))
-                if found:
-                    return found[0]
-        looked = " or ".join(dict.fromkeys([self.sheet_file, *self.sheet_globs]))
-        raise UsageError(f"no {self.title} release at {root}: expected {looked} in it or below; {hint}")
-
     def frames_root(self, root: Path, variant: str | None = None) -> Path:
         """The folder holding the videos: the first of :attr:`frames_dirs` (or ``variant``)
         found in ``root`` or up to :data:`SEARCH_DEPTH` folders below.
@@ -414,14 +377,15 @@ class LongVideoRecipe(ABC):
                     return found[0]
         raise UsageError(f"no {self.title} frames under {root}: expected a folder {' or '.join(names)} in it or below")
 
-    def videos(self, root: Path, variant: str | None = None) -> list[Video]:
+    def videos(self, root: Path, variant: str | None = None, *, frames: Path | None = None) -> list[Video]:
         """The release's videos as they sit on disk, in name order.
 
         Each video's frames are its files whose names parse as frame numbers
         (:meth:`frame_number`), sorted by number; ``expected`` comes from the
-        frames-per-video list when the release holds one.
+        frames-per-video list when the release holds one. ``frames``: the folder holding
+        the videos, instead of the search (:meth:`frames_root`).
         """
-        frames_root = self.frames_root(root, variant)
+        frames_root = Path(frames) if frames is not None else self.frames_root(root, variant)
         lengths = self.listed_lengths(root)
         videos = []
         for video, subject, folder, repairs in self.video_folders(frames_root):
@@ -459,25 +423,33 @@ class LongVideoRecipe(ABC):
         """Video -> (first, last) frame number from a frames-per-video list."""
         return {video: (self.first_frame, self.first_frame + count - 1) for video, count in lengths.items()}
 
-    def intervals(self, root: Path, variant: str | None = None) -> list[Interval]:
+    def intervals(
+        self,
+        root: Path,
+        variant: str | None = None,
+        *,
+        sheet: Path | None = None,
+        videos: Sequence[Video] | None = None,
+    ) -> list[Interval]:
         """The sheet's intervals, checked against the videos on disk (their first and last
         frame numbers); without frames on disk, against the release's frames-per-video
-        list; without either, unchecked at the videos' ends."""
-        sheet = self.find_sheet(root)
-        try:
-            videos = self.videos(root, variant)
-        except UsageError:
-            videos = []
+        list; without either, unchecked at the videos' ends.
+
+        ``sheet``: the sheet to read instead of the release's own (:meth:`find_sheet`);
+        ``videos``: the videos already found (:meth:`videos`), instead of a new search.
+        """
+        sheet = Path(sheet) if sheet is not None else self.find_sheet(root)
+        if videos is None:
+            try:
+                videos = self.videos(root, variant)
+            except UsageError:
+                videos = []
         extents: Mapping[str, tuple[int, int]] | None
         if videos:
             extents = {v.name: v.extent for v in videos if v.numbers}
         else:
             extents = self.extents_from_lengths(self.listed_lengths(root)) or None
         return self.read_intervals(sheet, extents)
-
-    def digest(self, sheet: Path) -> str:
-        """sha256 of the annotation source, recorded in every store built from it."""
-        return file_sha256(sheet)
 
     def place(
         self,

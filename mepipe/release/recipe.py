@@ -9,15 +9,15 @@ frames are named, and which label maps the literature uses. Everything downstrea
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from mepipe._shared.provenance import file_sha256
 from mepipe.errors import UsageError
+from mepipe.release.base import BaseRecipe
 from mepipe.release.labels import megc2019_rows
 from mepipe.release.sheet import cell_text
 
@@ -122,31 +122,22 @@ class SynthStyle:
     onsets: tuple[int, int] = (1, 100)
 
 
-class Recipe(ABC):
+class Recipe(BaseRecipe):
     """How to read one dataset release of clips. Subclasses: the built-in recipes
     (``mepipe.pipelines``), :class:`~mepipe.release.sheet_recipe.SheetRecipe` for a
     release annotated in one sheet, and those of other packages (the registry finds
-    them through the entry-point group ``mepipe.recipes``)."""
+    them through the entry-point group ``mepipe.recipes``). What every recipe declares
+    (``name``, ``title``, ``color``, ``resolution``, ``fps``, ``face_width``,
+    ``sheet_file``, ``sheet_globs``, ``frames_dirs``, ``frame_pattern``) and the sheet
+    search are :class:`~mepipe.release.base.BaseRecipe`'s."""
 
     #: what the recipe's releases are for: clips, to recognise their class; a long-video
-    #: recipe (spotting) says ``"spotting"`` (:data:`mepipe.release.registry.TASKS`)
+    #: recipe (spotting) says ``"spotting"`` (:data:`mepipe.release.base.TASKS`)
     task: ClassVar[str] = "recognition"
-    #: registry key, e.g. ``"samm"``
-    name: str
-    #: human name, e.g. ``"SAMM"``
-    title: str
-    #: ``"rgb"`` or ``"gray"``: colour mode of the release's frames
-    color: str
-    #: (width, height) of the release's frames
-    resolution: tuple[int, int]
+    #: frames per second, a whole number for every clip release
     fps: int
     #: class-set name -> ordered class names (``raw`` excluded; it is data dependent)
     class_sets: ClassVar[Mapping[str, tuple[str, ...]]]
-    #: where a release keeps its sheet, relative to its root (``synth`` writes it there)
-    sheet_file: str
-    #: names of the folder that holds the ``<subject>/<clip>`` folders, the primary
-    #: variant first (``synth`` writes it; the frames search prefers them in this order)
-    frames_dirs: tuple[str, ...]
     #: those of :attr:`frames_dirs` that hold the release's own registered face crops:
     #: builds from them keep that registration by default (``--crop release``)
     registered_dirs: tuple[str, ...] = ()
@@ -160,18 +151,6 @@ class Recipe(ABC):
     megc_dataset: str | None = None
     #: recipe names of a composite's member datasets; empty for a single release
     parts: tuple[str, ...] = ()
-
-    @property
-    def face_width(self) -> float:
-        """Typical face width in the release's frames, pixels at full resolution: sizes the
-        face detector's input and the synthetic faces. Recipes set their own; the default,
-        a face about half the frame high, is what the releases we know have."""
-        return 0.45 * self.resolution[1]
-
-    @abstractmethod
-    def find_sheet(self, root: Path, scanned: Scan | None = None) -> Path:
-        """The annotation sheet inside a release (``scanned``: a listing of ``root`` already
-        made); UsageError naming what it looked for."""
 
     @abstractmethod
     def read(self, sheet: Path, classes: str = "raw", *, objective_sheet: Path | None = None) -> list[Sample]:
@@ -193,20 +172,12 @@ class Recipe(ABC):
         return PurePosixPath(self.frames_dirs[0], self.clip_dir(sample))
 
     @abstractmethod
-    def frame_number(self, filename: str) -> int | None:
-        """Frame number parsed from a file name; ``None`` for files that are not frames."""
-
-    @abstractmethod
     def frame_name(self, sample: Sample, number: int) -> str:
         """File name of frame ``number`` in the release (used by ``synth``)."""
 
     @abstractmethod
     def write_sheet(self, samples: Sequence[Sample], path: Path) -> None:
         """Write ``samples`` as an annotation sheet in the release's own format."""
-
-    def digest(self, sheet: Path) -> str:
-        """sha256 of the annotation source, recorded in every store built from it."""
-        return file_sha256(sheet)
 
     def resolve(self, sample: Sample) -> tuple[Recipe, Sample, str]:
         """The recipe that reads ``sample``'s frames, the sample as it knows it, and the

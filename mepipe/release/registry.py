@@ -1,8 +1,9 @@
 """Where recipes are found: the built-in ones in ``mepipe.pipelines``, and plug-ins.
 
 A recipe is an instance of :class:`~mepipe.release.recipe.Recipe` (clips, for
-recognition) or of the long-video recipe of spotting, with the name it is asked for
-by (``name``) and its ``task``. Two sources name them:
+recognition) or of :class:`~mepipe.release.longvideo.LongVideoRecipe` (long videos, for
+spotting), both :class:`~mepipe.release.base.BaseRecipe`, with the name it is asked for
+by (``name``) and its ``task`` (:data:`TASKS`). Two sources name them:
 
 * **built-in**: every public module of the package ``mepipe.pipelines`` (the top-level
   ``pipelines/`` of a checkout, installed under that name) defines ``RECIPE``. They are
@@ -39,6 +40,7 @@ from typing import TypeVar, overload
 
 from mepipe._shared.text import one_line
 from mepipe.errors import UsageError
+from mepipe.release.base import TASKS
 from mepipe.release.plugins import path_key
 from mepipe.release.recipe import Recipe
 
@@ -48,9 +50,6 @@ __all__ = ["BUILT_IN", "ENTRY_POINT_GROUP", "TASKS", "get_recipe", "recipe_names
 ENTRY_POINT_GROUP = "mepipe.recipes"
 #: the package whose public modules are the built-in recipes
 BUILT_IN = "mepipe.pipelines"
-#: the tasks a recipe serves (its ``task`` attribute): clips for recognition
-#: (:class:`~mepipe.release.recipe.Recipe`), long videos for spotting
-TASKS = ("recognition", "spotting")
 
 R = TypeVar("R")
 

@@ -17,7 +17,7 @@ from mepipe.release.names import folded
 #: how far below ``--root`` folders are listed (the root itself is level 0)
 MAX_DEPTH = 4
 #: file name endings worth remembering while listing: annotation sheets
-SHEET_SUFFIXES = (".xlsx", ".xlsm", ".csv")
+SHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".csv")
 #: folders never worth descending into
 _SKIPPED = ("__MACOSX", "$RECYCLE.BIN", "System Volume Information")
 #: entries named in the error when nothing is found

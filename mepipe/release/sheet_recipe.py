@@ -11,11 +11,12 @@ are such subclasses, and so is a recipe in a lab's own package: register its ins
 in the entry-point group ``mepipe.recipes`` (:mod:`mepipe.release.registry`) and every
 command finds it by its ``name``. ``tests/test_extend_recipe.py`` is a worked example.
 
-What a subclass sets: the attributes of :class:`~mepipe.release.recipe.Recipe`
-(``name``, ``title``, ``color``, ``resolution``, ``fps``, ``class_sets``,
-``sheet_file``, ``frames_dirs``; ``synth_style``, ``face_width`` where the defaults do
-not fit), those of :class:`SheetRecipe` without a default (``sheet_globs``,
-``sheet_names``, ``layout``, ``columns``, ``frame_pattern``) and ``label_maps`` for its
+What a subclass sets: the attributes of :class:`~mepipe.release.base.BaseRecipe`
+(``name``, ``title``, ``color``, ``resolution``, ``fps``, ``sheet_file``,
+``sheet_globs``, ``frames_dirs``, ``frame_pattern``; ``face_width`` where the default
+does not fit) and of :class:`~mepipe.release.recipe.Recipe` (``class_sets``;
+``synth_style``), those of :class:`SheetRecipe` without a default (``sheet_names``,
+``layout``, ``columns``) and ``label_maps`` for its
 class sets; and the methods :meth:`~mepipe.release.recipe.Recipe.clip_dir` and
 :meth:`~mepipe.release.recipe.Recipe.frame_name`. The naming hooks (``subject_id``,
 ``subject_cell``, ``clip_id``, ``clip_cell``, ``emotion_cell``, ``extra_cells``) have
@@ -24,7 +25,6 @@ defaults that keep cells as they are.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -35,7 +35,6 @@ from mepipe.errors import UsageError
 from mepipe.release.au import au_text, certain_aus, parse_action_units, tokens_text
 from mepipe.release.labels import objective_class
 from mepipe.release.recipe import Recipe, Sample
-from mepipe.release.scan import MAX_DEPTH, Scan
 from mepipe.release.sheet import Table, cell_int, cell_text, normalise_name, read_table, write_table
 
 #: the fields every recipe maps to sheet columns
@@ -165,8 +164,6 @@ class SheetRecipe(Recipe):
     'positive'
     """
 
-    #: file-name patterns of version variants, searched in the root and one level down
-    sheet_globs: tuple[str, ...]
     #: worksheet titles to try first; the first is the title :meth:`write_sheet` uses
     sheet_names: tuple[str, ...]
     #: the header as the release writes it; ``None`` is a blank spacer column
@@ -177,18 +174,12 @@ class SheetRecipe(Recipe):
     preamble: tuple[tuple, ...] = ()
     #: class set -> emotion (lower case) -> class name; emotions absent are left out
     label_maps: ClassVar[Mapping[str, Mapping[str, str]]] = {}
-    #: file names of frames, matched whole; group 1 is the frame number
-    frame_pattern: re.Pattern
     #: header names of the action-unit column, when the sheet has one
     au_columns: tuple[str, ...] = ("Action Units", "AU", "AUs")
     #: header names of the objective-class column, when the sheet has one
     objective_columns: tuple[str, ...] = ("Objective Classes", "Objective Class")
     #: known errors of the published sheets, fixed where a row still holds them (docs/errata.md)
     errata: tuple[Erratum, ...] = ()
-
-    def frame_number(self, filename: str) -> int | None:
-        match = self.frame_pattern.fullmatch(filename)
-        return int(match.group(1)) if match else None
 
     # ---- dataset-specific naming (override) -------------------------------------------
 
@@ -214,23 +205,6 @@ class SheetRecipe(Recipe):
         return {}
 
     # ---- Recipe interface -------------------------------------------------------------
-
-    def find_sheet(self, root: Path, scanned: Scan | None = None) -> Path:
-        root = Path(root)
-        hint = f"make one with `mepipe synth --dataset {self.name} --out {root}`"
-        if not root.is_dir():
-            raise UsageError(f"no {self.title} release at {root}: not a folder; {hint}")
-        if (root / self.sheet_file).is_file():
-            return root / self.sheet_file
-        scanned = scanned if scanned is not None else Scan(root)
-        for pattern in self.sheet_globs:
-            found = scanned.find_files([pattern])
-            if found:
-                return found[0]
-        looked = " or ".join(dict.fromkeys([self.sheet_file, *self.sheet_globs]))
-        raise UsageError(
-            f"no {self.title} release at {root}: expected {looked} in it or up to {MAX_DEPTH} folders below; {hint}"
-        )
 
     def read(self, sheet: Path, classes: str = "raw", *, objective_sheet: Path | None = None) -> list[Sample]:
         self.check_classes(classes)
