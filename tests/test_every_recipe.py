@@ -17,12 +17,11 @@ from pathlib import Path
 import pytest
 
 from mepipe.build import build
-from mepipe.dataset import open_dataset
+from mepipe.dataset import open_dataset, open_spotting
+from mepipe.engine.spotting import SpotSettings
 from mepipe.release import LongVideoRecipe, get_recipe, recipe_names, recipe_task
 from mepipe.release.check import check_release, release_samples
 from mepipe.release.longcheck import check_long_release, release_intervals
-from mepipe.spot import SpotSettings, build_recipe
-from mepipe.spot.read import open_spotting
 from mepipe.synth import synthesize
 from mepipe.synth.longvideo import PER_TYPE, synthesize_long
 
@@ -43,17 +42,6 @@ def video_frames(recipe: LongVideoRecipe) -> int:
     :data:`~mepipe.synth.longvideo.PER_TYPE` micro- and macro-expressions of the sheet's
     lengths need (gaps take 30 %, as ``synth`` plans them)."""
     return max(VIDEO_FRAMES, math.ceil(2 * PER_TYPE * max(recipe.durations["micro"][1], 3) / 0.7))
-
-
-def build_and_open_spotting(name: str, root: Path, out: Path):
-    """The spotting store of the release at ``root``, built and opened: the one step of
-    this test that differs by task (to become ``mepipe.build.build(name, root, out)``
-    once it builds spotting stores too)."""
-    summary = build_recipe(
-        get_recipe(name, LongVideoRecipe), root, out, SPOT_SETTINGS, scheduler="sync", progress=False
-    )
-    assert summary.ok, summary.format()
-    return open_spotting(str(out))
 
 
 @pytest.mark.parametrize("name", recipe_names())
@@ -110,7 +98,11 @@ def long_videos(name: str, tmp_path: Path) -> None:
     assert [v.video for v in checked.videos] == [v.name for v in recipe.videos(root)]
     assert [i.name for i in checked.intervals] == [i.name for i in intervals]
 
-    dataset = build_and_open_spotting(name, root, tmp_path / f"{name}.zarr")
+    store = str(tmp_path / f"{name}.zarr")
+    summary = build(name, root, store, settings=SPOT_SETTINGS, scheduler="sync", progress=False)
+    assert summary.ok, summary.format()
+    dataset = open_spotting(store)
+    assert dataset.attrs["settings"]["method"] == "dis"
     assert list(dataset["video"].values) == [v.video for v in checked.videos]
     stored = dataset.attrs["intervals"]
     assert [(i.video, i.type, i.onset, i.offset) for i in stored] == [
