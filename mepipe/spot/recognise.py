@@ -46,6 +46,7 @@ from mepipe.release.longvideo import Interval, LongVideoRecipe, Video
 from mepipe.release.recipe import Sample
 from mepipe.spot.evaluate import Evaluation, Truth, evaluate, metrics
 from mepipe.spot.read import open_spotting_store
+from mepipe.spot.registry import DEFAULT_SPOTTER
 from mepipe.spot.strs import CLASSES, StrsScore, strs
 from mepipe.train.defaults import RECOGNISE_SIZE, RECOGNISE_TRAINING
 
@@ -484,6 +485,7 @@ def spot_recognise(
     clip_classes: str = "megc2019",
     seed: int = 0,
     pred_source: str = "predictions",
+    spotter: str = DEFAULT_SPOTTER,
     progress: bool = False,
 ) -> SpotRecognition:
     """Spot-then-recognise a spotting store's videos, leave one subject out, and score STRS.
@@ -498,8 +500,8 @@ def spot_recognise(
     release : str or Path
         The release the store was built from: the frames clips are cut from.
     predictions : sequence of Interval, optional
-        Spotted intervals (``mepipe spot``'s, another spotter's); default: the baseline
-        spotter under leave-one-subject-out (:func:`mepipe.spot.baseline.spot_loso`).
+        Spotted intervals (``mepipe spot``'s, another spotter's); default: ``spotter``'s,
+        leave one subject out.
     options : TrainOptions, optional
         The training run; default :data:`TRAINING` (small, CPU).
     size : int
@@ -512,6 +514,9 @@ def spot_recognise(
         The training seed.
     pred_source : str
         The predictions' file, for messages.
+    spotter : str
+        Without ``predictions``: the registered spotter (:mod:`mepipe.spot.registry`) that
+        spots the store, with its default options.
     progress : bool
         Bars for the clips cut and each fold's training, on stderr.
 
@@ -521,8 +526,8 @@ def spot_recognise(
         A prediction naming a video the store does not hold (naming the row), a store
         video the release lacks.
     """
-    from mepipe.spot.baseline import spot_loso, store_videos
     from mepipe.spot.evaluate import truth_intervals
+    from mepipe.spot.registry import get_spotter
     from mepipe.spot.store import read_intervals
     from mepipe.train.run import training_options
 
@@ -530,9 +535,8 @@ def spot_recognise(
     truth: Truth = truth_intervals(store)
     subjects = store_subjects(store)
     if predictions is None:
-        built, _ = store_videos(store)
-        predictions = spot_loso(built).spans
-        pred_source = "the baseline spotter"
+        predictions = get_spotter(spotter).spot(Path(store)).spans
+        pred_source = f"the {spotter} spotter"
     for k, pred in enumerate(predictions):
         if pred.video not in subjects:
             named = f"{pred_source}: row {pred.row}" if pred.row else f"{pred_source}: prediction {k + 1}"
