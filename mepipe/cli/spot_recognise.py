@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from mepipe.errors import UsageError
+from mepipe.release.labels import MEGC2019_SET
 from mepipe.release.registry import recipe_names
 from mepipe.spot.registry import DEFAULT_SPOTTER
 from mepipe.train.defaults import RECOGNISE_SIZE as SIZE
@@ -27,7 +28,7 @@ def _check_out(path: Path, option: str) -> None:
     "--dataset",
     required=True,
     type=click.Choice(recipe_names()),
-    help="The long-video recipe the store was built with (casme_sq, samm_lv, casme3_lv).",
+    help="The long-video (spotting) recipe the store was built with.",
 )
 @click.option(
     "--release",
@@ -67,7 +68,7 @@ def _check_out(path: Path, option: str) -> None:
 )
 @click.option(
     "--clip-classes",
-    default="megc2019",
+    default=MEGC2019_SET,
     show_default=True,
     help="With --clips: the store's class set that gives negative, positive, surprise.",
 )

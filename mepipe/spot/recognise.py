@@ -42,6 +42,7 @@ from mepipe.engine.config import BuildConfig
 from mepipe.engine.stages import Clip, frames_needed, place_clip, pool_clip
 from mepipe.errors import MepipeError, SampleError, UsageError
 from mepipe.release import frames
+from mepipe.release.labels import MEGC2019_SET
 from mepipe.release.longvideo import Interval, LongVideoRecipe, Video
 from mepipe.release.recipe import Sample
 from mepipe.spot.evaluate import Evaluation, Truth, evaluate, metrics
@@ -272,7 +273,7 @@ def _spot_id(span: Interval, index: int) -> str:
     return f"{span.video}/{span.onset}-{span.offset} (prediction {index + 1})"
 
 
-def store_clips(path: str | Path, classes: str = "megc2019", model: str | None = None) -> tuple[Clips, BuildConfig]:
+def store_clips(path: str | Path, classes: str = MEGC2019_SET, model: str | None = None) -> tuple[Clips, BuildConfig]:
     """The samples of a clip store (``mepipe build``) as training clips, in the three MEGC
     classes, with the build options the store was made with (spotted intervals are cut with
     them, so both sides' inputs are made alike; only the arrays ``model`` eats).
@@ -482,7 +483,7 @@ def spot_recognise(
     options: TrainOptions | None = None,
     size: int = SIZE,
     clips: str | Path | None = None,
-    clip_classes: str = "megc2019",
+    clip_classes: str = MEGC2019_SET,
     seed: int = 0,
     pred_source: str = "predictions",
     spotter: str = DEFAULT_SPOTTER,
