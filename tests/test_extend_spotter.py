@@ -114,3 +114,9 @@ def test_its_options_are_checked_and_the_help_lists_it(installed, store, tmp_pat
         )
         assert result.exit_code != 0 and message in result.output, result.output
         assert not (tmp_path / "p.csv").exists()
+
+
+def test_the_docs_show_this_spotter():
+    text = (ROOT / "docs" / "extending.md").read_text(encoding="utf-8").split("## A spotter", 1)[1]
+    shown = text.split("```python\n", 1)[1].split("```", 1)[0]
+    assert shown.strip() in TOPFRAME

@@ -157,8 +157,8 @@ class Spotter:
     options : tuple of SpotOption
         The keywords :meth:`spot` takes beyond ``progress``.
 
-    Example
-    -------
+    Examples
+    --------
     A spotter that marks each video's first ten frames as a micro-expression::
 
         class FirstFrames(Spotter):
