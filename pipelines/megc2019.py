@@ -51,6 +51,8 @@ class Megc2019(CompositeRecipe):
     frames_dirs = ()
     class_sets: ClassVar[Mapping[str, tuple[str, ...]]] = {"megc2019": MEGC2019_CLASSES}
     parts = PARTS
+    # its SMIC member annotates no apex (--smic-apex)
+    unannotated_apex = True
 
     def listed(self, subjects: int, clips_per_subject: int) -> dict[str, list[tuple[str, str, str]]]:
         """Member -> ``(subject, clip, label)`` of listed samples: the first ``subjects``

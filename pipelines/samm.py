@@ -149,6 +149,10 @@ class Samm(SheetRecipe):
         text = cell_text(cell)
         return text.zfill(3) if text.isdigit() else text
 
+    def megc_subject(self, subject: str) -> str:
+        # the list drops the folders' leading zeros (006 -> 6)
+        return str(int(subject)) if subject.isdigit() else subject
+
     def emotion_cell(self, emotion: str) -> str:
         return emotion.capitalize()
 

@@ -79,6 +79,8 @@ class Smic(Recipe):
     registered_dirs = ("SMIC_all_cropped/HS",)
     class_sets: ClassVar[Mapping[str, tuple[str, ...]]] = {"3": _THREE, "megc2019": MEGC2019_CLASSES}
     megc_dataset = "smic"
+    # the release gives onset and offset only: --smic-apex chooses how the apex is taken
+    unannotated_apex = True
     synth_style = SynthStyle(subject="s{n}", clip="{subject}_{emotion_name:.2}_{index:02d}", onsets=(1000, 90000))
 
     def subject_id(self, cell: Any) -> str:

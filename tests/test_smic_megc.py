@@ -91,7 +91,7 @@ def test_smic_synth_samples_check_build_round_trip(tmp_path):
         )
         assert onset < apex <= offset
     assert (group["apex_index"][:] != middle).any()
-    with pytest.raises(UsageError, match="--smic-apex applies to --dataset smic or megc2019, not casme2"):
+    with pytest.raises(UsageError, match="--smic-apex applies to --dataset megc2019 or smic, not casme2"):
         BuildConfig(dataset="casme2", smic_apex="middle")
 
 

@@ -4,12 +4,14 @@ spotting store) and ``spot-eval`` (score predicted intervals)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
-from mepipe.errors import UsageError, require
+from mepipe.errors import UsageError
+from mepipe.spot.registry import DEFAULT_SPOTTER
 
-from .options import quiet_option
+from .options import ListingOption, quiet_option, registered_spotters
 
 
 @click.command("spot-eval")
@@ -71,8 +73,15 @@ def spot_eval(truth: Path, pred: Path, out: Path, with_strs: bool) -> None:
 MAX_LISTED = 20
 
 
-#: the spotters ``mepipe spot --spotter`` runs: the baseline, and the registry's spotting models
-SPOTTERS = ("baseline", "softnet")
+def spotter_options(spotter: Any, given: dict[str, object], extra: tuple[str, ...]) -> dict[str, Any]:
+    """The options ``spotter`` runs with: ``given`` (the shorthands given, as ``--epochs``)
+    and each ``--option NAME=VALUE``, checked against those it declares."""
+    for item in extra:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise UsageError(f"--option takes NAME=VALUE, not {item!r}")
+        given[name.strip()] = value.strip()
+    return dict(spotter.parse_options(given))
 
 
 @click.command("spot")
@@ -80,60 +89,64 @@ SPOTTERS = ("baseline", "softnet")
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="The predictions CSV to write.")
 @click.option(
     "--spotter",
-    type=click.Choice(SPOTTERS),
-    default="baseline",
+    cls=ListingOption,
+    listing=registered_spotters,
+    default=DEFAULT_SPOTTER,
     show_default=True,
-    help="baseline: thresholded peaks of the facial cells' displacement, macro then micro; "
-    "softnet: SOFTNet trained on the other subjects' windows (needs PyTorch).",
+    help="A registered spotter (mepipe.spot.registry; a package adds its own in the group mepipe.spotters).",
 )
 @click.option(
-    "--epochs", type=click.IntRange(min=1), default=10, show_default=True, help="softnet: passes over the windows."
+    "--epochs", type=click.IntRange(min=1), default=None, help="For a spotter that trains: passes over the windows."
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="softnet: initial weights and sampling.")
+@click.option("--seed", type=int, default=None, help="For a spotter that trains: initial weights and sampling.")
+@click.option(
+    "--option",
+    "extra",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="An option the spotter declares (repeatable); --epochs N is --option epochs=N.",
+)
 @quiet_option
-def spot(store: Path, out: Path, spotter: str, epochs: int, seed: int, quiet: bool) -> None:
+def spot(
+    store: Path, out: Path, spotter: str, epochs: int | None, seed: int | None, extra: tuple[str, ...], quiet: bool
+) -> None:
     """Spot every video of a spotting STORE, leave one subject out.
 
-    The baseline spots each subject's videos with settings chosen on the other subjects
-    only (nested leave-one-subject-out; fixed defaults with fewer than 3 of them).
-    softnet trains SOFTNet per type on the other subjects' windows and spots the held-out
-    subject's videos from its scores (SOFTNet's p = 0.55, nothing tuned). Writes
-    video,type,onset,offset in the release's frame numbers; score it with
+    Each subject's videos are spotted by the chosen spotter without that subject's
+    intervals. The baseline spots each subject's videos with settings chosen on the
+    other subjects only (nested leave-one-subject-out; fixed defaults with fewer than 3
+    of them). softnet trains SOFTNet per type on the other subjects' windows and spots
+    the held-out subject's videos from its scores (SOFTNet's p = 0.55, nothing tuned).
+    Writes video,type,onset,offset in the release's frame numbers; score it with
     mepipe spot-eval --truth STORE --pred OUT.
     """
-    if spotter != "baseline":
-        require("torch", "PyTorch", f"mepipe spot --spotter {spotter}", "train")
-    from mepipe.spot.baseline import MIN_TUNING_SUBJECTS, spot_loso, store_videos
+    from mepipe.spot.registry import get_spotter
+
+    chosen = get_spotter(spotter)
+    shorthands: dict[str, object] = {
+        name: value for name, value in (("epochs", epochs), ("seed", seed)) if value is not None
+    }
+    options = spotter_options(chosen, shorthands, extra)
+    chosen.check_needs(f"mepipe spot --spotter {spotter}")
+    from mepipe.spot.baseline import store_videos
     from mepipe.spot.evaluate import write_spans
 
-    videos, left_out = store_videos(store)
+    videos, left_out = store_videos(store, flow=False)
     for name, why in list(left_out.items())[:MAX_LISTED]:
         click.echo(f"mepipe: left out {name}: {why}", err=True)
     if len(left_out) > MAX_LISTED:
         click.echo(f"mepipe: ... and {len(left_out) - MAX_LISTED} more", err=True)
     if not videos:
         raise UsageError(f"{store}: no video built to spot")
-    if spotter == "baseline":
-        found = spot_loso(videos, progress=not quiet)
-        spans, subjects = found.spans, len(found.settings)
-        how = (
-            "settings by nested leave-one-subject-out"
-            if subjects - 1 >= MIN_TUNING_SUBJECTS
-            else "settings by fixed defaults (too few subjects)"
-        )
-    else:
-        from mepipe.spot.learned import LearnedSettings, spot_learned
-
-        learned = spot_learned(store, LearnedSettings(epochs=epochs, seed=seed, model=spotter), progress=not quiet)
-        spans, subjects = learned.spans, len(learned.trained_on)
-        how = f"{spotter} trained without each subject"
-        for subject, missing in learned.untrained.items():
-            click.echo(f"mepipe: {subject}: no {' or '.join(missing)} interval to train on, none spotted", err=True)
+    found = chosen.spot(store, progress=not quiet, **options)
+    for note in found.notes:
+        click.echo(f"mepipe: {note}", err=True)
+    spans = found.spans
     write_spans(spans, out)
     kinds = {kind: sum(s.type == kind for s in spans) for kind in ("micro", "macro")}
     click.echo(
         f"spotted {kinds['micro']} micro and {kinds['macro']} macro intervals in {len(videos)} videos of "
-        f"{subjects} subjects, {how}; {len(left_out)} left out; predictions in {out}"
+        f"{found.subjects} subjects, {found.how}; {len(left_out)} left out; predictions in {out}"
     )
 
 

@@ -7,11 +7,13 @@ from pathlib import Path
 import click
 
 from mepipe.errors import UsageError
+from mepipe.release.labels import MEGC2019_SET
 from mepipe.release.registry import recipe_names
+from mepipe.spot.registry import DEFAULT_SPOTTER
 from mepipe.train.defaults import RECOGNISE_SIZE as SIZE
 from mepipe.train.defaults import RECOGNISE_TRAINING as TRAINING
 
-from .options import quiet_option
+from .options import ListingOption, quiet_option, registered_spotters
 
 
 def _check_out(path: Path, option: str) -> None:
@@ -26,7 +28,7 @@ def _check_out(path: Path, option: str) -> None:
     "--dataset",
     required=True,
     type=click.Choice(recipe_names()),
-    help="The long-video recipe the store was built with (casme_sq, samm_lv, casme3_lv).",
+    help="The long-video (spotting) recipe the store was built with.",
 )
 @click.option(
     "--release",
@@ -38,8 +40,16 @@ def _check_out(path: Path, option: str) -> None:
     "--pred",
     type=click.Path(path_type=Path),
     default=None,
-    help="Spotted intervals, a CSV video,type,onset,offset (mepipe spot's) [default: the baseline spotter, "
+    help="Spotted intervals, a CSV video,type,onset,offset (mepipe spot's) [default: --spotter's, "
     "leave one subject out].",
+)
+@click.option(
+    "--spotter",
+    cls=ListingOption,
+    listing=registered_spotters,
+    default=None,
+    help=f"Without --pred: the registered spotter that spots the store, with its default options "
+    f"[default: {DEFAULT_SPOTTER}].",
 )
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="The metrics JSON file to write.")
 @click.option(
@@ -58,7 +68,7 @@ def _check_out(path: Path, option: str) -> None:
 )
 @click.option(
     "--clip-classes",
-    default="megc2019",
+    default=MEGC2019_SET,
     show_default=True,
     help="With --clips: the store's class set that gives negative, positive, surprise.",
 )
@@ -104,6 +114,7 @@ def spot_recognise(
     dataset: str,
     release: Path,
     pred: Path | None,
+    spotter: str | None,
     out: Path,
     recognised: Path | None,
     clips: Path | None,
@@ -130,9 +141,15 @@ def spot_recognise(
     from mepipe.release.registry import get_recipe, recipe_task
     from mepipe.spot.evaluate import read_spans, write_metrics, write_spans
     from mepipe.spot.recognise import spot_recognise as run
+    from mepipe.spot.registry import get_spotter
     from mepipe.train.run import training_options
 
     _check_out(out, "--out")
+    if pred is not None and spotter is not None:
+        raise UsageError("--pred and --spotter: give the spotted intervals or the spotter that spots them, not both")
+    if pred is None:
+        spotter = spotter or DEFAULT_SPOTTER
+        get_spotter(spotter).check_needs(f"mepipe spot-recognise --spotter {spotter}")
     if recognised is not None:
         _check_out(recognised, "--recognised")
     options = training_options(model=model, epochs=epochs, batch=batch, lr=lr, width=width, device=device)
@@ -153,9 +170,10 @@ def spot_recognise(
         clip_classes=clip_classes,
         seed=seed,
         pred_source=str(pred) if pred is not None else "predictions",
+        spotter=spotter or DEFAULT_SPOTTER,
         progress=not quiet,
     )
-    record = result.record(truth=str(store), pred=str(pred) if pred is not None else "baseline spotter (LOSO)")
+    record = result.record(truth=str(store), pred=str(pred) if pred is not None else f"{spotter} spotter (LOSO)")
     if recognised is not None:
         write_spans(result.predictions, recognised)
     write_metrics(record, out)

@@ -7,6 +7,7 @@ command's options become one :class:`~mepipe.train.options.TrainOptions`.
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,12 +17,18 @@ import click
 from mepipe.errors import UsageError, require
 from mepipe.train.defaults import DEFAULT_EPOCHS, DEFAULT_MODEL, VARIANTS
 
-from .options import quiet_option
+from .options import ListingOption, quiet_option
 from .scheduling import Placement, dask_options, dask_scheduler
 from .store import protocol_option
 
-#: the built-in models, for --help (the registry, which needs PyTorch, may hold more)
-BUILT_IN = (*VARIANTS, "ststnet")
+
+def _registered_models() -> str:
+    """The model registry's recognition models, for ``--model``'s help (the registry needs PyTorch)."""
+    if importlib.util.find_spec("torch") is None:
+        return "(with PyTorch installed, this help lists them)"
+    from mepipe.train.models import model_names
+
+    return f"Registered: {', '.join(model_names())}."
 
 
 def _import_train() -> tuple[Callable[..., Any], Callable[..., Any], Callable[..., str], Callable[..., str]]:
@@ -85,9 +92,10 @@ def _store(store: str | None, store_option: str | None) -> str:
 )
 @click.option(
     "--model",
+    cls=ListingOption,
+    listing=_registered_models,
     default=None,
-    help=f"Model of mepipe.train.models, or several comma-separated for a comparison: {', '.join(BUILT_IN)} "
-    f"[default: {DEFAULT_MODEL}].",
+    help=f"Model of mepipe.train.models, or several comma-separated for a comparison [default: {DEFAULT_MODEL}].",
 )
 @click.option(
     "--variant",

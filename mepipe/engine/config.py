@@ -19,11 +19,29 @@ from mepipe.errors import MepipeError, UsageError
 from mepipe.imaging.align import window_fraction
 from mepipe.imaging.flow import FLOW_METHODS, recorded_method
 from mepipe.release.crops import CROPS
+from mepipe.release.registry import get_recipe, recipe_names
 
 SPANS = ("onset-apex", "onset-offset", "apex-offset")
 MOTION_REFERENCES = ("onset", "previous")
-#: ``--smic-apex`` choices (the default first; pipelines/smic.py) and the datasets holding SMIC
-SMIC_APEX, SMIC_DATASETS = ("motion", "middle"), ("smic", "megc2019")
+#: ``--smic-apex`` choices (the default first; pipelines/smic.py), for the recipes whose
+#: releases annotate no apex (:func:`unannotated_apex`)
+SMIC_APEX = ("motion", "middle")
+
+
+def unannotated_apex(dataset: str) -> bool:
+    """Whether the recipe ``dataset`` annotates no apex (``Recipe.unannotated_apex``: SMIC
+    and the composites holding it), so ``--smic-apex`` applies; ``False`` for a name no
+    recipe is registered under (a store's record from elsewhere)."""
+    try:
+        recipe = get_recipe(dataset, object)
+    except UsageError:
+        return False
+    return bool(getattr(recipe, "unannotated_apex", False))
+
+
+def _unannotated_apex_names() -> list[str]:
+    """The registered recipes ``--smic-apex`` applies to, for a message."""
+    return [name for name in recipe_names() if unannotated_apex(name)]
 
 
 def parse_arrays(arrays: str | Sequence[str]) -> tuple[str, ...]:
@@ -132,8 +150,10 @@ class BuildConfig:
         _check_types(self)
         if self.smic_apex not in SMIC_APEX:
             raise UsageError(f"--smic-apex must be one of {', '.join(SMIC_APEX)}, not {self.smic_apex!r}")
-        if self.smic_apex != SMIC_APEX[0] and self.dataset not in SMIC_DATASETS:
-            raise UsageError(f"--smic-apex applies to --dataset {' or '.join(SMIC_DATASETS)}, not {self.dataset}")
+        if self.smic_apex != SMIC_APEX[0] and not unannotated_apex(self.dataset):
+            raise UsageError(
+                f"--smic-apex applies to --dataset {' or '.join(_unannotated_apex_names())}, not {self.dataset}"
+            )
         object.__setattr__(self, "arrays", parse_arrays(self.arrays))
         if self.flow not in FLOW_METHODS:
             raise UsageError(f"--flow must be one of {', '.join(FLOW_METHODS)}, not {self.flow!r}")
@@ -212,7 +232,7 @@ class BuildConfig:
         """
         values = dict(attrs.get("config", {"dataset": "?"}))
         if "smic_apex" not in values:
-            values["smic_apex"] = "middle" if values.get("dataset") in SMIC_DATASETS else SMIC_APEX[0]
+            values["smic_apex"] = "middle" if unannotated_apex(str(values.get("dataset"))) else SMIC_APEX[0]
         recorded = attrs.get("flow") or {}
         if "flow" in values:
             method = recorded_method(values["flow"], recorded.get("parameters"))

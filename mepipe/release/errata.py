@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from mepipe.release.labels import MEGC2019_SET
 from mepipe.release.recipe import Recipe
 from mepipe.release.sheet import read_table
 from mepipe.release.sheet_recipe import SheetRecipe
@@ -67,7 +68,7 @@ def composite_lines(composite: Recipe, members: Sequence[tuple[SheetRecipe, Path
     ]
     for recipe, sheet in members:
         eligible = recipe.read(Path(sheet), "3")
-        listed = {(s.subject, s.clip) for s in recipe.read(Path(sheet), "megc2019")}
+        listed = {(s.subject, s.clip) for s in recipe.read(Path(sheet), MEGC2019_SET)}
         left = [s.sample_id for s in eligible if (s.subject, s.clip) not in listed]
         lines.append(
             f"| {recipe.name} | {Path(sheet).name} | {len(eligible)} | {len(listed)} | {', '.join(left) or 'none'} |"

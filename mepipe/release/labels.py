@@ -19,6 +19,9 @@ from mepipe.release.sheet import cell_text
 
 #: MEGC 2019 class names, in the order of the list's integer labels
 MEGC2019_CLASSES: tuple[str, ...] = ("negative", "positive", "surprise")
+#: the name of the class set of the official list's classes (a key of the recipes'
+#: ``class_sets``; the MEGC 2019 composite recipe has the same name)
+MEGC2019_SET = "megc2019"
 
 
 @cache

@@ -19,6 +19,12 @@ only when the import path changes (:func:`path_key`). Two groups, so that a buil
 imports a model's module (and PyTorch with it). A module that fails to import
 is a one-line :class:`~mepipe.errors.UsageError` naming the entry point and its
 distribution.
+
+Recipes and spotters are entry points of another kind, ``name = module:object`` naming the
+object itself (:data:`RECIPES`, :data:`SPOTTERS`); their registries list their built-ins
+and the group's entry points as :class:`Source` records (:func:`named_sources`) and load
+one when it is asked for (:func:`load_source`): a name claimed twice, or a plug-in that
+cannot be loaded, is a one-line error naming the entry point and its distribution.
 """
 
 from __future__ import annotations
@@ -26,6 +32,8 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from importlib import metadata
 
 from mepipe._shared.text import one_line
@@ -34,6 +42,8 @@ from mepipe.errors import UsageError
 #: the entry-point groups naming plug-in modules (``name = package.module``): array sets,
 #: models, the per-frame features of long-video builds
 ARRAYS, MODELS, SPOT_FEATURES = "mepipe.array_sets", "mepipe.models", "mepipe.spot_features"
+#: the entry-point groups naming plug-in objects (``name = package.module:object``): recipes, spotters
+RECIPES, SPOTTERS = "mepipe.recipes", "mepipe.spotters"
 
 #: the modules imported so far, and per group the import path last looked through (:func:`path_key`)
 _imported: set[str] = set()
@@ -82,9 +92,77 @@ def load_plugins(group: str) -> None:
         except Exception as exc:
             _imported.discard(module)
             _seen.pop(group, None)
-            dist = entry.dist
-            where = f" (distribution {dist.name} {dist.version})" if dist is not None else ""
             raise UsageError(
-                f"plug-in {entry.name} = {entry.value} of group {group}{where} cannot be imported: "
+                f"plug-in {entry.name} = {entry.value} of group {group}{_distribution(entry)} cannot be imported: "
                 f"{type(exc).__name__}: {one_line(exc)}"
             ) from exc
+
+
+def _distribution(entry: metadata.EntryPoint) -> str:
+    """`` (distribution NAME VERSION)`` of the distribution declaring ``entry``, for messages."""
+    dist = entry.dist
+    return f" (distribution {dist.name} {dist.version})" if dist is not None else ""
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where the object of one name comes from: ``origin`` names it in messages; ``load``
+    returns the object; ``plug_in``: from an entry point (a failure to load it is the
+    plug-in's, a one-line error; a built-in's is a bug, raised as it is); ``clash`` is set
+    when another source claims the name too."""
+
+    origin: str
+    load: Callable[[], object]
+    plug_in: bool
+    clash: str = ""
+
+
+def named_sources(
+    group: str, built_in: Mapping[str, Source], skip: Callable[[metadata.EntryPoint], bool] | None = None
+) -> dict[str, Source]:
+    """``built_in`` and the entry points of ``group`` by name, nothing imported; a name two
+    of them claim keeps its first source, marked with the other's ``clash``.
+
+    Parameters
+    ----------
+    group : str
+        :data:`RECIPES` or :data:`SPOTTERS`.
+    built_in : mapping
+        name -> the built-in's :class:`Source`.
+    skip : callable, optional
+        True for an entry point to pass over (mepipe's own registrations of its built-ins).
+    """
+    found = dict(built_in)
+    for entry in metadata.entry_points(group=group):
+        if skip is not None and skip(entry):
+            continue
+        source = Source(
+            f"the entry point {entry.name} = {entry.value} of group {group}{_distribution(entry)}", entry.load, True
+        )
+        if entry.name in found:
+            source = replace(found[entry.name], clash=found[entry.name].clash or source.origin)
+        found[entry.name] = source
+    return found
+
+
+def load_source(what: str, name: str, source: Source) -> object:
+    """The object ``source`` names, the ``what`` (``dataset recipe``, ``spotter``) called ``name``.
+
+    Raises
+    ------
+    UsageError
+        The name is claimed twice (naming both), or a plug-in cannot be loaded (naming its
+        entry point and distribution). A built-in's failure is raised as it is.
+    """
+    if source.clash:
+        raise UsageError(
+            f"{what} {name!r} is registered twice: {source.origin} and {source.clash}; rename or uninstall one"
+        )
+    try:
+        return source.load()
+    except Exception as exc:
+        if not source.plug_in:
+            raise
+        raise UsageError(
+            f"{what} {name!r} cannot be loaded from {source.origin}: {type(exc).__name__}: {one_line(exc)}"
+        ) from exc

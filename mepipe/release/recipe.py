@@ -151,6 +151,9 @@ class Recipe(BaseRecipe):
     megc_dataset: str | None = None
     #: recipe names of a composite's member datasets; empty for a single release
     parts: tuple[str, ...] = ()
+    #: the release (or a member of a composite) annotates no apex frame: the build estimates
+    #: it or takes the middle frame (``--smic-apex``, :func:`choose_apex`)
+    unannotated_apex: bool = False
 
     @abstractmethod
     def read(self, sheet: Path, classes: str = "raw", *, objective_sheet: Path | None = None) -> list[Sample]:
@@ -192,6 +195,11 @@ class Recipe(BaseRecipe):
     def subject_id(self, cell: Any) -> str:
         """Normalised subject id from a sheet cell (or a folder name, or the MEGC list)."""
         return cell_text(cell)
+
+    def megc_subject(self, subject: str) -> str:
+        """``subject`` as the official MEGC 2019 list spells it (what :meth:`subject_id`
+        reads back from the list): the id itself unless a recipe spells it otherwise."""
+        return subject
 
     def megc2019_label(self, sample: Sample) -> str | None:
         """The sample's class in the official MEGC 2019 list; ``None`` when it is not listed."""

@@ -32,89 +32,48 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
 from functools import cache, partial
-from importlib import metadata
 from typing import TypeVar, overload
 
-from mepipe._shared.text import one_line
 from mepipe.errors import UsageError
 from mepipe.release.base import TASKS
-from mepipe.release.plugins import path_key
+from mepipe.release.plugins import RECIPES, Source, load_source, named_sources, path_key
 from mepipe.release.recipe import Recipe
 
 __all__ = ["BUILT_IN", "ENTRY_POINT_GROUP", "TASKS", "get_recipe", "recipe_names", "recipe_task"]
 
 #: the entry-point group plug-in recipes are registered in
-ENTRY_POINT_GROUP = "mepipe.recipes"
+ENTRY_POINT_GROUP = RECIPES
 #: the package whose public modules are the built-in recipes
 BUILT_IN = "mepipe.pipelines"
 
 R = TypeVar("R")
 
 
-@dataclass(frozen=True)
-class _Source:
-    """Where the recipe of one name comes from: ``origin`` names it in messages; ``load``
-    returns the object; ``plug_in``: from an entry point (a failure to load it is the
-    plug-in's, a one-line error; a built-in's is a bug, raised as it is); ``clash`` is set
-    when another source claims the name too."""
-
-    origin: str
-    load: Callable[[], object]
-    plug_in: bool
-    clash: str = ""
-
-
 def _built_in(name: str) -> object:
     return importlib.import_module(f"{BUILT_IN}.{name}").RECIPE
 
 
-def _built_ins() -> dict[str, _Source]:
+def _built_ins() -> dict[str, Source]:
     package = importlib.import_module(BUILT_IN)
     names = sorted(m.name for m in pkgutil.iter_modules(package.__path__) if not m.name.startswith("_"))
-    return {name: _Source(f"the built-in recipe {BUILT_IN}.{name}", partial(_built_in, name), False) for name in names}
-
-
-def _entry_point_origin(entry: metadata.EntryPoint) -> str:
-    dist = entry.dist
-    where = f" (distribution {dist.name} {dist.version})" if dist is not None else ""
-    return f"the entry point {entry.name} = {entry.value} of group {ENTRY_POINT_GROUP}{where}"
+    return {name: Source(f"the built-in recipe {BUILT_IN}.{name}", partial(_built_in, name), False) for name in names}
 
 
 @cache
-def _sources(path: tuple[tuple[str, float], ...]) -> Mapping[str, _Source]:
+def _sources(path: tuple[tuple[str, float], ...]) -> Mapping[str, Source]:
     """Every recipe name and its source, for the import path ``path`` (its folders and their
     modification times: the key, so that a distribution installed or put on ``sys.path``
     while a process runs, a notebook's kernel, is seen at the next lookup)."""
-    found = _built_ins()
-    for entry in metadata.entry_points(group=ENTRY_POINT_GROUP):
-        if entry.module.startswith(f"{BUILT_IN}."):
-            # mepipe's registration of its own recipes: the listing above is the one that
-            # matches the code this process imports (an installed mepipe may be another)
-            continue
-        source = _Source(_entry_point_origin(entry), entry.load, True)
-        if entry.name in found:
-            source = replace(found[entry.name], clash=found[entry.name].clash or source.origin)
-        found[entry.name] = source
-    return found
+    # mepipe's registrations of its own recipes are passed over: the listing is the one that
+    # matches the code this process imports (an installed mepipe may be another)
+    return named_sources(ENTRY_POINT_GROUP, _built_ins(), skip=lambda entry: entry.module.startswith(f"{BUILT_IN}."))
 
 
 @cache
-def _load(name: str, source: _Source) -> object:
-    if source.clash:
-        raise UsageError(
-            f"dataset recipe {name!r} is registered twice: {source.origin} and {source.clash}; rename or uninstall one"
-        )
-    try:
-        recipe = source.load()
-    except Exception as exc:
-        if not source.plug_in:
-            raise
-        raise UsageError(
-            f"dataset recipe {name!r} cannot be loaded from {source.origin}: {type(exc).__name__}: {one_line(exc)}"
-        ) from exc
+def _load(name: str, source: Source) -> object:
+    recipe = load_source("dataset recipe", name, source)
     task = getattr(recipe, "task", None)
     if task not in TASKS or getattr(recipe, "name", None) != name:
         what = f"{type(recipe).__name__} with name {getattr(recipe, 'name', None)!r} and task {task!r}"
@@ -126,7 +85,7 @@ def _load(name: str, source: _Source) -> object:
     return recipe
 
 
-def _registry() -> Mapping[str, _Source]:
+def _registry() -> Mapping[str, Source]:
     return _sources(path_key())
 
 
@@ -204,7 +163,7 @@ def get_recipe(name: str, kind: type[object] = Recipe) -> object:
     return recipe
 
 
-def _names_of(kind: type[object], sources: Mapping[str, _Source]) -> list[str]:
+def _names_of(kind: type[object], sources: Mapping[str, Source]) -> list[str]:
     """The names whose recipes are ``kind``s (for a message: loads every recipe that loads)."""
     names = []
     for name, source in sorted(sources.items()):

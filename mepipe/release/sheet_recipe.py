@@ -33,7 +33,7 @@ from typing import Any, ClassVar
 from mepipe._shared.text import join_repairs
 from mepipe.errors import UsageError
 from mepipe.release.au import au_text, certain_aus, parse_action_units, tokens_text
-from mepipe.release.labels import objective_class
+from mepipe.release.labels import MEGC2019_SET, objective_class
 from mepipe.release.recipe import Recipe, Sample
 from mepipe.release.sheet import Table, cell_int, cell_text, normalise_name, read_table, write_table
 
@@ -224,7 +224,7 @@ class SheetRecipe(Recipe):
         self.check_classes(classes)
         if classes == "raw":
             return sample.emotion
-        if classes == "megc2019":
+        if classes == MEGC2019_SET:
             return self.megc2019_label(sample)
         if classes == "objective":
             return sample.objective_class or None

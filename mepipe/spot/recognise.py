@@ -42,9 +42,11 @@ from mepipe.engine.config import BuildConfig
 from mepipe.engine.stages import Clip, frames_needed, place_clip, pool_clip
 from mepipe.errors import MepipeError, SampleError, UsageError
 from mepipe.release import frames
+from mepipe.release.labels import MEGC2019_SET
 from mepipe.release.longvideo import Interval, LongVideoRecipe, Video
 from mepipe.release.recipe import Sample
 from mepipe.spot.evaluate import Evaluation, Truth, evaluate, metrics
+from mepipe.spot.registry import DEFAULT_SPOTTER
 from mepipe.spot.strs import CLASSES, StrsScore, strs
 from mepipe.store.spotting import open_spotting_store
 from mepipe.train.defaults import RECOGNISE_SIZE, RECOGNISE_TRAINING
@@ -271,7 +273,7 @@ def _spot_id(span: Interval, index: int) -> str:
     return f"{span.video}/{span.onset}-{span.offset} (prediction {index + 1})"
 
 
-def store_clips(path: str | Path, classes: str = "megc2019", model: str | None = None) -> tuple[Clips, BuildConfig]:
+def store_clips(path: str | Path, classes: str = MEGC2019_SET, model: str | None = None) -> tuple[Clips, BuildConfig]:
     """The samples of a clip store (``mepipe build``) as training clips, in the three MEGC
     classes, with the build options the store was made with (spotted intervals are cut with
     them, so both sides' inputs are made alike; only the arrays ``model`` eats).
@@ -481,9 +483,10 @@ def spot_recognise(
     options: TrainOptions | None = None,
     size: int = SIZE,
     clips: str | Path | None = None,
-    clip_classes: str = "megc2019",
+    clip_classes: str = MEGC2019_SET,
     seed: int = 0,
     pred_source: str = "predictions",
+    spotter: str = DEFAULT_SPOTTER,
     progress: bool = False,
 ) -> SpotRecognition:
     """Spot-then-recognise a spotting store's videos, leave one subject out, and score STRS.
@@ -498,8 +501,8 @@ def spot_recognise(
     release : str or Path
         The release the store was built from: the frames clips are cut from.
     predictions : sequence of Interval, optional
-        Spotted intervals (``mepipe spot``'s, another spotter's); default: the baseline
-        spotter under leave-one-subject-out (:func:`mepipe.spot.baseline.spot_loso`).
+        Spotted intervals (``mepipe spot``'s, another spotter's); default: ``spotter``'s,
+        leave one subject out.
     options : TrainOptions, optional
         The training run; default :data:`TRAINING` (small, CPU).
     size : int
@@ -512,6 +515,9 @@ def spot_recognise(
         The training seed.
     pred_source : str
         The predictions' file, for messages.
+    spotter : str
+        Without ``predictions``: the registered spotter (:mod:`mepipe.spot.registry`) that
+        spots the store, with its default options.
     progress : bool
         Bars for the clips cut and each fold's training, on stderr.
 
@@ -521,8 +527,8 @@ def spot_recognise(
         A prediction naming a video the store does not hold (naming the row), a store
         video the release lacks.
     """
-    from mepipe.spot.baseline import spot_loso, store_videos
     from mepipe.spot.evaluate import truth_intervals
+    from mepipe.spot.registry import get_spotter
     from mepipe.store.spotting import read_intervals
     from mepipe.train.run import training_options
 
@@ -530,9 +536,8 @@ def spot_recognise(
     truth: Truth = truth_intervals(store)
     subjects = store_subjects(store)
     if predictions is None:
-        built, _ = store_videos(store)
-        predictions = spot_loso(built).spans
-        pred_source = "the baseline spotter"
+        predictions = get_spotter(spotter).spot(Path(store)).spans
+        pred_source = f"the {spotter} spotter"
     for k, pred in enumerate(predictions):
         if pred.video not in subjects:
             named = f"{pred_source}: row {pred.row}" if pred.row else f"{pred_source}: prediction {k + 1}"

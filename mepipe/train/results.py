@@ -90,7 +90,7 @@ def write_megc_log(rows: list[dict], data: StoreData, path: Path) -> Path:
             if row["seed"] != first:
                 continue
             dataset, subject, clip = str(row["sample_id"]).split("/", 2)
-            spelled = str(int(subject)) if dataset == "samm" and subject.isdigit() else subject
+            spelled = get_recipe(dataset).megc_subject(subject)
             writer.writerow([dataset, spelled, clip, place[row["true"]], place[row["pred"]]])
     return path
 
