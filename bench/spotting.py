@@ -13,7 +13,7 @@ raise and a smile. On the same frames, in the same run, with ``cv2.setNumThreads
   nose motion subtracted, the eyes masked, the 42 x 42 x 3 regions (the post-flow steps
   are mepipe's functions, the same in both: they cost under 1 % and keep the comparison
   about the flow);
-* **mepipe**, :func:`mepipe.spot.face_track` then
+* **mepipe**, :func:`mepipe.imaging.track.face_track` then
   :func:`mepipe.engine.spotting.chunk_rows`: the face rechecked every second on reduced
   JPEG decodes, SOFTNet's cut of each frame, warm-started TV-L1 inside blocks of 128
   pairs where the face moves, OpenCV's defaults where it is still (``engine.STILL``).
