@@ -186,8 +186,10 @@ def build(dataset: str, root: str | Path, out: str, **options: Any) -> BuildSumm
     Parameters
     ----------
     dataset : str
-        A registered recipe's name (:func:`mepipe.release.recipe_names`): clip recipes
-        (``recognition``) and long-video ones (``spotting``).
+        A registered recipe's name (:func:`mepipe.release.recipe_names`): the clip
+        recipes (``recognition``) ``casme2``, ``casme3``, ``dfme``, ``megc2019``, ``mmew``,
+        ``samm``, ``smic``; the long-video ones (``spotting``) ``casme_sq``,
+        ``casme3_lv``, ``samm_lv``; or a plug-in's.
     root : path
         The release folder, or a folder above it.
     out : str

@@ -108,3 +108,13 @@ def long_videos(name: str, tmp_path: Path) -> None:
     assert [(i.video, i.type, i.onset, i.offset) for i in stored] == [
         (i.video, i.type, i.onset, i.offset) for i in intervals
     ]
+
+
+def test_the_build_api_page_names_every_built_in_recipe():
+    # the API reference is made from build()'s docstring: a recipe added to pipelines/
+    # is named there too
+    from mepipe.release.registry import BUILT_IN
+
+    built_in = [name for name in recipe_names() if get_recipe(name, object).__module__.startswith(BUILT_IN)]
+    missing = [name for name in built_in if f"``{name}``" not in (build.__doc__ or "")]
+    assert built_in and not missing

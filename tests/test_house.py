@@ -295,3 +295,9 @@ def test_old_store_layout_still_opens_and_resumes(release, tmp_path):
         "mdmd",
         "motion",
     ]
+
+
+def test_the_extending_page_shows_the_feature_module_this_test_installs():
+    text = (ROOT / "docs" / "extending.md").read_text(encoding="utf-8").split("## A per-frame feature", 1)[1]
+    block = text.split("```python\n", 1)[1].split("```", 1)[0]
+    assert block.strip() == FEATURE_MODULE.strip()

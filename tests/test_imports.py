@@ -246,3 +246,11 @@ def test_imports_are_read_as_written(tmp_path, monkeypatch, source, expected):
     path.write_text(source)
     monkeypatch.setitem(MODULES, "mepipe.probe", path)
     assert imports_of("mepipe.probe")[0] == expected
+
+
+def test_the_development_page_shows_the_layers_the_contract_checks():
+    # docs/development.md's table, row by row: the layer's rooms, top first
+    text = (ROOT / "docs" / "development.md").read_text()
+    rows = [line.strip() for line in text.splitlines() if line.strip().startswith("| ") and "`" in line]
+    table = [{room.strip("` ") for room in row.split("|")[2].split(",")} for row in rows]
+    assert table == LAYERS
