@@ -45,11 +45,13 @@ level's size and reused, as views, at every level; nothing is allocated per iter
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import cv2
 import numpy as np
 from numba import njit
+
+from mepipe.errors import MepipeError
 
 #: the implementation's name and version, recorded with a flow it made (bump the version
 #: whenever the numbers it produces change)
@@ -78,14 +80,15 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
-class TVL1Error(ValueError):
-    """Bad input to the solver (frames or parameters), one line naming what is wrong."""
+class TVL1Error(MepipeError, ValueError):
+    """Bad input to the solver (frames or parameters), one line naming what is wrong; a
+    ``ValueError`` too, as OpenCV's solver's bad input was for callers."""
 
 
 # --- the kernels ------------------------------------------------------------------------
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def _centered_gradient(src: np.ndarray, dx: np.ndarray, dy: np.ndarray) -> None:
     """OpenCV's ``centeredGradient``: half central differences inside, half one-sided ones
     on the border rows and columns (float32, ``0.5f * (a - b)``)."""
@@ -101,7 +104,7 @@ def _centered_gradient(src: np.ndarray, dx: np.ndarray, dy: np.ndarray) -> None:
             dy[y, x] = half * (src[down, x] - src[up, x])
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def _flow_map(u1: np.ndarray, u2: np.ndarray, map1: np.ndarray, map2: np.ndarray) -> None:
     """The sample positions of the warp: ``(x + u1, y + u2)`` in float32 (``buildFlowMap``)."""
     rows, cols = u1.shape
@@ -112,7 +115,7 @@ def _flow_map(u1: np.ndarray, u2: np.ndarray, map1: np.ndarray, map2: np.ndarray
             map2[y, x] = fy + u2[y, x]
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def _grad_rho(
     i0: np.ndarray,
     i1w: np.ndarray,
@@ -164,7 +167,7 @@ def _primal(
     return v1 + theta * div1, v2 + theta * div2
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def _iterate(
     i1wx: np.ndarray,
     i1wy: np.ndarray,
@@ -537,7 +540,7 @@ class DualTVL1:
     :func:`mepipe.imaging.flow.solver` for the ``tvl1`` methods. Holds no buffers between
     calls, so one object may be shared between threads."""
 
-    _SETTERS = {
+    _SETTERS: ClassVar[dict[str, str]] = {
         "Tau": "tau",
         "Lambda": "lambda",
         "Theta": "theta",
@@ -570,11 +573,4 @@ class DualTVL1:
     def calc(self, first: np.ndarray, second: np.ndarray, flow: np.ndarray | None = None) -> np.ndarray:
         """The flow from ``first`` to ``second``; ``flow`` is the initial flow when
         ``useInitialFlow`` is set (and ignored otherwise, as OpenCV ignores it)."""
-        initial = flow if self.params["useInitialFlow"] else None
-        return dual_tvl1(
-            first,
-            second,
-            {k: v for k, v in self.params.items() if k != "useInitialFlow"}
-            | {"useInitialFlow": initial is not None and self.params["useInitialFlow"]},
-            initial,
-        )
+        return dual_tvl1(first, second, self.params, flow if self.params["useInitialFlow"] else None)
