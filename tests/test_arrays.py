@@ -208,7 +208,7 @@ def test_default_flow_of_a_store_is_opencvs_default_tvl1(casme2_store, casme2_re
     shutil.copytree(casme2_store, store)
     build("casme2", casme2_release, str(store), size=64, progress=False, arrays=FLOW)
     group = zarr.open_group(str(store), mode="r")
-    assert group.attrs["mepipe"]["flow"] == {"method": "tvl1", "parameters": flow.TVL1_OPENCV_DEFAULTS}
+    assert group.attrs["mepipe"]["flow"] == {"method": "tvl1", "parameters": flow.flow_parameters("tvl1")}
     opencv = cv2.optflow.DualTVL1OpticalFlow_create()
     for index in range(group["status"].shape[0]):
         gray = [cv2.cvtColor(group[name][index], cv2.COLOR_RGB2GRAY) for name in ("onset", "apex")]

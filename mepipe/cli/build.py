@@ -74,8 +74,9 @@ def _default_root(dataset: str) -> Path:
     type=click.Choice(FLOW_METHODS),
     default=FLOW_METHODS[0],
     show_default=True,
-    help="Optical flow method of the flow arrays: tvl1 is OpenCV's DualTVL1 at its defaults (the field's), "
-    "tvl1-fast the same with fewer scales and iterations (12x faster, less exact), dis OpenCV's DIS.",
+    help="Optical flow method of the flow arrays: tvl1 is DualTVL1 at OpenCV's defaults (the field's) on mepipe's "
+    "own solver (OpenCV's flow, ~6x faster), tvl1-opencv OpenCV's own solver, tvl1-fast the same with fewer scales "
+    "and iterations (less exact), dis OpenCV's DIS.",
 )
 @click.option(
     "--smic-apex",

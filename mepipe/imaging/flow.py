@@ -9,20 +9,29 @@ the flow is float32 ``(S, S, 2)`` in output pixels, OpenCV's convention
 
 ``tvl1`` is the field's TV-L1: OpenCV contrib's Dual TV-L1
 (``cv2.optflow.DualTVL1OpticalFlow_create()``) at OpenCV's own defaults, what MEAN and
-SOFTNet call, so that the flow a model was trained on can be remade from the store.
-``tvl1-fast`` is the same solver with fewer scales, warps and iterations (mepipe's
-default before issue 25, 12x less time): close to the truth on small smooth motions, but
-off OpenCV's defaults by more than the field's tolerance on larger ones
+SOFTNet call, so that the flow a model was trained on can be remade from the store. Since
+issue 35 it runs mepipe's own solver of that algorithm (:mod:`mepipe.imaging.tvl1`: the
+same schedule and arithmetic, the inner iterations fused, ~5x less CPU time); OpenCV's
+own solver at the same parameters is ``tvl1-opencv``, the reference the tests and
+benchmarks compare with (the two agree bit for bit on the pairs measured).
+``tvl1-fast`` is the same algorithm, on mepipe's solver, with fewer scales, warps and
+iterations (mepipe's default before issue 25): close to the truth on small smooth
+motions, but off OpenCV's defaults by more than the field's tolerance on larger ones
 (``docs/flow.md``).
 ``dis`` is OpenCV's DIS flow (its ``medium`` preset carried down to full resolution),
 faster still; patch-based, it follows a local bump less faithfully.
 
 A store records the parameters, and they, not the name, say which flow it holds
 (:func:`recorded_method`): stores built before ``tvl1-fast`` had its name recorded
-``tvl1`` with the fast parameters, or no parameters at all.
+``tvl1`` with the fast parameters, or no parameters at all. The parameters include the
+``implementation`` that made the flow (``"mepipe-tvl1 1"``: mepipe's solver and its
+version; ``"opencv-contrib 5.1.0"``: OpenCV's and its version); stores made before it was
+recorded were made by OpenCV's solver and read as ``tvl1-opencv`` (those of
+``tvl1-fast``'s parameters as ``tvl1-fast``, whose flow mepipe's solver makes the same).
 
 A solver is created for every call: OpenCV's solver objects keep per-call buffers and
-must not be shared between threads, and creating one costs microseconds. The number of
+must not be shared between threads, and creating one costs microseconds (mepipe's
+allocates its buffers per call and releases the GIL in its kernels). The number of
 threads OpenCV uses inside a call is the process's setting (the build sets it per
 worker with ``cv2.setNumThreads``); it is left alone here.
 """
@@ -35,10 +44,17 @@ from typing import Any
 import cv2
 import numpy as np
 
+from mepipe.imaging import tvl1
+
 #: the methods ``--flow`` accepts; the first is the default
-FLOW_METHODS = ("tvl1", "tvl1-fast", "dis")
-#: the OpenCV solver of each method (its parameters' setters are in ``_SETTERS``)
-_SOLVER = {"tvl1": "tvl1", "tvl1-fast": "tvl1", "dis": "dis"}
+FLOW_METHODS = ("tvl1", "tvl1-fast", "dis", "tvl1-opencv")
+#: the solver kind of each method, by its parameters' names (their OpenCV setters are in
+#: ``_SETTERS``): the two TV-L1 solvers take the same parameters
+_SOLVER = {"tvl1": "tvl1", "tvl1-fast": "tvl1", "dis": "dis", "tvl1-opencv": "tvl1"}
+#: the methods mepipe's own TV-L1 (:mod:`mepipe.imaging.tvl1`) runs; the others OpenCV's
+_OWN = frozenset({"tvl1", "tvl1-fast"})
+#: the key of :func:`flow_parameters` naming the implementation, not a solver parameter
+IMPLEMENTATION = "implementation"
 
 #: every parameter of each method, by the name :func:`flow_parameters` reports, and the
 #: setter of OpenCV's solver it goes to (tvl1's names are those of
@@ -95,6 +111,7 @@ TVL1_OPENCV_DEFAULTS: dict[str, Any] = {
 #: with 2 warps of 2 x 3 iterations, where OpenCV's defaults run up to 5 x 300 per scale
 _DEFAULTS: dict[str, dict[str, Any]] = {
     "tvl1": dict(TVL1_OPENCV_DEFAULTS),
+    "tvl1-opencv": dict(TVL1_OPENCV_DEFAULTS),
     "tvl1-fast": {
         **TVL1_OPENCV_DEFAULTS,
         "nscales": 3,
@@ -122,6 +139,14 @@ _DEFAULTS: dict[str, dict[str, Any]] = {
 }
 
 
+def implementation(method: str) -> str:
+    """The solver that runs ``method`` and its version, as a store records it:
+    ``"mepipe-tvl1 <version>"`` or ``"opencv-contrib <OpenCV's version>"``."""
+    if method not in _DEFAULTS:
+        raise ValueError(f"unknown flow method {method!r}; valid: {', '.join(FLOW_METHODS)}")
+    return f"{tvl1.IMPLEMENTATION} {tvl1.VERSION}" if method in _OWN else f"opencv-contrib {cv2.__version__}"
+
+
 def flow_parameters(method: str) -> dict[str, Any]:
     """The parameters :func:`optical_flow` uses for ``method`` (recorded in a store's provenance).
 
@@ -133,7 +158,8 @@ def flow_parameters(method: str) -> dict[str, Any]:
     Returns
     -------
     dict
-        Every parameter of the method's OpenCV solver, by name (a fresh copy).
+        Every parameter of the method's solver, by OpenCV's names, and ``implementation``:
+        which solver makes the flow, with its version (:func:`implementation`). A fresh copy.
 
     Raises
     ------
@@ -142,22 +168,38 @@ def flow_parameters(method: str) -> dict[str, Any]:
     """
     if method not in _DEFAULTS:
         raise ValueError(f"unknown flow method {method!r}; valid: {', '.join(FLOW_METHODS)}")
-    return dict(_DEFAULTS[method])
+    return {**_DEFAULTS[method], IMPLEMENTATION: implementation(method)}
 
 
-def solver(method: str = "tvl1", params: Mapping[str, Any] | None = None) -> cv2.DenseOpticalFlow:
-    """A new OpenCV flow solver for ``method``, set to :func:`flow_parameters` updated by ``params``.
+def _settings(method: str, params: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The solver parameters of ``method`` updated by ``params`` (which may carry the
+    ``implementation`` :func:`flow_parameters` reports: it must name the method's solver)."""
+    settings = flow_parameters(method)
+    made_by = settings.pop(IMPLEMENTATION)
+    given = dict(params or {})
+    asked = given.pop(IMPLEMENTATION, None)
+    if asked is not None and str(asked).split(" ")[0] != made_by.split(" ")[0]:
+        raise ValueError(f"{method} runs {made_by}, not {asked}")
+    unknown = sorted(set(given) - set(settings))
+    if unknown:
+        raise ValueError(f"unknown {method} parameter(s) {', '.join(unknown)}; valid: {', '.join(settings)}")
+    settings.update(given)
+    return settings
+
+
+def solver(method: str = "tvl1", params: Mapping[str, Any] | None = None) -> cv2.DenseOpticalFlow | tvl1.DualTVL1:
+    """A new flow solver for ``method``, set to :func:`flow_parameters` updated by ``params``:
+    OpenCV's, or for mepipe's TV-L1 a :class:`mepipe.imaging.tvl1.DualTVL1`, which has
+    OpenCV's interface (``calc(first, second, flow)`` and the parameters' getters and setters).
 
     Raises
     ------
     ValueError
-        An unknown method or parameter name.
+        An unknown method or parameter name, or a parameter out of range.
     """
-    settings = flow_parameters(method)
-    unknown = sorted(set(params or {}) - set(settings))
-    if unknown:
-        raise ValueError(f"unknown {method} parameter(s) {', '.join(unknown)}; valid: {', '.join(settings)}")
-    settings.update(params or {})
+    settings = _settings(method, params)
+    if method in _OWN:
+        return tvl1.DualTVL1(settings)
     created: cv2.DenseOpticalFlow
     kind = _SOLVER[method]
     if kind == "tvl1":
@@ -186,13 +228,26 @@ def recorded_method(name: str, parameters: Mapping[str, Any] | None) -> str | No
         A name of :data:`FLOW_METHODS`; ``None`` where the parameters are those of no
         method. Stores written before ``tvl1`` meant OpenCV's defaults named the fast
         setting ``tvl1`` and recorded its parameters, or none: those read as ``tvl1-fast``.
+        The recorded ``implementation`` must name the method's solver (its version is
+        provenance only). Stores written before mepipe had its own TV-L1 recorded no
+        implementation: OpenCV made their flow, and OpenCV's defaults read as
+        ``tvl1-opencv``; the fast setting reads as ``tvl1-fast`` (mepipe's solver makes
+        the same flow at those parameters: ``tests/test_tvl1.py``).
     """
     if parameters is None:
         legacy = {"tvl1": "tvl1-fast"}
         return legacy.get(name, name) if name in FLOW_METHODS else None
     given = dict(parameters)
+    made_by = given.pop(IMPLEMENTATION, None)
     for method in (name, *FLOW_METHODS):
-        if method in _DEFAULTS and _DEFAULTS[method] == given:
+        if method not in _DEFAULTS or _DEFAULTS[method] != given:
+            continue
+        if made_by is None:
+            # before the implementation was recorded: OpenCV's solver made every flow
+            if method in _OWN and method != "tvl1-fast":
+                continue
+            return method
+        if str(made_by).split(" ")[0] == implementation(method).split(" ")[0]:
             return method
     return None
 
@@ -200,6 +255,8 @@ def recorded_method(name: str, parameters: Mapping[str, Any] | None) -> str | No
 def _gray(image: np.ndarray) -> np.ndarray:
     """A C-contiguous uint8 ``(H, W)`` plane of an RGB, gray or one-channel frame."""
     image = np.asarray(image)
+    if image.size == 0:
+        raise ValueError(f"empty frame {image.shape}")
     if image.ndim == 3 and image.shape[2] == 1:
         image = image[:, :, 0]
     if image.ndim == 3:
@@ -229,8 +286,10 @@ def optical_flow(
     params : mapping, optional
         Parameters overriding :func:`flow_parameters` (for benchmarks and tests).
     initial : np.ndarray, optional
-        float32 ``(H, W, 2)``: a warm start, the solve beginning from this flow instead of
-        zero (TV-L1 methods only, OpenCV's ``useInitialFlow``); it is not modified.
+        A TV-L1 method's warm start: float32 ``(H, W, 2)`` flow to start from, with
+        OpenCV's ``useInitialFlow`` semantics (carried down the pyramid, times
+        ``scaleStep`` per level; the coarsest level starts from it). Sets
+        ``useInitialFlow``.
 
     Returns
     -------
@@ -240,24 +299,28 @@ def optical_flow(
     Raises
     ------
     ValueError
-        An unknown method or parameter, frames of different shapes or types, or an
-        ``initial`` flow of another shape or for a method that takes none.
+        An unknown method or parameter, frames of different shapes or types, empty or
+        non-finite input, or an initial flow for ``dis`` or of the wrong shape
+        (mepipe's solver raises :class:`mepipe.imaging.tvl1.TVL1Error`, a ``ValueError``
+        and a one-line :class:`mepipe.errors.MepipeError`).
     """
     a, b = _gray(first), _gray(second)
     if a.shape != b.shape:
         raise ValueError(f"frames of different shapes {a.shape} and {b.shape}")
+    if method in _OWN:
+        return tvl1.dual_tvl1(a, b, _settings(method, params), initial)
     if initial is None:
         # no output array given: DIS would take one of the right shape as its initial flow;
         # OpenCV's stubs lack the None its API accepts
         flow = solver(method, params).calc(a, b, None)
-        return np.asarray(flow, dtype=np.float32)
-    if "useInitialFlow" not in flow_parameters(method):
-        raise ValueError(f"flow method {method!r} takes no initial flow")
-    if initial.shape != (*a.shape, 2):
-        raise ValueError(f"initial flow of shape {initial.shape} for frames of shape {a.shape}")
-    # the solver writes its result into the array it starts from: a copy keeps the caller's
-    start = np.array(initial, dtype=np.float32, order="C")
-    return np.asarray(solver(method, {**(params or {}), "useInitialFlow": True}).calc(a, b, start), dtype=np.float32)
+    elif _SOLVER[method] != "tvl1":
+        raise ValueError(f"{method} takes no initial flow")
+    else:
+        start = np.asarray(initial, dtype=np.float32)
+        if start.shape != (*a.shape, 2) or not np.isfinite(start).all():
+            raise ValueError(f"initial flow must be finite float32 {(*a.shape, 2)}, got {start.shape}")
+        flow = solver(method, {**(params or {}), "useInitialFlow": True}).calc(a, b, start.copy())
+    return np.asarray(flow, dtype=np.float32)
 
 
 def strain(flow: np.ndarray) -> np.ndarray:
