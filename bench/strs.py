@@ -35,7 +35,7 @@ from mepipe.spot.baseline import spot_loso, store_videos
 from mepipe.spot.evaluate import evaluate, truth_intervals
 from mepipe.spot.recognise import SIZE, TRAINING, FoldRecord, spot_recognise, store_subjects
 from mepipe.spot.store import SpotSettings
-from mepipe.spot.strs import CLASSES, StrsScore, strs
+from mepipe.spot.strs import CLASSES, RECOGNISER_CLASSES, StrsScore, strs
 from mepipe.synth.longvideo import synthesize_long
 from mepipe.train.run import training_options
 
@@ -121,7 +121,11 @@ def main(argv: list[str]) -> None:
         seconds["recognise"] = time.perf_counter() - start
         truth = truth_intervals(store)
         subjects = store_subjects(store)
-        chance = strs(evaluate(truth, majority(found.predictions, found.folds, subjects)))
+        chance = strs(
+            evaluate(truth, majority(found.predictions, found.folds, subjects)),
+            classes=RECOGNISER_CLASSES,
+            dataset=recipe.name,
+        )
         annotated = [replace(s, emotion="") for s in truth.spans if s.type == "micro"]
         start = time.perf_counter()
         oracle = spot_recognise(store, recipe, release, annotated, options=options, size=args.size, seed=args.seed)

@@ -138,9 +138,7 @@ def _frame(text: str, column: str, where: str) -> int:
         raise SheetError(f"{where}: {column} {text!r} is not a frame number") from None
     if not math.isfinite(value) or value != int(value):
         raise SheetError(f"{where}: {column} {text!r} is not a whole frame number")
-    if value < 0:
-        raise SheetError(f"{where}: {column} {text!r} is negative")
-    return int(value)
+    return int(value)  # a negative one is scored as written: the field's files start some before frame 0
 
 
 def _type(text: str, where: str) -> str:
@@ -169,7 +167,9 @@ def read_spans(path: str | Path) -> list[Interval]:
     ------
     SheetError
         One line naming the file and row: a missing column, an empty video name, a frame
-        that is not a whole non-negative number, an unknown type, onset after offset.
+        that is not a whole number, an unknown type, onset after offset. A frame before
+        the video's first or past its last is read as written (a negative onset included):
+        the IoU rule scores it as any other.
     """
     path = Path(path)
     try:

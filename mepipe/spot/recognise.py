@@ -46,7 +46,7 @@ from mepipe.release.longvideo import Interval, LongVideoRecipe, Video
 from mepipe.release.recipe import Sample
 from mepipe.spot.evaluate import Evaluation, Truth, evaluate, metrics
 from mepipe.spot.read import open_spotting_store
-from mepipe.spot.strs import CLASSES, StrsScore, strs
+from mepipe.spot.strs import CLASSES, RECOGNISER_CLASSES, StrsScore, strs
 from mepipe.train.defaults import RECOGNISE_SIZE, RECOGNISE_TRAINING
 
 if TYPE_CHECKING:
@@ -557,4 +557,11 @@ def spot_recognise(
     for k, label in zip(where, classes):
         labelled[k] = replace(labelled[k], emotion=label)
     evaluation = evaluate(truth, labelled, pred_source)
-    return SpotRecognition(labelled, evaluation, strs(evaluation), folds, {**training.failed, **test.failed}, source)
+    return SpotRecognition(
+        labelled,
+        evaluation,
+        strs(evaluation, classes=RECOGNISER_CLASSES, dataset=recipe.name),
+        folds,
+        {**training.failed, **test.failed},
+        source,
+    )
