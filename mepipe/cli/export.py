@@ -11,6 +11,8 @@ from mepipe.dataset.ststnet import FRAMINGS
 
 from .options import quiet_option
 
+#: the ME-VQA format, written by mepipe.vqa rather than mepipe.dataset.export
+VQA_FORMAT = "megc-vqa"
 #: left-out samples named on stderr; the rest are in left_out.csv
 MAX_LISTED = 20
 
@@ -26,11 +28,12 @@ MAX_LISTED = 20
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(FORMATS),
+    type=click.Choice((*FORMATS, VQA_FORMAT)),
     default="png",
     show_default=True,
     help="png: <array>/<label>/<subject>_<clip>.png (ImageFolder); npz: one archive per array; "
-    "ststnet: 28x28 u,v,strain PNGs as STSTNet, HTNet and CausalNet read them.",
+    "ststnet: 28x28 u,v,strain PNGs as STSTNet, HTNet and CausalNet read them; megc-vqa: the MEGC 2025 "
+    "ME-VQA question-answer records (megc-vqa.jsonl) with each clip's frames and flow.",
 )
 @click.option(
     "--arrays",
@@ -53,6 +56,9 @@ def export(store: str, out: Path, fmt: str, arrays: str | None, classes: str | N
     PNG folders, npz archives or STSTNet's flow images, plus samples.csv. Failed and pending samples are left out, named on stderr and listed in
     OUT/left_out.csv.
     """
+    if fmt == VQA_FORMAT:
+        _export_vqa(store, out, quiet)
+        return
     from mepipe.dataset.export import export as run_export
 
     chosen = None if arrays is None else [a.strip() for a in arrays.split(",") if a.strip()]
@@ -64,6 +70,23 @@ def export(store: str, out: Path, fmt: str, arrays: str | None, classes: str | N
     click.echo(
         f"exported {summary.exported} samples ({', '.join(summary.arrays)}) as {fmt} to {out}; "
         f"{len(summary.left_out)} left out (left_out.csv); table in samples.csv"
+    )
+
+
+def _export_vqa(store: str, out: Path, quiet: bool) -> None:
+    """``--format megc-vqa``: the records, then one line per kind of thing counted."""
+    from mepipe.vqa.records import VQA_FILE, export_vqa
+
+    summary = export_vqa(store, out, progress=not quiet)
+    for why, count in summary.unasked.items():
+        click.echo(f"mepipe: not asked for {count} clips: {why}", err=True)
+    if summary.missing:
+        missing = ", ".join(f"{key} ({count} records)" for key, count in summary.missing.items())
+        click.echo(f"mepipe: {store} holds no array for {missing}: left out of those records", err=True)
+    asked = ", ".join(f"{count} {kind}" for kind, count in summary.asked.items())
+    click.echo(
+        f"exported {summary.samples} clips as {sum(summary.asked.values())} ME-VQA records ({asked}) to "
+        f"{out / VQA_FILE}; {summary.left_out} samples left out (not ok or no emotion)"
     )
 
 
