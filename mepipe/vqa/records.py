@@ -181,7 +181,9 @@ def export_vqa(store: str, out: str | Path, progress: bool = True) -> VqaExport:
         for start in range(0, len(rows), _BATCH):
             batch = rows[start : start + _BATCH]
             stored = {
-                key: np.asarray(array(group, FILES[key][0]).oindex[batch]) for key in FILES if held[key]
+                key: np.asarray(array(group, FILES[key][0]).oindex[np.asarray(batch, dtype=np.int64)])
+                for key in FILES
+                if held[key]
             }
             for k, i in enumerate(batch):
                 name = ids[start + k]
