@@ -60,7 +60,7 @@ def row(name: str, score: StrsScore) -> str:
 def table(rows: Sequence[tuple[str, StrsScore]], reference: StrsScore) -> str:
     lines = [
         "| spotter + recogniser | micro TP / predictions / intervals | spotting F1 | correct of matched | "
-        "recognition F1 | STRS |",
+        "recognition F1 (`--classes megc2019`) | STRS (`--classes megc2019`) |",
         "|---|---|---|---|---|---|",
         *(row(name, score) for name, score in rows),
     ]
