@@ -34,6 +34,7 @@ from typing import Any
 
 from mepipe.errors import MepipeError, SheetError, UsageError
 from mepipe.release.longvideo import TYPES, Interval
+from mepipe.release.sheet import read_text_file
 
 #: the columns a truth or prediction CSV must have
 COLUMNS = ("video", "type", "onset", "offset")
@@ -172,16 +173,7 @@ def read_spans(path: str | Path) -> list[Interval]:
         the IoU rule scores it as any other.
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise SheetError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise SheetError(f"{path}: a folder, not a CSV file") from None
-    except UnicodeDecodeError:
-        raise SheetError(f"{path}: not a text CSV file (not UTF-8)") from None
-    except OSError as exc:
-        raise SheetError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    text = read_text_file(path, "a CSV file")
     reader = csv.reader(text.splitlines())
     header = next(reader, None)
     if header is None:

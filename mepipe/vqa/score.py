@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from mepipe.errors import SheetError
+from mepipe.release.sheet import read_text_file
 from mepipe.vqa.records import question_kind
 
 #: the fields every row must have, as text
@@ -39,14 +40,7 @@ def read_answers(path: str | Path) -> dict[tuple[str, str], str]:
         One line naming the file and row (module notes).
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise SheetError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise SheetError(f"{path}: a folder, not a JSON-lines file") from None
-    except UnicodeDecodeError:
-        raise SheetError(f"{path}: not a UTF-8 text file") from None
+    text = read_text_file(path, "a JSON-lines file")
     answers: dict[tuple[str, str], str] = {}
     for row, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
