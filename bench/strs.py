@@ -34,7 +34,7 @@ from mepipe.release.registry import get_recipe
 from mepipe.spot.baseline import spot_loso, store_videos
 from mepipe.spot.evaluate import evaluate, truth_intervals
 from mepipe.spot.recognise import SIZE, TRAINING, FoldRecord, spot_recognise, store_subjects
-from mepipe.spot.strs import CLASSES, StrsScore, strs
+from mepipe.spot.strs import CLASSES, RECOGNISER_CLASSES, StrsScore, strs
 from mepipe.synth.longvideo import synthesize_long
 from mepipe.train.run import training_options
 
@@ -59,7 +59,7 @@ def row(name: str, score: StrsScore) -> str:
 def table(rows: Sequence[tuple[str, StrsScore]], reference: StrsScore) -> str:
     lines = [
         "| spotter + recogniser | micro TP / predictions / intervals | spotting F1 | correct of matched | "
-        "recognition F1 | STRS |",
+        "recognition F1 (`--classes megc2019`) | STRS (`--classes megc2019`) |",
         "|---|---|---|---|---|---|",
         *(row(name, score) for name, score in rows),
     ]
@@ -120,7 +120,11 @@ def main(argv: list[str]) -> None:
         seconds["recognise"] = time.perf_counter() - start
         truth = truth_intervals(store)
         subjects = store_subjects(store)
-        chance = strs(evaluate(truth, majority(found.predictions, found.folds, subjects)))
+        chance = strs(
+            evaluate(truth, majority(found.predictions, found.folds, subjects)),
+            classes=RECOGNISER_CLASSES,
+            dataset=recipe.name,
+        )
         annotated = [replace(s, emotion="") for s in truth.spans if s.type == "micro"]
         start = time.perf_counter()
         oracle = spot_recognise(store, recipe, release, annotated, options=options, size=args.size, seed=args.seed)

@@ -33,7 +33,8 @@ LAYERS: list[set[str]] = [
     {"demo"},
     # spotting sits on training: its learned spotters and spot-then-recognise train models
     {"spot"},
-    {"build", "train"},
+    # ME-VQA reads clip stores through the dataset room
+    {"build", "train", "vqa"},
     {"engine", "dataset", "report", "synth"},
     {"pipelines"},
     {"store"},

@@ -139,15 +139,19 @@ def test_cli_writes_the_strs_of_its_recognised_spans(release, tmp_path):
         (s.video, s.type, s.onset, s.offset) for s in read_spans(pred)
     ]
     assert all(s.emotion in CLASSES for s in spans if s.type == "micro")
-    again = strs(evaluate(truth, spans))
+    again = strs(evaluate(truth, spans), classes="megc2019", dataset="casme_sq")
     assert again.spotting.tp == len(micro) and again.recognised == sum(megc_class(s.emotion) != "" for s in micro)
     assert record["strs"] == again.as_dict()
     assert record["micro"]["tp"] == len(micro) and record["micro"]["fp"] == 1
     # and spot-eval --strs scores the same file the same way
     metrics = tmp_path / "eval.json"
     scored = CliRunner().invoke(
-        cli, ["spot-eval", "--truth", str(store), "--pred", str(recognised), "--out", str(metrics), "--strs"]
-    )
+        cli,
+        [
+            "spot-eval", "--truth", str(store), "--pred", str(recognised), "--out", str(metrics), "--strs",
+            "--classes", "megc2019", "--dataset", "casme_sq",
+        ],
+    )  # fmt: skip
     assert scored.exit_code == 0, scored.output
     assert json.loads(metrics.read_text())["strs"] == record["strs"]
     assert f"STRS {record['strs']['strs']:.4f}" in run.output and str(out) in run.output

@@ -103,9 +103,9 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from mepipe.cli import build, export, release, spot, spot_recognise, store, synth, train
+    from mepipe.cli import build, export, release, spot, spot_recognise, store, synth, train, vqa
 
-    for module in (release, synth, build, store, export, train, spot, spot_recognise):
+    for module in (release, synth, build, store, export, train, spot, spot_recognise, vqa):
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -13,6 +13,8 @@ from mepipe.errors import UsageError
 
 from .options import quiet_option
 
+#: the ME-VQA format, written by mepipe.vqa rather than mepipe.dataset.export
+VQA_FORMAT = "megc-vqa"
 #: left-out samples named on stderr; the rest are in left_out.csv
 MAX_LISTED = 20
 
@@ -28,11 +30,12 @@ MAX_LISTED = 20
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(FORMATS),
+    type=click.Choice((*FORMATS, VQA_FORMAT)),
     default="png",
     show_default=True,
     help="png: <array>/<label>/<subject>_<clip>.png (ImageFolder); npz: one archive per array; "
-    "ststnet: 28x28 u,v,strain PNGs as STSTNet, HTNet and CausalNet read them.",
+    "ststnet: 28x28 u,v,strain PNGs as STSTNet, HTNet and CausalNet read them; megc-vqa: the MEGC 2025 "
+    "ME-VQA question-answer records (megc-vqa.jsonl) with each clip's frames and flow.",
 )
 @click.option(
     "--arrays",
@@ -60,6 +63,9 @@ def export(store: str, out: Path, fmt: str, arrays: str | None, classes: str | N
 
     if store_kind(store) == "spotting":
         _export_spotting(store, out, fmt, quiet)
+        return
+    if fmt == VQA_FORMAT:
+        _export_vqa(store, out, quiet)
         return
     from mepipe.dataset.export import export as run_export
 
@@ -92,6 +98,23 @@ def _export_spotting(store: str, out: Path, fmt: str, quiet: bool) -> None:
     click.echo(
         f"exported {summary.exported} videos as npz to {out}; {len(summary.left_out)} left out (left_out.csv); "
         "intervals in intervals.csv"
+    )
+
+
+def _export_vqa(store: str, out: Path, quiet: bool) -> None:
+    """``--format megc-vqa``: the records, then one line per kind of thing counted."""
+    from mepipe.vqa.records import VQA_FILE, export_vqa
+
+    summary = export_vqa(store, out, progress=not quiet)
+    for why, count in summary.unasked.items():
+        click.echo(f"mepipe: not asked for {count} clips: {why}", err=True)
+    if summary.missing:
+        missing = ", ".join(f"{key} ({count} records)" for key, count in summary.missing.items())
+        click.echo(f"mepipe: {store} holds no array for {missing}: left out of those records", err=True)
+    asked = ", ".join(f"{count} {kind}" for kind, count in summary.asked.items())
+    click.echo(
+        f"exported {summary.samples} clips as {sum(summary.asked.values())} ME-VQA records ({asked}) to "
+        f"{out / VQA_FILE}; {summary.left_out} samples left out (not ok or no emotion)"
     )
 
 

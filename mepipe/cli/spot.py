@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from mepipe.errors import UsageError
+from mepipe.release.classmap import CLASS_SETS
 from mepipe.spot.registry import DEFAULT_SPOTTER
 
 from .options import ListingOption, quiet_option, registered_spotters
@@ -33,26 +34,48 @@ from .options import ListingOption, quiet_option, registered_spotters
     "with_strs",
     is_flag=True,
     help="Also score spot-then-recognise (MEGC 2025): the predictions' emotion column is the recognised "
-    "class, the truth's one of negative, positive, surprise.",
+    "class, scored against the truth's emotion on the matched intervals.",
 )
-def spot_eval(truth: Path, pred: Path, out: Path, with_strs: bool) -> None:
+@click.option(
+    "--classes",
+    type=click.Choice(("own", *CLASS_SETS)),
+    default="own",
+    show_default=True,
+    help="--strs: own: the truth's emotions as written; megc2019: negative/positive/surprise mapped as "
+    "MEGC 2019 maps each dataset; megc: the four MEGC coarse classes (negative/positive/surprise/others).",
+)
+@click.option(
+    "--dataset",
+    default="",
+    help="--strs with megc2019/megc: the dataset (recipe name) of rows without a dataset column "
+    "[default: a word is mapped where every dataset maps it alike].",
+)
+def spot_eval(truth: Path, pred: Path, out: Path, with_strs: bool, classes: str, dataset: str) -> None:
     """Score spotted intervals by the MEGC rule: frames inclusive, IoU >= 0.5, one-to-one
     maximum matching per video and type, false positives counted in every video.
 
     Writes micro, macro and overall (pooled) counts, precision, recall and F1, and one
     block per dataset when the truth spans several. Nothing is written if any row is bad.
+    Predictions starting before frame 0 are scored as written, and counted on stderr.
     """
+    from mepipe.release.classmap import dataset_name
     from mepipe.spot.evaluate import evaluate, metrics, read_spans, truth_intervals, write_metrics
     from mepipe.spot.strs import strs
 
+    if dataset:
+        dataset_name(dataset)  # an unknown name refused before any work
     intervals = truth_intervals(truth)
     predictions = read_spans(pred)
     if with_strs and not any(p.emotion for p in predictions):
         raise UsageError(f"{pred}: --strs needs the recognised class in an emotion column; none has one")
+    early = sum(p.onset < 0 for p in predictions)
+    if early:
+        click.echo(f"mepipe: {pred}: {early} predicted rows start before frame 0; scored as written", err=True)
     evaluation = evaluate(intervals, predictions, str(pred))
-    record = metrics(evaluation, truth=str(truth), pred=str(pred))
-    if with_strs:
-        record["strs"] = strs(evaluation).as_dict()
+    record = metrics(evaluation, truth=str(truth), pred=str(pred), before_frame_0=early)
+    score = strs(evaluation, classes=classes, dataset=dataset or intervals.dataset) if with_strs else None
+    if score is not None:
+        record["strs"] = score.as_dict()
     write_metrics(record, out)
     click.echo(f"{'':8} {'tp':>6} {'fp':>7} {'fn':>6} {'precision':>9} {'recall':>7} {'f1':>7}")
     for kind in ("micro", "macro", "overall"):
@@ -60,12 +83,8 @@ def spot_eval(truth: Path, pred: Path, out: Path, with_strs: bool) -> None:
         click.echo(
             f"{kind:8} {m['tp']:6d} {m['fp']:7d} {m['fn']:6d} {m['precision']:9.4f} {m['recall']:7.4f} {m['f1']:7.4f}"
         )
-    if with_strs:
-        s = record["strs"]
-        click.echo(
-            f"STRS {s['strs']:.4f} = spotting F1 {s['spotting_f1']:.4f} x recognition F1 {s['recognition_f1']:.4f} "
-            f"({s['correct']} of {s['recognised']} matched micro-expressions recognised)"
-        )
+    if score is not None:
+        click.echo(score.summary())
     click.echo(f"{record['videos']} videos; metrics in {out}")
 
 

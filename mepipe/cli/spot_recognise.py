@@ -180,11 +180,7 @@ def spot_recognise(
     s = result.score
     for clip_id, why in list(result.not_cut.items())[:20]:
         click.echo(f"mepipe: not cut {clip_id}: {why}", err=True)
-    click.echo(
-        f"STRS {s.strs:.4f} = spotting F1 {s.spotting_f1:.4f} x recognition F1 {s.recognition_f1:.4f} "
-        f"({s.correct} of {s.recognised} matched micro-expressions recognised; trained on {result.training}); "
-        f"metrics in {out}"
-    )
+    click.echo(f"{s.summary()}; trained on {result.training}; metrics in {out}")
 
 
 COMMANDS = [spot_recognise]

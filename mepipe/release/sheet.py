@@ -320,3 +320,18 @@ def _table(path: Path, title: str, grid: list[tuple], number: int, index: dict) 
         if any(cell_text(c) for c in padded):
             rows.append((row_number, padded))
     return Table(path, title, number, names, dict(index), tuple(rows))
+
+
+def read_text_file(path: Path, what: str) -> str:
+    """The UTF-8 text of ``path`` (a byte-order mark dropped), or a one-line SheetError
+    naming it: no such file, a folder rather than ``what``, not UTF-8, unreadable."""
+    try:
+        return Path(path).read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise SheetError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise SheetError(f"{path}: a folder, not {what}") from None
+    except UnicodeDecodeError:
+        raise SheetError(f"{path}: not {what} (not UTF-8 text)") from None
+    except OSError as exc:
+        raise SheetError(f"{path}: cannot read ({exc.strerror or exc})") from None

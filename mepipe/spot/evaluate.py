@@ -34,6 +34,7 @@ from typing import Any
 
 from mepipe.errors import MepipeError, SheetError, UsageError
 from mepipe.release.longvideo import TYPES, Interval
+from mepipe.release.sheet import read_text_file
 
 #: the columns a truth or prediction CSV must have
 COLUMNS = ("video", "type", "onset", "offset")
@@ -138,9 +139,7 @@ def _frame(text: str, column: str, where: str) -> int:
         raise SheetError(f"{where}: {column} {text!r} is not a frame number") from None
     if not math.isfinite(value) or value != int(value):
         raise SheetError(f"{where}: {column} {text!r} is not a whole frame number")
-    if value < 0:
-        raise SheetError(f"{where}: {column} {text!r} is negative")
-    return int(value)
+    return int(value)  # a negative one is scored as written: the field's files start some before frame 0
 
 
 def _type(text: str, where: str) -> str:
@@ -169,19 +168,12 @@ def read_spans(path: str | Path) -> list[Interval]:
     ------
     SheetError
         One line naming the file and row: a missing column, an empty video name, a frame
-        that is not a whole non-negative number, an unknown type, onset after offset.
+        that is not a whole number, an unknown type, onset after offset. A frame before
+        the video's first or past its last is read as written (a negative onset included):
+        the IoU rule scores it as any other.
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise SheetError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise SheetError(f"{path}: a folder, not a CSV file") from None
-    except UnicodeDecodeError:
-        raise SheetError(f"{path}: not a text CSV file (not UTF-8)") from None
-    except OSError as exc:
-        raise SheetError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    text = read_text_file(path, "a CSV file")
     reader = csv.reader(text.splitlines())
     header = next(reader, None)
     if header is None:

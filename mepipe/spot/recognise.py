@@ -47,7 +47,7 @@ from mepipe.release.longvideo import Interval, LongVideoRecipe, Video
 from mepipe.release.recipe import Sample
 from mepipe.spot.evaluate import Evaluation, Truth, evaluate, metrics
 from mepipe.spot.registry import DEFAULT_SPOTTER
-from mepipe.spot.strs import CLASSES, StrsScore, strs
+from mepipe.spot.strs import CLASSES, RECOGNISER_CLASSES, StrsScore, strs
 from mepipe.store.spotting import open_spotting_store
 from mepipe.train.defaults import RECOGNISE_SIZE, RECOGNISE_TRAINING
 
@@ -562,4 +562,11 @@ def spot_recognise(
     for k, label in zip(where, classes):
         labelled[k] = replace(labelled[k], emotion=label)
     evaluation = evaluate(truth, labelled, pred_source)
-    return SpotRecognition(labelled, evaluation, strs(evaluation), folds, {**training.failed, **test.failed}, source)
+    return SpotRecognition(
+        labelled,
+        evaluation,
+        strs(evaluation, classes=RECOGNISER_CLASSES, dataset=recipe.name),
+        folds,
+        {**training.failed, **test.failed},
+        source,
+    )
