@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shlex
 from pathlib import Path
 from typing import Any
@@ -11,35 +10,25 @@ import click
 
 from mepipe.arrays import IMAGES, set_names
 from mepipe.engine.config import SMIC_APEX, SPANS
-from mepipe.errors import UsageError
 from mepipe.imaging.flow import FLOW_METHODS
 from mepipe.release.au import parse_vocabulary
 from mepipe.release.crops import CROPS
 from mepipe.release.registry import recipe_names
 
-from .options import quiet_option
+from .options import class_sets_help, quiet_option, release_root, root_option
 from .release import objective_sheet_option
 from .scheduling import Placement, dask_options, dask_scheduler
+from .store import unscorable
 
-
-def _default_root(dataset: str) -> Path:
-    base = os.environ.get("MEPIPE_DATA")
-    if not base:
-        raise UsageError(
-            f"no --root given and $MEPIPE_DATA is not set; point --root at a {dataset} release, "
-            f"or make a synthetic one: mepipe synth --dataset {dataset} --out data/{dataset}"
-        )
-    return Path(base) / dataset
+#: ``mepipe build --strict``'s exit status when any sample failed (1: none ok, 2: usage, 3: internal)
+STRICT_EXIT = 4
 
 
 @click.command()
 @click.option("--dataset", required=True, type=click.Choice(recipe_names()), help="Dataset recipe.")
-@click.option(
-    "--root",
-    type=click.Path(path_type=Path),
-    help="Release folder, or a folder above it [default: $MEPIPE_DATA/<dataset>].",
-)
-@click.option("--out", help="Store path or fsspec URL [default: <dataset>.zarr].")
+@root_option
+# a string, not a Path: an fsspec URL (memory://, s3://...) stays as written
+@click.option("--out", type=click.Path(), help="Store path or fsspec URL [default: <dataset>.zarr].")
 @click.option("--sheet", type=click.Path(path_type=Path), help="Annotation sheet, if not in the release.")
 @click.option(
     "--frames",
@@ -52,7 +41,7 @@ def _default_root(dataset: str) -> Path:
     "--classes",
     default="raw",
     show_default=True,
-    help="Class set: raw, or one of the dataset's (5, 3, megc2019, 6, objective).",
+    help=f"{class_sets_help()}.",
 )
 @objective_sheet_option
 @click.option(
@@ -124,6 +113,11 @@ def _default_root(dataset: str) -> Path:
 @click.option("--fps", type=click.FloatRange(min=0, min_open=True), help="Spotting: keep frames down to this rate.")
 @click.option("--k", "pair_gap", type=click.IntRange(min=1), help="Spotting: frames from i to i+k [default: 0.2 s].")
 @click.option("--overwrite", is_flag=True, help="Replace a store built with another configuration.")
+@click.option(
+    "--strict",
+    is_flag=True,
+    help=f"Exit {STRICT_EXIT} when any sample failed [default: exit 0 when the build ran, failed samples recorded].",
+)
 @quiet_option
 def build(
     dataset: str,
@@ -152,13 +146,17 @@ def build(
     fps: float | None,
     pair_gap: int | None,
     overwrite: bool,
+    strict: bool,
     quiet: bool,
 ) -> int:
     """Build (or resume) a store from a dataset release: dynamic images, or spotting features.
 
     TRDI and MIDI, the aligned onset and apex, and with --arrays optical flow, strain,
     frame sequences and aligned landmarks; of a long-video (spotting) dataset, its spotting
-    store (mepipe.spot). A rerun resumes; naming more --arrays adds them.
+    store (mepipe.spot). A rerun resumes; naming more --arrays adds them. On an existing
+    store, an option not given takes the store's recorded value. Exit status 0 when the
+    build ran (failed samples are recorded; --strict: 4 when any failed), 1 when no sample
+    is ok.
     """
     from mepipe.spot import spotting_recipe
 
@@ -166,7 +164,7 @@ def build(
     if long_video is not None:
         return _build_spotting(
             long_video,
-            root or _default_root(dataset),
+            release_root(dataset, root),
             out or f"{dataset}.zarr",
             placement,
             flow,
@@ -201,8 +199,10 @@ def build(
         smic_apex=smic_apex,
         sequence_frames=sequence_frames,
     )
-    root = root or _default_root(dataset)
+    root = release_root(dataset, root)
     out = out or f"{dataset}.zarr"
+    if not overwrite:
+        options.update(recorded_options(click.get_current_context(), dataset, out))
     with dask_scheduler(placement) as chosen:
         if chosen is None:
             return 0
@@ -214,7 +214,43 @@ def build(
         f"look at every sample: mepipe report {shlex.quote(summary.store)} "
         f"--out {shlex.quote(default_out(summary.store))}"
     )
-    return 0 if summary.ok else 1
+    click.echo(closing_line(summary, strict))
+    if not summary.ok:
+        return 1
+    return STRICT_EXIT if strict and summary.failed else 0
+
+
+def closing_line(summary: Any, strict: bool) -> str:
+    """The build's last line: how many samples are ok and failed, and whether its samples
+    can score a classifier (:func:`mepipe.release.labels.label_problem`)."""
+    problem = unscorable(summary.store)
+    exit_note = f" (--strict: exit {STRICT_EXIT})" if strict and summary.failed else ""
+    return f"built {summary.store}: {summary.ok} of {summary.total} samples ok, {summary.failed} failed{exit_note}" + (
+        f"; warning: {problem}, so mepipe train refuses it" if problem else ""
+    )
+
+
+def recorded_options(ctx: click.Context, dataset: str, out: str) -> dict[str, Any]:
+    """The options of an existing store at ``out`` that this command line leaves at their
+    defaults: a plain rerun takes the store's recorded values (``--arrays`` added since, a
+    ``--size``), and only an option given with another value is refused."""
+    from mepipe.engine.config import BuildConfig
+    from mepipe.errors import MepipeError
+    from mepipe.store import open_store, store_attrs
+
+    try:
+        attrs = store_attrs(open_store(out))
+        recorded = BuildConfig.from_store(attrs)
+    except (MepipeError, TypeError, ValueError):
+        return {}  # no store there (or not one this build can read): the build says so
+    if recorded.dataset != dataset:
+        return {}
+    taken = {}
+    for name in BuildConfig.options():
+        source = ctx.get_parameter_source(name)
+        if source in (click.core.ParameterSource.DEFAULT, None) and name in ctx.params:
+            taken[name] = getattr(recorded, name)
+    return taken
 
 
 def _build_spotting(

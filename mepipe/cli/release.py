@@ -13,7 +13,7 @@ from mepipe.release.check import check_release, format_report, release_samples, 
 from mepipe.release.recipe import Sample
 from mepipe.release.registry import get_recipe, recipe_names
 
-from .options import quiet_option
+from .options import class_sets_help, quiet_option, release_root, root_option
 
 #: the columns of ``mepipe samples --format csv``, in order
 SAMPLE_COLUMNS = (
@@ -36,7 +36,7 @@ _classes = click.option(
     "--classes",
     default="raw",
     show_default=True,
-    help="Class set: raw, or one of the dataset's (5, 3, megc2019, 6, objective).",
+    help=f"{class_sets_help()}.",
 )
 #: shared with ``mepipe build``
 objective_sheet_option = click.option(
@@ -68,8 +68,10 @@ def _table(records: list[dict]) -> str:
 
 @click.command()
 @_dataset
-@click.option("--root", type=click.Path(path_type=Path), help="Release folder (the sheet is found in it).")
-@click.option("--sheet", type=click.Path(path_type=Path), help="Annotation sheet (.xlsx or .csv export).")
+@root_option
+@click.option(
+    "--sheet", type=click.Path(path_type=Path), help="Annotation sheet (.xlsx or .csv export); alone, without --root."
+)
 @_classes
 @objective_sheet_option
 @click.option(
@@ -91,6 +93,8 @@ def samples(
     """
     recipe = get_recipe(dataset)
     recipe.check_classes(classes)
+    if sheet is None:
+        root = release_root(dataset, root)
     found = release_samples(recipe, root, sheet, classes, objective_sheet)
     records = [_record(s) for s in found]
     if fmt == "json":
@@ -103,7 +107,7 @@ def samples(
 
 @click.command()
 @_dataset
-@click.option("--root", type=click.Path(path_type=Path), required=True, help="Release folder, or a folder above it.")
+@root_option
 @click.option("--sheet", type=click.Path(path_type=Path), help="Annotation sheet, if not the release's own.")
 @click.option(
     "--frames",
@@ -114,7 +118,7 @@ def samples(
 @click.option("--quick", is_flag=True, help="Only check that the frame files exist; do not decode them.")
 @quiet_option
 def check(
-    dataset: str, root: Path, sheet: Path | None, frames: Path | None, classes: str, quick: bool, quiet: bool
+    dataset: str, root: Path | None, sheet: Path | None, frames: Path | None, classes: str, quick: bool, quiet: bool
 ) -> int:
     """Validate a release on disk against its sheet.
 
@@ -123,7 +127,9 @@ def check(
     """
     recipe = get_recipe(dataset)
     recipe.check_classes(classes)
-    report = check_release(recipe, root, sheet, classes, decode=not quick, progress=not quiet, frames=frames)
+    report = check_release(
+        recipe, release_root(dataset, root), sheet, classes, decode=not quick, progress=not quiet, frames=frames
+    )
     click.echo(format_report(report, recipe))
     return 0 if report.usable else 1
 

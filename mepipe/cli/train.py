@@ -16,7 +16,7 @@ import click
 from mepipe.errors import UsageError, require
 from mepipe.train.defaults import DEFAULT_EPOCHS, DEFAULT_MODEL, VARIANTS
 
-from .options import quiet_option
+from .options import class_sets_help, quiet_option
 from .scheduling import Placement, dask_options, dask_scheduler
 from .store import protocol_option
 
@@ -66,8 +66,9 @@ def _store(store: str | None, store_option: str | None) -> str:
     chosen = store or store_option
     if not chosen:
         raise UsageError("mepipe train needs a STORE (mepipe train STORE --out RUNDIR)")
-    if not Path(chosen).is_dir():
-        raise UsageError(f"store {chosen} does not exist")
+    from mepipe.store import open_store
+
+    open_store(chosen)  # the one message of every command for a path holding no store
     return chosen
 
 
@@ -92,7 +93,7 @@ def _store(store: str | None, store_option: str | None) -> str:
 @click.option(
     "--classes",
     default=None,
-    help="Class set: raw, or one of the dataset's (5, 3, megc2019) [default: the store's own].",
+    help=f"{class_sets_help()} [default: the store's own].",
 )
 @click.option(
     "--epochs", type=click.IntRange(min=1), default=DEFAULT_EPOCHS, show_default=True, help="Epochs per fold (fixed)."

@@ -34,6 +34,7 @@ from mepipe._shared.text import join_repairs, split_repairs
 from mepipe.arrays import Thumbnail, thumbnails
 from mepipe.errors import UsageError
 from mepipe.imaging.flow import recorded_method
+from mepipe.release.labels import label_problem
 from mepipe.report import quality
 from mepipe.report.summary import reason_kind
 from mepipe.store import FAILED, OK, STATUS_NAMES, array, open_store, read_array, read_columns, store_attrs
@@ -211,6 +212,7 @@ table.small th { white-space: nowrap; }
 .flag { display: inline-block; background: #fde8c8; border: 1px solid #e5a54b;
         border-radius: 3px; padding: 0 4px; margin: 1px 2px 1px 0; }
 .note { color: #666; }
+.warning { background: #fde8c8; border: 1px solid #e5a54b; padding: .3em .6em; max-width: 60em; }
 dt { font-weight: bold; } dd { margin: 0 0 .4em 1.5em; max-width: 60em; }
 details pre { background: #f6f6f6; padding: .5em; max-height: 30em; overflow: auto; }
 #controls { position: sticky; top: 0; background: #fff; padding: .5em 0; z-index: 2;
@@ -308,6 +310,7 @@ def render_page(rows: Sequence[Row], attrs: Mapping[str, Any], unavailable: Mapp
         "</head>",
         "<body>",
         f"<h1>{escape(title)}</h1>",
+        *_label_warning(rows, attrs),
         '<div class="boxes">',
         _counts(rows),
         _grouped(
@@ -382,6 +385,14 @@ def _flag_summary(rows: Sequence[Row], unavailable: Mapping[str, str]) -> str:
         f'<table class="small">{"".join(body)}</table>'
         f"<details><summary>why these thresholds</summary><dl>{why}</dl></details></section>"
     )
+
+
+def _label_warning(rows: Sequence[Row], attrs: Mapping[str, Any]) -> list[str]:
+    """A banner when the store's samples cannot score a classifier (blank labels, one class)."""
+    problem = label_problem([row.label for row in rows], str(attrs.get("classes", "?")))
+    if not problem:
+        return []
+    return [f'<p class="warning" id="label-warning">warning: this store cannot be trained on: {escape(problem)}</p>']
 
 
 def _crop(config: Mapping[str, Any]) -> str:
