@@ -3,6 +3,7 @@ that failed before the fix."""
 
 from __future__ import annotations
 
+import shlex
 import shutil
 import subprocess
 import sys
@@ -18,6 +19,7 @@ from mepipe.release.registry import get_recipe
 ANNOTATIONS = Path(__file__).parent / "data" / "annotations"
 CASME2 = get_recipe("casme2")
 SIZE = "32"
+SMALL_SYNTH = ("--subjects", "1", "--clips-per-subject", "1", "--scale", "0.25", "--quiet")
 
 
 def run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -71,8 +73,7 @@ def test_bare_mepipe_prints_the_multi_line_help():
 
 def test_synth_out_defaults_to_data_dataset(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "mepipe", "synth", "--dataset", "casme2", "--subjects", "1", "--clips-per-subject", "1"]
-        + ["--scale", "0.25", "--quiet"],
+        [sys.executable, "-m", "mepipe", "synth", "--dataset", "casme2", *SMALL_SYNTH],
         capture_output=True,
         text=True,
         cwd=tmp_path,
@@ -177,11 +178,10 @@ def test_a_missing_store_reads_the_same_in_train(tmp_path):
 def test_build_into_an_fsspec_url_keeps_working(casme2_release):
     result = CliRunner().invoke(
         cli,
-        ["build", "--dataset", "casme2", "--root", str(casme2_release), "--out", "memory://new-user.zarr"]
-        + ["--size", SIZE, "--quiet"],
+        ["build", "--dataset", "casme2", "--root", str(casme2_release), "--out", "memory://x.zarr", "--size", SIZE],
     )
     assert result.exit_code == 0, result.output
-    assert result.output.strip().splitlines()[-1].startswith("built memory://new-user.zarr: 9 of 9 samples ok")
+    assert result.output.strip().splitlines()[-1].startswith("built memory://x.zarr: 9 of 9 samples ok")
 
 
 def test_strict_build_exits_4_when_a_sample_failed(release, tmp_path):
@@ -193,3 +193,21 @@ def test_strict_build_exits_4_when_a_sample_failed(release, tmp_path):
     strict = run(*base, "--out", str(tmp_path / "b.zarr"), "--strict")
     assert strict.returncode == 4
     assert strict.stdout.strip().splitlines()[-1].endswith("1 failed (--strict: exit 4)")
+
+
+def test_the_demos_closing_hint_names_a_mepipe_that_runs():
+    from mepipe.demo import installed_command
+
+    hint = installed_command()
+    assert hint != "mepipe"  # a bare `mepipe` is not on the PATH after make demo
+    result = subprocess.run([*shlex.split(hint), "--version"], capture_output=True, text=True)
+    assert result.returncode == 0 and "mepipe" in result.stdout
+
+
+def test_the_doccheck_reads_every_shell_line_and_its_skips_are_named():
+    from tests.doccheck import PAGES, command_lines, skip_reason
+
+    lines = [command for page in PAGES for _, command in command_lines(page)]
+    assert "mepipe synth --dataset samm" in lines
+    assert any(line.startswith("mepipe build --dataset casme2") and "landmarks_aligned" in line for line in lines)
+    assert skip_reason("mepipe build ... --crop release") and skip_reason("mepipe inspect samm.zarr") is None

@@ -204,9 +204,10 @@ _STYLE = """
 body { font: 13px/1.4 system-ui, sans-serif; margin: 1em 1.5em; color: #222; }
 h1 { font-size: 1.4em; margin: 0 0 .3em; } h2 { font-size: 1.1em; margin: 1em 0 .3em; }
 .boxes { display: flex; flex-wrap: wrap; gap: 1em 2em; align-items: flex-start; }
-.boxes section { min-width: 18em; max-width: 46em; }
+.boxes section { min-width: 18em; max-width: 46em; overflow-wrap: anywhere; }
 table.small td, table.small th { padding: 1px 8px 1px 0; text-align: left; vertical-align: top; }
 table.small th { white-space: nowrap; }
+table.small td { overflow-wrap: anywhere; }  /* a sha256 wraps inside its box */
 .count { text-align: right; font-variant-numeric: tabular-nums; }
 .ok { color: #176617; } .failed { color: #a31515; } .pending { color: #8a6d00; }
 .flag { display: inline-block; background: #fde8c8; border: 1px solid #e5a54b;
@@ -224,7 +225,7 @@ details pre { background: #f6f6f6; padding: .5em; max-height: 30em; overflow: au
 #samples th[data-sort]::after { content: " \\2195"; color: #999; }
 #samples td { border-top: 1px solid #ddd; padding: 2px 6px; vertical-align: top; }
 #samples td.img { padding: 1px; }
-#samples img { display: block; width: 96px; height: 96px; background: #ddd; }
+#samples img { display: block; width: 72px; height: 72px; background: #ddd; }  /* the row fits 1400 px */
 #samples td.text { min-width: 8em; max-width: 14em; overflow-wrap: anywhere; }
 #samples td.id { white-space: nowrap; }
 a.filter { cursor: pointer; }
