@@ -8,7 +8,7 @@ DEMO   ?= demo
 # what ruff checks; mypy reads its files from pyproject.toml
 LINTED := mepipe pipelines tests bench cli.py docs/figures.py
 
-.PHONY: help install demo test lint bench docs constraints clean
+.PHONY: help install demo test doccheck lint bench docs constraints clean
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -28,6 +28,9 @@ demo: $(STAMP)  ## synthesise small datasets, build, preview and train on them
 
 test: $(STAMP)  ## run the test suite
 	$(VENV)/bin/pytest -q
+
+doccheck: $(STAMP)  ## run every command line of the README and the docs on small synthetic releases
+	$(PY) -m tests.doccheck
 
 lint: $(STAMP)  ## ruff check, ruff format --check and mypy: all must be clean
 	$(VENV)/bin/ruff check $(LINTED)

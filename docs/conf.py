@@ -40,6 +40,9 @@ numpydoc_xref_param_type = False
 myst_heading_anchors = 3
 
 html_theme = "furo"
+# a wider content column (docs/_static/wide.css): furo's clips code blocks and tables
+html_static_path = ["_static"]
+html_css_files = ["wide.css"]
 html_title = f"mepipe {__version__}"
 
 

@@ -63,11 +63,24 @@ def main(argv: list[str] | None = None) -> int:
         )
         print(f"run outputs: {run}/metrics.json, predictions.csv, confusion.png, fusion_weights.png, curves.png")
     print("\nresults:")
+    command = installed_command()
     for store in stores.values():
-        print(f"  {store}    (mepipe inspect {store})")
+        print(f"  {store}    ({command} inspect {store})")
     print(f"  {out / 'previews'}/<dataset>/<class>.png")
     print(f"  {out / 'reports'}/<dataset>/index.html    (every sample, with quality flags; casme2 with its flow)")
     return 0
+
+
+def installed_command() -> str:
+    """The ``mepipe`` this demo's Python installed, as a user can type it from here
+    (``.venv/bin/mepipe`` after ``make demo``): the venv is not on the shell's PATH."""
+    found = Path(sys.executable).parent / "mepipe"
+    if not found.exists():
+        return f"{sys.executable} -m mepipe"
+    try:
+        return str(found.absolute().relative_to(Path.cwd()))
+    except ValueError:
+        return str(found)
 
 
 if __name__ == "__main__":

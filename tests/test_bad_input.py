@@ -218,9 +218,10 @@ def test_cli_lists_failures_one_line_each_and_check_agrees(release, clean, tmp_p
         "build", "--dataset", "casme2", "--root", str(release), "--out", str(out), "--size", str(SIZE), "--quiet"
     )
     assert (result.returncode, result.stderr) == (0, "")
-    *listed, report = result.stdout.split("failed samples:\n", 1)[1].splitlines()
+    *listed, report, closing = result.stdout.split("failed samples:\n", 1)[1].splitlines()
     assert listed == [f"  {samples[index].sample_id}: {error}" for index, error in errors.items()]
     assert report.startswith("look at every sample: mepipe report ")
+    assert closing == f"built {out}: {len(samples) - len(errors)} of {len(samples)} samples ok, {len(errors)} failed"
     group = zarr.open_group(str(out), mode="r")
     for index, error in errors.items():
         assert_failed(group, index, error)
@@ -314,6 +315,8 @@ def test_duplicated_row_fails_naming_both_rows(release, clean, tmp_path):
     assert_failed(
         group, duplicate, f"sheet row {sheet_row(duplicate)}: duplicate of row {sheet_row(1)} ({first.sample_id})"
     )
+    # failed under its own id, never a second sample with the first one's
+    assert str(read_columns(group)["sample_id"][duplicate]) == f"{first.sample_id}@row{sheet_row(duplicate)}"
     assert_others_clean(group, clean, skip={duplicate})  # the first of the two included
     assert summary.total == len(samples) + 1
 

@@ -281,8 +281,9 @@ def test_cli_build_inspect_preview(casme2_release, tmp_path):
     )
     assert result.exit_code == 0, result.output
     assert "ok " in result.output and "frames/s" in result.output
-    last = result.output.strip().splitlines()[-1]
+    *_, last, closing = result.output.strip().splitlines()
     assert last == f"look at every sample: mepipe report {store} --out {tmp_path / 'cli-report'}"
+    assert closing == f"built {store}: 9 of 9 samples ok, 0 failed"
     result = runner.invoke(cli, [*shlex.split(last.split(": ", 1)[1])[1:], "--quiet"])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "cli-report" / "index.html").is_file()

@@ -268,6 +268,7 @@ def test_sheet_errors_keep_the_row(tmp_path):
         "sheet row 6: onset == offset 7: 1 frame cannot be rank-pooled",
     ]
     assert samples[1].emotion == "disgust"
+    assert [s.sample_id for s in samples][:3] == ["sub01/EP01", "sub01/EP02", "sub01/EP01@row4"]
 
 
 def test_class_sets_and_label_of():

@@ -39,11 +39,18 @@ class MepipeGroup(click.Group):
                 standalone_mode=False,
                 **extra,
             )
+        except click.exceptions.NoArgsIsHelpError as exc:
+            exc.show()  # a bare `mepipe`: click's multi-line help, as for any bare group
+            sys.exit(exc.exit_code)
         except click.ClickException as exc:
             click.echo(f"mepipe: error: {one_line(exc.format_message())}", err=True)
             sys.exit(exc.exit_code)
         except click.Abort:
-            click.echo("mepipe: aborted", err=True)
+            click.echo(
+                "mepipe: aborted; what finished is kept: rerun the same command to resume (mepipe build resumes "
+                "where it stopped)",
+                err=True,
+            )
             sys.exit(130)
         except MepipeError as exc:
             click.echo(f"mepipe: error: {exc}", err=True)

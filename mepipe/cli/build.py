@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shlex
 from dataclasses import fields
 from pathlib import Path
@@ -19,29 +18,20 @@ from mepipe.release.au import parse_vocabulary
 from mepipe.release.crops import CROPS
 from mepipe.release.registry import recipe_names, recipe_task
 
-from .options import quiet_option
+from .options import class_sets_help, quiet_option, release_root, root_option
 from .release import objective_sheet_option
 from .scheduling import Placement, dask_options, dask_scheduler
+from .store import unscorable
 
-
-def _default_root(dataset: str) -> Path:
-    base = os.environ.get("MEPIPE_DATA")
-    if not base:
-        raise UsageError(
-            f"no --root given and $MEPIPE_DATA is not set; point --root at a {dataset} release, "
-            f"or make a synthetic one: mepipe synth --dataset {dataset} --out data/{dataset}"
-        )
-    return Path(base) / dataset
+#: ``mepipe build --strict``'s exit status when any sample failed (1: none ok, 2: usage, 3: internal)
+STRICT_EXIT = 4
 
 
 @click.command()
 @click.option("--dataset", required=True, type=click.Choice(recipe_names()), help="Dataset recipe.")
-@click.option(
-    "--root",
-    type=click.Path(path_type=Path),
-    help="Release folder, or a folder above it [default: $MEPIPE_DATA/<dataset>].",
-)
-@click.option("--out", help="Store path or fsspec URL [default: <dataset>.zarr].")
+@root_option
+# a string, not a Path: an fsspec URL (memory://, s3://...) stays as written
+@click.option("--out", type=click.Path(), help="Store path or fsspec URL [default: <dataset>.zarr].")
 @click.option("--sheet", type=click.Path(path_type=Path), help="Annotation sheet, if not in the release.")
 @click.option(
     "--frames",
@@ -54,7 +44,7 @@ def _default_root(dataset: str) -> Path:
     "--classes",
     default="raw",
     show_default=True,
-    help="Class set: raw, or one of the dataset's (5, 3, megc2019, 6, objective).",
+    help=f"{class_sets_help()}.",
 )
 @objective_sheet_option
 @click.option(
@@ -127,6 +117,11 @@ def _default_root(dataset: str) -> Path:
 @click.option("--fps", type=click.FloatRange(min=0, min_open=True), help="Spotting: keep frames down to this rate.")
 @click.option("--k", "pair_gap", type=click.IntRange(min=1), help="Spotting: frames from i to i+k [default: 0.2 s].")
 @click.option("--overwrite", is_flag=True, help="Replace a store built with another configuration.")
+@click.option(
+    "--strict",
+    is_flag=True,
+    help=f"Exit {STRICT_EXIT} when any sample failed [default: exit 0 when the build ran, failed samples recorded].",
+)
 @quiet_option
 def build(
     dataset: str,
@@ -155,6 +150,7 @@ def build(
     fps: float | None,
     pair_gap: int | None,
     overwrite: bool,
+    strict: bool,
     quiet: bool,
 ) -> int:
     """Build (or resume) a store from a dataset release: dynamic images, or spotting features.
@@ -162,8 +158,10 @@ def build(
     Of a clip dataset: TRDI and MIDI, the aligned onset and apex, and with --arrays optical
     flow, strain, frame sequences and aligned landmarks. Of a long-video dataset: its
     spotting store, per-frame features of every video (--arrays, --flow, --fps, --k). A
-    rerun resumes; naming more --arrays adds them. An option of the other kind of dataset
-    is refused.
+    rerun resumes; naming more --arrays adds them; on an existing store, an option not given
+    takes the store's recorded value. An option of the other kind of dataset is refused.
+    Exit status 0 when the build ran (failed samples are recorded; --strict: 4 when any
+    failed), 1 when no sample is ok (of a long-video dataset: when a video failed).
     """
     from mepipe.build import build as run_build
 
@@ -173,7 +171,7 @@ def build(
         for name in context.params
         if context.get_parameter_source(name) not in (ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP)
     }
-    root = root or _default_root(dataset)
+    root = release_root(dataset, root)
     out = out or f"{dataset}.zarr"
     if recipe_task(dataset) == "spotting":
         _refuse(dataset, given - _SPOTTING_PARAMETERS, "clip datasets", "--arrays, --flow, --fps, --k")
@@ -218,6 +216,8 @@ def build(
         smic_apex=smic_apex,
         sequence_frames=sequence_frames,
     )
+    if not overwrite:
+        options.update(recorded_options(click.get_current_context(), dataset, out))
     with dask_scheduler(placement) as chosen:
         if chosen is None:
             return 0
@@ -229,12 +229,48 @@ def build(
         f"look at every sample: mepipe report {shlex.quote(summary.store)} "
         f"--out {shlex.quote(default_out(summary.store))}"
     )
-    return 0 if summary.ok else 1
+    click.echo(closing_line(summary, strict))
+    if not summary.ok:
+        return 1
+    return STRICT_EXIT if strict and summary.failed else 0
+
+
+def closing_line(summary: Any, strict: bool) -> str:
+    """The build's last line: how many samples are ok and failed, and whether its samples
+    can score a classifier (:func:`mepipe.release.labels.label_problem`)."""
+    problem = unscorable(summary.store)
+    exit_note = f" (--strict: exit {STRICT_EXIT})" if strict and summary.failed else ""
+    return f"built {summary.store}: {summary.ok} of {summary.total} samples ok, {summary.failed} failed{exit_note}" + (
+        f"; warning: {problem}, so mepipe train refuses it" if problem else ""
+    )
+
+
+def recorded_options(ctx: click.Context, dataset: str, out: str) -> dict[str, Any]:
+    """The options of an existing store at ``out`` that this command line leaves at their
+    defaults: a plain rerun takes the store's recorded values (``--arrays`` added since, a
+    ``--size``), and only an option given with another value is refused."""
+    from mepipe.engine.config import BuildConfig
+    from mepipe.errors import MepipeError
+    from mepipe.store import open_store, store_attrs
+
+    try:
+        attrs = store_attrs(open_store(out))
+        recorded = BuildConfig.from_store(attrs)
+    except (MepipeError, TypeError, ValueError):
+        return {}  # no store there (or not one this build can read): the build says so
+    if recorded.dataset != dataset:
+        return {}
+    taken = {}
+    for name in BuildConfig.options():
+        source = ctx.get_parameter_source(name)
+        if source in (click.core.ParameterSource.DEFAULT, None) and name in ctx.params:
+            taken[name] = getattr(recorded, name)
+    return taken
 
 
 #: the parameters of ``mepipe build`` a long-video dataset takes
 _SPOTTING_PARAMETERS = {
-    *("dataset", "root", "out", "arrays", "flow", "fps", "pair_gap", "overwrite", "quiet"),
+    *("dataset", "root", "out", "arrays", "flow", "fps", "pair_gap", "overwrite", "quiet", "strict"),
     *(f.name for f in fields(Placement)),
 }
 

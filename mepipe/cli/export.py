@@ -11,7 +11,8 @@ from mepipe.dataset.export import FORMATS
 from mepipe.dataset.ststnet import FRAMINGS
 from mepipe.errors import UsageError
 
-from .options import quiet_option
+from .options import class_sets_help, quiet_option
+from .store import warn_unscorable
 
 #: the ME-VQA format, written by mepipe.vqa rather than mepipe.dataset.export
 VQA_FORMAT = "megc-vqa"
@@ -42,7 +43,7 @@ MAX_LISTED = 20
     default=None,
     help="Comma-separated arrays [default: trdi,midi for png, every array for npz; ststnet: the flow].",
 )
-@click.option("--classes", default=None, help="Class set: raw, or one of the dataset's [default: the store's own].")
+@click.option("--classes", default=None, help=f"{class_sets_help()} [default: the store's own].")
 @click.option(
     "--framing",
     type=click.Choice(FRAMINGS),
@@ -71,6 +72,7 @@ def export(store: str, out: Path, fmt: str, arrays: str | None, classes: str | N
 
     chosen = None if arrays is None else [a.strip() for a in arrays.split(",") if a.strip()]
     summary = run_export(store, out, fmt, chosen, classes, progress=not quiet, framing=framing)
+    warn_unscorable(store, classes)
     for sample_id, status, error in summary.left_out[:MAX_LISTED]:
         click.echo(f"mepipe: left out {sample_id} ({status}){': ' + error if error else ''}", err=True)
     if len(summary.left_out) > MAX_LISTED:

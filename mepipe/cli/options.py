@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import click
+
+from mepipe.errors import UsageError
 
 #: every command that shows progress takes it; the command passes ``progress=not quiet``
 quiet_option = click.option("--quiet", is_flag=True, help="No progress output.")
@@ -30,3 +34,40 @@ def registered_spotters() -> str:
     from mepipe.spot.registry import spotter_listing
 
     return f"Registered: {spotter_listing()}."
+
+
+def class_sets_help() -> str:
+    """The class sets the registered recipes offer, for the help of every ``--classes``:
+    one source, so that no command offers fewer than another."""
+    from mepipe.release.registry import get_recipe, recipe_names
+
+    names = dict.fromkeys(c for name in recipe_names(task="recognition") for c in get_recipe(name).class_sets)
+    return f"Class set: raw, or one of the dataset's ({', '.join(names)})"
+
+
+#: ``--root`` of every command that reads a release (build, check, samples)
+root_option = click.option(
+    "--root",
+    type=click.Path(path_type=Path),
+    help="Release folder, or a folder above it [default: $MEPIPE_DATA/<dataset>].",
+)
+
+
+def release_root(dataset: str, root: Path | None) -> Path:
+    """``--root`` as given, or its default ``$MEPIPE_DATA/<dataset>``: one rule for every
+    command that reads a release.
+
+    Raises
+    ------
+    UsageError
+        No ``--root`` given and ``$MEPIPE_DATA`` not set.
+    """
+    if root is not None:
+        return root
+    base = os.environ.get("MEPIPE_DATA")
+    if not base:
+        raise UsageError(
+            f"no --root given and $MEPIPE_DATA is not set; point --root at a {dataset} release, "
+            f"or make a synthetic one: mepipe synth --dataset {dataset} --out data/{dataset}"
+        )
+    return Path(base) / dataset

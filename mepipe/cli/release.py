@@ -23,7 +23,7 @@ from mepipe.release.longvideo import LongVideoRecipe
 from mepipe.release.recipe import Sample
 from mepipe.release.registry import get_recipe, recipe_names, recipe_task
 
-from .options import quiet_option
+from .options import class_sets_help, quiet_option, release_root, root_option
 
 #: the columns of ``mepipe samples --format csv``, in order
 SAMPLE_COLUMNS = (
@@ -46,7 +46,7 @@ _classes = click.option(
     "--classes",
     default="raw",
     show_default=True,
-    help="Class set: raw, or one of the dataset's (5, 3, megc2019, 6, objective).",
+    help=f"{class_sets_help()}.",
 )
 #: shared with ``mepipe build``
 objective_sheet_option = click.option(
@@ -98,8 +98,10 @@ def _given(name: str) -> bool:
 
 @click.command()
 @_dataset
-@click.option("--root", type=click.Path(path_type=Path), help="Release folder (the sheet is found in it).")
-@click.option("--sheet", type=click.Path(path_type=Path), help="Annotation sheet (.xlsx or .csv export).")
+@root_option
+@click.option(
+    "--sheet", type=click.Path(path_type=Path), help="Annotation sheet (.xlsx or .csv export); alone, without --root."
+)
 @_classes
 @objective_sheet_option
 @click.option(
@@ -122,7 +124,7 @@ def samples(
     """
     long_videos = _long_videos(dataset, classes=_given("classes"), objective_sheet=objective_sheet is not None)
     if long_videos is not None:
-        intervals = release_intervals(long_videos, root, sheet)
+        intervals = release_intervals(long_videos, release_root(dataset, root) if sheet is None else root, sheet)
         rows = [interval_record(i) for i in intervals]
         text = {"json": json.dumps(rows, indent=1), "csv": _csv(rows, INTERVAL_COLUMNS)}
         click.echo(text.get(fmt) or _table(rows, INTERVAL_COLUMNS))
@@ -131,6 +133,8 @@ def samples(
         return
     recipe = get_recipe(dataset)
     recipe.check_classes(classes)
+    if sheet is None:
+        root = release_root(dataset, root)
     found = release_samples(recipe, root, sheet, classes, objective_sheet)
     records = [_record(s) for s in found]
     if fmt == "json":
@@ -143,7 +147,7 @@ def samples(
 
 @click.command()
 @_dataset
-@click.option("--root", type=click.Path(path_type=Path), required=True, help="Release folder, or a folder above it.")
+@root_option
 @click.option("--sheet", type=click.Path(path_type=Path), help="Annotation sheet, if not the release's own.")
 @click.option(
     "--frames",
@@ -154,7 +158,7 @@ def samples(
 @click.option("--quick", is_flag=True, help="Only check that the frame files exist; do not decode them.")
 @quiet_option
 def check(
-    dataset: str, root: Path, sheet: Path | None, frames: Path | None, classes: str, quick: bool, quiet: bool
+    dataset: str, root: Path | None, sheet: Path | None, frames: Path | None, classes: str, quick: bool, quiet: bool
 ) -> int:
     """Validate a release on disk against its sheet.
 
@@ -165,12 +169,16 @@ def check(
     """
     long_videos = _long_videos(dataset, classes=_given("classes"))
     if long_videos is not None:
-        found = check_long_release(long_videos, root, sheet, decode=not quick, progress=not quiet, frames=frames)
+        found = check_long_release(
+            long_videos, release_root(dataset, root), sheet, decode=not quick, progress=not quiet, frames=frames
+        )
         click.echo(format_long_report(found, long_videos))
         return 0 if found.usable else 1
     recipe = get_recipe(dataset)
     recipe.check_classes(classes)
-    report = check_release(recipe, root, sheet, classes, decode=not quick, progress=not quiet, frames=frames)
+    report = check_release(
+        recipe, release_root(dataset, root), sheet, classes, decode=not quick, progress=not quiet, frames=frames
+    )
     click.echo(format_report(report, recipe))
     return 0 if report.usable else 1
 

@@ -12,12 +12,32 @@ import click
 
 from mepipe.errors import MepipeError
 
-from .options import quiet_option
+from .options import class_sets_help, quiet_option
+
+
+def unscorable(store: str, classes: str | None = None) -> str:
+    """Why the samples of ``store`` under ``classes`` cannot score a classifier, in one
+    line (:func:`mepipe.release.labels.label_problem`); ``""`` when they can."""
+    from mepipe.dataset.select import select_samples
+    from mepipe.release.labels import label_problem
+    from mepipe.store import open_store
+
+    selection = select_samples(open_store(store), classes, ok_only=False)
+    return label_problem(list(selection.labels), selection.classes)
+
+
+def warn_unscorable(store: str, classes: str | None = None) -> None:
+    """A ``mepipe: warning:`` line on stderr when :func:`unscorable` finds a problem; the
+    command goes on."""
+    problem = unscorable(store, classes)
+    if problem:
+        click.echo(f"mepipe: warning: {store}: {problem}; mepipe train refuses it", err=True)
 
 
 @click.command()
 @click.argument("store")
-def inspect(store: str) -> None:
+@quiet_option
+def inspect(store: str, quiet: bool) -> None:
     """Counts per status, class and subject, and the build's provenance.
 
     Also the build's configuration, the arrays held with their dtypes and shapes, and the
@@ -41,7 +61,8 @@ def inspect(store: str) -> None:
 @click.argument("store")
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="Folder for the PNGs.")
 @click.option("--per-class", type=click.IntRange(min=1), default=8, show_default=True, help="Samples shown per class.")
-def preview(store: str, out: Path, per_class: int) -> None:
+@quiet_option
+def preview(store: str, out: Path, per_class: int, quiet: bool) -> None:
     """PNG contact sheets of onset, apex, TRDI and MIDI, one per class.
 
     Each row is one ok sample: its aligned onset and apex frames, its TRDI and its MIDI.
@@ -87,6 +108,7 @@ def report(store: str, out: Path, workers: int | None, quiet: bool) -> None:
         return
     from mepipe.report.page import write_report
 
+    warn_unscorable(store)
     click.echo(str(write_report(store, out, workers=workers, progress=not quiet)))
 
 
@@ -123,9 +145,10 @@ protocol_option = click.option(
 @click.command()
 @click.argument("store")
 @protocol_option
-@click.option("--classes", default=None, help="Class set [default: the store's own].")
+@click.option("--classes", default=None, help=f"{class_sets_help()} [default: the store's own].")
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="CSV file to write.")
-def splits(store: str, protocol: str, classes: str | None, out: Path) -> None:
+@quiet_option
+def splits(store: str, protocol: str, classes: str | None, out: Path, quiet: bool) -> None:
     """Write the folds mepipe train runs as a CSV manifest.
 
     Columns sample_id, fold, held_out, split (train or test), one row per fold and

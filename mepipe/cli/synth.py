@@ -18,7 +18,7 @@ from .options import quiet_option
 
 @click.command()
 @click.option("--dataset", required=True, type=click.Choice(recipe_names()), help="Dataset recipe.")
-@click.option("--out", required=True, type=click.Path(path_type=Path), help="New or empty release folder.")
+@click.option("--out", type=click.Path(path_type=Path), help="New or empty release folder [default: data/<dataset>].")
 @click.option("--subjects", type=int, default=3, show_default=True, help="Subjects made up.")
 @click.option("--clips-per-subject", type=int, help="Clips per subject (clip datasets)  [default: 4]")
 @click.option(
@@ -40,7 +40,7 @@ from .options import quiet_option
 @quiet_option
 def synth(
     dataset: str,
-    out: Path,
+    out: Path | None,
     subjects: int,
     clips_per_subject: int | None,
     videos: int | None,
@@ -60,6 +60,7 @@ def synth(
     with micro- and macro-expressions at its sheet's intervals, blinks, drift and jerks.
     """
     start = time.perf_counter()
+    out = out or Path("data") / dataset
     if recipe_task(dataset) == "spotting":
         if clips_per_subject is not None or classes is not None:
             raise UsageError(f"--clips-per-subject and --classes apply to clip datasets; {dataset} holds long videos")

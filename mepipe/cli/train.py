@@ -17,7 +17,7 @@ import click
 from mepipe.errors import UsageError, require
 from mepipe.train.defaults import DEFAULT_EPOCHS, DEFAULT_MODEL, VARIANTS
 
-from .options import ListingOption, quiet_option
+from .options import ListingOption, class_sets_help, quiet_option
 from .scheduling import Placement, dask_options, dask_scheduler
 from .store import protocol_option
 
@@ -106,7 +106,7 @@ def _store(store: str | None, store_option: str | None) -> str:
 @click.option(
     "--classes",
     default=None,
-    help="Class set: raw, or one of the dataset's (5, 3, megc2019) [default: the store's own].",
+    help=f"{class_sets_help()} [default: the store's own].",
 )
 @click.option(
     "--epochs", type=click.IntRange(min=1), default=DEFAULT_EPOCHS, show_default=True, help="Epochs per fold (fixed)."

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Sequence
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -49,3 +50,24 @@ def objective_class(cell: Any) -> str:
     text = cell_text(cell).upper()
     number = _ROMAN.get(text) or (int(text) if text.isdigit() else None)
     return str(number) if number in range(1, 8) else ""
+
+
+def label_problem(labels: Sequence[str], classes: str) -> str:
+    """Why ``labels`` (one per sample, ``""`` for none) cannot score a classifier, in one
+    line; ``""`` when they hold two classes or more.
+
+    A blank label (a sheet whose emotion cells are empty) is no label: samples with only
+    those, or with one class, make a score that cannot fail (every prediction right).
+    """
+    named = [label for label in labels if label]
+    found = sorted(set(named))
+    if len(found) >= 2:
+        return ""
+    blank = len(labels) - len(named)
+    if not found:
+        detail = f"they have no label in class set {classes} (blank emotion cells)"
+    else:
+        detail = f"every label in class set {classes} is {found[0]}" + (
+            f", and {blank} have none (blank emotion cells)" if blank else ""
+        )
+    return f"fewer than two classes among its {len(labels)} samples: {detail}"

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from mepipe._shared.text import join_repairs
-from mepipe.errors import UsageError
+from mepipe.errors import SheetError, UsageError
 from mepipe.release.au import au_text, certain_aus, parse_action_units, tokens_text
 from mepipe.release.labels import MEGC2019_SET, objective_class
 from mepipe.release.recipe import Recipe, Sample
@@ -123,13 +123,16 @@ def check_span(onset: Any, apex: Any, offset: Any) -> tuple[int, int | None, int
 
 
 def flag_duplicates(samples: Sequence[Sample]) -> list[Sample]:
-    """``samples`` with an ``error`` on every repeat of an earlier sample id."""
+    """``samples`` with every repeat of an earlier sample id failed under its own id,
+    ``<id>@row<N>`` (its sheet row): sample ids stay unique in every store. A repeat that
+    is also a bad row keeps its own error."""
     first_row: dict[str, int] = {}
     out = []
     for sample in samples:
         seen = first_row.setdefault(sample.sample_id, sample.row)
-        if seen != sample.row and not sample.error:
-            sample = replace(sample, error=f"sheet row {sample.row}: duplicate of row {seen} ({sample.sample_id})")
+        if seen != sample.row:
+            error = sample.error or f"sheet row {sample.row}: duplicate of row {seen} ({sample.sample_id})"
+            sample = replace(sample, sample_id=f"{sample.sample_id}@row{sample.row}", error=error)
         out.append(sample)
     return out
 
@@ -209,6 +212,7 @@ class SheetRecipe(Recipe):
     def read(self, sheet: Path, classes: str = "raw", *, objective_sheet: Path | None = None) -> list[Sample]:
         self.check_classes(classes)
         table = read_table(Path(sheet), self.columns, self.sheet_names)
+        self.check_layout(table)
         samples = flag_duplicates([self._sample(table, number, cells) for number, cells in table.rows])
         samples = self.add_objective(samples, Path(sheet), objective_sheet)
         if classes == "objective" and not any(s.objective_class for s in samples):
@@ -219,6 +223,35 @@ class SheetRecipe(Recipe):
             if label is not None:
                 out.append(replace(sample, label=label))
         return out
+
+    def check_layout(self, table: Table) -> None:
+        """Refuse another release's sheet before its rows are read: a header missing more
+        than half of the names of :attr:`layout` that are not sample fields (SAMM's
+        ``Inducement Code``, ``Duration``, ``Micro``, ...) is not this recipe's, even
+        where the field columns match (each layout name may be written as any of its
+        accepted aliases).
+
+        Raises
+        ------
+        SheetError
+            One line naming the columns found and the ones expected.
+        """
+        found = {normalise_name(name) for name in table.names if name}
+        aliases = [*self.columns.values(), self.au_columns, self.objective_columns]
+        fields = {normalise_name(n) for names in self.columns.values() for n in names}
+        extra = [name for name in self.layout if name and normalise_name(name) not in fields]
+        missing = [
+            name
+            for name in extra
+            if not found & {normalise_name(n) for n in next((a for a in aliases if name in a), (name,))}
+        ]
+        if extra and len(missing) * 2 > len(extra):
+            written = ", ".join(name for name in table.names if name)
+            expected = ", ".join(name for name in self.layout if name)
+            raise SheetError(
+                f"{table.path}: not a {self.title} sheet: its columns are {written}; a {self.title} sheet's are "
+                f"{expected} (no {', '.join(missing)})"
+            )
 
     def label_of(self, sample: Sample, classes: str) -> str | None:
         self.check_classes(classes)

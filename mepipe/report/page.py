@@ -34,6 +34,7 @@ from mepipe._shared.text import join_repairs, split_repairs
 from mepipe.arrays import Thumbnail, thumbnails
 from mepipe.errors import UsageError
 from mepipe.imaging.flow import recorded_method
+from mepipe.release.labels import label_problem
 from mepipe.report import quality
 from mepipe.report.summary import reason_kind
 from mepipe.store import FAILED, OK, STATUS_NAMES, array, open_store, read_array, read_columns, store_attrs
@@ -203,14 +204,16 @@ _STYLE = """
 body { font: 13px/1.4 system-ui, sans-serif; margin: 1em 1.5em; color: #222; }
 h1 { font-size: 1.4em; margin: 0 0 .3em; } h2 { font-size: 1.1em; margin: 1em 0 .3em; }
 .boxes { display: flex; flex-wrap: wrap; gap: 1em 2em; align-items: flex-start; }
-.boxes section { min-width: 18em; max-width: 46em; }
+.boxes section { min-width: 18em; max-width: 46em; overflow-wrap: anywhere; }
 table.small td, table.small th { padding: 1px 8px 1px 0; text-align: left; vertical-align: top; }
 table.small th { white-space: nowrap; }
+table.small td { overflow-wrap: anywhere; }  /* a sha256 wraps inside its box */
 .count { text-align: right; font-variant-numeric: tabular-nums; }
 .ok { color: #176617; } .failed { color: #a31515; } .pending { color: #8a6d00; }
 .flag { display: inline-block; background: #fde8c8; border: 1px solid #e5a54b;
         border-radius: 3px; padding: 0 4px; margin: 1px 2px 1px 0; }
 .note { color: #666; }
+.warning { background: #fde8c8; border: 1px solid #e5a54b; padding: .3em .6em; max-width: 60em; }
 dt { font-weight: bold; } dd { margin: 0 0 .4em 1.5em; max-width: 60em; }
 details pre { background: #f6f6f6; padding: .5em; max-height: 30em; overflow: auto; }
 #controls { position: sticky; top: 0; background: #fff; padding: .5em 0; z-index: 2;
@@ -222,7 +225,7 @@ details pre { background: #f6f6f6; padding: .5em; max-height: 30em; overflow: au
 #samples th[data-sort]::after { content: " \\2195"; color: #999; }
 #samples td { border-top: 1px solid #ddd; padding: 2px 6px; vertical-align: top; }
 #samples td.img { padding: 1px; }
-#samples img { display: block; width: 96px; height: 96px; background: #ddd; }
+#samples img { display: block; width: 72px; height: 72px; background: #ddd; }  /* the row fits 1400 px */
 #samples td.text { min-width: 8em; max-width: 14em; overflow-wrap: anywhere; }
 #samples td.id { white-space: nowrap; }
 a.filter { cursor: pointer; }
@@ -308,6 +311,7 @@ def render_page(rows: Sequence[Row], attrs: Mapping[str, Any], unavailable: Mapp
         "</head>",
         "<body>",
         f"<h1>{escape(title)}</h1>",
+        *_label_warning(rows, attrs),
         '<div class="boxes">',
         _counts(rows),
         _grouped(
@@ -382,6 +386,14 @@ def _flag_summary(rows: Sequence[Row], unavailable: Mapping[str, str]) -> str:
         f'<table class="small">{"".join(body)}</table>'
         f"<details><summary>why these thresholds</summary><dl>{why}</dl></details></section>"
     )
+
+
+def _label_warning(rows: Sequence[Row], attrs: Mapping[str, Any]) -> list[str]:
+    """A banner when the store's samples cannot score a classifier (blank labels, one class)."""
+    problem = label_problem([row.label for row in rows], str(attrs.get("classes", "?")))
+    if not problem:
+        return []
+    return [f'<p class="warning" id="label-warning">warning: this store cannot be trained on: {escape(problem)}</p>']
 
 
 def _crop(config: Mapping[str, Any]) -> str:

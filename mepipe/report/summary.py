@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from typing import Any
 
@@ -16,6 +17,8 @@ from mepipe.store.spotting import read_intervals, spotting_record, video_groups
 def reason_kind(text: str) -> str:
     """What went wrong, not where: a failure or repair with its digits and paths dropped,
     so that the same problem on different files or frames groups together."""
+    # the place ("sheet row 12: ") and the values quoted from it ('abc') name where, not what
+    text = re.sub(r"'[^']*'|\"[^\"]*\"", "", re.sub(r"^sheet row \d+: ", "", text))
     words = [w for w in text.split() if not any(c.isdigit() for c in w) and "/" not in w]
     return " ".join(words[:8]) or text
 

@@ -21,6 +21,7 @@ import zarr
 from mepipe.arrays import derived_arrays
 from mepipe.dataset.select import Selection, select_samples
 from mepipe.errors import MepipeError, UsageError
+from mepipe.release.labels import label_problem
 from mepipe.store import OK, array, held_sets, image_names, open_store, read_fields
 
 from .defaults import DEFAULT_MODEL
@@ -164,8 +165,6 @@ def check_store(
     cannot take, or no usable sample (saying what is missing)."""
     spec = get_model(model)
     path = Path(path)
-    if not path.exists():
-        raise UsageError(f"store {path} does not exist")
     group = open_store(str(path))
     _check_arrays(group, path, spec)
     if image_size is not None:
@@ -196,6 +195,9 @@ def usable_samples(group: zarr.Group, path: str | Path, classes: str | None = No
     none, a one-line error saying what is missing (built samples, or labels)."""
     selection = select_samples(group, classes)
     if len(selection.rows):
+        problem = label_problem(list(selection.labels), selection.classes)
+        if problem:
+            raise MepipeError(f"store {path} cannot be trained on: {problem}")
         return selection
     fields = read_fields(group)
     ok = fields["status"] == OK

@@ -224,7 +224,7 @@ def train_fold(
 
     losses, accuracies = [], []
     bar = Progress(
-        total, f"fold {fold.index + 1} ({fold.subject})", enabled=progress, unit="step", outcomes=False, step=None
+        total, f"fold {fold.index} ({fold.subject})", enabled=progress, unit="step", outcomes=False, step=None
     )
     seen = 0
     start = time.perf_counter()

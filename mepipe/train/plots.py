@@ -67,7 +67,7 @@ def plot_fusion_weights(
             ax.plot(c + 1 + jitter.uniform(-0.15, 0.15, len(g)), g, ".", alpha=0.6)
         ax.set_xticks(range(1, len(class_names) + 1), class_names, rotation=45, ha="right")
         ax.axhline(0.5, color="grey", lw=0.8, ls="--")
-        ax.set_ylim(0, 1)
+        ax.set_ylim(-0.05, 1.05)  # weights of 0 or 1 stay whole, not cut by the frame
         ax.set_ylabel("TRDI weight w_T (MIDI: 1 - w_T)")
         ax.set_title(note)
     fig.savefig(path, dpi=100)
