@@ -360,7 +360,7 @@ def test_a_folder_truth_that_is_no_store_is_refused_in_one_line(tmp_path):
         ["spot-eval", "--truth", str(tmp_path / "store.zarr"), "--pred", str(pred), "--out", str(tmp_path / "m.json")],
     )
     assert result.exit_code == 2
-    assert result.output == f"mepipe: error: {tmp_path / 'store.zarr'}: not a zarr store\n"
+    assert result.output == f"mepipe: error: {tmp_path / 'store.zarr'}: not a mepipe store (no zarr group there)\n"
     assert not (tmp_path / "m.json").exists()
 
 

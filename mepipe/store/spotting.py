@@ -39,7 +39,7 @@ import zarr
 
 from mepipe.arrays.pairs import REGIONS
 from mepipe.arrays.perframe import PerFrameFeature, get_feature
-from mepipe.errors import MepipeError, UsageError
+from mepipe.errors import UsageError
 from mepipe.release.longvideo import TYPES, Interval
 from mepipe.store.schema import checksum
 
@@ -145,15 +145,15 @@ def open_spotting_store(path: str | Path, mode: Literal["r", "r+"] = "r") -> Any
 
     Raises
     ------
-    MepipeError
+    UsageError
         ``path`` is no zarr group, or not a spotting store (one line).
     """
     try:
         root: Any = zarr.open_group(str(path), mode=mode, use_consolidated=False if mode != "r" else None)
     except (FileNotFoundError, zarr.errors.GroupNotFoundError, zarr.errors.NodeTypeValidationError):
-        raise MepipeError(f"{path}: not a mepipe store (no zarr group there)") from None
+        raise UsageError(f"{path}: not a mepipe store (no zarr group there)") from None
     if not is_spotting_group(root):
-        raise MepipeError(
+        raise UsageError(
             f"{path}: not a spotting store (no {SPOTTING_ATTRS} record); "
             "build one with mepipe build --dataset <long-video recipe>"
         )
