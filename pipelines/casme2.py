@@ -40,6 +40,8 @@ class Casme2(SheetRecipe):
     """CASME II: ``CASME2-coding-*.xlsx`` and ``CASME2_RAW_selected`` (or ``Cropped``) frames."""
 
     name = "casme2"
+    #: codes 2 and 7 of the sheet, in no class set
+    unlisted_emotions = ("fear", "sadness")
     title = "CASME-II"
     color = "rgb"
     resolution = (640, 480)

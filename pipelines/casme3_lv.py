@@ -47,6 +47,7 @@ class Casme3Lv(LongVideoRecipe):
     """CAS(ME)^3 part A: ``CAS(ME)3_part_A_v2`` and ``<subject>/<recording>/color/<n>.jpg``."""
 
     name = "casme3_lv"
+    clip_recipe = "casme3"
     title = "CAS(ME)^3 part A"
     fps = 30.0
     color = "rgb"

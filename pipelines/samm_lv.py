@@ -77,6 +77,7 @@ class SammLv(LongVideoRecipe):
     """SAMM Long Videos: ``SAMMLV_gt.xlsx`` and ``SAMM_longvideos/<video>/<video>_<n>.jpg``."""
 
     name = "samm_lv"
+    clip_recipe = "samm"
     title = "SAMM Long Videos"
     fps = 200.0
     color = "gray"

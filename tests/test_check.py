@@ -174,14 +174,19 @@ def test_samples_report_row_errors_and_au_warnings_on_stderr(tmp_path):
             "SAMM*_Micro_FACS_Codes*.csv in it or up to 4 folders below; make one with `mepipe synth --dataset samm --out {tmp}`",
         ),
         (["samples", "--dataset", "samm", "--sheet", "{tmp}/x.xlsx"], "no SAMM sheet at {tmp}/x.xlsx: not a file"),
-        (["samples", "--dataset", "samm"], "give --root DIR (a release) or --sheet FILE"),
+        (
+            ["samples", "--dataset", "samm"],
+            "no --root given and $MEPIPE_DATA is not set; point --root at a samm release, "
+            "or make a synthetic one: mepipe synth --dataset samm --out data/samm",
+        ),
         (
             ["samples", "--dataset", "samm", "--root", "{tmp}", "--classes", "7"],
             "unknown class set '7' for SAMM; valid: raw, 5, 3, megc2019, objective",
         ),
     ],
 )
-def test_usage_errors_are_one_line_exit_2(tmp_path, args, message):
+def test_usage_errors_are_one_line_exit_2(tmp_path, args, message, monkeypatch):
+    monkeypatch.delenv("MEPIPE_DATA", raising=False)
     result = _run(*[a.format(tmp=tmp_path) for a in args])
     assert result.exit_code == 2
     assert result.stderr == f"mepipe: error: {message.format(tmp=tmp_path)}\n"

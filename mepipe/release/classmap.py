@@ -15,7 +15,7 @@ A word is mapped by its row's dataset. Without one, it is mapped where every dat
 that writes it maps it alike (``disgust`` and ``repression`` to negative) and refused in
 one line where they differ (``fear``: negative in SAMM, left out or ``others`` in
 CASME-II). The maps are the recipes' own (reused, never copied); the long-video
-releases take their clip release's (:data:`LONG_VIDEO_CLIPS`).
+releases take their clip release's (``clip_recipe``).
 """
 
 from __future__ import annotations
@@ -25,18 +25,13 @@ from dataclasses import dataclass
 from functools import cache
 
 from mepipe.errors import MepipeError, UsageError
-from mepipe.release.labels import MEGC2019_CLASSES
+from mepipe.release.labels import MEGC2019_CLASSES, MEGC2019_SET
 from mepipe.release.registry import get_recipe, recipe_names
 
 #: MEGC's four coarse classes (ME-VQA's coarse question, STR's recognition)
 MEGC_CLASSES: tuple[str, ...] = ("negative", "positive", "surprise", "others")
 #: the class sets words can be mapped to
-CLASS_SETS: dict[str, tuple[str, ...]] = {"megc2019": MEGC2019_CLASSES, "megc": MEGC_CLASSES}
-#: long-video releases whose emotions are their clip release's words
-LONG_VIDEO_CLIPS: dict[str, str] = {"samm_lv": "samm", "casme3_lv": "casme3"}
-#: emotions a release's sheet writes that none of its recipe's class sets holds (CASME-II
-#: codes 2 fear and 7 sadness, left out of every set); counted so the no-dataset rule sees them
-UNLISTED_WORDS: dict[str, tuple[str, ...]] = {"casme2": ("fear", "sadness")}
+CLASS_SETS: dict[str, tuple[str, ...]] = {MEGC2019_SET: MEGC2019_CLASSES, "megc": MEGC_CLASSES}
 
 
 def normal(word: str) -> str:
@@ -50,9 +45,10 @@ def _recipe_map(name: str, classes: str) -> dict[str, str | None] | None:
     recipe = get_recipe(name)
     sets = dict(getattr(recipe, "class_sets", {}))
     three = dict(getattr(recipe, "label_maps", {}).get("3", {}))
-    if not three and MEGC2019_CLASSES not in (sets.get("3"), sets.get("megc2019")):
+    if not three and MEGC2019_CLASSES not in (sets.get("3"), sets.get(MEGC2019_SET)):
         return None
-    words = set(three) | set(UNLISTED_WORDS.get(name, ()))
+    # emotions of the sheet in no class set: counted so the no-dataset rule sees them
+    words = set(three) | set(getattr(recipe, "unlisted_emotions", ()))
     for key, names in sets.items():
         if key != "objective":
             words |= set(names)
@@ -68,10 +64,8 @@ def _map_word(word: str, three: str | None, classes: str) -> str | None:
 
 
 def _long_video_map(name: str, classes: str) -> dict[str, str | None]:
-    if name in LONG_VIDEO_CLIPS:
-        table = dict(_maps(classes)[LONG_VIDEO_CLIPS[name]])
-    else:
-        table = {}
+    clips = str(getattr(get_recipe(name, object), "clip_recipe", ""))
+    table = dict(_maps(classes)[clips]) if clips else {}
     for word in getattr(get_recipe(name, object), "emotions", ()):
         table.setdefault(normal(word), _map_word(normal(word), None, classes))
     return table

@@ -304,6 +304,9 @@ class LongVideoRecipe(BaseRecipe):
     #: the release's emotions (lower case) where it codes them, else the recognition
     #: release of the same lab's (``synth`` draws from them)
     emotions: tuple[str, ...] = ()
+    #: the clip recipe of the same release whose emotion words the sheet writes (SAMM-LV's
+    #: are SAMM's): its class maps serve the long videos' intervals
+    clip_recipe: str = ""
     #: (low, high) lengths in frames of the sheet's micro- and macro-expressions, 10th
     #: to 90th percentile (``synth`` draws from them; tests check them against the sheet)
     durations: ClassVar[Mapping[str, tuple[int, int]]] = {}

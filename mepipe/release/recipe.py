@@ -154,6 +154,9 @@ class Recipe(BaseRecipe):
     #: the release (or a member of a composite) annotates no apex frame: the build estimates
     #: it or takes the middle frame (``--smic-apex``, :func:`choose_apex`)
     unannotated_apex: bool = False
+    #: emotions the sheet writes that none of the recipe's class sets holds (CASME-II's
+    #: fear and sadness): the class maps of STRS and ME-VQA see them too
+    unlisted_emotions: tuple[str, ...] = ()
 
     @abstractmethod
     def read(self, sheet: Path, classes: str = "raw", *, objective_sheet: Path | None = None) -> list[Sample]:

@@ -25,13 +25,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from mepipe.release.classmap import CLASS_SETS, class_map, normal
-from mepipe.release.labels import MEGC2019_CLASSES
+from mepipe.release.labels import MEGC2019_CLASSES, MEGC2019_SET
 from mepipe.spot.evaluate import Counts, Evaluation
 
 #: the three classes MEGC 2019 recognises micro-expressions into (spot-recognise's set)
 CLASSES: tuple[str, ...] = MEGC2019_CLASSES
 #: the class set ``spot-recognise``'s recogniser answers in, and so scores with
-RECOGNISER_CLASSES = "megc2019"
+RECOGNISER_CLASSES = MEGC2019_SET
 #: the class sets STRS can score with: the truth's own, or one of the MEGC sets
 STRS_CLASSES: tuple[str, ...] = ("own", *CLASS_SETS)
 
