@@ -213,16 +213,20 @@ def build(dataset: str, root: str | Path, out: str, **options: Any) -> BuildSumm
         wrong = sorted(set(options) & ({*BuildConfig.options(), *_CLIP_ARGUMENTS} - {*LONG_VIDEO_OPTIONS, "dataset"}))
         if wrong:
             raise UsageError(
-                f"{dataset} is a long-video (spotting) dataset: {', '.join(wrong)} apply to clip datasets only; "
+                f"{dataset} is a long-video (spotting) dataset: {', '.join(wrong)} {_apply(wrong)} to clip datasets only; "
                 f"its options are {', '.join(LONG_VIDEO_OPTIONS)}"
             )
         return build_long_videos(dataset, root, out, **options)
     wrong = sorted(set(options) & {"fps", "k"})
     if wrong:
         raise UsageError(
-            f"{dataset} is a clip dataset: {', '.join(wrong)} apply to long-video (spotting) datasets only"
+            f"{dataset} is a clip dataset: {', '.join(wrong)} {_apply(wrong)} to long-video (spotting) datasets only"
         )
     return build_clips(dataset, root, out, **options)
+
+
+def _apply(names: Sequence[str]) -> str:
+    return "applies" if len(names) == 1 else "apply"
 
 
 def build_long_videos(

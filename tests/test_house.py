@@ -133,10 +133,10 @@ def test_a_build_refuses_the_options_of_the_other_task(release, tmp_path):
         "--classes, --size", "--size, --classes"
     )
     code, text = run("build", "--dataset", "samm", "--root", release, "--out", tmp_path / "b.zarr", "--fps", "30")
-    assert code != 0 and "--fps apply to long-video (spotting) datasets only" in text
-    with pytest.raises(UsageError, match="span apply to clip datasets only"):
+    assert code != 0 and "--fps applies to long-video (spotting) datasets only" in text
+    with pytest.raises(UsageError, match="span applies to clip datasets only"):
         build("casme_sq", release, str(tmp_path / "c.zarr"), span="onset-offset")
-    with pytest.raises(UsageError, match="k apply to long-video"):
+    with pytest.raises(UsageError, match="k applies to long-video"):
         build("samm", release, str(tmp_path / "d.zarr"), k=3)
 
 

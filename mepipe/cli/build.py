@@ -189,7 +189,11 @@ def build(
                 return 0
             spotted = run_build(dataset, root, out, scheduler=chosen, **long_video)
         click.echo(spotted.format())
-        click.echo(f"look at every video: mepipe report {shlex.quote(str(out))} --out {shlex.quote(str(out))}-report")
+        from mepipe.report.page import default_out
+
+        click.echo(
+            f"look at every video: mepipe report {shlex.quote(str(out))} --out {shlex.quote(default_out(str(out)))}"
+        )
         return 0 if spotted.ok else 1
     _refuse(dataset, given & {"fps", "pair_gap"}, "long-video (spotting) datasets", "those of mepipe build --help")
     options: dict[str, Any] = dict(
@@ -281,7 +285,8 @@ def _refuse(dataset: str, wrong: set[str], kind: str, instead: str) -> None:
         return
     command = click.get_current_context().command
     flags = [opt for p in command.params if p.name in wrong for opt in p.opts[:1]]
-    raise UsageError(f"{', '.join(flags)} apply to {kind} only, and {dataset} is not one; its options: {instead}")
+    verb = "applies" if len(flags) == 1 else "apply"
+    raise UsageError(f"{', '.join(flags)} {verb} to {kind} only, and {dataset} is not one; its options: {instead}")
 
 
 COMMANDS = [build]

@@ -79,11 +79,11 @@ def describe_spotting(root: Any, max_listed: int = 20) -> str:
     lines = [f"{record.dataset or '?'} spotting store: {len(record.videos)} videos, {frames} frames"]
     lines.append(f"features: {', '.join(record.held)}")
     lines.append("arrays (per video, first axis frames):")
-    sample = next(iter(groups.values()), None)
     for name in record.held:
         for spec in get_feature(name).arrays:
-            shape = "" if sample is None or spec.name not in sample else str(tuple(sample[spec.name].shape[1:]))
-            lines.append(f"  {spec.name:<24} {spec.dtype:<8} (T, {', '.join(spec.dims) or '-'}) {shape} [{name}]")
+            shape = ", ".join(["T", *(str(n) for n in get_feature(name).shapes()[spec.name])])
+            dims = ", ".join(["frame", *spec.dims])
+            lines.append(f"  {spec.name:<24} {spec.dtype:<8} ({shape}) ({dims}) [{name}]")
     lines.append("status:")
     lines += [f"  {name:<24} {count:6d}" for name, count in sorted(status.items())]
     lines.append(f"intervals: {kinds['micro']} micro, {kinds['macro']} macro, {len(intervals)} rows")

@@ -11,7 +11,7 @@ from typing import Any
 
 import zarr
 
-from mepipe.errors import MepipeError
+from mepipe.errors import MepipeError, UsageError
 from mepipe.store.schema import STORE_ATTRS
 from mepipe.store.spotting import SPOTTING_ATTRS
 
@@ -44,4 +44,4 @@ def require_kind(path: str | Path, kind: str, instead: str) -> None:
     found = store_kind(path)
     if found != kind:
         what = "a spotting store (long videos)" if found == "spotting" else "a clip store"
-        raise MepipeError(f"{path} is {what}: {instead}")
+        raise UsageError(f"{path} is {what}: {instead}")
