@@ -39,9 +39,16 @@ def registered_spotters() -> str:
 def class_sets_help() -> str:
     """The class sets the registered recipes offer, for the help of every ``--classes``:
     one source, so that no command offers fewer than another."""
+    from mepipe.errors import UsageError
     from mepipe.release.registry import get_recipe, recipe_names
 
-    names = dict.fromkeys(c for name in recipe_names(task="recognition") for c in get_recipe(name).class_sets)
+    names: dict[str, None] = {}
+    for name in recipe_names():
+        try:
+            recipe = get_recipe(name, object)
+        except UsageError:  # a broken plug-in: the command that reads it says so in one line
+            continue
+        names.update(dict.fromkeys(getattr(recipe, "class_sets", ())))
     return f"Class set: raw, or one of the dataset's ({', '.join(names)})"
 
 
