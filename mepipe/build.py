@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import numbers
 import os
+import sys
 import time
 import uuid
 from collections import Counter
@@ -42,7 +43,7 @@ from mepipe.engine.config import BuildConfig
 from mepipe.engine.execute import is_distributed, run_graph
 from mepipe.engine.graph import Outcome, build_graph
 from mepipe.engine.lock import StoreLock
-from mepipe.engine.spotting import SpotSettings, SpotSummary, build_spotting
+from mepipe.engine.spotting import SpotSettings, SpotSummary, build_spotting, stored_method
 from mepipe.errors import MepipeError, UsageError
 from mepipe.release.au import release_vocabulary
 from mepipe.release.crops import choose_crop
@@ -259,7 +260,11 @@ def build_long_videos(
         list; default: the store's own, or :func:`mepipe.arrays.default_features` for a
         new store. Naming more on a finished store adds only those.
     flow : str, optional
-        Flow method (:data:`mepipe.imaging.flow.FLOW_METHODS`; default the first).
+        Flow method (:data:`mepipe.imaging.flow.FLOW_METHODS`); default: an existing
+        store's own (its recorded parameters and implementation decide: stores made
+        before mepipe's own TV-L1 read as ``tvl1-opencv``; a one-line note on stderr
+        where that is not the first method), else the first. Another method than the
+        store's is refused.
     fps : float, optional
         Keep frames down to this rate.
     k : int, optional
@@ -275,6 +280,10 @@ def build_long_videos(
     recipe = get_recipe(dataset, LongVideoRecipe)  # type: ignore[type-abstract]
     names = [a.strip() for a in arrays.split(",") if a.strip()] if isinstance(arrays, str) else arrays
     if settings is None:
+        if flow is None and not overwrite:
+            flow = stored_method(local_path(out))
+            if flow is not None and flow != SpotSettings.method:
+                print(f"note: {out} holds flow made by {flow}: resuming with --flow {flow}", file=sys.stderr)
         settings = SpotSettings(method=flow or SpotSettings.method, fps=fps, k=k)
     elif (flow, fps, k) != (None, None, None):
         raise UsageError("give settings or flow, fps and k, not both")

@@ -142,7 +142,7 @@ def test_a_build_refuses_the_options_of_the_other_task(release, tmp_path):
 
 def test_naming_a_feature_on_a_finished_store_adds_only_it(release, store, tmp_path):
     out = tmp_path / "more.zarr"
-    build("casme_sq", release, str(out), settings=SMALL, scheduler="sync", progress=False)
+    build("casme_sq", release, str(out), arrays="regions,mdmd,motion", settings=SMALL, scheduler="sync", progress=False)
     before = {n: zarr.open_group(str(out), mode="r")[f"videos/s15_0101/{n}"][:] for n in ("images", "region_motion")}
     summary = build(
         "casme_sq",
@@ -158,12 +158,14 @@ def test_naming_a_feature_on_a_finished_store_adds_only_it(release, store, tmp_p
     for name, values in before.items():
         np.testing.assert_array_equal(group[name][:], values, err_msg=name)
     assert group["done_cells"][:].all() and spotting_record(open_spotting_store(out)).added == ["cells"]
-    # the added feature is what the baseline computes from the region images
-    from mepipe.arrays.pairs import cell_flow
+    # the added feature is what the baseline reads: the signed flow (the region images
+    # are SOFTNet's |u|, |v|)
+    from mepipe.spot.baseline import store_videos
 
     valid = group["valid"][:]
-    expected = cell_flow(group["images"][:])[valid].astype(np.float32)
-    np.testing.assert_allclose(group["cell_flow"][:][valid], expected, atol=1e-6)
+    read = {v.name: v.flow for v in store_videos(out)[0]}["s15_0101"]
+    np.testing.assert_allclose(read[valid], group["cell_flow"][:][valid], atol=1e-6)
+    assert (group["cell_flow"][:][valid] < 0).any() and (group["images"][:][valid][..., :2] >= 0).all()
     # a rerun without --arrays keeps the store's own; one that leaves a feature out is refused
     assert build("casme_sq", release, str(out), settings=SMALL, scheduler="sync", progress=False).computed == 0
     with pytest.raises(UsageError, match="holds mdmd, motion, cells, which --arrays regions leaves out"):

@@ -105,9 +105,12 @@ def test_features_peak_inside_the_expressions_and_in_their_regions(video):
     assert brows[rising_brows].mean() > 5 * brows[still].mean()
     assert mouth[rising_mouth].mean() > 3 * mouth[still].mean()
     assert brows[rising_brows].mean() > 3 * brows[rising_mouth].mean()
-    # the image's top half holds the brows: it carries the brow raise
+    # the image's top half holds the brows: it carries the brow raise; the bottom half the
+    # mouth (SOFTNet's margins and eye hexagons, made for 128 px, cover much of a 48 px crop)
     top = np.abs(chunk.images[:, :21, :, :2]).mean(axis=(1, 2, 3))
-    assert top[rising_brows].mean() > 2 * top[still].mean()
+    assert top[rising_brows].mean() > 1.3 * top[still].mean()
+    bottom = np.abs(chunk.images[:, 21:, :, :2]).mean(axis=(1, 2, 3))
+    assert bottom[rising_mouth].mean() > 3 * bottom[still].mean()
 
 
 def test_moving_pairs_start_warm_and_still_pairs_and_blocks_start_cold(video):

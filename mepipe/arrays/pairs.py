@@ -21,8 +21,8 @@ by :mod:`mepipe.arrays`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -74,15 +74,25 @@ def _box(points: np.ndarray, pad: float, side: int) -> tuple[int, int, int, int]
 
 @dataclass(frozen=True)
 class Geometry:
-    """Where things are on one segment's face crop: the eye mask, the nose patch, the regions."""
+    """Where things are on one segment's face crop: the eye mask, the nose patch, the regions.
+
+    ``reference`` gives the segment's first face crop, on which SOFTNet's region image
+    finds its own landmarks (:meth:`softnet_points`), once, when first asked.
+    """
 
     eyes: np.ndarray
     nose: tuple[int, int, int, int]
     regions: dict[str, tuple[int, int, int, int]]
+    points: np.ndarray | None = None
+    reference: Callable[[], np.ndarray | None] | None = None
+    _found: dict[str, np.ndarray] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
-    def of(cls, segment: Segment, crop: int = CROP) -> Geometry:
-        """The geometry of ``segment``'s landmarks on its crop."""
+    def of(
+        cls, segment: Segment, crop: int = CROP, reference: Callable[[], np.ndarray | None] | None = None
+    ) -> Geometry:
+        """The geometry of ``segment``'s landmarks on its crop; ``reference``: its first
+        face crop, read when SOFTNet's landmarks are first asked for."""
         import cv2
 
         points = segment.crop_landmarks(crop)
@@ -95,7 +105,30 @@ class Geometry:
         eyes = cv2.dilate(eyes, np.ones((size, size), np.uint8)).astype(bool)
         nose = _box(points[list(_NOSE_POINTS)], _NOSE_PAD * iod, crop)
         regions = {name: _box(points[list(idx)], _REGION_PAD * iod, crop) for name, idx in _REGION_POINTS.items()}
-        return cls(eyes, nose, regions)
+        return cls(eyes, nose, regions, points, reference)
+
+    def softnet_points(self) -> np.ndarray:
+        """int ``(68, 2)``: the landmarks SOFTNet's ``extraction_preprocess.py`` cuts its
+        regions by: dlib's detector (upsampled once) and 68 landmarks found again on the
+        segment's first face crop; where that crop is unreadable or holds no face, the
+        track's landmarks on the crop, rounded."""
+        if "points" not in self._found:
+            self._found["points"] = _detect_on_crop(None if self.reference is None else self.reference(), self.points)
+        return self._found["points"]
+
+
+def _detect_on_crop(image: np.ndarray | None, fallback: np.ndarray | None) -> np.ndarray:
+    from mepipe.imaging.align import _models
+
+    if image is not None:
+        detector, predictor = _models()
+        found = detector(image, 1)
+        if len(found):
+            shape = predictor(image, found[0])
+            return np.array([(p.x, p.y) for p in shape.parts()], dtype=np.int64)
+    if fallback is None:
+        raise ValueError("no landmarks: neither a reference crop with a face nor the track's")
+    return np.round(fallback).astype(np.int64)
 
 
 def _cut(plane: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
@@ -129,6 +162,73 @@ def region_image(maps: np.ndarray, geometry: Geometry) -> np.ndarray:
     }.items():
         cut = np.ascontiguousarray(_cut(maps, geometry.regions[name]))
         image[y : y + half, x : x + w] = cv2.resize(cut, (w, half), interpolation=cv2.INTER_AREA)
+    return image
+
+
+#: SOFTNet's eye hexagons: per outline point, the landmark and its push outwards (dx, dy) in
+#: crop pixels (``extraction_preprocess.py``: corners 15 px out sideways, lids 15 px up or down)
+_SOFTNET_EYE = 15
+_SOFTNET_HEXAGON = ((0, -1, 0), (1, 0, -1), (2, 0, -1), (3, 1, 0), (4, 0, 1), (5, 0, 1))
+#: SOFTNet's margin around its two regions, crop pixels
+_SOFTNET_MARGIN = 12
+#: SOFTNet's nose patch: 11 x 11 pixels centred on landmark 28
+_SOFTNET_NOSE = 28, 5
+
+
+def softnet_strain(u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """SOFTNet's optical strain (``computeStrain``): forward differences, the last column
+    and then the last row filled from the ones before (pandas' ``ffill``)."""
+    ux, vx = u[:-1, :-1] - u[:-1, 1:], v[:-1, :-1] - v[:-1, 1:]
+    uy, vy = u[:-1, :-1] - u[1:, :-1], v[:-1, :-1] - v[1:, :-1]
+    inner = np.sqrt(ux**2 + vy**2 + 0.5 * (uy + vx) ** 2)
+    return np.pad(inner, ((0, 1), (0, 1)), mode="edge")
+
+
+def softnet_region_image(flow: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """float32 ``42 x 42 x 3``: the region image as SOFTNet's ``extraction_preprocess.py``
+    makes it from a pair's flow on the ``crop x crop`` face crop and its landmarks
+    (:meth:`Geometry.softnet_points`).
+
+    The channels are ``|u - u_nose|``, ``|v - v_nose|`` and ``strain - strain_nose``
+    (:func:`softnet_strain`; ``_nose`` is the mean over the 11 x 11 patch at landmark 28),
+    the two eyes zeroed by hexagons 15 px out from landmarks 36-47; the top half is one
+    band across both brows (landmarks 17 to 26, 12 px out, from 19/24 down to 41/46),
+    the bottom half the mouth (60 to 64 across, 50 to 57 down, 12 px out), each resized to
+    42 x 21 by :func:`cv2.resize`'s default (bilinear) interpolation. Those pixel sizes
+    are SOFTNet's on its 128 px crop, scaled to another ``crop``; a box is clipped to the
+    crop (at least 2 pixels each way).
+    """
+    import cv2
+
+    side = flow.shape[0]
+    # SOFTNet's pixel sizes are on its 128 px crop: scaled to another crop
+    eye, m, r = (max(1, int(round(n * side / CROP))) for n in (_SOFTNET_EYE, _SOFTNET_MARGIN, _SOFTNET_NOSE[1]))
+    p = np.asarray(points, dtype=np.int64)
+    u, v = flow[..., 0].astype(np.float32), flow[..., 1].astype(np.float32)
+    final = np.dstack([u, v, softnet_strain(u, v)])
+    x, y = p[_SOFTNET_NOSE[0]]
+    nose = final[max(y - r, 0) : y + r + 1, max(x - r, 0) : x + r + 1].reshape(-1, 3).mean(axis=0)
+    final -= nose
+    final[..., :2] = np.abs(final[..., :2])
+    for first in (36, 42):
+        hexagon = [
+            (
+                min(max(p[first + i, 0] + dx * eye, 0), side),
+                min(max(p[first + i, 1] + dy * eye, 0), side),
+            )
+            for i, dx, dy in _SOFTNET_HEXAGON
+        ]
+        cv2.fillPoly(final, [np.array(hexagon, dtype=np.int32)], 0)
+    half = REGION_SIDE // 2
+
+    def cut(y0: int, y1: int, x0: int, x1: int) -> np.ndarray:
+        y0, x0 = min(max(y0, 0), side - 2), min(max(x0, 0), side - 2)
+        y1, x1 = max(min(y1, side), y0 + 2), max(min(x1, side), x0 + 2)
+        return cv2.resize(np.ascontiguousarray(final[y0:y1, x0:x1]), (REGION_SIDE, half))
+
+    image = np.empty((REGION_SIDE, REGION_SIDE, 3), dtype=np.float32)
+    image[:half] = cut(min(p[19, 1], p[24, 1]) - m, max(p[41, 1], p[46, 1]) + m, p[17, 0] - m, p[26, 0] + m)
+    image[half:] = cut(p[50, 1] - m, p[57, 1] + m, p[60, 0] - m, p[64, 0] + m)
     return image
 
 
@@ -192,9 +292,14 @@ def region_picture(rows: Mapping[str, np.ndarray]) -> np.ndarray:
     return np.hstack([flow, np.full((REGION_SIDE, 2, 3), 255, np.uint8), heat])
 
 
-def _regions(pair: PairInput) -> dict[str, np.ndarray]:
+def _regions_v1(pair: PairInput) -> dict[str, np.ndarray]:
     assert pair.maps is not None
     return {"images": region_image(pair.maps, pair.geometry)}
+
+
+def _regions(pair: PairInput) -> dict[str, np.ndarray]:
+    assert pair.flow is not None
+    return {"images": softnet_region_image(pair.flow, pair.geometry.softnet_points())}
 
 
 def _mdmd(pair: PairInput) -> dict[str, np.ndarray]:
@@ -211,7 +316,7 @@ def _motion(pair: PairInput) -> dict[str, np.ndarray]:
 
 
 def _cells(pair: PairInput) -> dict[str, np.ndarray]:
-    image = _regions(pair)["images"]
+    image = _regions_v1(pair)["images"]  # the signed flow, the head's motion subtracted
     return {"cell_flow": cell_flow(image[None])[0].astype(np.float32)}
 
 
@@ -233,9 +338,11 @@ REGIONS_FEATURE = PerFrameFeature(
     (ArraySpec("images", "float32", _SIDE, ("y", "x", "channel"), fill=_NAN),),
     "pair",
     _regions,
-    "SOFTNet's 42 x 42 (u, v, strain) image of the brows over the mouth",
+    "SOFTNet's 42 x 42 (|u|, |v|, strain) image of the brows over the mouth, as its code makes it",
+    version=2,
     thumbnail=region_picture,
     default=True,
+    earlier=((1, _regions_v1),),
 )
 MDMD = PerFrameFeature(
     "mdmd",
@@ -261,5 +368,6 @@ CELLS = PerFrameFeature(
     (ArraySpec("cell_flow", "float32", ((REGION_SIDE // CELL) ** 2, 2), ("cell", "axis"), fill=_NAN),),
     "pair",
     _cells,
-    "mean (u, v) of each 7 x 7 cell of the region image (the baseline spotter's input)",
+    "mean (u, v) of each 7 x 7 cell of the brows-over-mouth flow (the baseline spotter's input)",
+    default=True,
 )

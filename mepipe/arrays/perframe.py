@@ -79,13 +79,17 @@ class PerFrameFeature:
     summary : str
         One line on what it holds.
     version : int
-        Bumped when what it computes changes: a store records each feature's version,
-        and one made by another version is refused on resume.
+        Bumped when what it computes changes: a store records each feature's version
+        (stores that record none hold version 1) and resumes with its own: one made by a
+        version :attr:`earlier` keeps is computed by that one, another is refused.
     thumbnail : callable, optional
         ``thumbnail(rows) -> RGB uint8 picture`` of one row (``{array: row}``), shown by
         ``mepipe report`` at each interval's apex.
     default : bool
         Built when ``--arrays`` is not given.
+    earlier : tuple of (int, callable)
+        Earlier versions still computed, each with its ``compute``: a store made by one
+        of them resumes (and adds blocks) with it, so that its rows stay one version's.
     """
 
     name: str
@@ -96,6 +100,29 @@ class PerFrameFeature:
     version: int = 1
     thumbnail: Callable[[Mapping[str, np.ndarray]], np.ndarray] | None = None
     default: bool = False
+    earlier: tuple[tuple[int, Callable[[PairInput], Mapping[str, np.ndarray]]], ...] = ()
+
+    def versions(self) -> tuple[int, ...]:
+        """Every version this mepipe computes: the current one and :attr:`earlier`'s."""
+        return (self.version, *(v for v, _ in self.earlier))
+
+    def computer(self, version: int | None = None) -> Callable[[PairInput], Mapping[str, np.ndarray]] | None:
+        """``compute`` of ``version`` (default the current one).
+
+        Raises
+        ------
+        UsageError
+            A version this mepipe does not compute.
+        """
+        if version is None or version == self.version:
+            return self.compute
+        for number, compute in self.earlier:
+            if number == version:
+                return compute
+        raise UsageError(
+            f"{self.name} version {version} is not computed by this mepipe (it computes "
+            f"{', '.join(str(v) for v in sorted(self.versions()))})"
+        )
 
     def array_names(self) -> tuple[str, ...]:
         return tuple(spec.name for spec in self.arrays)

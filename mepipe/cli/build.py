@@ -269,6 +269,10 @@ def recorded_options(ctx: click.Context, dataset: str, out: str) -> dict[str, An
         source = ctx.get_parameter_source(name)
         if source in (click.core.ParameterSource.DEFAULT, None) and name in ctx.params:
             taken[name] = getattr(recorded, name)
+    # the flow: the method the store's recorded parameters and implementation name (stores
+    # made before mepipe's own TV-L1 read as tvl1-opencv), said where it is not the default
+    if attrs.get("flow") and "flow" in taken and taken["flow"] != ctx.params.get("flow"):
+        click.echo(f"note: {out} holds flow made by {taken['flow']}: resuming with --flow {taken['flow']}", err=True)
     return taken
 
 

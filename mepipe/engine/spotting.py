@@ -29,7 +29,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import cv2
 import numpy as np
@@ -44,7 +44,7 @@ from mepipe.arrays.perframe import PairInput, default_features, get_feature, ver
 from mepipe.engine.execute import LOCAL_SCHEDULERS, run_graph
 from mepipe.engine.lock import StoreLock
 from mepipe.errors import MepipeError, UsageError
-from mepipe.imaging.flow import flow_parameters, optical_flow
+from mepipe.imaging.flow import flow_parameters, optical_flow, recorded_method
 from mepipe.imaging.track import CROP, CUT, FaceTrack, Segment, decode, face_track
 from mepipe.release.longvideo import Interval, Video
 from mepipe.store.layout import consolidate
@@ -58,6 +58,7 @@ from mepipe.store.spotting import (
     create_feature_arrays,
     create_video,
     done_name,
+    feature_version,
     spotting_record,
     write_intervals,
     write_record,
@@ -146,6 +147,33 @@ class SpotSettings:
         return record
 
 
+def settings_method(settings: dict[str, Any]) -> str | None:
+    """The flow method of a store's recorded settings (:meth:`SpotSettings.recorded`):
+    its parameters and the implementation that ran them decide, not the name
+    (:func:`mepipe.imaging.flow.recorded_method`): stores made before mepipe's own TV-L1
+    recorded no implementation and read as ``tvl1-opencv``; ``None``: no method's."""
+    return recorded_method(str(settings.get("method")), settings.get("flow_parameters"))
+
+
+def _comparable(settings: dict[str, Any]) -> dict[str, Any]:
+    """Recorded settings as a resume compares them: the flow by the method its parameters
+    and implementation name (the solver's version is provenance), the rest as recorded."""
+    comparable = dict(settings)
+    parameters = comparable.pop("flow_parameters", None)
+    method = settings_method(settings)
+    comparable["method"] = method if method is not None else [comparable.get("method"), parameters]
+    return comparable
+
+
+def stored_method(out: str | Path) -> str | None:
+    """The flow method of the spotting store at ``out`` (:func:`settings_method`); ``None``
+    where there is no spotting store or its flow is no method's."""
+    group = _existing(str(out), mode="r")
+    if group is None or "mepipe_spotting" not in group.attrs:
+        return None
+    return settings_method(spotting_record(group).settings)
+
+
 def kept(video: Video, fps: float | None) -> tuple[int, float]:
     """The step between kept frames and the kept rate for a target ``fps``."""
     step = 1 if fps is None or fps >= video.fps else max(1, int(round(video.fps / fps)))
@@ -159,6 +187,8 @@ class Group:
     done: str
     features: tuple[str, ...]
     arrays: tuple[str, ...]
+    #: the version each feature is computed by: the store's (:func:`feature_version`)
+    versions: tuple[tuple[str, int], ...] = ()
 
 
 @dataclass
@@ -178,6 +208,13 @@ def _empty_rows(features: Sequence[str], count: int) -> dict[str, np.ndarray]:
     return rows
 
 
+def _first_crop(
+    crop_of: Callable[[int, Segment], np.ndarray | None], segment: Segment
+) -> Callable[[], np.ndarray | None]:
+    """The segment's first face crop, read when asked (SOFTNet's landmarks are found on it)."""
+    return lambda: crop_of(segment.start, segment)
+
+
 def chunk_rows(
     paths: Sequence[Path | str],
     track: FaceTrack,
@@ -192,6 +229,7 @@ def chunk_rows(
     block: int = BLOCK,
     still: float = STILL,
     tick: Callable[[int], None] | None = None,
+    versions: dict[str, int] | None = None,
 ) -> ChunkRows:
     """The rows of ``features`` for pairs ``start`` to ``stop - 1`` of a video.
 
@@ -222,12 +260,15 @@ def chunk_rows(
         Face motion (crop pixels) below which a pair is still.
     tick : callable, optional
         Called with 1 after each pair (progress).
+    versions : dict, optional
+        Feature -> the version to compute (a store's own); default: the current ones.
     """
     if start % block:
         raise ValueError(f"chunk start {start} is not a multiple of the block ({block})")
     count = stop - start
     warm = warm and is_tvl1(method)
     chosen = [get_feature(name) for name in features]
+    computers = {f.name: f.computer((versions or {}).get(f.name)) for f in chosen}
     computed = [f for f in chosen if f.compute is not None]
     by_frame = [f for f in computed if f.needs == "frame"]
     by_pair = [f for f in computed if f.needs == "pair"]
@@ -266,13 +307,12 @@ def chunk_rows(
             previous = None
             continue
         if segment.start not in geometries:
-            geometries[segment.start] = Geometry.of(segment, crop)
+            geometries[segment.start] = Geometry.of(segment, crop, reference=_first_crop(crop_of, segment))
         geometry = geometries[segment.start]
         a = crop_of(i, segment)
         if a is not None:
             for feature in by_frame:
-                assert feature.compute is not None
-                put(row, feature.compute(PairInput(a, None, None, None, geometry)))
+                put(row, computers[feature.name](PairInput(a, None, None, None, geometry)))  # type: ignore[misc]
         if not by_pair and "validity" not in features:
             continue
         if i + k >= len(paths) or track.segment_at(i + k) is None:
@@ -296,8 +336,7 @@ def chunk_rows(
         previous = None if is_still else flow
         pair = PairInput(a, flow, pair_maps(flow, geometry), head_motion(flow, geometry), geometry)
         for feature in by_pair:
-            assert feature.compute is not None
-            put(row, feature.compute(pair))
+            put(row, computers[feature.name](pair))  # type: ignore[misc]
     if tick is not None and count:
         tick(1)
     return ChunkRows(start, rows)
@@ -369,6 +408,7 @@ def _chunk_task(
         crop=settings.crop,
         block=block,
         tick=tick,
+        versions={name: version for g in todo for name, version in g.versions},
     )
     for first in range(start, stop, block):
         last = min(first + block, stop)
@@ -413,9 +453,9 @@ class SpotSummary:
         return "\n".join(lines)
 
 
-def _existing(out: str) -> Any | None:
+def _existing(out: str, mode: Literal["r", "r+"] = "r+") -> Any | None:
     try:
-        group: Any = zarr.open_group(out, mode="r+", use_consolidated=False)
+        group: Any = zarr.open_group(out, mode=mode, use_consolidated=False)
     except (FileNotFoundError, zarr.errors.GroupNotFoundError, zarr.errors.NodeTypeValidationError):
         return None
     return group
@@ -432,10 +472,12 @@ def _open_store(
         if "mepipe_spotting" not in group.attrs:
             raise UsageError(f"{out} exists and is not a spotting store; pass --overwrite to replace it")
         record = spotting_record(group)
-        if record.settings != recorded:
-            changed = sorted(key for key in recorded if record.settings.get(key) != recorded[key])
+        had, asked = _comparable(record.settings), _comparable(recorded)
+        if had != asked:
+            changed = sorted(key for key in asked if had.get(key) != asked[key])
+            flow = f" (its flow: {had['method']}, this build's: {settings.method})" if "method" in changed else ""
             raise UsageError(
-                f"{out} was built with other settings ({', '.join(changed)}); pass --overwrite to replace it"
+                f"{out} was built with other settings ({', '.join(changed)}){flow}; pass --overwrite to replace it"
             )
         wanted = with_builder(record.held if features is None else features)
         check_features(wanted, record)
@@ -478,10 +520,13 @@ def _plan(
 
 
 def _groups(record: SpottingRecord) -> tuple[Group, ...]:
-    groups = [Group("done", tuple(record.features), tuple(covered_arrays(record, "done")))]
+    def versions(names: Sequence[str]) -> tuple[tuple[str, int], ...]:
+        return tuple((name, feature_version(record, name)) for name in names)
+
+    groups = [Group("done", tuple(record.features), tuple(covered_arrays(record, "done")), versions(record.features))]
     for name in record.added:
         done = done_name(name, record)
-        groups.append(Group(done, (name,), tuple(covered_arrays(record, done))))
+        groups.append(Group(done, (name,), tuple(covered_arrays(record, done)), versions((name,))))
     return tuple(groups)
 
 

@@ -1,10 +1,11 @@
 """A baseline spotter: thresholded peaks of each facial cell's displacement from neutral.
 
-Per video, from the spotting store's region images (SOFTNet's ``42 x 42 x 3`` brows and
-mouth; their ``(u, v)`` channels are the flow of pair ``t -> t + k``, the nose patch's
-mean flow, the head's motion, already subtracted):
+Per video, from the spotting store's ``cells`` feature (the signed flow of pair
+``t -> t + k`` on the brows and the mouth, the nose patch's mean flow, the head's motion,
+already subtracted; a store of before, whose ``regions`` are version 1, gives it from
+its region images):
 
-1. the region images' flow averaged over :data:`~mepipe.arrays.pairs.CELL`-pixel cells (36 cells:
+1. the flow averaged over :data:`~mepipe.arrays.pairs.CELL`-pixel cells (36 cells:
    :func:`~mepipe.arrays.pairs.cell_flow`);
 2. each cell's flow summed over the rows (:func:`displacement`): pair flows
    ``t -> t + k`` telescope, so the sum at row ``t`` is ``k`` times the cell's mean
@@ -48,6 +49,7 @@ import numpy as np
 
 from mepipe._shared.progress import Progress
 from mepipe.arrays.pairs import cell_flow
+from mepipe.errors import UsageError
 from mepipe.release.longvideo import TYPES, Interval
 from mepipe.spot.evaluate import Counts, match
 
@@ -484,11 +486,18 @@ def spot_loso(
 # ---------------------------------------------------------------- a spotting store
 
 
-def _stored_cell_flow(group: Any) -> np.ndarray:
+def _stored_cell_flow(group: Any, version: int = 1, store: str = "the store") -> np.ndarray:
     """A video's cell flow: its stored ``cell_flow`` (the ``cells`` feature) where it
-    holds one, else :func:`~mepipe.arrays.pairs.cell_flow` of its ``images``, read a chunk at a time."""
+    holds one, else :func:`~mepipe.arrays.pairs.cell_flow` of its ``images``, read a chunk
+    at a time, where they are version 1's (the signed flow; ``version``: the store's
+    ``regions`` version)."""
     if "cell_flow" in group:
         return np.asarray(group["cell_flow"][:], dtype=np.float64)
+    if version > 1:
+        raise UsageError(
+            f"{store} holds SOFTNet's region images (regions version {version}: |u|, |v|), not the flow the "
+            "baseline sums: add the cells feature (mepipe build ... --arrays with cells added)"
+        )
     images = group["images"]
     step = images.chunks[0]
     parts = [cell_flow(images[at : at + step]) for at in range(0, images.shape[0], step)]
@@ -518,9 +527,10 @@ def store_videos(path: str | Path, flow: bool = True) -> tuple[list[SpotVideo], 
     left_out : dict
         video -> why it is not spotted (its build failed or did not finish).
     """
-    from mepipe.store.spotting import open_spotting_store, read_intervals
+    from mepipe.store.spotting import feature_version, open_spotting_store, read_intervals, spotting_record
 
     root = open_spotting_store(path)
+    regions = feature_version(spotting_record(root), "regions")
     names = root.attrs["mepipe_spotting"].get("videos") or list(root["videos"].group_keys())
     intervals: dict[str, list[Interval]] = {}
     for i in read_intervals(root):
@@ -546,7 +556,7 @@ def store_videos(path: str | Path, flow: bool = True) -> tuple[list[SpotVideo], 
                 name=name,
                 subject=str(group.attrs["subject"]),
                 fps=float(group.attrs["fps"]),
-                flow=_stored_cell_flow(group) if flow else np.zeros((images.shape[0], 0, 2)),
+                flow=_stored_cell_flow(group, regions, str(path)) if flow else np.zeros((images.shape[0], 0, 2)),
                 numbers=numbers[rows] if numbers.size else numbers,
                 intervals=tuple(intervals.get(name, ())),
                 source_fps=float(group.attrs.get("source_fps") or group.attrs["fps"]),

@@ -313,14 +313,23 @@ def covered_arrays(record: SpottingRecord, done: str) -> list[str]:
     return [a for name in names for a in get_feature(name).array_names()]
 
 
+def feature_version(record: SpottingRecord, name: str) -> int:
+    """The version of ``name`` a store holds: its recorded one; 1 for stores made before
+    versions were recorded."""
+    return int(record.feature_versions.get(name, 1))
+
+
 def check_features(names: Sequence[str], record: SpottingRecord | None) -> None:
-    """A one-line UsageError for a feature a store was made with another version of."""
+    """A one-line UsageError for a feature a store holds in a version this mepipe no
+    longer computes (one it still computes resumes with it: :attr:`PerFrameFeature.earlier`)."""
     if record is None:
         return
     for name in names:
-        had = record.feature_versions.get(name)
-        if had is not None and had != get_feature(name).version:
+        if name not in record.held:
+            continue
+        had, feature = feature_version(record, name), get_feature(name)
+        if had not in feature.versions():
             raise UsageError(
                 f"the store's {name} was computed by version {had}, this mepipe computes version "
-                f"{get_feature(name).version}; pass --overwrite to rebuild it"
+                f"{feature.version}; pass --overwrite to rebuild it"
             )
