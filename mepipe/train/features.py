@@ -2,7 +2,8 @@
 the layout the ActionFormer family (ActionFormer, TriDet) reads (``mepipe features``).
 
 The backbone is any ``torch.nn.Module`` read from a local file (nothing is downloaded):
-a TorchScript archive (``torch.jit.save``), or the weights of a model registered in
+a TorchScript archive (``torch.jit.save``), a ``torch.export`` archive
+(``torch.export.save``), or the weights of a model registered in
 :mod:`mepipe.train.models`. It maps float ``(B, C, T, H, W)`` clips
 (:class:`mepipe.dataset.FaceWindows`: ImageNet-normalised RGB) to ``(B, D)``. The outputs::
 
@@ -66,13 +67,7 @@ def load_backbone(path: str | Path, model: str | None = None, outputs: int = 1, 
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise UsageError(f"--device {device}: this PyTorch sees no CUDA device")
     if model is None:
-        try:
-            network: nn.Module = torch.jit.load(str(path), map_location=device)
-        except (RuntimeError, ValueError) as exc:
-            raise UsageError(
-                f"--backbone {path} is not a TorchScript archive (torch.jit.save) ({str(exc).splitlines()[0]}); "
-                "for the weights of a registered model pass --model NAME"
-            ) from None
+        network = _archive(path, device)
     else:
         task = next((t for t in TASKS if model in model_names(t)), None)
         if task is None:
@@ -86,7 +81,28 @@ def load_backbone(path: str | Path, model: str | None = None, outputs: int = 1, 
         except (RuntimeError, TypeError, AttributeError) as exc:
             raise UsageError(f"--backbone {path}: not weights of {model!r}: {str(exc).splitlines()[0]}") from None
         network = network.to(device)
-    return network.eval()
+    try:
+        network.eval()
+    except NotImplementedError:  # an exported module is in eval mode already, and says so
+        pass
+    return network
+
+
+def _archive(path: Path, device: str) -> nn.Module:
+    """A TorchScript archive, or else a ``torch.export`` one (``.pt2``), as a module."""
+    try:
+        loaded: nn.Module = torch.jit.load(str(path), map_location=device)
+        return loaded
+    except (RuntimeError, ValueError):
+        pass
+    try:
+        program = torch.export.load(str(path))
+    except Exception:  # torch.export raises what its unzip and unpickle raise
+        raise UsageError(
+            f"--backbone {path} is not a TorchScript archive (torch.jit.save) nor a torch.export one "
+            "(torch.export.save); for the weights of a registered model pass --model NAME"
+        ) from None
+    return program.module().to(device)  # type: ignore[no-any-return]
 
 
 def file_sha256(path: str | Path) -> str:
@@ -174,8 +190,8 @@ def extract_features(
     store, out = str(store), Path(out)
     names = [str(v) for v in open_spotting(store).video.values]
     folds = [(subject, {names[i] for i in train}) for subject, train, _ in loso_splits(store)]
-    network = load_backbone(backbone, model, outputs, device)
     windows = FaceWindows(store, None, length, stride, types, size, array=array)
+    network = load_backbone(backbone, model, outputs, device)
     index = windows.index
     (out / "features").mkdir(parents=True, exist_ok=True)
     summary = FeatureSummary(str(out))
