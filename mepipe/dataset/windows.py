@@ -226,7 +226,7 @@ def face_windows(
     built = [(n, g) for n, g in video_groups(root, record) if g.attrs.get("status") == "ok"]
     chosen = range(len(built)) if videos is None else [int(v) for v in videos]
     intervals = [i for i in read_intervals(root) if i.type in types]
-    found = []
+    found: list[VideoWindows] = []
     rows = []
     for position in chosen:
         name, group = built[position]

@@ -102,7 +102,7 @@ def _archive(path: Path, device: str) -> nn.Module:
             f"--backbone {path} is not a TorchScript archive (torch.jit.save) nor a torch.export one "
             "(torch.export.save); for the weights of a registered model pass --model NAME"
         ) from None
-    return program.module().to(device)  # type: ignore[no-any-return]
+    return program.module().to(device)
 
 
 def file_sha256(path: str | Path) -> str:
@@ -113,7 +113,7 @@ def file_sha256(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-def annotations(video: VideoWindows, types: Sequence[str]) -> list[dict[str, Any]]:
+def video_annotations(video: VideoWindows, types: Sequence[str]) -> list[dict[str, Any]]:
     """A video's intervals as ActionFormer's annotations: seconds on the kept frames' time
     axis (:meth:`~mepipe.dataset.windows.VideoWindows.seconds`), the type and its index."""
     found = []
@@ -132,7 +132,7 @@ def fold_database(
             "subset": "training" if v.name in training else "validation",
             "duration": round(v.duration, 6),
             "fps": v.fps,
-            "annotations": annotations(v, types),
+            "annotations": video_annotations(v, types),
         }
         for v in videos
     }
