@@ -7,8 +7,9 @@ segment that cuts the flow's crop), both ``needs="frame"`` (no flow is solved fo
 and not in the default set:
 
 * ``face``: uint8 ``(128, 128, 3)`` RGB;
-* ``face_gray``: uint8 ``(128, 128)``, a third of the size, for the gray releases (SAMM
-  and SAMM Long Videos are gray: their ``face`` channels are equal).
+* ``face_gray``: uint8 ``(128, 128)``: a third of ``face``'s bytes for a colour release
+  read in gray (on a gray release such as SAMM Long Videos, ``face``'s three equal
+  channels compress to about the same size: 15 and 13 MB per 1,000 frames).
 
 The side is :data:`FACE_SIDE`, 128: the flow's crop side (SOFTNet's, so a face row and
 the flow rows of that frame share their pixel grid and the landmarks' crop coordinates),
@@ -66,6 +67,6 @@ FACE_GRAY = PerFrameFeature(
     (ArraySpec("face_gray", "uint8", (FACE_SIDE, FACE_SIDE), FACE_DIMS, fill=0),),
     "frame",
     _face_gray,
-    "the face of every kept frame, 128 x 128 gray (gray releases: a third of face's bytes)",
+    "the face of every kept frame, 128 x 128 gray",
     thumbnail=face_gray_picture,
 )
