@@ -42,6 +42,7 @@ SKIP = {
     "mepipe build --dataset samm --root data/samm --out samm.zarr --cluster slurm": "SLURM",
     "mepipe train demo/casme2.zarr": "needs `make demo`'s store, and a GPU for its 40 epochs x 3 seeds x 4 variants",
     "mepipe spot-eval --truth truth.csv": "an example of files of the reader's own (truth.csv, predictions.csv)",
+    "mepipe features casme_sq-face.zarr": "needs backbone.pt, which the page's Python block makes",
     "mepipe spot casme_sq.zarr": "needs a full-length CAS(ME)^2 spotting store (hours on 2 cores)",
     "mepipe spot-recognise casme_sq.zarr": "needs a full-length CAS(ME)^2 spotting store and spot's output",
 }

@@ -12,7 +12,8 @@ registry. The built-in sets, in store order:
 
 A long-video (spotting) store's ``--arrays`` are per-frame features
 (:mod:`~mepipe.arrays.perframe`), declared alike: the built-in ones, ``validity``,
-``regions``, ``mdmd``, ``motion`` (the default) and ``cells``, in :mod:`~mepipe.arrays.pairs`.
+``regions``, ``mdmd``, ``motion`` (the default) and ``cells``, in :mod:`~mepipe.arrays.pairs`;
+the face stream, ``face`` and ``face_gray``, in :mod:`~mepipe.arrays.face`.
 
 Adding a set is one module declaring an :class:`ArraySet` and one :func:`register` call
 (``docs/arrays.md``; ``tests/test_extend_arrays.py`` is the worked example)::
@@ -26,7 +27,7 @@ Adding a set is one module declaring an :class:`ArraySet` and one :func:`registe
                       summary="apex minus onset"))
 """
 
-from mepipe.arrays import flow, images, landmarks, pairs, sequence
+from mepipe.arrays import face, flow, images, landmarks, pairs, sequence
 from mepipe.arrays.perframe import (
     PairInput,
     PerFrameFeature,
@@ -69,7 +70,15 @@ for _declared in (
 ):
     register(_declared)
 
-for _feature in (pairs.VALIDITY, pairs.REGIONS_FEATURE, pairs.MDMD, pairs.MOTION, pairs.CELLS):
+for _feature in (
+    pairs.VALIDITY,
+    pairs.REGIONS_FEATURE,
+    pairs.MDMD,
+    pairs.MOTION,
+    pairs.CELLS,
+    face.FACE,
+    face.FACE_GRAY,
+):
     register_feature(_feature)
 
 #: the default ``--arrays``: the store mepipe always wrote

@@ -50,6 +50,9 @@ class PairInput:
         float32 ``(2,)``: the nose patch's mean flow, the head's motion.
     geometry : Any
         The segment's :class:`~mepipe.arrays.pairs.Geometry` (eye mask, nose, regions).
+    source : callable or None
+        ``source(side, colour)``: frame ``t``'s face decoded anew from its file, only when
+        a feature calls :meth:`face` (so other features' cost does not change).
     """
 
     crop: np.ndarray
@@ -57,6 +60,15 @@ class PairInput:
     maps: np.ndarray | None
     head: np.ndarray | None
     geometry: Any
+    source: Callable[[int, bool], np.ndarray | None] | None = None
+
+    def face(self, side: int, colour: bool = True) -> np.ndarray | None:
+        """Frame ``t``'s face at ``side x side``, uint8 RGB ``(side, side, 3)`` (``colour``)
+        or gray ``(side, side)``, cut by the same face-track segment as :attr:`crop` from a
+        decode of the frame at the reduction its side allows
+        (:func:`mepipe.imaging.facecrop.face_crop`); decoded on the first call for each
+        ``(side, colour)``. ``None``: no frame file behind this input, or unreadable."""
+        return None if self.source is None else self.source(side, colour)
 
 
 @dataclass(frozen=True)

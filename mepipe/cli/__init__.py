@@ -110,9 +110,9 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from mepipe.cli import build, export, release, spot, spot_recognise, store, synth, train, vqa
+    from mepipe.cli import build, export, features, release, spot, spot_recognise, store, synth, train, vqa
 
-    for module in (release, synth, build, store, export, train, spot, spot_recognise, vqa):
+    for module in (release, synth, build, store, export, train, features, spot, spot_recognise, vqa):
         for command in module.COMMANDS:
             cli.add_command(command)
 

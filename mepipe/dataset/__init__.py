@@ -18,9 +18,11 @@ uses the same folds.
 
 A spotting store (long videos) reads the same way: :func:`open_spotting` (lazy, indexed
 by video), the same :func:`loso_splits` over its videos, :class:`SpotWindows` (SOFTNet's
-windows) as a PyTorch Dataset.
+windows) as a PyTorch Dataset; its face stream by :func:`face_windows` (sliding windows
+and their labels, torch-free) and :class:`FaceWindows` (those windows as ``(C, T, H, W)``
+clips for video backbones, docs/face-streams.md).
 
-:class:`TorchDataset` and :class:`SpotWindows` need PyTorch (the ``train`` extra); this
+:class:`TorchDataset`, :class:`SpotWindows` and :class:`FaceWindows` need PyTorch (the ``train`` extra); this
 module does not.
 """
 
@@ -37,6 +39,7 @@ from zarr.core.metadata import ArrayV3Metadata
 from mepipe.dataset.select import select_samples
 from mepipe.dataset.splits import manifest_rows, protocol_splits, subject_splits, write_manifest
 from mepipe.dataset.spotting import open_spotting, window_labels
+from mepipe.dataset.windows import face_windows
 from mepipe.errors import require
 from mepipe.store import array, image_names, open_store
 from mepipe.store.kinds import store_kind
@@ -155,6 +158,8 @@ __all__ = [
     "split_manifest",
     "TorchDataset",
     "SpotWindows",
+    "FaceWindows",
+    "face_windows",
 ]
 
 
@@ -221,7 +226,7 @@ def split_manifest(
 
 def __getattr__(name: str) -> Any:
     # TorchDataset subclasses torch's Dataset: defined where torch is imported, on demand
-    if name in ("TorchDataset", "SpotWindows"):
+    if name in ("TorchDataset", "SpotWindows", "FaceWindows"):
         require("torch", "PyTorch", f"mepipe.dataset.{name}", "train")
         from mepipe.dataset import torch_view
 

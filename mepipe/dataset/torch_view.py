@@ -1,5 +1,6 @@
 """A store as a ``torch.utils.data.Dataset``: a clip store's samples
-(``mepipe.dataset.TorchDataset``), a spotting store's windows (``mepipe.dataset.SpotWindows``).
+(``mepipe.dataset.TorchDataset``), a spotting store's windows (``mepipe.dataset.SpotWindows``)
+and its face stream's clips (``mepipe.dataset.FaceWindows``).
 
 Imports torch; :mod:`mepipe.dataset` imports this module only when asked for the class,
 so mepipe works without PyTorch.
@@ -18,7 +19,9 @@ import zarr
 
 from mepipe.dataset.select import select_samples
 from mepipe.dataset.spotting import open_spotting, window_labels
+from mepipe.dataset.windows import IMAGENET_MEAN, IMAGENET_STD, face_windows
 from mepipe.errors import UsageError
+from mepipe.release.longvideo import TYPES
 from mepipe.store import array, image_names, open_store
 from mepipe.store.schema import AU_MULTIHOT
 from mepipe.store.spotting import open_spotting_store, read_intervals
@@ -200,4 +203,111 @@ class SpotWindows(torch.utils.data.Dataset):
             "label": label,
             "video": name,
             "frame": number,
+        }
+
+
+class FaceWindows(torch.utils.data.Dataset):
+    """Sliding windows of a spotting store's face stream as clips for video backbones.
+
+    Parameters
+    ----------
+    store : str
+        A spotting store holding ``face`` or ``face_gray`` (``mepipe build ... --arrays
+        ...,face``).
+    videos : sequence of int, optional
+        Positions along the ``video`` axis of :func:`mepipe.dataset.open_spotting` (a fold
+        of :func:`mepipe.dataset.loso_splits`); default: all.
+    length, stride : int
+        Frames per window, frames between window starts (kept frames;
+        :func:`mepipe.dataset.windows.window_starts`).
+    types : sequence of str
+        Interval types, one label column each.
+    size : int, optional
+        Side the frames are resized to (bilinear), e.g. 224 for VideoMAE; default: as
+        stored (128).
+    mean, std : sequence of float
+        Per RGB channel, applied to values on ``[0, 1]``; default ImageNet's, VideoMAE's
+        (:data:`mepipe.dataset.windows.IMAGENET_MEAN`).
+    array : str, optional
+        ``face`` or ``face_gray`` (its one channel repeated into three); default: the
+        store's.
+
+    Each item: ``frames`` float32 ``(3, length, size, size)`` RGB, ``(value / 255 - mean)
+    / std``; ``overlap`` float32 ``(types,)`` (the share of the window's frames in an
+    interval of each type); ``label`` int64 ``(types,)`` (SOFTNet's pseudo-label: the
+    window overlaps one by a frame); ``video`` (name), ``start`` (position of its first
+    kept frame), ``frame`` (that frame's number in the release). A window of a frame whose
+    face was lost holds that frame as stored (zeros). Reads a video's rows a zarr chunk
+    at a time and keeps the last chunks read, so windows in order cost one read per chunk;
+    the store is opened lazily in each reading process (safe with ``DataLoader(num_workers
+    > 0)``).
+    """
+
+    def __init__(
+        self,
+        store: str,
+        videos: Sequence[int] | np.ndarray | None = None,
+        length: int = 16,
+        stride: int = 4,
+        types: Sequence[str] = TYPES,
+        size: int | None = None,
+        mean: Sequence[float] = IMAGENET_MEAN,
+        std: Sequence[float] = IMAGENET_STD,
+        array: str | None = None,
+    ) -> None:
+        self.index = face_windows(store, videos, length, stride, types, array)
+        self.store = self.index.store
+        self.size = size
+        self.mean = torch.tensor(mean, dtype=torch.float32).view(3, 1, 1, 1)
+        self.std = torch.tensor(std, dtype=torch.float32).view(3, 1, 1, 1)
+        self._opened: tuple[int, Any] | None = None
+        self._cached: tuple[str, int, int, np.ndarray] | None = None
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_opened": None, "_cached": None}
+
+    def _array(self, video: str) -> Any:
+        if self._opened is None or self._opened[0] != os.getpid():
+            self._opened = (os.getpid(), zarr.open_group(self.store, mode="r"))
+        return self._opened[1][f"videos/{video}/{self.index.array}"]
+
+    def rows(self, video: str, start: int, stop: int) -> np.ndarray:
+        """uint8 rows ``[start, stop)`` of a video's face array, read by whole chunks."""
+        cached = self._cached
+        if cached is None or cached[0] != video or start < cached[1] or stop > cached[2]:
+            stored = self._array(video)
+            chunk = int(stored.chunks[0])
+            first, last = start // chunk * chunk, min(-(-stop // chunk) * chunk, stored.shape[0])
+            cached = (video, first, last, np.asarray(stored[first:last]))
+            self._cached = cached
+        return cached[3][start - cached[1] : stop - cached[1]]
+
+    def clip(self, video: str, start: int, frames: int) -> torch.Tensor:
+        """float32 ``(3, length, size, size)``: the normalised window at ``start``."""
+        length = self.index.length
+        stop = min(start + length, frames)
+        values = self.rows(video, start, stop)
+        if len(values) < length:  # a video shorter than a window: its last frame repeated
+            values = np.concatenate([values, np.repeat(values[-1:], length - len(values), axis=0)])
+        clip = torch.from_numpy(np.ascontiguousarray(values)).float().div_(255.0)
+        clip = clip.unsqueeze(-1).expand(*clip.shape, 3) if clip.ndim == 3 else clip
+        clip = clip.permute(3, 0, 1, 2)  # (T, H, W, C) -> (C, T, H, W)
+        if self.size is not None and self.size != clip.shape[-1]:
+            size = (self.size, self.size)
+            clip = torch.nn.functional.interpolate(clip, size=size, mode="bilinear", align_corners=False)
+        return ((clip - self.mean) / self.std).contiguous()
+
+    def __getitem__(self, item: int) -> dict[str, Any]:
+        video, window = self.index.window(item)
+        start = int(video.starts[window])
+        return {
+            "frames": self.clip(video.name, start, video.frames),
+            "overlap": torch.from_numpy(video.overlap[window].copy()),
+            "label": torch.from_numpy(video.label[window].astype(np.int64)),
+            "video": video.name,
+            "start": start,
+            "frame": int(video.numbers[start]),
         }

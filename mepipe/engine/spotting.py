@@ -44,6 +44,7 @@ from mepipe.arrays.perframe import PairInput, default_features, get_feature, ver
 from mepipe.engine.execute import LOCAL_SCHEDULERS, run_graph
 from mepipe.engine.lock import StoreLock
 from mepipe.errors import MepipeError, UsageError
+from mepipe.imaging.facecrop import face_crop
 from mepipe.imaging.flow import flow_parameters, optical_flow, recorded_method
 from mepipe.imaging.track import CROP, CUT, FaceTrack, Segment, decode, face_track
 from mepipe.release.longvideo import Interval, Video
@@ -284,6 +285,18 @@ def chunk_rows(
             frames[key] = None if image is None else segment.cut(image, crop)
         return frames[key]
 
+    # the face cut again from the frame file, only when a feature asks (the face stream)
+    faces: dict[tuple[int, int, int, bool], np.ndarray | None] = {}
+
+    def source_of(position: int, segment: Segment) -> Callable[[int, bool], np.ndarray | None]:
+        def source(side: int, colour: bool) -> np.ndarray | None:
+            key = position, segment.start, side, colour
+            if key not in faces:
+                faces[key] = face_crop(paths[position], segment, side, colour)
+            return faces[key]
+
+        return source
+
     def put(row: int, values: Any) -> None:
         for name, value in values.items():
             rows[name][row] = value
@@ -298,6 +311,7 @@ def chunk_rows(
         # frames no later pair of this chunk reads are let go: memory stays flat
         for old in [key for key in frames if key[0] < i]:
             del frames[old]
+        faces.clear()
         row = i - start
         segment = track.segment_at(i)
         if i % block == 0 or segment is not previous_segment:
@@ -312,7 +326,7 @@ def chunk_rows(
         a = crop_of(i, segment)
         if a is not None:
             for feature in by_frame:
-                put(row, computers[feature.name](PairInput(a, None, None, None, geometry)))  # type: ignore[misc]
+                put(row, computers[feature.name](PairInput(a, None, None, None, geometry, source_of(i, segment))))  # type: ignore[misc]
         if not by_pair and "validity" not in features:
             continue
         if i + k >= len(paths) or track.segment_at(i + k) is None:
@@ -334,7 +348,9 @@ def chunk_rows(
         if is_still and start_from is not None:
             flow = optical_flow(a, b, method)
         previous = None if is_still else flow
-        pair = PairInput(a, flow, pair_maps(flow, geometry), head_motion(flow, geometry), geometry)
+        pair = PairInput(
+            a, flow, pair_maps(flow, geometry), head_motion(flow, geometry), geometry, source_of(i, segment)
+        )
         for feature in by_pair:
             put(row, computers[feature.name](pair))  # type: ignore[misc]
     if tick is not None and count:
