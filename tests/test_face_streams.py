@@ -30,7 +30,7 @@ from mepipe.store.spotting import open_spotting_store, spotting_record
 from mepipe.synth.longvideo import synthesize_long
 
 SMALL = SpotSettings(method="dis", crop=48, block=8, chunk=16)
-FEATURES = "validity,regions,mdmd,motion"
+FEATURES = "validity,regions,mdmd,motion,cells"
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +60,10 @@ def with_face(release, store, tmp_path_factory) -> Path:
 
 def test_the_face_stream_is_each_kept_frame_s_face_and_costs_the_other_features_nothing(release, store, with_face):
     record = spotting_record(open_spotting_store(with_face))
-    assert record.features == ["validity", "regions", "mdmd", "motion", "face"] and record.feature_versions["face"] == 1
+    assert (
+        record.features == ["validity", "regions", "mdmd", "motion", "cells", "face"]
+        and record.feature_versions["face"] == 1
+    )
     built, plain = (zarr.open_group(str(s), mode="r")["videos/s15_0101"] for s in (with_face, store))
     for name in ("images", "region_motion", "valid"):  # the flow features are bit for bit the same
         np.testing.assert_array_equal(built[name][:], plain[name][:], err_msg=name)
