@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 
 from mepipe.errors import SheetError, UsageError
 from mepipe.release.longvideo import Interval, LongVideoRecipe, unique_names
-from mepipe.release.sheet import cell_text, read_grids, write_workbook
+from mepipe.release.sheet import cell_int, cell_text, read_grids, write_workbook
 
 #: the workbook's sheets: codes (the dataset's, the MEGC copy's, a loader's spelling),
 #: then the two naming rules
@@ -44,6 +44,9 @@ VIDEO_CODES = {
     "0508": ("happy5", "funnydunkey"),
 }
 _TYPES = {"micro-expression": "micro", "macro-expression": "macro"}
+#: the code sheet's columns, by position (it has no header row)
+LAYOUT = ("subject index", "expression name", "onset", "apex", "offset", "AUs", "emotion", "type", "self-report")
+_EXPRESSION = re.compile(r"[A-Za-z]+\d*_\d+")
 _FOLDER = re.compile(r"(\d+)_(\d{4})\D*")
 #: the self-report column's usual answer for each emotion (``synth`` fills it)
 _SELF_REPORT = {"negative": "disgust", "positive": "happiness", "surprise": "surprise", "others": "others"}
@@ -68,7 +71,7 @@ class CasmeSq(LongVideoRecipe):
     frame_pattern = re.compile(r"img(\d+)\.(?:jpe?g|png|bmp)", re.IGNORECASE)
 
     def read_intervals(self, sheet: Path, extents: Mapping[str, tuple[int, int]] | None = None) -> list[Interval]:
-        codes, rule1, rule2 = self._grids(Path(sheet))
+        codes, rule1, rule2 = self._grids(Path(sheet))  # the code sheet's layout checked
         folders: dict[int, int] = {}
         for number, cells in enumerate(rule1, start=1):
             if cell_text(cells[0]) and cell_text(cells[-1]):
@@ -171,20 +174,50 @@ class CasmeSq(LongVideoRecipe):
             stem = sheet.name.split("__", 1)[0]
             paths = [sheet.with_name(f"{stem}__{title}.csv") for title in (_CODES[1], _RULE1, _RULE2)]
             paths[0] = paths[0] if paths[0].is_file() else sheet
+            check_layout(str(paths[0]), read_grids(paths[0])[0][1])
             for found in paths[1:]:
                 if not found.is_file():
                     raise SheetError(f"{sheet}: no {found.name} beside it (the naming rules' export)")
             exported = [read_grids(found)[0][1] for found in paths]
             return exported[0], exported[1], exported[2]
-        grids = dict(read_grids(sheet, (*_CODES, _RULE1, _RULE2)))
+        read = read_grids(sheet, (*_CODES, _RULE1, _RULE2))
+        grids = dict(read)
         codes: list[tuple] | None = next((grids[t] for t in _CODES if t in grids), None)
+        if codes is None and read:  # another workbook: its first sheet's layout says what it is
+            check_layout(f"{sheet} sheet {read[0][0]!r}", read[0][1])
         missing = [
             t for t, g in ((_CODES[0], codes), (_RULE1, grids.get(_RULE1)), (_RULE2, grids.get(_RULE2))) if g is None
         ]
         if missing:
             raise SheetError(f"{sheet}: no sheet {' or '.join(repr(m) for m in missing)} (found: {', '.join(grids)})")
         assert codes is not None
+        check_layout(f"{sheet} sheet {next(t for t in _CODES if t in grids)!r}", codes)
         return codes, grids[_RULE1], grids[_RULE2]
+
+
+def check_layout(where: str, rows: Sequence[tuple]) -> None:
+    """Refuse, in one line naming the columns found and those expected, a code sheet whose
+    first row does not fit :data:`LAYOUT` (a subject number, an expression name such as
+    ``anger1_1``, three frame numbers, ..., a type ending in ``-expression``): a header
+    row, or another dataset's sheet, before any row is read."""
+    number, first = next(((n, r) for n, r in enumerate(rows, start=1) if any(cell_text(c) for c in r)), (0, ()))
+    if not number:
+        raise SheetError(f"{where}: empty sheet (expected no header row and the columns {', '.join(LAYOUT)})")
+    cells = [cell_text(c) for c in first]
+    while cells and not cells[-1]:
+        cells.pop()
+    padded = cells + [""] * (len(LAYOUT) - len(cells))
+    fits = (
+        _number(padded[0]) is not None
+        and _EXPRESSION.fullmatch(padded[1]) is not None
+        and all(cell_int(c) is not None for c in padded[2:5])
+        and padded[7].lower() in _TYPES
+    )
+    if not fits:
+        raise SheetError(
+            f"{where}: not a CAS(ME)^2 code sheet: row {number} holds {', '.join(c or '(blank)' for c in cells)}; "
+            f"expected no header row and the columns {', '.join(LAYOUT)}"
+        )
 
 
 def _number(cell: Any) -> int | None:

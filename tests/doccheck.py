@@ -45,6 +45,7 @@ SKIP = {
     "mepipe features casme_sq-face.zarr": "needs backbone.pt, which the page's Python block makes",
     "mepipe spot casme_sq.zarr": "needs a full-length CAS(ME)^2 spotting store (hours on 2 cores)",
     "mepipe spot-recognise casme_sq.zarr": "needs a full-length CAS(ME)^2 spotting store and spot's output",
+    "mepipe vqa-eval --truth casme2-vqa/megc-vqa.jsonl": "an example of a predictions file of the reader's own (pred.jsonl)",
 }
 
 #: options appended per command (a repeated option's last value wins), keeping each run small
@@ -117,9 +118,11 @@ def _small(words: list[str]) -> list[str]:
     extra = list(SMALL.get(command, []))
     if command == "train" and "ststnet" in words:  # its images are 28 px, its width fixed
         extra = ["--epochs", "1", "--batch", "4", "--quiet"]
+    long_videos = "--dataset" in words and recipe_task(words[words.index("--dataset") + 1]) == "spotting"
+    if command == "build" and long_videos:  # --size is a clip build's
+        extra = ["--quiet"]
     if command == "synth":
-        dataset = words[words.index("--dataset") + 1]
-        extra = SYNTH_VIDEOS if recipe_task(dataset) == "spotting" else SYNTH_CLIPS
+        extra = SYNTH_VIDEOS if long_videos else SYNTH_CLIPS
     return [sys.executable, "-m", "mepipe", *words[1:], *extra]
 
 

@@ -154,11 +154,28 @@ def test_samples_report_row_errors_and_au_warnings_on_stderr(tmp_path):
     result = _run("samples", "--dataset", "samm", "--sheet", sheet, "--format", "csv")
     assert result.exit_code == 0
     assert len(result.stdout.splitlines()) == 160
+    blank = "no AU coded for certain, au left blank"
     assert result.stderr.splitlines() == [
         "mepipe: 006/006_1_2: sheet row 15: onset 'x5562' is not a frame number",
+        f"mepipe: warning: 011/011_4_2: sheet row 56: action units 'L12 or L14': {blank}",
+        f"mepipe: warning: 014/014_5_2: sheet row 79: action units 'R12 or R14': {blank}",
         "mepipe: warning: 026/026_5_1: sheet row 135: action units 'R14+17+soft focus': "
         "'soft focus' is not an AU code, ignored",
+        f"mepipe: warning: 035/035_7_2: sheet row 169: action units 'R14A or 17A or 24A': {blank}",
     ]
+
+
+def test_samples_warn_of_an_au_string_that_codes_no_au_for_certain():
+    """CASME-II 2014 writes '?' (not coded) in five rows: each is listed with au blank and
+    named in one warning line, so the blank is never silent."""
+    result = _run("samples", "--dataset", "casme2", "--sheet", DATA / "casme2/CASME2-coding-20140508.xlsx")
+    assert result.exit_code == 0
+    warned = [line for line in result.stderr.splitlines() if "'?'" in line]
+    assert (
+        warned[0]
+        == "mepipe: warning: sub05/EP05_03: sheet row 42: action units '?': no AU coded for certain, au left blank"
+    )
+    assert len(warned) == 5 and len(result.stderr.splitlines()) == 5
 
 
 @pytest.mark.parametrize(

@@ -146,19 +146,49 @@ def test_every_api_page_lists_its_rooms_functions():
         assert f"```{{include}} generated/{page.stem}.names.md\n```" in text, page.name
 
 
-def test_the_figure_script_makes_the_committed_figure(tmp_path):
+def _figures_script():
     import importlib.util
-
-    import cv2
 
     spec = importlib.util.spec_from_file_location("docs_figures", ROOT / "docs" / "figures.py")
     assert spec is not None and spec.loader is not None
     figures = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(figures)
-    figures.main(["--out", str(tmp_path), "--size", "48"])
-    made = cv2.imread(str(tmp_path / "one-sample.png"))
-    committed = cv2.imread(str(ROOT / "docs" / "figures" / "one-sample.png"))
-    assert made is not None and committed is not None
-    assert made.shape == committed.shape  # the same six panels; the committed one at the default size
-    for page in ("method.md", "arrays.md"):
-        assert "](figures/one-sample.png)" in (ROOT / "docs" / page).read_text(encoding="utf-8"), page
+    return figures
+
+
+def test_the_figure_script_makes_the_committed_figures(tmp_path):
+    import cv2
+
+    figures = _figures_script()
+    # every figure but the training run's (its own test below), the sample at a small size
+    figures.main(["--out", str(tmp_path), "--size", "48", "--only", "one-sample,spotting,classes"])
+    for name in ("one-sample", "spotting", "classes"):
+        made = cv2.imread(str(tmp_path / f"{name}.png"))
+        committed = cv2.imread(str(ROOT / "docs" / "figures" / f"{name}.png"))
+        assert made is not None and committed is not None, name
+        assert made.shape == committed.shape, name  # the same panels; one-sample committed at the default size
+    # same arguments, same bytes: the committed spotting and class figures are these
+    for name in ("spotting", "classes"):
+        assert (tmp_path / f"{name}.png").read_bytes() == (ROOT / "docs" / "figures" / f"{name}.png").read_bytes()
+
+
+def test_the_training_figure_is_the_runs_confusion_matrix(tmp_path):
+    import cv2
+
+    figures = _figures_script()
+    figures.main(["--out", str(tmp_path), "--only", "confusion", "--epochs", "1"])
+    made = cv2.imread(str(tmp_path / "confusion.png"))
+    committed = cv2.imread(str(ROOT / "docs" / "figures" / "confusion.png"))
+    assert made is not None and committed is not None and made.shape == committed.shape
+
+
+def test_every_figure_is_small_committed_and_shown_where_it_serves():
+    figures = _figures_script()
+    folder = ROOT / "docs" / "figures"
+    assert sorted(p.stem for p in folder.glob("*.png")) == sorted(figures.FIGURES)
+    for name, pages in figures.FIGURES.items():
+        size = (folder / f"{name}.png").stat().st_size
+        assert size < figures.MAX_BYTES, f"docs/figures/{name}.png: {size} bytes"
+        for page in pages:
+            text = (ROOT / "docs" / page).read_text(encoding="utf-8")
+            assert f"](figures/{name}.png)" in text or f"](docs/figures/{name}.png)" in text, (name, page)

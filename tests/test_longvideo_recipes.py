@@ -205,6 +205,54 @@ def test_bad_sheet_input_is_one_line(tmp_path):
         casme_sq.intervals(tmp_path / "nowhere")
 
 
+CASME2 = DATA / "casme2/CASME2-coding-20140508"
+_EXPECTED = (
+    "expected no header row and the columns subject index, expression name, onset, apex, offset, AUs, emotion, "
+    "type, self-report"
+)
+
+
+@pytest.mark.parametrize(
+    ("sheet", "where", "found"),
+    [
+        (
+            CASME2.with_suffix(".xlsx"),
+            f"{CASME2.with_suffix('.xlsx')} sheet 'Sheet1'",
+            "Subject, Filename, (blank), OnsetFrame, ApexFrame, OffsetFrame, (blank), Action Units, Estimated Emotion",
+        ),
+        (
+            CASME2.with_suffix(".csv"),  # before: "no CASME2-coding-20140508.csv__naming rule1.csv beside it"
+            f"{CASME2.with_suffix('.csv')}",
+            "Subject, Filename, (blank), OnsetFrame, ApexFrame, OffsetFrame, (blank), Action Units, Estimated Emotion",
+        ),
+        (SAMM_LV, f"{SAMM_LV} sheet 'FACS_Movement_Only'", "SAMM Long Videos Dataset - FACS Codes"),
+    ],
+)
+def test_another_datasets_sheet_is_refused_by_the_code_sheets_layout(sheet, where, found):
+    """CAS(ME)^2's code sheet has no header: its columns are checked by position before
+    any row is read, and a wrong sheet is named in one line with what row 1 holds."""
+    with pytest.raises(SheetError) as err:
+        casme_sq.read_intervals(sheet)
+    assert str(err.value) == f"{where}: not a CAS(ME)^2 code sheet: row 1 holds {found}; {_EXPECTED}"
+
+
+def test_a_code_sheet_with_a_header_row_is_refused_and_the_real_one_reads(tmp_path):
+    import openpyxl
+
+    book = openpyxl.load_workbook(CASME_SQ)
+    book["CASFEcode_final"].insert_rows(1)
+    for column, name in enumerate(["Subject", "Expression", "Onset", "Apex", "Offset"], start=1):
+        book["CASFEcode_final"].cell(1, column, name)
+    book.save(tmp_path / "CASME_sq_gt.xlsx")
+    with pytest.raises(SheetError) as err:
+        casme_sq.read_intervals(tmp_path / "CASME_sq_gt.xlsx")
+    assert str(err.value) == (
+        f"{tmp_path / 'CASME_sq_gt.xlsx'} sheet 'CASFEcode_final': not a CAS(ME)^2 code sheet: "
+        f"row 1 holds Subject, Expression, Onset, Apex, Offset; {_EXPECTED}"
+    )
+    assert len(casme_sq.read_intervals(CASME_SQ)) == 357
+
+
 def _touch(folder, names):
     folder.mkdir(parents=True, exist_ok=True)
     for name in names:

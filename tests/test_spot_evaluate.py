@@ -364,6 +364,22 @@ def test_a_folder_truth_that_is_no_store_is_refused_in_one_line(tmp_path):
     assert not (tmp_path / "m.json").exists()
 
 
+def test_a_csv_truth_scores_a_header_only_file_with_one_line_and_no_frame_ends(tmp_path):
+    truth = _csv(tmp_path / "truth.csv", ["v,micro,10,20", "v,macro,30,90"])
+    pred = _csv(tmp_path / "pred.csv", [])
+    out = tmp_path / "m.json"
+    result = CliRunner().invoke(cli, ["spot-eval", "--truth", str(truth), "--pred", str(pred), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert result.stderr == f"mepipe: {pred}: no predicted rows (a header only); every interval scored as a miss\n"
+    record = json.loads(out.read_text())
+    assert (record["overall"]["fn"], record["overall"]["f1"]) == (2, 0.0)
+    assert "past_last_frame" not in record  # a CSV truth does not know the videos' ends
+    # one row before frame 0 is said in the singular
+    _csv(pred, ["v,micro,-1,9"])
+    result = CliRunner().invoke(cli, ["spot-eval", "--truth", str(truth), "--pred", str(pred), "--out", str(out)])
+    assert result.stderr == f"mepipe: {pred}: 1 predicted row starts before frame 0; scored as written\n"
+
+
 def test_written_spans_read_back_the_same(tmp_path):
     spans = [
         Interval("s1_v1", "micro", 10, 19, row=2),

@@ -111,3 +111,38 @@ def test_a_folder_that_is_not_a_spotting_store_is_named(tmp_path):
         truth_intervals(tmp_path / "plain")
     with pytest.raises(MepipeError, match="not a spotting store"):
         truth_intervals(tmp_path / "z.zarr")
+
+
+def test_a_prediction_past_a_videos_last_frame_is_counted_and_scored(store, tmp_path):
+    truth = truth_intervals(store)
+    group = zarr.open_group(str(store), mode="r")
+    assert truth.last_frames == {name: int(group[f"videos/{name}/numbers"][-1]) for name in truth.videos}
+    last = truth.last_frames["s1_v1"]
+    pred = tmp_path / "p.csv"
+    pred.write_text(
+        "video,type,onset,offset\n"
+        "s1_v1,micro,8,16\n"  # a hit
+        f"s1_v1,micro,28,{last + 1}\n"  # ends one frame past the end: still a hit (IoU 9/17)
+        f"s1_v1,macro,{last - 2},{last}\n"  # ends on the last frame: inside
+        f"s2_quiet,macro,{truth.last_frames['s2_quiet'] + 5},{truth.last_frames['s2_quiet'] + 9}\n"  # wholly after
+    )
+    out = tmp_path / "m.json"
+    result = CliRunner().invoke(cli, ["spot-eval", "--truth", str(store), "--pred", str(pred), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert result.stderr == (
+        f"mepipe: {pred}: 2 predicted rows end past their video's last frame in {store}; scored as written\n"
+    )
+    record = json.loads(out.read_text())
+    assert record["past_last_frame"] == 2
+    assert (record["micro"]["tp"], record["micro"]["fp"], record["macro"]["fp"]) == (2, 0, 2)
+
+
+def test_a_header_only_prediction_file_is_said_and_scores_every_interval_a_miss(store, tmp_path):
+    pred = tmp_path / "p.csv"
+    pred.write_text("video,type,onset,offset\n")
+    out = tmp_path / "m.json"
+    result = CliRunner().invoke(cli, ["spot-eval", "--truth", str(store), "--pred", str(pred), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert result.stderr == f"mepipe: {pred}: no predicted rows (a header only); every interval scored as a miss\n"
+    record = json.loads(out.read_text())
+    assert (record["micro"]["tp"], record["micro"]["fn"], record["past_last_frame"]) == (0, 4, 0)

@@ -119,7 +119,8 @@ def samples(
 
     With their labels, repairs and action units. Rows that cannot be used are still
     listed; their errors go to stderr, one per line, and so do AU strings that could not
-    be read (as warning: lines). A long-video dataset lists its intervals (video, type,
+    be read or code no AU for certain, such as '?' or 'L12 or L14' (as warning:
+    lines: their au is left blank). A long-video dataset lists its intervals (video, type,
     onset, apex, offset, AUs, emotion, sheet row, repairs, error).
     """
     long_videos = _long_videos(dataset, classes=_given("classes"), objective_sheet=objective_sheet is not None)

@@ -56,10 +56,12 @@ def spot_eval(truth: Path, pred: Path, out: Path, with_strs: bool, classes: str,
 
     Writes micro, macro and overall (pooled) counts, precision, recall and F1, and one
     block per dataset when the truth spans several. Nothing is written if any row is bad.
-    Predictions starting before frame 0 are scored as written, and counted on stderr.
+    Predictions starting before frame 0, or ending past their video's last frame (a
+    spotting store truth knows it), are scored as written and counted on stderr; so is a
+    predictions file with a header only (every interval a miss).
     """
     from mepipe.release.classmap import dataset_name
-    from mepipe.spot.evaluate import evaluate, metrics, read_spans, truth_intervals, write_metrics
+    from mepipe.spot.evaluate import evaluate, metrics, past_last_frame, read_spans, truth_intervals, write_metrics
     from mepipe.spot.strs import strs
 
     if dataset:
@@ -68,11 +70,20 @@ def spot_eval(truth: Path, pred: Path, out: Path, with_strs: bool, classes: str,
     predictions = read_spans(pred)
     if with_strs and not any(p.emotion for p in predictions):
         raise UsageError(f"{pred}: --strs needs the recognised class in an emotion column; none has one")
+    if not predictions:
+        click.echo(f"mepipe: {pred}: no predicted rows (a header only); every interval scored as a miss", err=True)
     early = sum(p.onset < 0 for p in predictions)
     if early:
-        click.echo(f"mepipe: {pred}: {early} predicted rows start before frame 0; scored as written", err=True)
+        click.echo(f"mepipe: {pred}: {_rows(early, 'start')} before frame 0; scored as written", err=True)
+    late = past_last_frame(intervals, predictions)
+    if late:
+        click.echo(
+            f"mepipe: {pred}: {_rows(late, 'end')} past their video's last frame in {truth}; scored as written",
+            err=True,
+        )
     evaluation = evaluate(intervals, predictions, str(pred))
-    record = metrics(evaluation, truth=str(truth), pred=str(pred), before_frame_0=early)
+    ends = {} if intervals.last_frames is None else {"past_last_frame": late}
+    record = metrics(evaluation, truth=str(truth), pred=str(pred), before_frame_0=early, **ends)
     score = strs(evaluation, classes=classes, dataset=dataset or intervals.dataset) if with_strs else None
     if score is not None:
         record["strs"] = score.as_dict()
@@ -86,6 +97,11 @@ def spot_eval(truth: Path, pred: Path, out: Path, with_strs: bool, classes: str,
     if score is not None:
         click.echo(score.summary())
     click.echo(f"{record['videos']} videos; metrics in {out}")
+
+
+def _rows(count: int, verb: str) -> str:
+    """``1 predicted row starts``, ``8 predicted rows start``."""
+    return f"{count} predicted row{'s' if count != 1 else ''} {verb}{'s' if count == 1 else ''}"
 
 
 #: left-out videos named on stderr

@@ -135,6 +135,15 @@ def format_report(report: CheckReport, recipe: Recipe) -> str:
 
 
 def sample_errors(samples: Sequence[Sample]) -> list[str]:
-    """One line per sample whose sheet row cannot be used, then one per AU warning."""
+    """One line per sample whose sheet row cannot be used, then one per AU warning: a
+    string that could not be read (``au_warning``), or one that codes no AU for certain
+    (``?``, ``L12 or L14``), which leaves ``au`` blank."""
     errors = [f"{s.sample_id}: {s.error}" for s in samples if s.error]
-    return errors + [f"warning: {s.sample_id}: {s.au_warning}" for s in samples if s.au_warning]
+    return errors + [f"warning: {s.sample_id}: {w}" for s in samples for w in [_au_warning(s)] if w]
+
+
+def _au_warning(sample: Sample) -> str:
+    if sample.au_warning or not sample.action_units or sample.au:
+        return sample.au_warning
+    row = f"sheet row {sample.row}: " if sample.row else ""
+    return f"{row}action units {sample.action_units!r}: no AU coded for certain, au left blank"

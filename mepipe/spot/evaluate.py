@@ -62,12 +62,17 @@ class Truth:
     dataset : str
         The dataset of videos the truth holds without a row naming it (a store's
         dataset); ``""`` for a CSV.
+    last_frames : dict or None
+        Video -> its last frame number, where the truth knows it (a spotting store: the
+        last of the video's ``numbers``, plus ``step - 1`` where it keeps every
+        ``step``-th frame); ``None`` for a CSV.
     """
 
     spans: tuple[Interval, ...]
     source: str
     videos: frozenset[str] | None = None
     dataset: str = ""
+    last_frames: Mapping[str, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -214,7 +219,13 @@ def read_spans(path: str | Path) -> list[Interval]:
     return spans
 
 
-def truth_from_intervals(intervals: Iterable[Interval], videos: Iterable[str], source: str, dataset: str = "") -> Truth:
+def truth_from_intervals(
+    intervals: Iterable[Interval],
+    videos: Iterable[str],
+    source: str,
+    dataset: str = "",
+    last_frames: Mapping[str, int] | None = None,
+) -> Truth:
     """The truth a spotting store holds: its intervals and every video, as :class:`Truth`.
 
     Parameters
@@ -227,22 +238,36 @@ def truth_from_intervals(intervals: Iterable[Interval], videos: Iterable[str], s
         The store's path, for messages.
     dataset : str
         The store's dataset name.
+    last_frames : dict, optional
+        Video -> last frame number, for the videos the store has built.
     """
     spans = tuple(replace(i, dataset=dataset) for i in intervals)
     known = frozenset(videos)
     unheld = sorted({s.video for s in spans} - known)
     if unheld:
         raise MepipeError(f"{source}: intervals name videos the store does not hold: {', '.join(unheld[:5])}")
-    return Truth(spans, source, videos=known, dataset=dataset)
+    return Truth(spans, source, videos=known, dataset=dataset, last_frames=last_frames)
 
 
 def _store_truth(path: Path) -> Truth:
     """A spotting store's intervals table and every video it holds."""
-    from mepipe.store.spotting import open_spotting_store, read_intervals
+    from mepipe.store.spotting import open_spotting_store, read_intervals, video_groups
 
     root = open_spotting_store(path)
     videos = root.attrs["mepipe_spotting"].get("videos") or list(root["videos"].group_keys())
-    return truth_from_intervals(read_intervals(root), videos, str(path))
+    last_frames = {}
+    for name, group in video_groups(root):
+        count = group["numbers"].shape[0]
+        if count:
+            last_frames[name] = int(group["numbers"][count - 1]) + int(group.attrs.get("step", 1)) - 1
+    return truth_from_intervals(read_intervals(root), videos, str(path), last_frames=last_frames)
+
+
+def past_last_frame(truth: Truth, preds: Iterable[Interval]) -> int:
+    """How many predictions end past their video's last frame, where the truth knows it
+    (:attr:`Truth.last_frames`); 0 for a CSV truth. They are scored as written."""
+    last = truth.last_frames or {}
+    return sum(p.video in last and p.offset > last[p.video] for p in preds)
 
 
 def truth_intervals(path: str | Path) -> Truth:
