@@ -69,8 +69,8 @@ def features(
     Writes OUT/features/<video>.npy (one row per window of LENGTH frames, STRIDE apart),
     OUT/annotations/loso_<subject>.json (ActionFormer's layout, one file per
     leave-one-subject-out fold: the subject's videos validation, the others training)
-    and OUT/features.json (how they were made). The store needs the face stream:
-    mepipe build ... --arrays <its features>,face.
+    and OUT/features.json (how they were made). The store needs the face stream: rerun
+    its mepipe build with face added to its --arrays.
     """
     require("torch", "PyTorch", "mepipe features", "train")
     from mepipe.train.features import extract_features
