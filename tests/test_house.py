@@ -303,3 +303,21 @@ def test_the_extending_page_shows_the_feature_module_this_test_installs():
     text = (ROOT / "docs" / "extending.md").read_text(encoding="utf-8").split("## A per-frame feature", 1)[1]
     block = text.split("```python\n", 1)[1].split("```", 1)[0]
     assert block.strip() == FEATURE_MODULE.strip()
+
+
+def test_verify_counts_the_samples_an_interrupted_clip_build_left(casme2_release, casme2_store, tmp_path):
+    import shutil
+
+    out = tmp_path / "cut.zarr"
+    shutil.copytree(casme2_store, out)
+    group = zarr.open_group(str(out), mode="r+", use_consolidated=False)
+    ok = int((group["status"][:] == 1).sum())
+    group["status"][:2] = 0  # pending: as a kill before their writes leaves them
+    code, text = run("verify", out, "--quiet")
+    assert code == 0, text
+    assert text.strip() == (
+        f"{ok - 2} ok samples checked, 0 damaged, 2 unfinished; rerunning the build finishes the unfinished ones"
+    )
+    build("casme2", casme2_release, str(out), size=64, progress=False, workers=1)
+    code, text = run("verify", out, "--quiet")
+    assert (code, text.strip()) == (0, f"{ok} ok samples checked, 0 damaged")
