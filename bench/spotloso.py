@@ -32,6 +32,7 @@ from typing import Any
 import torch
 
 from mepipe.build import build
+from mepipe.engine.spotting import DEFAULT_WARM
 from mepipe.release.longvideo import Interval, LongVideoRecipe
 from mepipe.release.registry import get_recipe
 from mepipe.spot.baseline import spot_loso, store_videos
@@ -48,6 +49,7 @@ DEFAULTS: dict[str, Any] = {
     "scale": 0.25,
     "frames": 600,
     "flow": "tvl1",
+    "warm": DEFAULT_WARM,
     "epochs": 10,
     "seed": 0,
     "workers": 2,
@@ -60,7 +62,7 @@ BEGIN, END = "<!-- bench.spotloso: begin -->", "<!-- bench.spotloso: end -->"
 def store_for(dataset: str, args: argparse.Namespace, work: Path) -> tuple[str, float]:
     """The spotting store of a synthetic ``dataset`` release under ``work`` (made when absent),
     and the seconds spent making it (0 when reused)."""
-    folder = work / f"{dataset}-s{args.subjects}-x{args.scale}-f{args.frames}-{args.flow}-seed{args.seed}"
+    folder = work / f"{dataset}-s{args.subjects}-x{args.scale}-f{args.frames}-{args.flow}-{args.warm}-seed{args.seed}"
     store = folder / "spot.zarr"
     if (folder / "done").exists():
         return str(store), 0.0
@@ -72,7 +74,9 @@ def store_for(dataset: str, args: argparse.Namespace, work: Path) -> tuple[str, 
     synthesize_long(
         recipe, release, subjects=args.subjects, scale=args.scale, seed=args.seed, frames=args.frames, progress=False
     )
-    summary = build(recipe.name, release, str(store), flow=args.flow, workers=args.workers, progress=False)
+    summary = build(
+        recipe.name, release, str(store), flow=args.flow, warm=args.warm, workers=args.workers, progress=False
+    )
     if not summary.ok:
         raise SystemExit(f"bench.spotloso: {summary.format()}")
     (folder / "done").write_text("built\n")
@@ -139,7 +143,7 @@ def section(results: Sequence[dict[str, Any]], args: argparse.Namespace) -> str:
     return f"""Made by `{command(args)}`: synthetic releases of {args.subjects} subjects x 2 videos x
 {args.frames} frames at scale {args.scale} (`mepipe synth --dataset DATASET --subjects {args.subjects}
 --scale {args.scale} --frames {args.frames} --seed {args.seed}`), spotting stores built with the
-`{args.flow}` flow and the default k (0.2 s) on {args.workers} workers, both spotters leave one
+`{args.flow}` flow (warm starts: {args.warm}) and the default k (0.2 s) on {args.workers} workers, both spotters leave one
 subject out (`mepipe spot STORE --out P.csv --spotter baseline|softnet`, SOFTNet {args.epochs}
 epochs, seed {args.seed}), every video scored by `mepipe spot-eval --truth STORE` (counts pooled
 over the videos of a dataset). Wall time on the 2-core machine that ran it, shared, PyTorch on

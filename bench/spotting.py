@@ -16,14 +16,18 @@ raise and a smile. On the same frames, in the same run, with ``cv2.setNumThreads
   and the mouth resized to 42 x 21 each;
 * **mepipe**, :func:`mepipe.imaging.track.face_track` then
   :func:`mepipe.engine.spotting.chunk_rows`: the face rechecked every second on reduced
-  JPEG decodes, SOFTNet's cut of each frame, warm-started TV-L1 inside blocks of 128
-  pairs where the face moves, OpenCV's defaults where it is still (``engine.STILL``).
+  JPEG decodes, SOFTNet's cut of each frame, TV-L1 by the warm-start schedule ``--warm``
+  (default: the engine's ``DEFAULT_WARM``; ``off`` every pair at OpenCV's defaults,
+  ``still`` still pairs after still pairs warm, ``moving`` moving pairs after moving
+  pairs warm; blocks of 128 pairs, ``engine.STILL``).
 
 Agreement (issue 26): per pair, the mean end-point difference of the two flows over the
 face crop <= 0.03 px + 10 % of the baseline's mean motion, in >= 90 % of pairs; the
 region images' correlation, median >= 0.9 (also printed over the still pairs alone,
 where the baseline's face motion is below ``engine.STILL``, and per channel, ``|u|``,
-``|v|`` and strain, over the moving pairs: each >= 0.9, issue 35). Speed: CPU seconds per frame, decode and face
+``|v|`` and strain, over the moving pairs: each >= 0.9, issue 35); over the still pairs,
+the median and 90th percentile of the face motion and of the face's mean strain, mepipe's
+against the baseline's (warm starts on still pairs: each within 20 %). Speed: CPU seconds per frame, decode and face
 track included. Then: the split, the cost against a full-resolution decode, 2 workers
 against 1 on a ``distributed.LocalCluster``, peak memory of a 1,000- and a longer video's
 build (DIS flow there: the solver's memory is per call, the pipeline's is what grows or
@@ -47,7 +51,7 @@ import cv2
 import dlib
 import numpy as np
 
-from mepipe.arrays.pairs import Geometry, face_motion
+from mepipe.arrays.pairs import Geometry, face_motion, pair_maps
 from mepipe.engine import spotting as engine
 from mepipe.engine.spotting import SpotSettings, build_spotting
 from mepipe.imaging import align
@@ -199,7 +203,7 @@ def softnet(paths: list[Path], k: int) -> tuple[list[np.ndarray], list[np.ndarra
 
 
 def mepipe_features(
-    paths: list[Path], k: int, fps: float, warm: bool = True
+    paths: list[Path], k: int, fps: float, warm: str = engine.DEFAULT_WARM
 ) -> tuple[list[np.ndarray], np.ndarray, Clock, FaceTrack, dict[str, int]]:
     """mepipe's features of the same pairs, its flows caught on their way, its clock, and
     its count of cold and warm solves."""
@@ -245,8 +249,10 @@ def agreement(
     epe = np.array([np.hypot(*(a - b).transpose(2, 0, 1)).mean() for a, b in zip(ours, base)])
     motion = np.array([np.hypot(*b.transpose(2, 0, 1)).mean() for b in base])
     within = epe <= 0.03 + 0.1 * motion
+    face = np.array([[face_motion(a, geometry), face_motion(b, geometry)] for a, b in zip(ours, base)])
+    strain = np.array([[face_strain(a, geometry), face_strain(b, geometry)] for a, b in zip(ours, base)])
     correlation = np.array([np.corrcoef(a.ravel(), b.ravel())[0, 1] for a, b in zip(images, base_images)])
-    still = np.array([face_motion(b, geometry) < engine.STILL for b in base])
+    still = face[:, 1] < engine.STILL
     # per channel, over the moving pairs (a still pair's channels are sensor noise)
     channels = np.array(
         [
@@ -255,7 +261,15 @@ def agreement(
         ]
     )
     moving = channels[~still] if (~still).any() else channels
+    # over the still pairs: mepipe's / the baseline's median and 90th percentile
+    quiet = {}
+    for name, values in (("face", face), ("strain", strain)):
+        for stat, q in (("median", 50), ("p90", 90)):
+            ours_q, base_q = (np.percentile(values[still, side], q) if still.any() else np.nan for side in (0, 1))
+            quiet[f"still_{name}_{stat}"] = float(ours_q / base_q)
     return {
+        **quiet,
+        "outside": float((~within).sum()),
         **{f"moving_{name}": float(np.median(moving[:, c])) for c, name in enumerate(("u", "v", "strain"))},
         "still": float(still.sum()),
         "still_correlation_median": float(np.median(correlation[still])) if still.any() else float("nan"),
@@ -266,6 +280,13 @@ def agreement(
         "motion_median": float(np.median(motion)),
         "correlation_median": float(np.median(correlation)),
     }
+
+
+def face_strain(flow: np.ndarray, geometry: Geometry) -> float:
+    """The mean optical strain over the face crop of ``flow`` (the head's motion removed,
+    the eyes left out: :func:`mepipe.arrays.pairs.pair_maps`)."""
+    maps = pair_maps(flow, geometry)
+    return float(maps[..., 2][~geometry.eyes].mean())
 
 
 def full_decode_seconds(paths: list[Path]) -> float:
@@ -328,7 +349,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--frames", type=int, default=100, help="frames of the compared video")
     parser.add_argument("--full", action="store_true", help="a 300-frame comparison and memory up to 12,000 frames")
     parser.add_argument("--out", type=Path, default=OUT)
-    parser.add_argument("--cold", action="store_true", help="mepipe solves every pair cold (no warm starts)")
+    parser.add_argument(
+        "--warm",
+        choices=engine.WARM_SCHEDULES,
+        default=engine.DEFAULT_WARM,
+        help="mepipe's warm-start schedule (off: every pair cold)",
+    )
+    parser.add_argument("--cold", action="store_true", help="the same as --warm off")
     parser.add_argument(
         "--no-scaling",
         action="store_true",
@@ -346,7 +373,9 @@ def main(argv: list[str] | None = None) -> None:
     k = engine.default_k(video.fps)
 
     base_flows, base_images, base_clock, segment = softnet(paths, k)
-    our_flows, our_images, our_clock, track, solves = mepipe_features(paths, k, video.fps, warm=not args.cold)
+    our_flows, our_images, our_clock, track, solves = mepipe_features(
+        paths, k, video.fps, warm="off" if args.cold else args.warm
+    )
     pairs = len(paths) - k
     found = agreement(our_flows, base_flows, our_images, base_images, Geometry.of(track.segments[0]))
     floor = full_decode_seconds(paths)
@@ -387,8 +416,12 @@ def main(argv: list[str] | None = None) -> None:
         f"{found['motion_median']:.4f} px; region images' correlation median {found['correlation_median']:.3f} (must >= 0.9); "
         f"over the {found['still']:.0f} still pairs {found['still_correlation_median']:.3f}; per channel over the moving "
         f"pairs (must >= 0.9): |u| {found['moving_u']:.3f}, |v| {found['moving_v']:.3f}, strain {found['moving_strain']:.3f}\n"
-        f"solves: {solves['cold']} cold (OpenCV's defaults: blocks' first pairs, still pairs), {solves['warm']} warm "
-        f"(of which still, then solved cold: {solves['cold'] + solves['warm'] - pairs})"
+        f"pairs outside the EPE bound: {found['outside']:.0f} (must be 0); over the still pairs, mepipe / baseline "
+        f"(each within 0.8-1.2): face motion median {found['still_face_median']:.3f}, 90th pct {found['still_face_p90']:.3f}; "
+        f"strain median {found['still_strain_median']:.3f}, 90th pct {found['still_strain_p90']:.3f}\n"
+        f"solves ({'cold' if args.cold else args.warm} schedule): {solves['cold']} cold (OpenCV's defaults), "
+        f"{solves['warm']} warm (of which left their kind of pair and solved again cold: "
+        f"{solves['cold'] + solves['warm'] - pairs})"
     )
 
     if args.no_scaling:

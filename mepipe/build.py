@@ -176,7 +176,7 @@ def _check_counts(**counts: tuple[Any, int]) -> None:
 
 
 #: the options of a long-video build beside the scheduling ones (:func:`build_long_videos`)
-LONG_VIDEO_OPTIONS = ("arrays", "flow", "fps", "k", "settings")
+LONG_VIDEO_OPTIONS = ("arrays", "flow", "fps", "k", "warm", "settings")
 #: the keyword arguments of :func:`build` that only a clip build takes
 _CLIP_ARGUMENTS = ("sheet", "frames", "shard", "crop", "objective_sheet")
 
@@ -218,7 +218,7 @@ def build(dataset: str, root: str | Path, out: str, **options: Any) -> BuildSumm
                 f"its options are {', '.join(LONG_VIDEO_OPTIONS)}"
             )
         return build_long_videos(dataset, root, out, **options)
-    wrong = sorted(set(options) & {"fps", "k"})
+    wrong = sorted(set(options) & {"fps", "k", "warm"})
     if wrong:
         raise UsageError(
             f"{dataset} is a clip dataset: {', '.join(wrong)} {_apply(wrong)} to long-video (spotting) datasets only"
@@ -239,6 +239,7 @@ def build_long_videos(
     flow: str | None = None,
     fps: float | None = None,
     k: int | None = None,
+    warm: str | None = None,
     settings: SpotSettings | None = None,
     scheduler: Any = "threads",
     workers: int | None = None,
@@ -269,9 +270,14 @@ def build_long_videos(
         Keep frames down to this rate.
     k : int, optional
         Frames from a pair's first frame to its second (default 0.2 s).
+    warm : str, optional
+        TV-L1 warm-start schedule (:data:`mepipe.engine.spotting.WARM_SCHEDULES`); default:
+        an existing store's own (stores that record ``warm: true`` read ``moving``), else
+        :data:`mepipe.engine.spotting.DEFAULT_WARM`. Another schedule than the store's is
+        refused.
     settings : SpotSettings, optional
         Every setting at once (crop, block and chunk sizes too), instead of ``flow``,
-        ``fps`` and ``k``.
+        ``fps``, ``k`` and ``warm``.
     scheduler, workers, overwrite, progress
         As for :func:`build_clips`.
     """
@@ -284,9 +290,9 @@ def build_long_videos(
             flow = stored_method(local_path(out))
             if flow is not None and flow != SpotSettings.method:
                 print(f"note: {out} holds flow made by {flow}: resuming with --flow {flow}", file=sys.stderr)
-        settings = SpotSettings(method=flow or SpotSettings.method, fps=fps, k=k)
-    elif (flow, fps, k) != (None, None, None):
-        raise UsageError("give settings or flow, fps and k, not both")
+        settings = SpotSettings(method=flow or SpotSettings.method, fps=fps, k=k, warm=warm)
+    elif (flow, fps, k, warm) != (None, None, None, None):
+        raise UsageError("give settings or flow, fps, k and warm, not both")
     sheet = recipe.find_sheet(Path(root))
     return build_spotting(
         recipe.videos(Path(root)),

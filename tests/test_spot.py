@@ -118,8 +118,12 @@ def test_moving_pairs_start_warm_and_still_pairs_and_blocks_start_cold(video):
     # at this 48 px crop the still pairs' noise flow is ~0.04 px cold, 0.06-0.09 warm and
     # the moving pairs' up to 0.12: a threshold between them exercises every branch
     still = 0.075
-    warm = _chunk(video.paths, track, 0, 24, 3, "tvl1", crop=48, block=8, still=still)
-    cold = _chunk(video.paths, track, 0, 24, 3, "tvl1", warm=False, crop=48, block=8)
+    warm = _chunk(video.paths, track, 0, 24, 3, "tvl1", warm="moving", crop=48, block=8, still=still)
+    cold = _chunk(video.paths, track, 0, 24, 3, "tvl1", warm="off", crop=48, block=8)
+    # True is what stores made before schedules were named record: the moving schedule
+    assert np.array_equal(
+        _chunk(video.paths, track, 0, 8, 3, "tvl1", warm=True, crop=48, block=8, still=still).images, warm.images[:8]
+    )
     same = np.array([np.array_equal(w, c) for w, c in zip(warm.images, cold.images)])
     assert same[[0, 8, 16]].all()  # a block's first pair is the method's own solve
     # a pair kept warm is moving: a still warm solve is solved again cold
@@ -204,9 +208,14 @@ def test_an_interrupted_build_resumes_to_the_same_store(video, tmp_path, monkeyp
     with pytest.raises(UsageError, match="other settings .*k"):
         build_spotting([video], _intervals(), out, replace(SMALL, k=4), progress=False)
     # a store made before the still rule and the full-resolution cut resumes with neither
+    # (a store of every pair cold records no still threshold: a warm one's is compared)
     group = zarr.open_group(str(out), mode="r+", use_consolidated=False)
     meta = dict(group.attrs["mepipe_spotting"])
     meta["settings"] = {k: v for k, v in meta["settings"].items() if k not in ("still", "cut")}
+    group.attrs["mepipe_spotting"] = meta
+    with pytest.raises(UsageError, match=r"other settings \(cut\)"):
+        build_spotting([video], _intervals(), out, SMALL, scheduler="sync", progress=False)
+    meta["settings"] = {**meta["settings"], "warm": True, "warm_parameters": {"useInitialFlow": True, **engine.WARM}}
     group.attrs["mepipe_spotting"] = meta
     with pytest.raises(UsageError, match=r"other settings \(cut, still\)"):
         build_spotting([video], _intervals(), out, SMALL, scheduler="sync", progress=False)

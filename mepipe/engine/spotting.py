@@ -26,7 +26,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
@@ -67,6 +67,15 @@ from mepipe.store.spotting import (
 
 #: pairs per warm-start block (see the module's docstring); chunks of work are whole blocks
 BLOCK = 128
+#: the warm-start schedules (:attr:`SpotSettings.warm`): ``off``, every pair solved with the
+#: method's own parameters (OpenCV's defaults: the flow is OpenCV's, bit for bit); ``still``,
+#: a still pair after a still pair of the block starts from that pair's flow
+#: (:data:`STILL_WARM`); ``moving``, a moving pair after a moving pair starts from that
+#: pair's flow (:data:`WARM`; the schedule before schedules were named, which stores record as
+#: ``warm: true``: its strain channel correlates 0.63 with SOFTNet's on moving pairs)
+WARM_SCHEDULES = ("off", "still", "moving")
+#: the schedule of a new store (bench/spotting.py and bench/spotloso.py measure the others)
+DEFAULT_WARM = "off"
 #: what a warm pair changes of a TV-L1 method's parameters: the previous pair's flow as
 #: the start, full resolution only, 2 warps of 2 x 10 iterations (chosen and checked
 #: against OpenCV's defaults by bench/spotting.py); moving pairs only (:data:`STILL`)
@@ -77,6 +86,22 @@ WARM: dict[str, Any] = {"nscales": 1, "warps": 2, "outerIterations": 2, "innerIt
 #: (bench/spotting.py). A pair after a still one is solved cold directly; one after a
 #: moving pair is solved warm first, and again cold when the warm flow is still
 STILL = 0.05
+#: what a warm still pair (schedule ``still``) changes of the method's parameters: the
+#: previous still pair's flow as the start, full resolution only, 2 warps (each of the
+#: method's iterations). Chosen by bench/spotting.py's still-pair statistics: face motion
+#: and strain within 5-12 % of OpenCV's (2 x 10 iterations as for :data:`WARM`: 37-49 %
+#: above), ~3x faster than a cold solve of a still pair
+STILL_WARM: dict[str, Any] = {"nscales": 1, "warps": 2}
+
+
+def warm_schedule(value: Any) -> str:
+    """A recorded or given warm setting as a schedule of :data:`WARM_SCHEDULES`: stores
+    made before schedules were named record ``true`` (moving pairs warm) or ``false``."""
+    if value is True:
+        return "moving"
+    if value is False:
+        return "off"
+    return str(value)
 
 
 def default_k(fps: float) -> int:
@@ -103,8 +128,10 @@ class SpotSettings:
         :func:`default_k` of each video's kept rate.
     fps : float or None
         Keep every ``round(video fps / fps)``-th frame (SAMM's 200 fps to ~30); ``None``: all.
-    warm : bool
-        Warm-start TV-L1 pairs inside a block (:data:`WARM`).
+    warm : str or None
+        Warm-start schedule of TV-L1 pairs inside a block (:data:`WARM_SCHEDULES`);
+        ``None``: an existing store's own (``true`` in stores made before schedules were
+        named reads ``moving``), else :data:`DEFAULT_WARM`.
     crop : int
         Side of the face crop the flow is computed on.
     block : int
@@ -118,7 +145,7 @@ class SpotSettings:
     method: str = "tvl1"
     k: int | None = None
     fps: float | None = None
-    warm: bool = True
+    warm: str | None = None
     crop: int = CROP
     block: int = BLOCK
     chunk: int = 4 * BLOCK
@@ -127,6 +154,8 @@ class SpotSettings:
     def check(self) -> None:
         """One line for a setting that cannot work."""
         flow_parameters(self.method)
+        if self.warm is not None and warm_schedule(self.warm) not in WARM_SCHEDULES:
+            raise UsageError(f"warm must be one of {', '.join(WARM_SCHEDULES)}, not {self.warm!r}")
         if self.chunk % self.block or self.chunk <= 0:
             raise UsageError(f"chunk ({self.chunk}) must be a positive multiple of the block ({self.block})")
         if self.k is not None and self.k < 1:
@@ -134,16 +163,31 @@ class SpotSettings:
         if self.fps is not None and not self.fps > 0:
             raise UsageError(f"--fps must be positive, not {self.fps}")
 
+    @property
+    def schedule(self) -> str:
+        """The warm-start schedule the flow is solved by: ``off`` for a method other than TV-L1."""
+        schedule = warm_schedule(DEFAULT_WARM if self.warm is None else self.warm)
+        return schedule if is_tvl1(self.method) else "off"
+
+    def resolved(self, stored: Any) -> SpotSettings:
+        """These settings with ``warm`` decided: a store's recorded schedule (``stored``,
+        ``None`` for none) where it was left ``None``."""
+        if self.warm is not None:
+            return replace(self, warm=warm_schedule(self.warm))
+        return replace(self, warm=DEFAULT_WARM if stored is None else warm_schedule(stored))
+
     def recorded(self) -> dict[str, Any]:
         """What the store records: the settings that change the arrays (not ``chunk``)."""
         record = asdict(self)
         del record["chunk"]
         record["flow_parameters"] = flow_parameters(self.method)
-        warm = self.warm and is_tvl1(self.method)
-        record["warm_parameters"] = {"useInitialFlow": True, **WARM} if warm else None
+        schedule = self.schedule
+        record["warm"] = schedule
+        parameters = {"moving": WARM, "still": STILL_WARM}.get(schedule)
+        record["warm_parameters"] = None if parameters is None else {"useInitialFlow": True, **parameters}
         # the still rule and the cut decide the flow too: a store made before either resumes
         # only with its own
-        record["still"] = STILL if warm else None
+        record["still"] = None if parameters is None else STILL
         record["cut"] = CUT
         return record
 
@@ -163,6 +207,10 @@ def _comparable(settings: dict[str, Any]) -> dict[str, Any]:
     parameters = comparable.pop("flow_parameters", None)
     method = settings_method(settings)
     comparable["method"] = method if method is not None else [comparable.get("method"), parameters]
+    # stores made before schedules were named record warm: true / false (a method other
+    # than TV-L1 was never warm-started, whatever it recorded)
+    tvl1 = method is not None and is_tvl1(method)
+    comparable["warm"] = warm_schedule(comparable.get("warm")) if tvl1 else "off"
     return comparable
 
 
@@ -173,6 +221,15 @@ def stored_method(out: str | Path) -> str | None:
     if group is None or "mepipe_spotting" not in group.attrs:
         return None
     return settings_method(spotting_record(group).settings)
+
+
+def stored_warm(out: str | Path) -> str | None:
+    """The warm-start schedule of the spotting store at ``out`` (:func:`warm_schedule` of
+    what it records); ``None`` where there is no spotting store."""
+    group = _existing(str(out), mode="r")
+    if group is None or "mepipe_spotting" not in group.attrs:
+        return None
+    return warm_schedule(spotting_record(group).settings.get("warm"))
 
 
 def kept(video: Video, fps: float | None) -> tuple[int, float]:
@@ -225,7 +282,7 @@ def chunk_rows(
     method: str,
     features: Sequence[str],
     *,
-    warm: bool = True,
+    warm: str | bool = DEFAULT_WARM,
     crop: int = CROP,
     block: int = BLOCK,
     still: float = STILL,
@@ -252,9 +309,13 @@ def chunk_rows(
         A method of :mod:`mepipe.imaging.flow`.
     features : sequence of str
         Registered per-frame features (``validity`` fills ``valid`` and ``unreadable``).
-    warm : bool
-        Start a pair from the previous pair's flow when that pair is in the block and
-        moving, and solve it again cold when it comes out still (TV-L1 only; :data:`STILL`).
+    warm : str
+        Warm-start schedule (:data:`WARM_SCHEDULES`; ``True`` reads ``moving``), TV-L1
+        only. ``moving``: a pair after a moving pair of the block starts from its flow
+        (:data:`WARM`) and is solved again cold when it comes out still. ``still``: a pair
+        after a still pair of the block starts from its flow (:data:`STILL_WARM`) and is
+        solved again cold when it comes out moving. Every other pair is solved cold (the
+        method's own parameters).
     crop, block : int
         Crop side; pairs per warm-start block.
     still : float
@@ -267,7 +328,12 @@ def chunk_rows(
     if start % block:
         raise ValueError(f"chunk start {start} is not a multiple of the block ({block})")
     count = stop - start
-    warm = warm and is_tvl1(method)
+    schedule = warm_schedule(warm) if is_tvl1(method) else "off"
+    if schedule not in WARM_SCHEDULES:
+        raise ValueError(f"warm schedule {warm!r} is none of {', '.join(WARM_SCHEDULES)}")
+    # the schedule's parameters, and whether it warm-starts a pair after a still pair
+    warm_parameters = {"moving": WARM, "still": STILL_WARM}.get(schedule)
+    from_still = schedule == "still"
     chosen = [get_feature(name) for name in features]
     computers = {f.name: f.computer((versions or {}).get(f.name)) for f in chosen}
     computed = [f for f in chosen if f.compute is not None]
@@ -302,7 +368,7 @@ def chunk_rows(
             rows[name][row] = value
 
     # the previous pair's flow when the next pair may start from it: in this block, and
-    # moving (see STILL)
+    # moving (schedule moving) or still (schedule still; see STILL)
     previous: np.ndarray | None = None
     previous_segment: Segment | None = None
     for i in range(start, stop):
@@ -342,12 +408,16 @@ def chunk_rows(
             rows["valid"][row] = True
         if not by_pair:
             continue
-        start_from = previous if warm else None
-        flow = optical_flow(a, b, method, WARM if start_from is not None else None, initial=start_from)
+        start_from = previous if warm_parameters is not None else None
+        flow = optical_flow(a, b, method, warm_parameters if start_from is not None else None, initial=start_from)
         is_still = face_motion(flow, geometry) < still
-        if is_still and start_from is not None:
+        if start_from is not None and is_still != from_still:
+            # a warm solve that left its kind of pair: solved again cold; the next pair then
+            # starts cold (moving, as its stores were made) or from this one if still
             flow = optical_flow(a, b, method)
-        previous = None if is_still else flow
+            if from_still:
+                is_still = face_motion(flow, geometry) < still
+        previous = flow if is_still == from_still else None
         pair = PairInput(
             a, flow, pair_maps(flow, geometry), head_motion(flow, geometry), geometry, source_of(i, segment)
         )
@@ -420,7 +490,7 @@ def _chunk_task(
         plan.k,
         settings.method,
         features,
-        warm=settings.warm,
+        warm=settings.schedule,
         crop=settings.crop,
         block=block,
         tick=tick,
@@ -492,6 +562,8 @@ def _open_store(
         if had != asked:
             changed = sorted(key for key in asked if had.get(key) != asked[key])
             flow = f" (its flow: {had['method']}, this build's: {settings.method})" if "method" in changed else ""
+            if changed == ["warm", "warm_parameters"] or changed == ["still", "warm", "warm_parameters"]:
+                flow = f" (its warm starts: {had['warm']}, this build's: {asked['warm']}; leave warm unset to resume)"
             raise UsageError(
                 f"{out} was built with other settings ({', '.join(changed)}){flow}; pass --overwrite to replace it"
             )
@@ -604,6 +676,8 @@ def build_spotting(
     settings = settings or SpotSettings()
     settings.check()
     out = str(out)
+    # warm left unset: the store's own schedule (a plain rerun resumes it), else the default
+    settings = settings.resolved(None if overwrite else stored_warm(out))
     names = [v.name for v in videos]
     if len(set(names)) != len(names):
         twice = sorted({n for n in names if names.count(n) > 1})
