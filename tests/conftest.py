@@ -52,3 +52,28 @@ def installed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]
     for module in set(sys.modules) - before:
         if getattr(sys.modules[module], "__file__", None) and str(site) in sys.modules[module].__file__:
             del sys.modules[module]
+
+
+@pytest.fixture(scope="session")
+def casme_sq_release(tmp_path_factory) -> Path:
+    """A small synthetic CAS(ME)^2 long-video release: two subjects of one 96-frame video."""
+    from mepipe.release import LongVideoRecipe, get_recipe
+    from mepipe.synth.longvideo import synthesize_long
+
+    root = tmp_path_factory.mktemp("casme_sq") / "casme_sq"
+    recipe = get_recipe("casme_sq", LongVideoRecipe)  # type: ignore[type-abstract]
+    synthesize_long(recipe, root, subjects=2, videos=1, frames=96, scale=0.25, seed=5, progress=False)
+    return root
+
+
+@pytest.fixture(scope="session")
+def casme_sq_store(casme_sq_release, tmp_path_factory) -> Path:
+    """Its spotting store, built once with :data:`tests.spotvideo.SMALL_SPOTTING` (read only)."""
+    from mepipe.build import build
+
+    from .spotvideo import SMALL_SPOTTING
+
+    out = tmp_path_factory.mktemp("casme_sq-store") / "casme_sq.zarr"
+    summary = build("casme_sq", casme_sq_release, str(out), settings=SMALL_SPOTTING, scheduler="sync", progress=False)
+    assert summary.ok, summary.format()
+    return out

@@ -19,8 +19,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from mepipe.engine.spotting import SpotSettings
 from mepipe.release.longvideo import Video
 from mepipe.synth import faces
+
+#: a quick spotting build for tests: DIS flow, a 48 px crop, blocks of 8 pairs
+SMALL_SPOTTING = SpotSettings(method="dis", crop=48, block=8, chunk=16)
 
 
 @dataclass(frozen=True)

@@ -24,28 +24,21 @@ from mepipe.dataset import FaceWindows, face_windows, loso_splits, open_spotting
 from mepipe.dataset.windows import IMAGENET_MEAN, IMAGENET_STD, window_overlap, window_starts
 from mepipe.engine.spotting import SpotSettings
 from mepipe.errors import UsageError
-from mepipe.release import get_recipe
-from mepipe.release.longvideo import LongVideoRecipe
 from mepipe.store.spotting import open_spotting_store, spotting_record
-from mepipe.synth.longvideo import synthesize_long
+from tests.spotvideo import SMALL_SPOTTING
 
-SMALL = SpotSettings(method="dis", crop=48, block=8, chunk=16)
+SMALL = SMALL_SPOTTING
 FEATURES = "validity,regions,mdmd,motion,cells"
 
 
 @pytest.fixture(scope="module")
-def release(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("face") / "casme_sq"
-    recipe = get_recipe("casme_sq", LongVideoRecipe)  # type: ignore[type-abstract]
-    synthesize_long(recipe, root, subjects=2, videos=1, frames=96, scale=0.25, seed=5, progress=False)
-    return root
+def release(casme_sq_release) -> Path:
+    return casme_sq_release
 
 
 @pytest.fixture(scope="module")
-def store(release, tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("store") / "casme_sq.zarr"
-    assert build("casme_sq", release, str(out), settings=SMALL, scheduler="sync", progress=False).ok
-    return out
+def store(casme_sq_store) -> Path:
+    return casme_sq_store
 
 
 @pytest.fixture(scope="module")

@@ -24,34 +24,26 @@ from mepipe.arrays import perframe
 from mepipe.build import build
 from mepipe.cli import cli
 from mepipe.engine.lock import StoreLock
-from mepipe.engine.spotting import SpotSettings
 from mepipe.errors import MepipeError, UsageError
-from mepipe.release import get_recipe, plugins
-from mepipe.release.longvideo import LongVideoRecipe
+from mepipe.release import plugins
 from mepipe.store.spotting import open_spotting_store, spotting_record
-from mepipe.synth.longvideo import synthesize_long
 
+from .spotvideo import SMALL_SPOTTING
 from .test_extend_recipe import write_distribution
 
 ROOT = Path(__file__).resolve().parents[1]
 #: quick and small: DIS flow, a 48 px crop, blocks of 8 pairs
-SMALL = SpotSettings(method="dis", crop=48, block=8, chunk=16)
+SMALL = SMALL_SPOTTING
 
 
 @pytest.fixture(scope="module")
-def release(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("house") / "casme_sq"
-    recipe = get_recipe("casme_sq", LongVideoRecipe)  # type: ignore[type-abstract]
-    synthesize_long(recipe, root, subjects=2, videos=1, frames=96, scale=0.25, seed=5, progress=False)
-    return root
+def release(casme_sq_release) -> Path:
+    return casme_sq_release
 
 
 @pytest.fixture(scope="module")
-def store(release, tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("store") / "casme_sq.zarr"
-    summary = build("casme_sq", release, str(out), settings=SMALL, scheduler="sync", progress=False)
-    assert summary.ok, summary.format()
-    return out
+def store(casme_sq_store) -> Path:
+    return casme_sq_store
 
 
 def run(*args: str) -> tuple[int, str]:

@@ -91,20 +91,7 @@ _SETTERS: dict[str, dict[str, str]] = {
 }
 
 #: OpenCV's own defaults of DualTVL1 (OpenCV 4.x-5.0): mepipe's ``tvl1``
-TVL1_OPENCV_DEFAULTS: dict[str, Any] = {
-    "tau": 0.25,
-    "lambda": 0.15,
-    "theta": 0.3,
-    "nscales": 5,
-    "warps": 5,
-    "epsilon": 0.01,
-    "innerIterations": 30,
-    "outerIterations": 10,
-    "scaleStep": 0.8,
-    "gamma": 0.0,
-    "medianFiltering": 5,
-    "useInitialFlow": False,
-}
+TVL1_OPENCV_DEFAULTS: dict[str, Any] = dict(tvl1.DEFAULTS)
 
 #: the parameters of each method. ``tvl1-fast`` was chosen by ``python -m bench.flow``
 #: (docs/flow.md) for a few pixels of smooth motion, which 3 scales a factor 2 apart cover
