@@ -163,7 +163,6 @@ def build(
     Exit status 0 when the build ran (failed samples are recorded; --strict: 4 when any
     failed), 1 when no sample is ok (of a long-video dataset: when a video failed).
     """
-    from mepipe.build import build as run_build
 
     context = click.get_current_context()
     given = {
@@ -184,17 +183,8 @@ def build(
             overwrite=overwrite,
             progress=not quiet,
         )
-        with dask_scheduler(placement) as chosen:
-            if chosen is None:
-                return 0
-            spotted = run_build(dataset, root, out, scheduler=chosen, **long_video)
-        click.echo(spotted.format())
-        from mepipe.report.page import default_out
-
-        click.echo(
-            f"look at every video: mepipe report {shlex.quote(str(out))} --out {shlex.quote(default_out(str(out)))}"
-        )
-        return 0 if spotted.ok else 1
+        spotted = _run(placement, dataset, root, out, long_video, "video")
+        return 0 if spotted is None or spotted.ok else 1
     _refuse(dataset, given & {"fps", "pair_gap"}, "long-video (spotting) datasets", "those of mepipe build --help")
     options: dict[str, Any] = dict(
         sheet=sheet,
@@ -222,21 +212,30 @@ def build(
     )
     if not overwrite:
         options.update(recorded_options(click.get_current_context(), dataset, out))
-    with dask_scheduler(placement) as chosen:
-        if chosen is None:
-            return 0
-        summary = run_build(dataset, root, out, scheduler=chosen, **options)
-    click.echo(summary.format())
-    from mepipe.report.page import default_out
-
-    click.echo(
-        f"look at every sample: mepipe report {shlex.quote(summary.store)} "
-        f"--out {shlex.quote(default_out(summary.store))}"
-    )
+    summary = _run(placement, dataset, root, out, options, "sample")
+    if summary is None:
+        return 0
     click.echo(closing_line(summary, strict))
     if not summary.ok:
         return 1
     return STRICT_EXIT if strict and summary.failed else 0
+
+
+def _run(placement: Placement, dataset: str, root: Path, out: str, options: dict[str, Any], item: str) -> Any:
+    """Run the build on the chosen scheduler, print its summary and where to look at every
+    ``item``; ``None`` when ``--dry-run`` only printed a job script."""
+    from mepipe.build import build as run_build
+    from mepipe.report.page import default_out
+
+    with dask_scheduler(placement) as chosen:
+        if chosen is None:
+            return None
+        summary = run_build(dataset, root, out, scheduler=chosen, **options)
+    click.echo(summary.format())
+    click.echo(
+        f"look at every {item}: mepipe report {shlex.quote(summary.store)} --out {shlex.quote(default_out(summary.store))}"
+    )
+    return summary
 
 
 def closing_line(summary: Any, strict: bool) -> str:
