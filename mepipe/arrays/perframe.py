@@ -204,11 +204,6 @@ def get_feature(name: str) -> PerFrameFeature:
         raise UsageError(f"no per-frame feature {name!r}; valid: {', '.join(feature_names())}") from None
 
 
-def feature_owners() -> dict[str, PerFrameFeature]:
-    """Every array name a feature declares -> its feature."""
-    return {spec.name: f for f in _features().values() for spec in f.arrays}
-
-
 def with_builder(names: Iterable[str]) -> tuple[str, ...]:
     """``names`` with the builder's own features (validity) added, in store order."""
     wanted = set(names)

@@ -44,7 +44,7 @@ from mepipe.errors import require
 from mepipe.store import array, image_names, open_store
 from mepipe.store.kinds import store_kind
 from mepipe.store.schema import AU_MULTIHOT
-from mepipe.store.spotting import open_spotting_store, spotting_record
+from mepipe.store.spotting import built_videos, open_spotting_store, spotting_record
 
 if TYPE_CHECKING:
     import xarray
@@ -196,9 +196,13 @@ def _split_columns(store: str, classes: str | None) -> tuple[np.ndarray, np.ndar
     """The names, subjects and dataset the folds of a store are made of: its selected
     samples (a clip store), or its built videos (a spotting store, ``classes`` unused)."""
     if store_kind(store) == "spotting":
-        view = open_spotting(store)
-        dataset = str(spotting_record(open_spotting_store(store)).dataset)
-        return np.asarray(view.video.values).astype(str), np.asarray(view.subject.values).astype(str), dataset
+        # the videos open_spotting serves, in its order, read from their groups' records alone
+        root = open_spotting_store(store)
+        record = spotting_record(root)
+        built = built_videos(root, record)
+        names = np.array([name for name, _ in built], dtype=str)
+        subjects = np.array([str(video.attrs["subject"]) for _, video in built], dtype=str)
+        return names, subjects, record.dataset
     selection = select_samples(open_store(str(store)), classes)
     fields = selection.fields
     return fields["sample_id"], fields["subject"], str(selection.provenance.get("dataset", ""))

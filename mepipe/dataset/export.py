@@ -143,7 +143,7 @@ def _ststnet_rows(selection: Selection, ok: np.ndarray) -> list[dict[str, str]]:
     return rows
 
 
-def _prepare(out: Path, entries: list[str]) -> None:
+def prepare_folder(out: Path, entries: list[str]) -> None:
     """Make ``out`` ready: new or empty, or an earlier export whose own files are removed.
     Anything else is refused: exporting into it would mix files or erase them."""
     if out.exists() and not out.is_dir():
@@ -166,7 +166,8 @@ def _prepare(out: Path, entries: list[str]) -> None:
     out.mkdir(parents=True, exist_ok=True)
 
 
-def _write_png(path: Path, image: np.ndarray, suffix: str = ".png") -> None:
+def write_png(path: Path, image: np.ndarray, suffix: str = ".png") -> None:
+    """Write an RGB (or one-channel) uint8 image as ``suffix`` (``.png``, ``.jpg``)."""
     # cv2.imwrite cannot take every path (non-ASCII on some platforms): encode, then write
     pixels = image[..., 0] if image.shape[-1] == 1 else cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
     ok, encoded = cv2.imencode(suffix, pixels)
@@ -203,7 +204,7 @@ def _write_ststnet(
             framed += box is not None
             image = ststnet_image(flows[k], strains[k], landmarks, transform, frame_size, framing)
             whole = out / STSTNET_WHOLE / name
-            _write_png(whole, image)
+            write_png(whole, image)
             label = str(int(selection.label_index[i]))
             for subject in subjects:
                 split = "u_test" if subject == row["sub"] else "u_train"
@@ -211,9 +212,9 @@ def _write_ststnet(
                 path.parent.mkdir(parents=True, exist_ok=True)
                 _link_or_copy(whole, path)
             if apexes is not None:
-                _write_png(out / STSTNET_APEX / row["imagename"], apex_image(apexes[k], box), ".jpg")
+                write_png(out / STSTNET_APEX / row["imagename"], apex_image(apexes[k], box), ".jpg")
             bar.update(True)
-    _write_csv(
+    write_csv(
         out / STSTNET_TABLE,
         STSTNET_COLUMNS,
         [
@@ -266,7 +267,8 @@ def _alias(folder: Path, alias: Path) -> str:
     return "hard links"
 
 
-def _write_csv(path: Path, header: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+def write_csv(path: Path, header: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """Write ``rows`` under ``header`` as a CSV file."""
     with open(path, "w", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(header)
@@ -335,7 +337,7 @@ def export(
         "ststnet": [STSTNET_FOLDS, STSTNET_FOLDS_HTNET, STSTNET_WHOLE, STSTNET_APEX, STSTNET_TABLE],
     }[fmt]
     entries = [*files, "samples.csv", "left_out.csv", MARKER]
-    _prepare(out, entries)
+    prepare_folder(out, entries)
     record = {
         "store": str(store),
         "format": fmt,
@@ -370,7 +372,7 @@ def export(
                 for k, image in enumerate(images):
                     path = out / name / names[start + k]
                     path.parent.mkdir(parents=True, exist_ok=True)
-                    _write_png(path, image)
+                    write_png(path, image)
             for _ in batch:
                 bar.update(True)
     # dict[str, Any]: to mypy, arrays unpacked as keywords could also fill allow_pickle (a bool)
@@ -405,6 +407,6 @@ def export(
             row.append(f"{STSTNET_WHOLE}/{names[k]}")
         table.append(row)
     paths = {"png": [f"{name}_path" for name in arrays], "npz": [], "ststnet": ["flow_path"]}[fmt]
-    _write_csv(out / "samples.csv", [*CSV_COLUMNS, *paths], table)
-    _write_csv(out / "left_out.csv", ("sample_id", "status", "error"), left_out)
+    write_csv(out / "samples.csv", [*CSV_COLUMNS, *paths], table)
+    write_csv(out / "left_out.csv", ("sample_id", "status", "error"), left_out)
     return ExportSummary(out=out, format=fmt, arrays=arrays, exported=len(ok), left_out=left_out)

@@ -16,7 +16,14 @@ import numpy as np
 import xarray as xr
 
 from mepipe.arrays.perframe import get_feature
-from mepipe.store.spotting import LABELS, open_spotting_store, read_intervals, spotting_record, video_groups
+from mepipe.store.spotting import (
+    LABELS,
+    VideoRecord,
+    built_videos,
+    open_spotting_store,
+    read_intervals,
+    spotting_record,
+)
 
 #: the channels of the region images
 CHANNELS = ("u", "v", "strain")
@@ -49,7 +56,7 @@ def open_spotting(store: str) -> xr.Dataset:
     """
     root = open_spotting_store(store)
     record = spotting_record(root)
-    built = [(n, g) for n, g in video_groups(root, record) if g.attrs.get("status") == "ok"]
+    built = built_videos(root, record)
     names, groups = [n for n, _ in built], [g for _, g in built]
     length = max((g["numbers"].shape[0] for g in groups), default=0)
     data: dict[str, Any] = {}
@@ -64,12 +71,12 @@ def open_spotting(store: str) -> xr.Dataset:
     numbers = np.full((len(groups), length), -1, dtype=np.int64)
     for row, g in enumerate(groups):
         numbers[row, : g["numbers"].shape[0]] = g["numbers"][:]
-    attrs = [dict(g.attrs) for g in groups]
+    about = [VideoRecord.from_attrs(g.attrs) for g in groups]
     coords = {
         "video": names,
-        "subject": ("video", [a["subject"] for a in attrs]),
-        "k": ("video", [a["k"] for a in attrs]),
-        "fps": ("video", [a["fps"] for a in attrs]),
+        "subject": ("video", [a.subject for a in about]),
+        "k": ("video", [a.k for a in about]),
+        "fps": ("video", [a.fps for a in about]),
         "number": (("video", "frame"), numbers),
         "region": list(record.regions),
         "axis": ["x", "y"],

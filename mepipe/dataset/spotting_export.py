@@ -20,9 +20,9 @@ import numpy as np
 
 from mepipe._shared.progress import Progress
 from mepipe.arrays.perframe import get_feature
-from mepipe.dataset.export import MARKER, ExportSummary, _prepare, _write_csv
+from mepipe.dataset.export import MARKER, ExportSummary, prepare_folder, write_csv
 from mepipe.errors import UsageError
-from mepipe.store.spotting import open_spotting_store, read_intervals, spotting_record
+from mepipe.store.spotting import open_spotting_store, read_intervals, spotting_record, video_statuses
 
 INTERVAL_COLUMNS = ("video", "subject", "type", "onset", "apex", "offset", "aus", "emotion", "row", "repairs", "error")
 
@@ -48,19 +48,11 @@ def export_spotting(store: str, out: str | Path, fmt: str = "npz", progress: boo
     record = spotting_record(root)
     arrays = ["numbers", "label_type", "label_interval"]
     arrays += [a for name in record.held for a in get_feature(name).array_names()]
-    built, left_out = [], []
-    for name in record.videos:
-        key = f"videos/{name}"
-        status = (
-            str(root[key].attrs.get("status", "started")) if key in root and "numbers" in root[key] else "not started"
-        )
-        if status == "ok":
-            built.append(name)
-        else:
-            error = str(root[key].attrs.get("error", "")) if key in root else ""
-            left_out.append((name, "unfinished" if status == "started" else status, error))
+    statuses = video_statuses(root, record)
+    built = [name for name, (status, _) in statuses.items() if status == "ok"]
+    left_out = [(name, status, error) for name, (status, error) in statuses.items() if status != "ok"]
     entries = ["intervals.csv", *(f"{name}.npz" for name in built), "left_out.csv", MARKER]
-    _prepare(out, entries)
+    prepare_folder(out, entries)
     marker = {"store": str(store), "format": "spotting-npz", "arrays": arrays, "entries": entries}
     (out / MARKER).write_text(json.dumps({**marker, "mepipe_spotting": record.to_attrs()}, indent=1) + "\n")
     intervals = read_intervals(root)
@@ -70,7 +62,7 @@ def export_spotting(store: str, out: str | Path, fmt: str = "npz", progress: boo
         values["apex"] = "" if interval.apex is None else interval.apex
         values["repairs"] = "; ".join(interval.repairs)
         rows.append([values.get(column, "") for column in INTERVAL_COLUMNS])
-    _write_csv(out / "intervals.csv", INTERVAL_COLUMNS, rows)
+    write_csv(out / "intervals.csv", INTERVAL_COLUMNS, rows)
     with Progress(len(built), "export spotting", enabled=progress, unit="video") as bar:
         for name in built:
             group = root[f"videos/{name}"]
@@ -78,5 +70,5 @@ def export_spotting(store: str, out: str | Path, fmt: str = "npz", progress: boo
             held: dict[str, Any] = {a: np.asarray(group[a][:]) for a in arrays if a in group}
             np.savez_compressed(out / f"{name}.npz", k=int(group.attrs["k"]), fps=float(group.attrs["fps"]), **held)
             bar.update(True)
-    _write_csv(out / "left_out.csv", ("video", "status", "error"), left_out)
+    write_csv(out / "left_out.csv", ("video", "status", "error"), left_out)
     return ExportSummary(out=out, format="npz", arrays=tuple(arrays), exported=len(built), left_out=left_out)

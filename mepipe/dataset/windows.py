@@ -24,7 +24,7 @@ import numpy as np
 
 from mepipe.errors import UsageError
 from mepipe.release.longvideo import TYPES, Interval
-from mepipe.store.spotting import open_spotting_store, read_intervals, spotting_record, video_groups
+from mepipe.store.spotting import built_videos, open_spotting_store, read_intervals, spotting_record
 
 #: the face-stream features a window reads, preferred first
 FACE_ARRAYS = ("face", "face_gray")
@@ -223,7 +223,7 @@ def face_windows(
     unknown = sorted(set(types) - set(TYPES))
     if unknown or not types:
         raise UsageError(f"types must be among {', '.join(TYPES)}, not {', '.join(unknown) or 'none'}")
-    built = [(n, g) for n, g in video_groups(root, record) if g.attrs.get("status") == "ok"]
+    built = built_videos(root, record)
     chosen = range(len(built)) if videos is None else [int(v) for v in videos]
     intervals = [i for i in read_intervals(root) if i.type in types]
     found: list[VideoWindows] = []

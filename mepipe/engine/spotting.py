@@ -60,6 +60,7 @@ from mepipe.store.spotting import (
     create_video,
     done_name,
     feature_version,
+    is_spotting_group,
     spotting_record,
     write_intervals,
     write_record,
@@ -218,7 +219,7 @@ def stored_method(out: str | Path) -> str | None:
     """The flow method of the spotting store at ``out`` (:func:`settings_method`); ``None``
     where there is no spotting store or its flow is no method's."""
     group = _existing(str(out), mode="r")
-    if group is None or "mepipe_spotting" not in group.attrs:
+    if group is None or not is_spotting_group(group):
         return None
     return settings_method(spotting_record(group).settings)
 
@@ -227,7 +228,7 @@ def stored_warm(out: str | Path) -> str | None:
     """The warm-start schedule of the spotting store at ``out`` (:func:`warm_schedule` of
     what it records); ``None`` where there is no spotting store."""
     group = _existing(str(out), mode="r")
-    if group is None or "mepipe_spotting" not in group.attrs:
+    if group is None or not is_spotting_group(group):
         return None
     return warm_schedule(spotting_record(group).settings.get("warm"))
 
@@ -555,7 +556,7 @@ def _open_store(
     recorded = json.loads(json.dumps(settings.recorded()))
     group = None if overwrite else _existing(out)
     if group is not None:
-        if "mepipe_spotting" not in group.attrs:
+        if not is_spotting_group(group):
             raise UsageError(f"{out} exists and is not a spotting store; pass --overwrite to replace it")
         record = spotting_record(group)
         had, asked = _comparable(record.settings), _comparable(recorded)

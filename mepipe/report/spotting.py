@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 
 from mepipe.arrays.perframe import get_feature
-from mepipe.store.spotting import open_spotting_store, read_intervals, spotting_record
+from mepipe.store.spotting import built_videos, open_spotting_store, read_intervals, spotting_record, video_statuses
 
 WIDTH, CURVE_HEIGHT, THUMB = 1200, 260, 84
 _MARGIN = 40
@@ -150,6 +150,13 @@ def _legend() -> str:
     return "<section><h2>Legend</h2><p>" + "<br>".join(items) + "</p></section>"
 
 
+def _write_picture(group: Any, name: str, intervals: list[Any], features: list[str], out: Path) -> Path:
+    """``out/<name>.png``: the video's :func:`video_picture`."""
+    path = out / f"{name}.png"
+    path.write_bytes(cv2.imencode(".png", video_picture(group, name, intervals, features))[1].tobytes())
+    return path
+
+
 def write_spotting_report(store: str, out: Path) -> Path:
     """Write ``<video>.png`` per built video and ``index.html`` into ``out``; the page's path."""
     root = open_spotting_store(store)
@@ -160,20 +167,14 @@ def write_spotting_report(store: str, out: Path) -> Path:
     sections: list[str] = []
     status_counts: Counter[str] = Counter()
     failures: list[tuple[str, str, str]] = []
-    for name in record.videos:
-        key = f"videos/{name}"
-        group = root[key] if key in root else None
-        status = "not started" if group is None or "numbers" not in group else str(group.attrs.get("status", "started"))
-        status = "unfinished" if status == "started" else status
+    for name, (status, error) in video_statuses(root, record).items():
         status_counts[status] += 1
         own = [i for i in intervals if i.video == name]
         if status != "ok":
-            error = "" if group is None else str(group.attrs.get("error", ""))
             failures.append((name, status, error))
             continue
-        assert group is not None
-        file = out / f"{name}.png"
-        file.write_bytes(cv2.imencode(".png", video_picture(group, name, own, record.held))[1].tobytes())
+        group = root[f"videos/{name}"]
+        file = _write_picture(group, name, own, record.held, out)
         lost = int(np.asarray(group["face_lost"][:]).sum()) if "face_lost" in group else 0
         kinds = Counter(i.type for i in own)
         caption = (
@@ -187,7 +188,7 @@ def write_spotting_report(store: str, out: Path) -> Path:
     kinds = Counter(i.type for i in intervals)
     summary = _table(
         [
-            ("videos", len(record.videos)),
+            ("videos", sum(status_counts.values())),
             *((f"  {status}", count) for status, count in sorted(status_counts.items())),
             ("intervals", f"{kinds['micro']} micro, {kinds['macro']} macro"),
             ("not placed", sum(1 for i in intervals if getattr(i, "error", ""))),
@@ -243,13 +244,7 @@ def write_spotting_previews(store: str, out: Path) -> list[Path]:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     intervals = read_intervals(root)
-    paths = []
-    for name in record.videos:
-        key = f"videos/{name}"
-        if key not in root or root[key].attrs.get("status") != "ok":
-            continue
-        own = [i for i in intervals if i.video == name]
-        path = out / f"{name}.png"
-        path.write_bytes(cv2.imencode(".png", video_picture(root[key], name, own, record.held))[1].tobytes())
-        paths.append(path)
-    return paths
+    return [
+        _write_picture(group, name, [i for i in intervals if i.video == name], record.held, out)
+        for name, group in built_videos(root, record)
+    ]

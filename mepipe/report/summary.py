@@ -11,7 +11,7 @@ import zarr
 
 from mepipe.arrays.perframe import get_feature
 from mepipe.store import OK, STATUS_NAMES, array, detect_step_counts, image_names, read_columns, store_attrs
-from mepipe.store.spotting import read_intervals, spotting_record, video_groups
+from mepipe.store.spotting import read_intervals, spotting_record, video_groups, video_statuses
 
 
 def reason_kind(text: str) -> str:
@@ -68,15 +68,11 @@ def describe_spotting(root: Any, max_listed: int = 20) -> str:
     record = spotting_record(root)
     intervals = read_intervals(root)
     groups = dict(video_groups(root, record))
-    status = Counter(
-        "not started"
-        if name not in groups
-        else str(groups[name].attrs.get("status", "started")).replace("started", "unfinished")
-        for name in record.videos
-    )
+    statuses = video_statuses(root, record)
+    status = Counter(state for state, _ in statuses.values())
     frames = sum(int(g["numbers"].shape[0]) for g in groups.values())
     kinds = Counter(i.type for i in intervals)
-    lines = [f"{record.dataset or '?'} spotting store: {len(record.videos)} videos, {frames} frames"]
+    lines = [f"{record.dataset or '?'} spotting store: {len(statuses)} videos, {frames} frames"]
     lines.append(f"features: {', '.join(record.held)}")
     lines.append("arrays (per video, first axis frames):")
     for name in record.held:

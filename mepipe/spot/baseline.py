@@ -527,11 +527,11 @@ def store_videos(path: str | Path, flow: bool = True) -> tuple[list[SpotVideo], 
     left_out : dict
         video -> why it is not spotted (its build failed or did not finish).
     """
-    from mepipe.store.spotting import feature_version, open_spotting_store, read_intervals, spotting_record
+    from mepipe.store.spotting import feature_version, open_spotting_store, read_intervals, spotting_record, video_names
 
     root = open_spotting_store(path)
     regions = feature_version(spotting_record(root), "regions")
-    names = root.attrs["mepipe_spotting"].get("videos") or list(root["videos"].group_keys())
+    names = video_names(root)
     intervals: dict[str, list[Interval]] = {}
     for i in read_intervals(root):
         intervals.setdefault(i.video, []).append(i)

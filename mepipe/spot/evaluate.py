@@ -251,10 +251,10 @@ def truth_from_intervals(
 
 def _store_truth(path: Path) -> Truth:
     """A spotting store's intervals table and every video it holds."""
-    from mepipe.store.spotting import open_spotting_store, read_intervals, video_groups
+    from mepipe.store.spotting import open_spotting_store, read_intervals, video_groups, video_names
 
     root = open_spotting_store(path)
-    videos = root.attrs["mepipe_spotting"].get("videos") or list(root["videos"].group_keys())
+    videos = video_names(root)
     last_frames = {}
     for name, group in video_groups(root):
         count = group["numbers"].shape[0]

@@ -48,7 +48,7 @@ from mepipe.release.recipe import Sample
 from mepipe.spot.evaluate import Evaluation, Truth, evaluate, metrics
 from mepipe.spot.registry import DEFAULT_SPOTTER
 from mepipe.spot.strs import CLASSES, RECOGNISER_CLASSES, StrsScore, strs
-from mepipe.store.spotting import open_spotting_store
+from mepipe.store.spotting import open_spotting_store, video_names
 from mepipe.train.defaults import RECOGNISE_SIZE, RECOGNISE_TRAINING
 
 if TYPE_CHECKING:
@@ -470,8 +470,7 @@ class SpotRecognition:
 def store_subjects(path: str | Path) -> dict[str, str]:
     """Video -> subject of every video a spotting store built."""
     root = open_spotting_store(path)
-    names = root.attrs["mepipe_spotting"].get("videos") or list(root["videos"].group_keys())
-    return {n: str(root[f"videos/{n}"].attrs["subject"]) for n in names if f"videos/{n}" in root}
+    return {n: str(root[f"videos/{n}"].attrs["subject"]) for n in video_names(root) if f"videos/{n}" in root}
 
 
 def spot_recognise(

@@ -15,9 +15,6 @@ from mepipe.errors import MepipeError, UsageError
 from mepipe.store.schema import STORE_ATTRS
 from mepipe.store.spotting import SPOTTING_ATTRS
 
-#: the kinds of store, by the task of the recipe that built them
-KINDS = {"clips": "recognition", "spotting": "spotting"}
-
 
 def store_kind(path: str | Path) -> str:
     """``clips`` or ``spotting``: the kind of the mepipe store at ``path``.

@@ -169,15 +169,44 @@ def write_record(group: Any, record: SpottingRecord) -> None:
     group.attrs[SPOTTING_ATTRS] = record.to_attrs()
 
 
+def video_names(group: Any, record: SpottingRecord | None = None) -> list[str]:
+    """Every video of the store, built or not, in build order: the record's list, or the
+    video groups a build interrupted before it recorded its list began."""
+    record = record or spotting_record(group)
+    if record.videos or "videos" not in group:
+        return list(record.videos)
+    return sorted(group["videos"].group_keys())
+
+
 def video_groups(group: Any, record: SpottingRecord | None = None) -> list[tuple[str, Any]]:
     """``(name, group)`` of every video the store has a complete group of, in build order."""
-    record = record or spotting_record(group)
     found = []
-    for name in record.videos:
+    for name in video_names(group, record):
         key = f"videos/{name}"
         if key in group and "numbers" in group[key]:
             found.append((name, group[key]))
     return found
+
+
+def video_statuses(group: Any, record: SpottingRecord | None = None) -> dict[str, tuple[str, str]]:
+    """Every video -> ``(status, error)``: ``ok``, ``failed`` (with the build's reason),
+    ``unfinished`` (begun by a build that did not end) or ``not started``, in build order."""
+    statuses = {}
+    for name in video_names(group, record):
+        key = f"videos/{name}"
+        if key not in group or "numbers" not in group[key]:
+            statuses[name] = ("not started", "")
+            continue
+        attrs = group[key].attrs
+        status = str(attrs.get("status", "started"))
+        statuses[name] = ("unfinished" if status == "started" else status, str(attrs.get("error", "")))
+    return statuses
+
+
+def built_videos(group: Any, record: SpottingRecord | None = None) -> list[tuple[str, Any]]:
+    """:func:`video_groups` whose build finished (``status`` ok): the videos readers serve,
+    in the order of :func:`mepipe.dataset.open_spotting`'s ``video`` axis."""
+    return [(name, video) for name, video in video_groups(group, record) if video.attrs.get("status") == "ok"]
 
 
 def labels(numbers: np.ndarray, intervals: Sequence[tuple[int, Interval]]) -> tuple[np.ndarray, np.ndarray]:
@@ -298,7 +327,7 @@ def create_video(
 
 def block_rows(group: Any, index: int) -> slice:
     """The rows of block ``index`` of a video group."""
-    block = int(group["numbers"].shape[0] and group["label_type"].chunks[0])
+    block = int(group["label_type"].chunks[0])
     return slice(index * block, min((index + 1) * block, group["numbers"].shape[0]))
 
 

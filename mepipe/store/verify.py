@@ -32,6 +32,7 @@ from mepipe.store.spotting import (
     open_spotting_store,
     spotting_record,
     video_groups,
+    video_names,
 )
 
 #: the reason given for an ok sample whose derived set was never written
@@ -164,7 +165,7 @@ def damaged_blocks(path: str, *, progress: bool = False) -> VerifyReport:
     report = VerifyReport(unit="block")
     built = video_groups(root, record)
     # a video the build never reached, or whose group it had not finished making
-    report.unfinished_videos = len(record.videos) - len(built)
+    report.unfinished_videos = len(video_names(root, record)) - len(built)
     marks = list(dict.fromkeys(done_name(name, record) for name in record.held))
     with Progress(len(built), "verify", enabled=progress, unit="video") as bar:
         for name, group in built:

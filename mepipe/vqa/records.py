@@ -31,7 +31,7 @@ import numpy as np
 
 from mepipe._shared.progress import Progress
 from mepipe._shared.text import safe_name
-from mepipe.dataset.export import MARKER, _prepare, _write_png
+from mepipe.dataset.export import MARKER, prepare_folder, write_png
 from mepipe.errors import MepipeError
 from mepipe.release.au import tokens_from_text
 from mepipe.release.classmap import class_map, normal
@@ -170,7 +170,7 @@ def export_vqa(store: str, out: str | Path, progress: bool = True) -> VqaExport:
         owner[name] = str(fields["sample_id"][i])
     held = {key: name in group for key, (name, _) in FILES.items()}
     entries = [VQA_FILE, FOLDER, MARKER]
-    _prepare(out, entries)
+    prepare_folder(out, entries)
     (out / MARKER).write_text(json.dumps({"store": str(store), "format": "megc-vqa", "entries": entries}) + "\n")
     coarse_map = class_map("megc")
     summary = VqaExport(out=out, samples=len(rows), left_out=len(emotion) - len(rows))
@@ -195,7 +195,7 @@ def export_vqa(store: str, out: str | Path, progress: bool = True) -> VqaExport:
                     if path.suffix == ".npy":
                         np.save(path, values[k])
                     else:
-                        _write_png(path, values[k])
+                        write_png(path, values[k])
                     paths[key] = path.relative_to(out).as_posix()
                 coarse = coarse_map.map(emotion[i], recipe_name, f"{store}: sample {fields['sample_id'][i]}")
                 if not coarse:
